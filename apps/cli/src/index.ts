@@ -1,0 +1,1 @@
+export { BaseCommand } from './base-command.js';
