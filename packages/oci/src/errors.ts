@@ -1,0 +1,176 @@
+import type { Platform } from './image/types.js';
+
+/** Base of every error this package throws on purpose: a stable `code` and a `hint` for the user. */
+export class OciError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+export class InvalidReferenceError extends OciError {
+  readonly reference: string;
+  constructor(reference: string, reason: string) {
+    super(
+      'INVALID_REFERENCE',
+      `invalid image reference "${reference}": ${reason}`,
+      'Use [registry/]repository[:tag][@sha256:digest], e.g. ghcr.io/org/worker:1.0, or oci-layout:<dir>[:tag], oci-archive:<file>[:tag], docker-archive:<file>[:ref].',
+    );
+    this.reference = reference;
+  }
+}
+
+export class ImageNotFoundError extends OciError {
+  readonly reference: string;
+  constructor(reference: string, detail?: string) {
+    super(
+      'IMAGE_NOT_FOUND',
+      `image ${reference} not found: the repository or tag does not exist${detail ? ` (${detail})` : ''}`,
+      'Check the repository name and tag for typos; private repositories may also answer "not found" without credentials (try `docker login <registry>`).',
+    );
+    this.reference = reference;
+  }
+}
+
+export class UnauthorizedError extends OciError {
+  readonly registry: string;
+  readonly status: number;
+  constructor(registry: string, status: number, detail?: string) {
+    super(
+      'UNAUTHORIZED',
+      `${status === 403 ? 'access denied' : 'authentication required'} by registry ${registry}${detail ? `: ${detail}` : ''}`,
+      `Log in with \`docker login ${registry}\` (credentials in ~/.docker/config.json are used), or check that your account can access this repository.`,
+    );
+    this.registry = registry;
+    this.status = status;
+  }
+}
+
+export class UnknownHostError extends OciError {
+  readonly host: string;
+  constructor(host: string, options?: { cause?: unknown }) {
+    super(
+      'UNKNOWN_HOST',
+      `unknown registry host ${host}: the name does not resolve`,
+      'Check the registry name in the image reference and your network/DNS settings.',
+      options,
+    );
+    this.host = host;
+  }
+}
+
+export class RegistryUnreachableError extends OciError {
+  readonly host: string;
+  constructor(host: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'REGISTRY_UNREACHABLE',
+      `cannot reach registry ${host}: ${detail}`,
+      'Check that the registry is up and reachable; for a plain-HTTP registry pass --insecure or add it to $III_INSECURE_REGISTRIES.',
+      options,
+    );
+    this.host = host;
+  }
+}
+
+export class RegistryError extends OciError {
+  readonly status: number;
+  constructor(status: number, message: string, options?: { cause?: unknown }) {
+    super(
+      'REGISTRY_ERROR',
+      message,
+      'The registry answered with an error; retry later or check its status.',
+      options,
+    );
+    this.status = status;
+  }
+}
+
+export class TlsError extends OciError {
+  readonly host: string;
+  constructor(host: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'TLS_ERROR',
+      `TLS verification failed for registry ${host}: ${detail}`,
+      'Pass the registry CA certificate (caFiles / NODE_EXTRA_CA_CERTS), or use --insecure only for a registry you trust.',
+      options,
+    );
+    this.host = host;
+  }
+}
+
+export class DigestMismatchError extends OciError {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(expected: string, actual: string, what = 'blob') {
+    super(
+      'DIGEST_MISMATCH',
+      `${what} digest mismatch: expected ${expected}, got ${actual}`,
+      'The content was corrupted in transit or the source is tampered with; nothing was stored. Retry, and report it to the registry owner if it persists.',
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class SizeMismatchError extends OciError {
+  readonly expected: number;
+  readonly actual: number;
+  constructor(digest: string, expected: number, actual: number) {
+    super(
+      'SIZE_MISMATCH',
+      `blob ${digest} has ${actual} bytes, expected ${expected}`,
+      'The content was truncated or corrupted in transit; nothing was stored. Retry the operation.',
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class NoMatchingPlatformError extends OciError {
+  readonly wanted: Platform;
+  readonly offered: Platform[];
+  constructor(reference: string, wanted: Platform, offered: Platform[]) {
+    const fmt = (p: Platform) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+    super(
+      'NO_MATCHING_PLATFORM',
+      `image ${reference} has no variant for ${fmt(wanted)}; it offers: ${offered.length ? offered.map(fmt).join(', ') : 'none'}`,
+      'Pick one of the offered platforms with --platform os/arch[/variant], or use an image built for this machine.',
+    );
+    this.wanted = wanted;
+    this.offered = offered;
+  }
+}
+
+export class UnsupportedManifestError extends OciError {
+  readonly mediaType: string;
+  constructor(mediaType: string, detail?: string) {
+    super(
+      'UNSUPPORTED_MANIFEST',
+      `unsupported manifest type ${mediaType || '(none)'}${detail ? `: ${detail}` : ''}`,
+      mediaType.includes('manifest.v1')
+        ? 'Docker schema 1 images are obsolete; rebuild or re-push the image with a current docker/buildah/skopeo (schema 2 or OCI).'
+        : 'Only OCI image manifests/indexes and Docker schema 2 manifests/lists are supported.',
+    );
+    this.mediaType = mediaType;
+  }
+}
+
+export class InvalidManifestError extends OciError {
+  constructor(what: string, detail: string) {
+    super(
+      'INVALID_MANIFEST',
+      `invalid ${what}: ${detail}`,
+      'The image is malformed; rebuild or re-push it with a standard tool (docker, buildah, skopeo).',
+    );
+  }
+}
+
+export class ImageSourceError extends OciError {
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super('IMAGE_SOURCE', message, hint, options);
+  }
+}
