@@ -1,6 +1,15 @@
 export * from './errors.js';
 export * from './image/digest.js';
+export * from './image/manifest-image.js';
 export * from './image/media-types.js';
+export * from './image/platform.js';
 export * from './image/schemas.js';
 export type * from './image/types.js';
 export * from './image/verified-stream.js';
+export * from './reference/image-source-ref.js';
+export * from './reference/reference.js';
+export * from './registry/credentials.js';
+export * from './registry/http-transport.js';
+export * from './registry/registry-client.js';
+export * from './registry/www-authenticate.js';
+export * from './sources/registry-source.js';

@@ -93,6 +93,11 @@ export interface Layer {
    * that sees 'end' has read exactly the blob the manifest names.
    */
   open(signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The raw compressed bytes from `offset` on, NOT verified: for resuming an interrupted download
+   * (the store hashes the prefix it already has, then verifies the whole). Absent for local sources.
+   */
+  openFrom?(offset: number, signal?: AbortSignal): Promise<Readable>;
 }
 
 /**
@@ -116,4 +121,6 @@ export interface Image {
   /** The config blob's exact bytes (digest-verified). */
   rawConfig(): Promise<Buffer>;
   layers(): Promise<Layer[]>;
+  /** Releases what the source holds open (archive file handles, temp files); idempotent. */
+  close?(): Promise<void>;
 }

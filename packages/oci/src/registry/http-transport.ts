@@ -1,0 +1,111 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import tls from 'node:tls';
+
+export interface HttpRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  /** A Buffer can be re-sent on retry; a stream is sent once. */
+  body?: Buffer | Readable;
+  signal?: AbortSignal;
+  /** Skip certificate verification (only for registries the user marked insecure). */
+  insecureTls?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** Always present (empty for HEAD); the caller consumes or destroys it. */
+  body: Readable;
+}
+
+/** One HTTP exchange, no redirects followed: the registry client handles auth, redirects and retries. */
+export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>;
+
+export type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
+
+function toHeaders(raw: http.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (Array.isArray(v)) for (const item of v) headers.append(k, item);
+    else if (v !== undefined) headers.set(k, v);
+  }
+  return headers;
+}
+
+/**
+ * The default transport, on node:http/https: native streams end to end (no web-stream copies on the
+ * blob path), keep-alive agents owned by this transport, and extra CA certificates, which Node's
+ * global fetch cannot take without an importable undici.
+ */
+export function nodeHttpTransport(options: { ca?: (string | Buffer)[] } = {}): HttpTransport & {
+  close(): void;
+} {
+  const ca = options.ca?.length ? [...tls.rootCertificates, ...options.ca] : undefined;
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
+  const insecureAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+
+  const transport = (req: HttpRequest): Promise<HttpResponse> =>
+    new Promise((resolve, reject) => {
+      const isHttps = req.url.protocol === 'https:';
+      const mod = isHttps ? https : http;
+      const agent = isHttps ? (req.insecureTls ? insecureAgent : httpsAgent) : httpAgent;
+      const headers: Record<string, string> = { ...req.headers };
+      if (Buffer.isBuffer(req.body)) headers['content-length'] = String(req.body.length);
+      const r = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal }, (res) => {
+        resolve({ status: res.statusCode ?? 0, headers: toHeaders(res.headers), body: res });
+      });
+      r.on('error', reject);
+      if (req.body === undefined) r.end();
+      else if (Buffer.isBuffer(req.body)) r.end(req.body);
+      else {
+        req.body.on('error', (err) => r.destroy(err));
+        req.body.pipe(r);
+      }
+    });
+  return Object.assign(transport, {
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+      insecureAgent.destroy();
+    },
+  });
+}
+
+/** A transport over any fetch implementation (the global one, or a test's recording wrapper). */
+export function fetchTransport(fetchFn: FetchLike): HttpTransport {
+  return async (req) => {
+    const body =
+      req.body === undefined
+        ? undefined
+        : Buffer.isBuffer(req.body)
+          ? new Uint8Array(req.body)
+          : (Readable.toWeb(req.body) as unknown as ReadableStream<Uint8Array>);
+    const res = await fetchFn(req.url.toString(), {
+      method: req.method,
+      headers: req.headers,
+      redirect: 'manual',
+      signal: req.signal,
+      ...(body !== undefined ? { body } : {}),
+      ...(body instanceof ReadableStream ? { duplex: 'half' as const } : {}),
+    });
+    const stream = res.body
+      ? Readable.fromWeb(res.body as unknown as import('node:stream/web').ReadableStream)
+      : Readable.from([]);
+    return { status: res.status, headers: res.headers, body: stream };
+  };
+}
+
+/** The low-level error code of a failed request, whether it came from node:http or fetch. */
+export function networkErrorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

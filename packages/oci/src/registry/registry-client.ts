@@ -1,0 +1,733 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
+import { z } from 'zod';
+import {
+  DigestMismatchError,
+  ImageNotFoundError,
+  InvalidManifestError,
+  OciError,
+  RegistryError,
+  RegistryUnreachableError,
+  TlsError,
+  UnauthorizedError,
+  UnknownHostError,
+} from '../errors.js';
+import { sha256Digest } from '../image/digest.js';
+import { manifestAccept } from '../image/media-types.js';
+import type { Descriptor, RawManifest } from '../image/types.js';
+import { verifyingStream } from '../image/verified-stream.js';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, type Reference } from '../reference/reference.js';
+import { type Credential, type CredentialProvider, dockerConfigCredentials } from './credentials.js';
+import {
+  type FetchLike,
+  fetchTransport,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpTransport,
+  networkErrorCode,
+  nodeHttpTransport,
+} from './http-transport.js';
+import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.js';
+
+export interface RetryOptions {
+  /** Total tries per request, first included. Default 5. */
+  attempts?: number;
+  /** First backoff delay, doubled each retry. Default 250 ms. */
+  baseDelayMs?: number;
+  /** Cap for backoff and for a server's Retry-After. Default 30 s. */
+  maxDelayMs?: number;
+}
+
+export interface RegistryClientOptions {
+  /** HTTP transport; default node:http/https with keep-alive and `caFiles`. */
+  transport?: HttpTransport;
+  /** Alternatively any fetch implementation (used through `fetchTransport`). */
+  fetch?: FetchLike;
+  /** Extra CA certificates (PEM files) trusted for HTTPS registries, on top of the system roots. */
+  caFiles?: string[];
+  /** Default: the user's ~/.docker/config.json (and credential helpers). */
+  credentials?: CredentialProvider;
+  /** Allow plain HTTP and unverified TLS for every registry (`--insecure`). */
+  insecure?: boolean;
+  /** Hosts allowed plain HTTP / unverified TLS; default `$III_INSECURE_REGISTRIES` (comma or space separated). */
+  insecureRegistries?: string[];
+  env?: NodeJS.ProcessEnv;
+  retry?: RetryOptions;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  userAgent?: string;
+}
+
+export interface BlobRange {
+  body: Readable;
+  /** Where the body starts in the blob: the requested offset, or 0 if the server ignored Range. */
+  offset: number;
+}
+
+interface Endpoint {
+  base: URL;
+  insecureTls: boolean;
+}
+
+const MANIFEST_LIMIT = 8 << 20;
+const TLS_CODES = /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|EPROTO$|ERR_OSSL)/;
+const tokenReplySchema = z.object({
+  token: z.string().optional(),
+  access_token: z.string().optional(),
+  expires_in: z.number().optional(),
+});
+const errorsReplySchema = z.object({
+  errors: z.array(z.object({ code: z.string().optional(), message: z.string().optional() })),
+});
+
+export function isLoopbackHost(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.split(':')[0]!;
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+function sleepDefault(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function readBody(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      stream.destroy();
+      throw new InvalidManifestError('registry reply', `larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function drain(res: HttpResponse): void {
+  res.body.on('error', () => {});
+  res.body.resume();
+}
+
+/** The registry's error message from a Distribution error body, if it sent one. */
+async function errorDetail(res: HttpResponse): Promise<{ code?: string; message: string }> {
+  try {
+    const body = await readBody(res.body, 64 << 10);
+    const parsed = errorsReplySchema.safeParse(JSON.parse(body.toString('utf8')));
+    const first = parsed.success ? parsed.data.errors[0] : undefined;
+    if (first) return { code: first.code, message: [first.code, first.message].filter(Boolean).join(': ') };
+  } catch {
+    // Not a Distribution error body; the status says enough.
+  }
+  return { message: `HTTP ${res.status}` };
+}
+
+/**
+ * A client for the OCI Distribution API v2. It resolves the endpoint (HTTPS, or HTTP where allowed),
+ * answers auth challenges (bearer tokens cached per scope, Basic), follows redirects without leaking
+ * credentials to other hosts, and retries network errors, 5xx and 429 with backoff.
+ */
+export class RegistryClient {
+  private readonly transport: HttpTransport & { close?: () => void };
+  private readonly credentials: CredentialProvider;
+  private readonly insecure: boolean;
+  private readonly insecureRegistries: Set<string>;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly now: () => number;
+  private readonly userAgent: string;
+  private readonly endpoints = new Map<string, Promise<Endpoint>>();
+  private readonly challenges = new Map<string, AuthChallenge | null>();
+  private readonly tokens = new Map<string, { header: string; expiresAt: number }>();
+  private readonly credentialCache = new Map<string, Promise<Credential | undefined>>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    const env = options.env ?? process.env;
+    if (options.transport) this.transport = options.transport;
+    else if (options.fetch) this.transport = fetchTransport(options.fetch);
+    else this.transport = nodeHttpTransport({ ca: (options.caFiles ?? []).map((f) => readFileSync(f)) });
+    this.credentials = options.credentials ?? dockerConfigCredentials({ env });
+    this.insecure = options.insecure ?? false;
+    this.insecureRegistries = new Set(
+      options.insecureRegistries ?? (env.III_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean),
+    );
+    this.attempts = Math.max(1, options.retry?.attempts ?? 5);
+    this.baseDelayMs = options.retry?.baseDelayMs ?? 250;
+    this.maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+    this.sleep = options.sleep ?? sleepDefault;
+    this.now = options.now ?? Date.now;
+    this.userAgent = options.userAgent ?? 'iii-oci/0';
+  }
+
+  /** Closes idle keep-alive connections of the default transport. */
+  close(): void {
+    this.transport.close?.();
+  }
+
+  private allowsPlainHttp(registry: string): boolean {
+    return this.insecure || this.insecureRegistries.has(registry) || isLoopbackHost(registry);
+  }
+
+  private apiHost(registry: string): string {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
+  }
+
+  /** Checks that `registry` speaks the v2 API, and learns its scheme and auth challenge. */
+  async ping(registry: string, options: { signal?: AbortSignal } = {}): Promise<{ url: string }> {
+    const ep = await this.endpoint(registry, options.signal);
+    return { url: new URL('/v2/', ep.base).toString() };
+  }
+
+  private endpoint(registry: string, signal?: AbortSignal): Promise<Endpoint> {
+    let ep = this.endpoints.get(registry);
+    if (!ep) {
+      ep = this.probe(registry, signal);
+      this.endpoints.set(registry, ep);
+      ep.catch(() => this.endpoints.delete(registry));
+    }
+    return ep;
+  }
+
+  private async probe(registry: string, signal?: AbortSignal): Promise<Endpoint> {
+    const host = this.apiHost(registry);
+    const insecureTls = this.insecure || this.insecureRegistries.has(registry);
+    const candidates: Endpoint[] = [{ base: new URL(`https://${host}`), insecureTls }];
+    if (this.allowsPlainHttp(registry)) candidates.push({ base: new URL(`http://${host}`), insecureTls });
+    let lastError: unknown;
+    for (const [i, ep] of candidates.entries()) {
+      try {
+        // Like Docker: HTTPS first; a registry allowed plain HTTP is tried once over TLS, then over HTTP.
+        const res = await this.send(
+          { method: 'GET', url: new URL('/v2/', ep.base), headers: {}, signal, insecureTls },
+          i === 0 && candidates.length > 1 ? 1 : this.attempts,
+        );
+        if (res.status === 401) this.learnChallenge(registry, res.headers.get('www-authenticate'));
+        else this.challenges.set(registry, null);
+        drain(res);
+        if (res.status >= 500)
+          throw new RegistryError(res.status, `registry ${registry} answered ${res.status}`);
+        return ep;
+      } catch (err) {
+        lastError = err;
+        if (err instanceof UnknownHostError || signal?.aborted) throw err;
+        if (!(err instanceof TlsError || err instanceof RegistryUnreachableError)) throw err;
+      }
+    }
+    throw lastError;
+  }
+
+  private learnChallenge(registry: string, header: string | null): AuthChallenge | undefined {
+    const challenges = header ? parseWwwAuthenticate(header) : [];
+    const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+    if (ch) this.challenges.set(registry, ch);
+    return ch;
+  }
+
+  private credential(registry: string): Promise<Credential | undefined> {
+    let c = this.credentialCache.get(registry);
+    if (!c) {
+      c = this.credentials(registry);
+      this.credentialCache.set(registry, c);
+      c.catch(() => this.credentialCache.delete(registry));
+    }
+    return c;
+  }
+
+  private async authorization(
+    registry: string,
+    scopes: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    const ch = this.challenges.get(registry);
+    if (!ch) return undefined;
+    const cred = await this.credential(registry);
+    if (ch.scheme === 'basic') {
+      if (cred?.kind !== 'basic') return undefined;
+      return `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
+    }
+    if (ch.scheme !== 'bearer') return undefined;
+    if (cred?.kind === 'registry-token') return `Bearer ${cred.token}`;
+    const key = `${registry} ${[...scopes].sort().join(' ')}`;
+    const cached = this.tokens.get(key);
+    if (cached && cached.expiresAt > this.now()) return cached.header;
+    const token = await this.fetchToken(registry, ch, scopes, cred, signal);
+    this.tokens.set(key, token);
+    return token.header;
+  }
+
+  private async fetchToken(
+    registry: string,
+    ch: AuthChallenge,
+    scopes: string[],
+    cred: Credential | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ header: string; expiresAt: number }> {
+    const realm = ch.params.realm;
+    if (!realm) throw new UnauthorizedError(registry, 401, 'bearer challenge without a realm');
+    const url = new URL(realm);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.allowsPlainHttp(url.host))) {
+      throw new UnauthorizedError(registry, 401, `token service ${realm} is not HTTPS`);
+    }
+    const insecureTls = this.insecure || this.insecureRegistries.has(url.host);
+    const headers: Record<string, string> = { 'user-agent': this.userAgent };
+    let req: HttpRequest;
+    if (cred?.kind === 'identity-token') {
+      // OAuth2 refresh-token grant, as Docker does for `identitytoken` logins.
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.token,
+        client_id: 'iii',
+        ...(ch.params.service ? { service: ch.params.service } : {}),
+        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+      });
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      req = { method: 'POST', url, headers, body: Buffer.from(form.toString()), signal, insecureTls };
+    } else {
+      if (ch.params.service) url.searchParams.set('service', ch.params.service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      if (cred?.kind === 'basic') {
+        headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
+      }
+      req = { method: 'GET', url, headers, signal, insecureTls };
+    }
+    const res = await this.send(req, this.attempts);
+    if (res.status === 401 || res.status === 403) {
+      const d = await errorDetail(res);
+      throw new UnauthorizedError(registry, res.status, `token service refused: ${d.message}`);
+    }
+    if (res.status !== 200) {
+      const d = await errorDetail(res);
+      throw new RegistryError(res.status, `token service ${url.host} answered ${d.message}`);
+    }
+    const body = await readBody(res.body, 1 << 20);
+    let parsed: z.infer<typeof tokenReplySchema>;
+    try {
+      parsed = tokenReplySchema.parse(JSON.parse(body.toString('utf8')));
+    } catch (err) {
+      throw new RegistryError(res.status, `token service ${url.host} sent an invalid reply`, { cause: err });
+    }
+    const token = parsed.token ?? parsed.access_token;
+    if (!token) throw new RegistryError(res.status, `token service ${url.host} sent no token`);
+    // Refresh a little early so a token never expires between check and use.
+    const ttl = Math.max(10, (parsed.expires_in ?? 60) - 10);
+    return { header: `Bearer ${token}`, expiresAt: this.now() + ttl * 1000 };
+  }
+
+  /** One exchange with retries on network errors, 5xx and 429 (Retry-After honoured). */
+  private async send(req: HttpRequest, attempts: number): Promise<HttpResponse> {
+    const replayable = !(req.body instanceof Readable);
+    const host = req.url.host;
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= attempts || !replayable;
+      let res: HttpResponse;
+      try {
+        res = await this.transport({ ...req, headers: { 'user-agent': this.userAgent, ...req.headers } });
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason ?? err;
+        const code = networkErrorCode(err) ?? '';
+        if (code === 'ENOTFOUND' || code === 'EAI_NONAME') throw new UnknownHostError(host, { cause: err });
+        if (TLS_CODES.test(code))
+          throw new TlsError(host, `${code}: ${(err as Error).message}`, { cause: err });
+        if (last) {
+          throw new RegistryUnreachableError(host, code || (err as Error).message, { cause: err });
+        }
+        await this.sleep(this.backoff(attempt), req.signal);
+        continue;
+      }
+      const retryable = res.status === 429 || res.status === 408 || (res.status >= 500 && res.status !== 501);
+      if (retryable && !last) {
+        drain(res);
+        await this.sleep(this.retryDelay(res, attempt), req.signal);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+  }
+
+  private retryDelay(res: HttpResponse, attempt: number): number {
+    const header = res.headers.get('retry-after');
+    if (header) {
+      const seconds = Number(header);
+      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - this.now();
+      if (Number.isFinite(ms)) return Math.min(this.maxDelayMs, Math.max(0, ms));
+    }
+    return this.backoff(attempt);
+  }
+
+  /**
+   * An authenticated request to `registry`: answers a 401 challenge once, then follows redirects
+   * (blob storage), sending Authorization only to the registry's own origin.
+   */
+  async request(
+    registry: string,
+    req: {
+      method: string;
+      /** Path like `/v2/<repo>/manifests/<ref>`, or an absolute URL (upload locations). */
+      path: string;
+      scopes: string[];
+      headers?: Record<string, string>;
+      body?: Buffer | Readable;
+      signal?: AbortSignal;
+    },
+  ): Promise<HttpResponse> {
+    const ep = await this.endpoint(registry, req.signal);
+    const url = new URL(req.path, ep.base);
+    for (let authTry = 0; ; authTry++) {
+      const auth = await this.authorization(registry, req.scopes, req.signal);
+      const res = await this.followRedirects(
+        { method: req.method, url, headers: req.headers ?? {}, body: req.body, signal: req.signal },
+        ep,
+        auth,
+      );
+      if (res.status === 401 && authTry === 0 && !(req.body instanceof Readable)) {
+        const before = this.challenges.get(registry);
+        const ch = this.learnChallenge(registry, res.headers.get('www-authenticate'));
+        const hadToken = auth !== undefined;
+        if (ch && (!hadToken || before?.scheme !== ch.scheme || ch.scheme === 'bearer')) {
+          drain(res);
+          this.tokens.delete(`${registry} ${[...req.scopes].sort().join(' ')}`);
+          continue;
+        }
+      }
+      return res;
+    }
+  }
+
+  private async followRedirects(
+    req: HttpRequest,
+    ep: Endpoint,
+    auth: string | undefined,
+  ): Promise<HttpResponse> {
+    let current = req;
+    for (let hop = 0; hop < 10; hop++) {
+      const headers = { ...current.headers };
+      if (auth && current.url.origin === ep.base.origin) headers.authorization = auth;
+      const res = await this.send(
+        { ...current, headers, insecureTls: ep.insecureTls && current.url.host === ep.base.host },
+        this.attempts,
+      );
+      const location = res.headers.get('location');
+      if (![301, 302, 303, 307, 308].includes(res.status) || !location || current.method === 'POST')
+        return res;
+      if (current.method === 'PUT' || current.method === 'PATCH') return res;
+      drain(res);
+      const next = new URL(location, current.url);
+      if (next.protocol === 'http:' && current.url.protocol === 'https:' && !this.insecure) {
+        throw new RegistryError(res.status, `refusing a redirect from HTTPS to plain HTTP (${next.host})`);
+      }
+      current = { ...current, url: next, method: res.status === 303 ? 'GET' : current.method };
+    }
+    throw new RegistryError(310, `too many redirects for ${req.url}`);
+  }
+
+  private async fail(res: HttpResponse, ref: Reference, what: string): Promise<never> {
+    const d = await errorDetail(res);
+    if (res.status === 401 || res.status === 403)
+      throw new UnauthorizedError(ref.registry, res.status, d.message);
+    if (res.status === 404) {
+      const why =
+        d.code === 'NAME_UNKNOWN'
+          ? 'repository does not exist'
+          : d.code === 'MANIFEST_UNKNOWN'
+            ? 'tag or digest does not exist'
+            : d.code === 'BLOB_UNKNOWN'
+              ? `${what} does not exist`
+              : d.message;
+      throw new ImageNotFoundError(ref.toString(), why);
+    }
+    throw new RegistryError(
+      res.status,
+      `registry ${ref.registry} answered ${d.message} for ${what} of ${ref}`,
+    );
+  }
+
+  private pullScope(ref: Reference): string[] {
+    return [`repository:${ref.repository}:pull`];
+  }
+
+  /** GETs a manifest (index or image) by tag or digest; a digest reference is verified. */
+  async getManifest(
+    ref: Reference,
+    options: { signal?: AbortSignal; identifier?: string } = {},
+  ): Promise<RawManifest & { digest: string }> {
+    const id = options.identifier ?? ref.identifier;
+    const res = await this.request(ref.registry, {
+      method: 'GET',
+      path: `/v2/${ref.repository}/manifests/${id}`,
+      scopes: this.pullScope(ref),
+      headers: { accept: manifestAccept },
+      signal: options.signal,
+    });
+    if (res.status !== 200) return this.fail(res, ref, `manifest ${id}`);
+    const bytes = await readBody(res.body, MANIFEST_LIMIT);
+    const digest = sha256Digest(bytes);
+    if (id.startsWith('sha256:') && digest !== id) {
+      throw new DigestMismatchError(id, digest, 'manifest');
+    }
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    return { bytes, mediaType, digest };
+  }
+
+  /** HEADs a manifest: its digest and type without the body (undefined when absent). */
+  async headManifest(
+    ref: Reference,
+    options: { signal?: AbortSignal; identifier?: string; scopes?: string[] } = {},
+  ): Promise<{ digest?: string; mediaType: string; size: number } | undefined> {
+    const id = options.identifier ?? ref.identifier;
+    const res = await this.request(ref.registry, {
+      method: 'HEAD',
+      path: `/v2/${ref.repository}/manifests/${id}`,
+      scopes: options.scopes ?? this.pullScope(ref),
+      headers: { accept: manifestAccept },
+      signal: options.signal,
+    });
+    drain(res);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) return this.fail(res, ref, `manifest ${id}`);
+    return {
+      digest: res.headers.get('docker-content-digest') ?? undefined,
+      mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(),
+      size: Number(res.headers.get('content-length') ?? 0),
+    };
+  }
+
+  /** GETs a blob from `offset` on (Range), unverified. */
+  async getBlobRange(
+    ref: Reference,
+    digest: string,
+    options: { offset?: number; signal?: AbortSignal } = {},
+  ): Promise<BlobRange> {
+    const offset = options.offset ?? 0;
+    const res = await this.request(ref.registry, {
+      method: 'GET',
+      path: `/v2/${ref.repository}/blobs/${digest}`,
+      scopes: this.pullScope(ref),
+      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+      signal: options.signal,
+    });
+    if (res.status === 206 && offset > 0) return { body: res.body, offset };
+    if (res.status === 200) return { body: res.body, offset: 0 };
+    if (res.status === 416 && offset > 0) {
+      drain(res);
+      return this.getBlobRange(ref, digest, { signal: options.signal });
+    }
+    return this.fail(res, ref, `blob ${digest}`);
+  }
+
+  /**
+   * A blob as one stream from `offset`, that transparently resumes with a Range request when the
+   * connection drops mid-body (up to the retry limit). Unverified: see `openBlob`.
+   */
+  async openBlobFrom(
+    ref: Reference,
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<Readable> {
+    const first = await this.getBlobRange(ref, descriptor.digest, { offset, signal });
+    const client = this;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let received = offset;
+      let range: BlobRange | undefined = first;
+      let failures = 0;
+      while (received < descriptor.size) {
+        if (!range) range = await client.getBlobRange(ref, descriptor.digest, { offset: received, signal });
+        // A server that ignores Range restarts at 0: skip what we already have.
+        let skip = received - range.offset;
+        try {
+          for await (const c of range.body) {
+            let chunk = c as Buffer;
+            if (skip > 0) {
+              if (chunk.length <= skip) {
+                skip -= chunk.length;
+                continue;
+              }
+              chunk = chunk.subarray(skip);
+              skip = 0;
+            }
+            received += chunk.length;
+            yield chunk;
+          }
+          if (received >= descriptor.size) return;
+        } catch (err) {
+          if (signal?.aborted || err instanceof OciError) throw err;
+          if (++failures >= client.attempts) {
+            throw new RegistryUnreachableError(
+              ref.registry,
+              `connection lost while reading blob ${descriptor.digest} (${networkErrorCode(err) ?? (err as Error).message})`,
+              { cause: err },
+            );
+          }
+          await client.sleep(client.backoff(failures), signal);
+        }
+        // Ended early or failed: ask again for the rest.
+        range.body.destroy();
+        range = undefined;
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  /** A blob as a stream verified against its descriptor (fails with DigestMismatchError before 'end'). */
+  async openBlob(
+    ref: Reference,
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    signal?: AbortSignal,
+  ): Promise<Readable> {
+    const raw = await this.openBlobFrom(ref, descriptor, 0, signal);
+    const verify = verifyingStream(descriptor);
+    pipeline(raw, verify, () => {});
+    return verify;
+  }
+
+  /** Reads a small blob (a config) fully, verified. */
+  async getBlobBytes(ref: Reference, descriptor: Descriptor, signal?: AbortSignal): Promise<Buffer> {
+    if (descriptor.size > MANIFEST_LIMIT) {
+      throw new InvalidManifestError('config', `config blob of ${descriptor.size} bytes is too large`);
+    }
+    return readBody(await this.openBlob(ref, descriptor, signal), MANIFEST_LIMIT);
+  }
+
+  /** The size of a blob in the repository, or undefined when it is not there. */
+  async blobExists(
+    ref: Reference,
+    digest: string,
+    options: { signal?: AbortSignal; scopes?: string[] } = {},
+  ): Promise<number | undefined> {
+    const res = await this.request(ref.registry, {
+      method: 'HEAD',
+      path: `/v2/${ref.repository}/blobs/${digest}`,
+      scopes: options.scopes ?? this.pullScope(ref),
+      signal: options.signal,
+    });
+    drain(res);
+    if (res.status === 404) return undefined;
+    if (res.status === 200) return Number(res.headers.get('content-length') ?? 0);
+    return this.fail(res, ref, `blob ${digest}`);
+  }
+
+  pushScopes(ref: Reference, from?: Reference): string[] {
+    const scopes = [`repository:${ref.repository}:pull,push`];
+    if (from && from.repository !== ref.repository) scopes.push(`repository:${from.repository}:pull`);
+    return scopes;
+  }
+
+  /**
+   * Starts a blob upload; with `mount`, first asks the registry to link the blob from another
+   * repository (201 = mounted, nothing to upload).
+   */
+  async startUpload(
+    ref: Reference,
+    options: { mount?: { digest: string; from: Reference }; signal?: AbortSignal } = {},
+  ): Promise<{ mounted: true } | { mounted: false; location: string }> {
+    const from = options.mount && options.mount.from.registry === ref.registry ? options.mount : undefined;
+    const query = from
+      ? `?mount=${encodeURIComponent(from.digest)}&from=${encodeURIComponent(from.from.repository)}`
+      : '';
+    const res = await this.request(ref.registry, {
+      method: 'POST',
+      path: `/v2/${ref.repository}/blobs/uploads/${query}`,
+      scopes: this.pushScopes(ref, from?.from),
+      headers: { 'content-length': '0' },
+      body: Buffer.alloc(0),
+      signal: options.signal,
+    });
+    if (res.status === 201 && from) {
+      drain(res);
+      return { mounted: true };
+    }
+    const location = res.headers.get('location');
+    if (res.status !== 202 || !location) return this.fail(res, ref, 'blob upload');
+    drain(res);
+    return { mounted: false, location };
+  }
+
+  /** PATCHes one chunk at `offset` of an upload; returns the next upload location. */
+  async uploadChunk(
+    ref: Reference,
+    location: string,
+    chunk: Buffer,
+    offset: number,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const res = await this.request(ref.registry, {
+      method: 'PATCH',
+      path: location,
+      scopes: this.pushScopes(ref),
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-range': `${offset}-${offset + chunk.length - 1}`,
+      },
+      body: chunk,
+      signal,
+    });
+    const next = res.headers.get('location');
+    if (res.status !== 202 || !next) return this.fail(res, ref, 'blob chunk upload');
+    drain(res);
+    return next;
+  }
+
+  /** Completes an upload with a final PUT carrying the digest (and the whole body for monolithic uploads). */
+  async finishUpload(
+    ref: Reference,
+    location: string,
+    digest: string,
+    body: { data: Buffer | Readable; size: number } | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const url = new URL(location, 'http://placeholder');
+    url.searchParams.set('digest', digest);
+    const path = url.origin === 'http://placeholder' ? `${url.pathname}${url.search}` : url.toString();
+    const res = await this.request(ref.registry, {
+      method: 'PUT',
+      path,
+      scopes: this.pushScopes(ref),
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(body?.size ?? 0),
+      },
+      body: body?.data ?? Buffer.alloc(0),
+      signal,
+    });
+    if (res.status !== 201 && res.status !== 204) return this.fail(res, ref, `blob ${digest} upload`);
+    drain(res);
+  }
+
+  /** PUTs a manifest or index under a tag or digest. */
+  async putManifest(
+    ref: Reference,
+    identifier: string,
+    raw: RawManifest,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const res = await this.request(ref.registry, {
+      method: 'PUT',
+      path: `/v2/${ref.repository}/manifests/${identifier}`,
+      scopes: this.pushScopes(ref),
+      headers: { 'content-type': raw.mediaType },
+      body: raw.bytes,
+      signal,
+    });
+    if (res.status !== 201 && res.status !== 200) return this.fail(res, ref, `manifest ${identifier}`);
+    drain(res);
+    return res.headers.get('docker-content-digest') ?? sha256Digest(raw.bytes);
+  }
+}
