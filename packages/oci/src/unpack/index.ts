@@ -1,0 +1,19 @@
+export { detectCompression } from './compression.js';
+export {
+  LayerDigestMismatchError,
+  LayerFormatError,
+  RootfsWriteError,
+  TargetExistsError,
+  UnpackError,
+  UnpackLimitError,
+  type UnpackLimitName,
+  UnsafeEntryError,
+  type UnsafeEntryReason,
+  UnsupportedEntryError,
+} from './errors.js';
+export type { UnpackImage, UnpackLayer } from './layer-source.js';
+export { defaultUnpackLimits, type UnpackLimits } from './limits.js';
+export type { UnpackProgress } from './progress.js';
+export { type UnpackOptions, type UnpackResult, unpack } from './unpack.js';
+export { rootfsPath, type UnpackImageResult, unpackImage } from './unpack-image.js';
+export type { UnpackWarning } from './warning.js';

@@ -1,0 +1,67 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseDigest } from '../image/digest.js';
+import { TargetExistsError } from './errors.js';
+import type { UnpackImage } from './layer-source.js';
+import { removeTree } from './remove-tree.js';
+import { type UnpackOptions, type UnpackResult, unpack, unpackTempPrefix } from './unpack.js';
+
+export interface UnpackImageResult extends UnpackResult {
+  /** True when a finished rootfs for this manifest digest was already in the cache. */
+  readonly reused: boolean;
+}
+
+/** Where the rootfs of an image with this manifest digest lives in a rootfs cache. */
+export function rootfsPath(rootfsCacheDir: string, manifestDigest: string): string {
+  return path.resolve(rootfsCacheDir, parseDigest(manifestDigest).hex);
+}
+
+/**
+ * Unpacks an image into `<rootfsCacheDir>/<manifest digest hex>`, once. A finished rootfs is reused
+ * without reading any layer; an unpack is atomic (temporary directory, then rename), so concurrent
+ * unpacks of the same image are safe: the first to finish wins and the others discard their work.
+ */
+export async function unpackImage(
+  image: UnpackImage,
+  rootfsCacheDir: string,
+  options: UnpackOptions = {},
+): Promise<UnpackImageResult> {
+  const target = rootfsPath(rootfsCacheDir, image.digest);
+  if (await isDirectory(target)) return reused(target);
+  await sweepAbandoned(target);
+  try {
+    return { ...(await unpack(await image.layers(), target, options)), reused: false };
+  } catch (error) {
+    if (error instanceof TargetExistsError && (await isDirectory(target))) return reused(target);
+    throw error;
+  }
+}
+
+function reused(rootfs: string): UnpackImageResult {
+  return { rootfs, entries: 0, bytes: 0, warnings: [], reused: true };
+}
+
+async function isDirectory(target: string): Promise<boolean> {
+  return (await fs.lstat(target).catch(() => undefined))?.isDirectory() === true;
+}
+
+/** Removes temporary directories of this image left behind by processes that no longer exist. */
+async function sweepAbandoned(target: string): Promise<void> {
+  const dir = path.dirname(target);
+  const prefix = unpackTempPrefix(target);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await removeTree(path.join(dir, name));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
