@@ -1,0 +1,29 @@
+import { Logger, registerWorker } from '@iii/sdk';
+
+interface HelloInput {
+  name?: string;
+}
+
+// `iii` starts the worker with III_URL (the engine's address) and III_WORKER_NAME set;
+// the fallbacks are for running it by hand with `npm start`.
+const iii = registerWorker(process.env.III_URL ?? 'ws://localhost:49134', {
+  workerName: process.env.III_WORKER_NAME ?? '{{name}}',
+});
+const logger = new Logger();
+
+iii.registerFunction('{{functionId}}', async (input: HelloInput | undefined) => {
+  // GREETING comes from the worker's `config:` in config.yaml (the image's ENV is the default).
+  const greeting = process.env.GREETING ?? 'Hello';
+  const who = input?.name ?? 'world';
+  logger.info(`saying hello to ${who}`);
+  return { message: `${greeting}, ${who}!` };
+});
+
+logger.info('{{name}} is ready: {{functionId}}');
+
+// As PID 1 in its sandbox the worker gets no default SIGTERM handling: stop cleanly on request.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void iii.shutdown().finally(() => process.exit(0));
+  });
+}

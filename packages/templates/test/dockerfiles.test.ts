@@ -1,0 +1,174 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildImage, render, type TemplateLanguage } from '@iii/templates';
+import { requireTools } from '@iii/tools/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envPairs, type Instruction, parseDockerfile } from './dockerfile.js';
+
+const run = promisify(execFile);
+
+let root: string;
+beforeAll(async () => {
+  // Lower case on purpose: buildah names an image pulled from `oci:<dir>` after the directory.
+  root = join(tmpdir(), `iii-dockerfiles-${randomUUID()}`);
+  await mkdir(root);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function renderedDockerfile(lang: TemplateLanguage, name: string) {
+  const project = await render({ lang, name, dir: join(root, `${lang}-${name}`) });
+  const text = await readFile(join(project.dir, 'Dockerfile'), 'utf8');
+  return { project, instructions: parseDockerfile(text) };
+}
+
+function only(instructions: Instruction[], keyword: string): Instruction[] {
+  return instructions.filter((i) => i.keyword === keyword);
+}
+
+const PUBLIC_BASES: Record<TemplateLanguage, string> = {
+  node: 'node:20-slim',
+  python: 'python:3.12-slim',
+  rust: 'debian:bookworm-slim',
+};
+
+describe.each(['node', 'python', 'rust'] as const)('the %s Dockerfile', (lang) => {
+  it('parses, takes its base image as an ARG with a public default, and starts the worker', async () => {
+    const { project, instructions } = await renderedDockerfile(lang, `${lang}-worker`);
+    const firstFrom = instructions.findIndex((i) => i.keyword === 'FROM');
+    const args = instructions.slice(0, firstFrom).filter((i) => i.keyword === 'ARG');
+    expect(args.map((i) => i.raw)).toContain(`BASE_IMAGE=${PUBLIC_BASES[lang]}`);
+    expect(only(instructions, 'FROM').at(-1)?.raw).toBe(['$', '{BASE_IMAGE}'].join(''));
+
+    const entrypoint = only(instructions, 'ENTRYPOINT');
+    expect(entrypoint).toHaveLength(1);
+    expect(entrypoint[0]?.json?.length).toBeGreaterThan(0);
+
+    const env = Object.assign({}, ...only(instructions, 'ENV').map((i) => envPairs(i.raw)));
+    expect(env).toMatchObject({ GREETING: 'Hello' });
+    expect(only(instructions, 'COPY').map((i) => i.raw)).toContain('iii.worker.yaml /iii/worker.yaml');
+    expect(only(instructions, 'USER').map((i) => i.raw)).toEqual(['1000:1000']);
+
+    const manifest = await readFile(join(project.dir, 'iii.worker.yaml'), 'utf8');
+    expect(manifest).toMatch(new RegExp(`^name: ${lang}-worker$`, 'm'));
+    expect(manifest).toMatch(/^resources:\n {2}cpus: [0-9.]+\n {2}memory: [0-9]+Mi$/m);
+    expect(await readFile(join(project.dir, '.dockerignore'), 'utf8')).not.toBe('');
+  });
+});
+
+describe('the rust Dockerfile', () => {
+  it('passes the engine address as --url in CMD, so iii can replace it', async () => {
+    const { instructions } = await renderedDockerfile('rust', 'rs-cmd');
+    expect(only(instructions, 'CMD').map((i) => i.json)).toEqual([['--url', 'ws://localhost:49134']]);
+    expect(only(instructions, 'ENTRYPOINT')[0]?.json).toEqual(['/usr/local/bin/worker']);
+  });
+});
+
+// Building needs PyPI and crates.io, which tests must not reach: stand-in toolchain images (busybox
+// with `pip`/`python`/`cargo` scripts) let buildah run every instruction of the real Dockerfiles.
+describe('building the python and rust templates with buildah', () => {
+  let storage: string;
+  let images: string;
+  let stubBase: string;
+
+  beforeAll(async () => {
+    requireTools(['buildah', 'skopeo', 'busybox']);
+    storage = join(root, 'buildah');
+    images = join(root, 'images');
+    const context = join(root, 'stub-context');
+    await mkdir(join(context, 'stubs'), { recursive: true });
+    const busybox = (await run('sh', ['-c', 'command -v busybox'])).stdout.trim();
+    await copyFile(busybox, join(context, 'busybox'));
+    const stubs: Record<string, string> = {
+      pip: 'echo "pip $*"',
+      python: 'echo "python $*"',
+      cargo:
+        'mkdir -p target/release && printf "#!/bin/sh\\necho worker\\n" > target/release/worker && chmod 755 target/release/worker',
+    };
+    for (const [name, body] of Object.entries(stubs)) {
+      await writeFile(join(context, 'stubs', name), `#!/bin/sh\n${body}\n`);
+      await chmod(join(context, 'stubs', name), 0o755);
+    }
+    await writeFile(
+      join(context, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'COPY busybox /bin/busybox',
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+        'COPY stubs/ /usr/local/bin/',
+        'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+        '',
+      ].join('\n'),
+    );
+    const built = await buildImage({
+      dir: context,
+      tag: 'toolchain-stub:1',
+      builder: 'buildah',
+      imagesDir: images,
+      buildahStorageDir: storage,
+    });
+    stubBase = `oci:${built.output.path}:${built.output.tag}`;
+  });
+
+  async function imageConfig(layout: string, tag: string) {
+    const { stdout } = await run('skopeo', ['inspect', '--config', `oci:${layout}:${tag}`]);
+    return JSON.parse(stdout) as {
+      config: { Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; User?: string };
+    };
+  }
+
+  async function imageFiles(layout: string, tag: string): Promise<string[]> {
+    const { stdout } = await run('skopeo', ['inspect', '--raw', `oci:${layout}:${tag}`]);
+    const manifest = JSON.parse(stdout) as { layers: { digest: string }[] };
+    const files: string[] = [];
+    for (const layer of manifest.layers) {
+      const blob = join(layout, 'blobs', ...layer.digest.split(':'));
+      files.push(...(await run('tar', ['-tzf', blob], { maxBuffer: 64 << 20 })).stdout.split('\n'));
+    }
+    return files;
+  }
+
+  it('builds the python worker image with its entrypoint, ENV defaults and worker manifest', async () => {
+    const project = await render({ lang: 'python', name: 'py-built', dir: join(root, 'py-built') });
+    const built = await buildImage({
+      dir: project.dir,
+      tag: 'py-built:0.1.0',
+      buildArgs: { BASE_IMAGE: stubBase },
+      builder: 'buildah',
+      imagesDir: images,
+      buildahStorageDir: storage,
+    });
+    expect(built.source).toBe(`oci-layout:${join(images, 'py-built')}:0.1.0`);
+    const { config } = await imageConfig(built.output.path, '0.1.0');
+    expect(config.Entrypoint).toEqual(['python', '/app/worker.py']);
+    expect(config.Env).toEqual(expect.arrayContaining(['GREETING=Hello', 'PYTHONUNBUFFERED=1']));
+    expect(config.User).toBe('1000:1000');
+    const files = await imageFiles(built.output.path, '0.1.0');
+    expect(files).toEqual(
+      expect.arrayContaining(['iii/worker.yaml', 'app/worker.py', 'app/requirements.txt']),
+    );
+  });
+
+  it('builds the rust worker image in two stages with --url in its CMD', async () => {
+    const project = await render({ lang: 'rust', name: 'rs-built', dir: join(root, 'rs-built') });
+    const built = await buildImage({
+      dir: project.dir,
+      tag: 'rs-built:0.1.0',
+      buildArgs: { BASE_IMAGE: stubBase, RUST_IMAGE: stubBase },
+      builder: 'buildah',
+      imagesDir: images,
+      buildahStorageDir: storage,
+    });
+    const { config } = await imageConfig(built.output.path, '0.1.0');
+    expect(config.Entrypoint).toEqual(['/usr/local/bin/worker']);
+    expect(config.Cmd).toEqual(['--url', 'ws://localhost:49134']);
+    expect(config.Env).toEqual(expect.arrayContaining(['GREETING=Hello']));
+    const files = await imageFiles(built.output.path, '0.1.0');
+    expect(files).toEqual(expect.arrayContaining(['iii/worker.yaml', 'usr/local/bin/worker']));
+  });
+});
