@@ -1,1 +1,70 @@
-export {};
+export { writeFileAtomic } from './atomic-write.js';
+export { type ConfigPathOptions, lockPathFor, resolveConfigPath } from './config-path.js';
+export {
+  type ConfigState,
+  configLockPath,
+  type EditConfigOptions,
+  type EditResult,
+  editConfig,
+  loadConfig,
+} from './config-store.js';
+export { ConfigDocument, type ConfigWarning, type WorkerEntryInput } from './document.js';
+export {
+  ConfigError,
+  ConfigNotFoundError,
+  ConfigParseError,
+  InterpolationError,
+  InvalidResourceError,
+  InvalidWorkerNameError,
+  LockTimeoutError,
+  WorkerNotFoundError,
+} from './errors.js';
+export { acquireFileLock, type FileLockOptions, withFileLock } from './file-lock.js';
+export { type FlattenOptions, flattenConfig } from './flatten.js';
+export {
+  emptyLockFile,
+  type LockEntry,
+  type LockFile,
+  type LockProblem,
+  type LockProblemKind,
+  lockEntrySchema,
+  lockFileSchema,
+  parseLockFile,
+  pinWorker,
+  readLockFile,
+  renderLockFile,
+  unpinWorker,
+  type VerifyLockOptions,
+  verifyLock,
+} from './iii-lock.js';
+export { type InterpolateContext, interpolate } from './interpolate.js';
+export {
+  ensureHome,
+  type IiiPaths,
+  iiiPaths,
+  type PathsOptions,
+  workerLogDir,
+  workerSandboxDir,
+} from './paths.js';
+export { formatBytes, parseCpus, parseMemory } from './resources.js';
+export {
+  type ConfigFile,
+  configFileSchema,
+  DEFAULT_ENGINE_HOST,
+  DEFAULT_ENGINE_PORT,
+  DEFAULT_RESTART_POLICY,
+  type EngineSettings,
+  engineSchema,
+  KNOWN_KEYS,
+  type NetworkMode,
+  networkModeSchema,
+  type RestartPolicy,
+  resourcesSchema,
+  restartPolicySchema,
+  sandboxSettingsSchema,
+  type WorkerEntry,
+  type WorkerResources,
+  workerEntrySchema,
+  workerNameSchema,
+} from './schema.js';
+export { assertWorkerName, workerNameProblem } from './worker-name.js';

@@ -1,0 +1,83 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+import { lockPathFor } from './config-path.js';
+import { ConfigDocument } from './document.js';
+import { ConfigNotFoundError } from './errors.js';
+import { type FileLockOptions, withFileLock } from './file-lock.js';
+import { type LockFile, readLockFile, renderLockFile } from './iii-lock.js';
+
+export interface ConfigState {
+  doc: ConfigDocument;
+  lock: LockFile;
+  configPath: string;
+  lockPath: string;
+  /** Whether config.yaml existed before this call. */
+  exists: boolean;
+}
+
+/** Reads config.yaml and iii.lock without locking; a missing config.yaml is {@link ConfigNotFoundError}. */
+export async function loadConfig(configPath: string): Promise<ConfigState> {
+  const lockPath = lockPathFor(configPath);
+  const doc = await readDocument(configPath);
+  if (!doc) throw new ConfigNotFoundError(configPath);
+  return { doc, lock: await readLockFile(lockPath), configPath, lockPath, exists: true };
+}
+
+export interface EditResult<T> {
+  doc?: ConfigDocument;
+  lock?: LockFile;
+  result: T;
+}
+
+export interface EditConfigOptions extends FileLockOptions {
+  /** Start from `workers: []` when config.yaml does not exist (what `add` does). */
+  create?: boolean;
+}
+
+/** The lock file that serializes read-modify-write of config.yaml and its iii.lock. */
+export function configLockPath(configPath: string): string {
+  return join(dirname(configPath), `.${basename(configPath)}.lock`);
+}
+
+/**
+ * Read-modify-write of config.yaml and iii.lock under one cross-process lock, so concurrent
+ * commands never lose each other's edits. Both files are replaced atomically; iii.lock first, so a
+ * crash in between leaves a pin without an entry (which `verify` reports and a rerun repairs).
+ */
+export async function editConfig<T>(
+  configPath: string,
+  edit: (state: ConfigState) => Promise<EditResult<T>> | EditResult<T>,
+  opts: EditConfigOptions = {},
+): Promise<T> {
+  await mkdir(dirname(configPath), { recursive: true });
+  return withFileLock(
+    configLockPath(configPath),
+    async () => {
+      const lockPath = lockPathFor(configPath);
+      const existing = await readDocument(configPath);
+      if (!existing && !opts.create) throw new ConfigNotFoundError(configPath);
+      const doc = existing ?? ConfigDocument.empty(configPath);
+      const lock = await readLockFile(lockPath);
+      const out = await edit({ doc, lock, configPath, lockPath, exists: existing !== undefined });
+      if (out.lock && renderLockFile(out.lock) !== renderLockFile(lock)) {
+        await writeFileAtomic(lockPath, renderLockFile(out.lock));
+      }
+      if (out.doc && (out.doc.text !== doc.text || !existing))
+        await writeFileAtomic(configPath, out.doc.text);
+      return out.result;
+    },
+    opts,
+  );
+}
+
+async function readDocument(configPath: string): Promise<ConfigDocument | undefined> {
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return ConfigDocument.parse(text, configPath);
+}

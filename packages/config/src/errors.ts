@@ -1,0 +1,114 @@
+/**
+ * Every error of this package carries a stable `code` (for programs) and a `hint` (for people),
+ * so a CLI can render any of them as one line of what went wrong and one line of what to do.
+ */
+export class ConfigError extends Error {
+  readonly code: string;
+  readonly hint: string;
+
+  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** A file that is not valid YAML, or whose content does not match the schema. */
+export class ConfigParseError extends ConfigError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+
+  constructor(file: string, line: number, column: number, reason: string, hint?: string) {
+    super(
+      'CONFIG_PARSE',
+      `${file}:${line}:${column}: ${reason}`,
+      hint ?? `Fix ${file} at line ${line}, column ${column}; it was left unchanged.`,
+    );
+    this.file = file;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+export class InvalidWorkerNameError extends ConfigError {
+  readonly workerName: string;
+
+  constructor(name: string, reason: string) {
+    super(
+      'INVALID_WORKER_NAME',
+      `invalid worker name "${name}": ${reason}`,
+      'Use letters, digits, ".", "_" and "-" (not starting with "." and without ".."), e.g. --name my-worker.',
+    );
+    this.workerName = name;
+  }
+}
+
+export class WorkerNotFoundError extends ConfigError {
+  readonly workerName: string;
+
+  constructor(name: string, file: string) {
+    super(
+      'WORKER_NOT_FOUND',
+      `no worker named "${name}" in ${file}`,
+      'List the workers with `iii worker list`.',
+    );
+    this.workerName = name;
+  }
+}
+
+export class ConfigNotFoundError extends ConfigError {
+  readonly file: string;
+
+  constructor(file: string) {
+    super(
+      'CONFIG_NOT_FOUND',
+      `no config found at ${file}`,
+      'Add a worker with `iii worker add <image>` to create it, or point to one with --config or $III_CONFIG_PATH.',
+    );
+    this.file = file;
+  }
+}
+
+export class InterpolationError extends ConfigError {
+  readonly worker: string;
+  readonly key: string;
+  readonly variable: string;
+
+  constructor(worker: string, key: string, variable: string) {
+    super(
+      'INTERPOLATION',
+      `worker "${worker}": config key ${key} uses \${${variable}}, which is not set`,
+      `Set ${variable} in the environment of iii, or give a default with \${${variable}:default}.`,
+    );
+    this.worker = worker;
+    this.key = key;
+    this.variable = variable;
+  }
+}
+
+export class InvalidResourceError extends ConfigError {
+  constructor(what: 'memory' | 'cpus', value: unknown) {
+    super(
+      'INVALID_RESOURCE',
+      `invalid ${what} value ${JSON.stringify(value)}`,
+      what === 'memory'
+        ? 'Use bytes or a number with Ki, Mi, Gi, Ti (powers of 1024) or K, M, G, T (powers of 1000), e.g. 256Mi.'
+        : 'Use a positive number of CPUs such as 0.5 or 2, or millicores such as 500m.',
+    );
+  }
+}
+
+export class LockTimeoutError extends ConfigError {
+  readonly lockPath: string;
+
+  constructor(lockPath: string, holder: string) {
+    super(
+      'LOCK_TIMEOUT',
+      `timed out waiting for the lock ${lockPath} (held by ${holder})`,
+      'Another iii command is editing this config; wait for it to finish. If none is running, delete the lock file.',
+    );
+    this.lockPath = lockPath;
+  }
+}

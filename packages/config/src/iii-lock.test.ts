@@ -1,0 +1,75 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigParseError } from './errors.js';
+import {
+  emptyLockFile,
+  parseLockFile,
+  pinWorker,
+  readLockFile,
+  renderLockFile,
+  unpinWorker,
+  verifyLock,
+} from './iii-lock.js';
+
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
+
+describe('iii.lock', () => {
+  it('round-trips through text with workers sorted by name', () => {
+    let lock = pinWorker(emptyLockFile(), 'zeta', { image: 'z:1', digest: D1, platform: 'linux/amd64' });
+    lock = pinWorker(lock, 'alpha', { image: 'a:1', digest: D2, index: D1, platform: 'linux/arm64/v8' });
+    const text = renderLockFile(lock);
+    expect(text.indexOf('alpha:')).toBeLessThan(text.indexOf('zeta:'));
+    expect(parseLockFile(text, 'iii.lock')).toEqual(lock);
+    expect(unpinWorker(lock, 'zeta').workers).toEqual({ alpha: lock.workers.alpha });
+  });
+
+  it('reads a missing file as an empty lock', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iii-lock-'));
+    try {
+      expect(await readLockFile(join(dir, 'iii.lock'))).toEqual(emptyLockFile());
+      await writeFile(
+        join(dir, 'iii.lock'),
+        'version: 1\nworkers:\n  a: {image: x, digest: nope, platform: p}\n',
+      );
+      await expect(readLockFile(join(dir, 'iii.lock'))).rejects.toBeInstanceOf(ConfigParseError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a bad digest with its line', () => {
+    try {
+      parseLockFile(
+        'version: 1\nworkers:\n  a:\n    image: x\n    digest: nope\n    platform: p\n',
+        'iii.lock',
+      );
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigParseError).line).toBe(5);
+    }
+  });
+
+  it('finds every disagreement between config and lock', async () => {
+    let lock = pinWorker(emptyLockFile(), 'a', { image: 'a:1', digest: D1, platform: 'linux/amd64' });
+    lock = pinWorker(lock, 'b', { image: 'b:1', digest: D1, platform: 'linux/amd64' });
+    lock = pinWorker(lock, 'gone', { image: 'g:1', digest: D1, platform: 'linux/amd64' });
+    const workers = [
+      { name: 'a', image: 'a:1' },
+      { name: 'b', image: 'b:2' },
+      { name: 'new', image: 'n:1' },
+    ];
+    const problems = await verifyLock(workers, lock, { hasImage: (name) => name !== 'a' });
+    expect(problems.map((p) => `${p.worker}:${p.kind}`)).toEqual([
+      'a:missing-image',
+      'b:image-changed',
+      'new:not-locked',
+      'gone:not-in-config',
+    ]);
+    expect(
+      await verifyLock([{ name: 'a', image: 'a:1' }], unpinWorker(unpinWorker(lock, 'b'), 'gone')),
+    ).toEqual([]);
+  });
+});

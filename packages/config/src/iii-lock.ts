@@ -1,0 +1,175 @@
+import { readFile } from 'node:fs/promises';
+import { isMap, LineCounter, type Node, parseDocument, stringify } from 'yaml';
+import { z } from 'zod';
+import { ConfigParseError } from './errors.js';
+import type { WorkerEntry } from './schema.js';
+import { workerNameSchema } from './schema.js';
+
+const digestSchema = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'not a digest');
+
+export const lockEntrySchema = z.object({
+  /** The image reference as written in config.yaml. */
+  image: z.string().min(1),
+  /** Manifest digest for the platform that was pulled: what `iii` runs. */
+  digest: digestSchema,
+  /** Digest of the index (manifest list) the manifest was chosen from, if the image had one. */
+  index: digestSchema.optional(),
+  /** `os/arch[/variant]` of the manifest. */
+  platform: z.string().min(1),
+});
+
+export const lockFileSchema = z.object({
+  version: z.literal(1),
+  workers: z
+    .record(workerNameSchema, lockEntrySchema)
+    .nullish()
+    .transform((w) => w ?? {}),
+});
+
+export type LockEntry = z.infer<typeof lockEntrySchema>;
+export type LockFile = z.infer<typeof lockFileSchema>;
+
+const HEADER = '# Written by `iii worker` commands: the exact image each worker runs. Do not edit by hand.\n';
+
+export function emptyLockFile(): LockFile {
+  return { version: 1, workers: {} };
+}
+
+/** Parses iii.lock text; errors carry file, line and column. */
+export function parseLockFile(text: string, file: string): LockFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = lines.linePos(yamlError.pos[0]);
+    throw new ConfigParseError(
+      file,
+      pos.line,
+      pos.col,
+      yamlError.message.split('\n')[0] ?? 'invalid YAML',
+      lockHint(file),
+    );
+  }
+  if (doc.contents === null) return emptyLockFile();
+  const result = lockFileSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    let pos = { line: 1, col: 1 };
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
+      if (node && typeof node === 'object' && node.range) {
+        pos = lines.linePos(node.range[0]);
+        break;
+      }
+    }
+    throw new ConfigParseError(
+      file,
+      pos.line,
+      pos.col,
+      `${path.join('.')}: ${issue.message}`,
+      lockHint(file),
+    );
+  }
+  if (!isMap(doc.contents)) return emptyLockFile();
+  return result.data;
+}
+
+function lockHint(file: string): string {
+  return `${file} is written by iii; restore it from version control or delete it and run \`iii worker update\`.`;
+}
+
+/** iii.lock text: workers sorted by name so diffs stay small. */
+export function renderLockFile(lock: LockFile): string {
+  const workers: Record<string, LockEntry> = {};
+  for (const name of Object.keys(lock.workers).sort()) {
+    const e = lock.workers[name]!;
+    workers[name] = {
+      image: e.image,
+      digest: e.digest,
+      ...(e.index ? { index: e.index } : {}),
+      platform: e.platform,
+    };
+  }
+  return HEADER + stringify({ version: 1, workers }, { lineWidth: 0 });
+}
+
+/** Reads iii.lock; a missing file is an empty lock. */
+export async function readLockFile(file: string): Promise<LockFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyLockFile();
+    throw err;
+  }
+  return parseLockFile(text, file);
+}
+
+export function pinWorker(lock: LockFile, name: string, entry: LockEntry): LockFile {
+  return { ...lock, workers: { ...lock.workers, [name]: lockEntrySchema.parse(entry) } };
+}
+
+export function unpinWorker(lock: LockFile, name: string): LockFile {
+  const workers = { ...lock.workers };
+  delete workers[name];
+  return { ...lock, workers };
+}
+
+export type LockProblemKind = 'not-locked' | 'not-in-config' | 'image-changed' | 'missing-image';
+
+export interface LockProblem {
+  worker: string;
+  kind: LockProblemKind;
+  message: string;
+}
+
+export interface VerifyLockOptions {
+  /** Whether the locked image is present locally; omitted means not checked. */
+  hasImage?: (name: string, entry: LockEntry) => boolean | Promise<boolean>;
+}
+
+/**
+ * Where config.yaml and iii.lock disagree: a worker without a pin, a pin without a worker, a pin for
+ * a different image reference, or (with `hasImage`) a pinned image missing from the local store.
+ */
+export async function verifyLock(
+  workers: WorkerEntry[],
+  lock: LockFile,
+  opts: VerifyLockOptions = {},
+): Promise<LockProblem[]> {
+  const problems: LockProblem[] = [];
+  const names = new Set(workers.map((w) => w.name));
+  for (const w of workers) {
+    const pin = lock.workers[w.name];
+    if (!pin) {
+      problems.push({ worker: w.name, kind: 'not-locked', message: `worker "${w.name}" is not in iii.lock` });
+      continue;
+    }
+    if (pin.image !== w.image) {
+      problems.push({
+        worker: w.name,
+        kind: 'image-changed',
+        message: `worker "${w.name}" uses ${w.image} but iii.lock pins ${pin.image}`,
+      });
+      continue;
+    }
+    if (opts.hasImage && !(await opts.hasImage(w.name, pin))) {
+      problems.push({
+        worker: w.name,
+        kind: 'missing-image',
+        message: `worker "${w.name}": image ${pin.image}@${pin.digest} is not in the local store`,
+      });
+    }
+  }
+  for (const name of Object.keys(lock.workers).sort()) {
+    if (!names.has(name)) {
+      problems.push({
+        worker: name,
+        kind: 'not-in-config',
+        message: `iii.lock pins "${name}", which is not in config.yaml`,
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,41 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about literal ${VAR} placeholders.
+import { describe, expect, it } from 'vitest';
+import { InterpolationError } from './errors.js';
+import { interpolate } from './interpolate.js';
+
+const ctx = (env: Record<string, string>) => ({ worker: 'w', key: 'K', env });
+
+describe('interpolate', () => {
+  it('substitutes set variables', () => {
+    expect(interpolate('${A}-${B}', ctx({ A: 'x', B: 'y' }))).toBe('x-y');
+  });
+
+  it('uses the default only when the variable is unset', () => {
+    expect(interpolate('${A:fallback}', ctx({}))).toBe('fallback');
+    expect(interpolate('${A:fallback}', ctx({ A: '' }))).toBe('');
+    expect(interpolate('${A:}', ctx({}))).toBe('');
+    expect(interpolate('${A:http://h:1/x}', ctx({}))).toBe('http://h:1/x');
+  });
+
+  it('keeps $${...} as a literal ${...}', () => {
+    expect(interpolate('$${A} and $${B:x}', ctx({ A: 'no' }))).toBe('${A} and ${B:x}');
+  });
+
+  it('leaves text without placeholders alone', () => {
+    expect(interpolate('$A $ {A} $', ctx({ A: 'x' }))).toBe('$A $ {A} $');
+  });
+
+  it('names worker, key and variable when a variable is unset', () => {
+    try {
+      interpolate('${MISSING}', { worker: 'resize', key: 'API_KEY', env: {} });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(InterpolationError);
+      const e = err as InterpolationError;
+      expect([e.worker, e.key, e.variable]).toEqual(['resize', 'API_KEY', 'MISSING']);
+      expect(e.message).toContain('resize');
+      expect(e.message).toContain('API_KEY');
+      expect(e.message).toContain('MISSING');
+    }
+  });
+});

@@ -1,0 +1,61 @@
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Where everything iii keeps outside config.yaml and iii.lock lives (`$III_HOME`, default `~/.iii`). */
+export interface IiiPaths {
+  home: string;
+  /** OCI image layout holding every pulled blob. */
+  store: string;
+  /** Unpacked read-only root filesystems, one directory per manifest digest. */
+  rootfs: string;
+  /** Runtime records of a running `iii`. */
+  run: string;
+  /** `run/engine.json`: pid, address and config path of the running engine. */
+  engineRecord: string;
+  /** Captured worker output, one directory per worker. */
+  logs: string;
+  /** Per-worker sandbox state: bundles, writable overlays. */
+  sandbox: string;
+  /** Local images built by `iii worker build`. */
+  builds: string;
+}
+
+export interface PathsOptions {
+  env?: NodeJS.ProcessEnv;
+  homedir?: () => string;
+}
+
+/** The `$III_HOME` layout; pure, creates nothing (see {@link ensureHome}). */
+export function iiiPaths(opts: PathsOptions = {}): IiiPaths {
+  const env = opts.env ?? process.env;
+  const home = env.III_HOME ? resolve(env.III_HOME) : join((opts.homedir ?? homedir)(), '.iii');
+  const run = join(home, 'run');
+  return {
+    home,
+    store: join(home, 'store'),
+    rootfs: join(home, 'rootfs'),
+    run,
+    engineRecord: join(run, 'engine.json'),
+    logs: join(home, 'logs'),
+    sandbox: join(home, 'sandbox'),
+    builds: join(home, 'builds'),
+  };
+}
+
+/** Directory of a worker's logs. */
+export function workerLogDir(paths: IiiPaths, worker: string): string {
+  return join(paths.logs, worker);
+}
+
+/** Directory of a worker's sandbox state. */
+export function workerSandboxDir(paths: IiiPaths, worker: string): string {
+  return join(paths.sandbox, worker);
+}
+
+/** Creates `$III_HOME` with mode 0700 (it may hold credentials in worker env) and returns the layout. */
+export async function ensureHome(opts: PathsOptions = {}): Promise<IiiPaths> {
+  const paths = iiiPaths(opts);
+  await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  return paths;
+}

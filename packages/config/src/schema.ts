@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { parseCpus, parseMemory } from './resources.js';
+import { workerNameProblem } from './worker-name.js';
+
+const memorySchema = z.union([z.number(), z.string()]).superRefine((v, ctx) => {
+  try {
+    parseMemory(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const cpusSchema = z.union([z.number(), z.string()]).superRefine((v, ctx) => {
+  try {
+    parseCpus(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+export const resourcesSchema = z.looseObject({
+  cpus: cpusSchema.optional(),
+  memory: memorySchema.optional(),
+});
+
+export const restartPolicySchema = z.enum(['always', 'on-failure', 'never']);
+export const networkModeSchema = z.enum(['host', 'none']);
+
+export const workerNameSchema = z.string().superRefine((name, ctx) => {
+  const problem = workerNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: `invalid worker name "${name}": ${problem}` });
+});
+
+export const workerEntrySchema = z.looseObject({
+  name: workerNameSchema,
+  image: z.string().min(1, 'image must not be empty'),
+  config: z.record(z.string(), z.unknown()).nullish(),
+  resources: resourcesSchema.nullish(),
+  restart: restartPolicySchema.optional(),
+  network: networkModeSchema.optional(),
+});
+
+export const engineSchema = z.looseObject({
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+});
+
+export const sandboxSettingsSchema = z.looseObject({
+  runtime: z.string().min(1).optional(),
+});
+
+export const configFileSchema = z
+  .looseObject({
+    engine: engineSchema.nullish(),
+    sandbox: sandboxSettingsSchema.nullish(),
+    workers: z.array(workerEntrySchema).nullish(),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    (cfg.workers ?? []).forEach((w, i) => {
+      const first = seen.get(w.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['workers', i, 'name'],
+          message: `duplicate worker name "${w.name}" (also used by entry ${first + 1})`,
+        });
+      } else seen.set(w.name, i);
+    });
+  });
+
+export type RestartPolicy = z.infer<typeof restartPolicySchema>;
+export type NetworkMode = z.infer<typeof networkModeSchema>;
+export type WorkerResources = z.infer<typeof resourcesSchema>;
+export type WorkerEntry = z.infer<typeof workerEntrySchema>;
+export type EngineSettings = z.infer<typeof engineSchema>;
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** The keys this version understands at each level; anything else is kept and reported as a warning. */
+export const KNOWN_KEYS = {
+  root: ['engine', 'sandbox', 'workers'],
+  engine: ['host', 'port'],
+  sandbox: ['runtime'],
+  worker: ['name', 'image', 'config', 'resources', 'restart', 'network'],
+  resources: ['cpus', 'memory'],
+} as const;
+
+export const DEFAULT_ENGINE_HOST = '127.0.0.1';
+export const DEFAULT_ENGINE_PORT = 49134;
+export const DEFAULT_RESTART_POLICY: RestartPolicy = 'on-failure';
