@@ -5,7 +5,7 @@ import { createDecompressor } from './compression.js';
 import { LayerFormatError, RootfsWriteError, UnpackError } from './errors.js';
 import { openLayerBlob } from './layer-blob.js';
 import type { UnpackLayer } from './layer-source.js';
-import type { RootfsWriter, TarEntryHeader } from './rootfs-writer.js';
+import { type RootfsWriter, type TarEntryHeader, TruncatedEntryError } from './rootfs-writer.js';
 
 export interface ApplyLayerOptions {
   readonly signal: AbortSignal;
@@ -33,6 +33,10 @@ export async function applyLayer(
     writer.apply(header, stream).then(
       () => next(),
       (error: unknown) => {
+        if (error instanceof TruncatedEntryError) {
+          next(error);
+          return;
+        }
         entryError = error instanceof UnpackError ? error : new RootfsWriteError(header.name, error);
         next(entryError);
       },

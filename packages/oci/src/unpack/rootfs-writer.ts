@@ -413,8 +413,15 @@ function consume(stream: Readable, onChunk: (chunk: Buffer) => void): Promise<vo
       resolve();
     });
     stream.once('error', fail);
-    stream.once('close', () => fail(new Error('tar stream ended in the middle of an entry')));
+    stream.once('close', () => fail(new TruncatedEntryError()));
   });
+}
+
+/** The tar stream was torn down mid-entry; the reason is the pipeline's error, not this one. */
+export class TruncatedEntryError extends Error {
+  constructor() {
+    super('tar stream ended in the middle of an entry');
+  }
 }
 
 function drain(stream: Readable): Promise<void> {
