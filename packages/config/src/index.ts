@@ -67,4 +67,13 @@ export {
   workerEntrySchema,
   workerNameSchema,
 } from './schema.js';
+export { isSecretKey, maskSecrets } from './secret-keys.js';
+export {
+  imageEnvDefaults,
+  type MergeConfigInput,
+  mergeWorkerConfig,
+  parseWorkerManifest,
+  SYSTEM_ENV_KEYS,
+  type WorkerManifest,
+} from './worker-defaults.js';
 export { assertWorkerName, workerNameProblem } from './worker-name.js';
