@@ -1,1 +1,98 @@
-export {};
+export { type BackoffOptions, type RestartPolicy, restartDelay, shouldRestart } from './backoff.js';
+export {
+  type ContainerCgroup,
+  findContainerCgroup,
+  readCpuUsageNs,
+  readOomKills,
+} from './cgroup.js';
+export { type Clock, systemClock } from './clock.js';
+export {
+  InvalidWorkerNameError,
+  NoCommandError,
+  RootfsError,
+  type RuntimeAttempt,
+  RuntimeCommandError,
+  RuntimeNotFoundError,
+  RuntimeUnavailableError,
+  SandboxError,
+  UnknownUserError,
+  WorkerNotRunningError,
+} from './errors.js';
+export {
+  EXEC_TIMEOUT_EXIT_CODE,
+  type ExecContext,
+  type ExecHandle,
+  type ExecRequest,
+  type ExecResult,
+  exec,
+  execProcess,
+  startExec,
+} from './exec.js';
+export { readHostLimits } from './host-limits.js';
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './logs/files.js';
+export { type ReadLogsOptions, readLogs } from './logs/reader.js';
+export { formatTime, type LogLine, type LogStream } from './logs/record.js';
+export { LogWriter, type LogWriterOptions } from './logs/writer.js';
+export { assertWorkerName, containerId, type WorkerPaths, workerPaths } from './paths.js';
+export { readFileInRoot } from './root-file.js';
+export {
+  type PreparedRootfs,
+  type PrepareRootfsOptions,
+  prepareRootfs,
+  type RootfsMode,
+  releaseRootfs,
+} from './rootfs.js';
+export {
+  createDriver,
+  type DetectedRuntime,
+  type DetectRuntimeOptions,
+  detectRuntime,
+  KNOWN_RUNTIMES,
+  probeRuntime,
+} from './runtime/detect.js';
+export type {
+  ContainerState,
+  ContainerStatus,
+  CreateOptions,
+  ExecOptions,
+  ExecProcess,
+  ExitStatus,
+  RunningContainer,
+  RunOptions,
+  RuntimeDriver,
+  StdioOption,
+} from './runtime/driver.js';
+export { OciCliRuntime, type OciCliRuntimeOptions } from './runtime/oci-cli-runtime.js';
+export type * from './runtime-spec.js';
+export {
+  type LeftoverReport,
+  Sandbox,
+  type SandboxOptions,
+  Worker,
+  type WorkerDefinition,
+} from './sandbox.js';
+export {
+  type BuildSpecInput,
+  buildArgv,
+  buildEnv,
+  buildResources,
+  buildSpec,
+  CPU_PERIOD_US,
+  DEFAULT_CAPABILITIES,
+  DEFAULT_PATH,
+  DEFAULT_PIDS_LIMIT,
+  type HostLimits,
+  type ImageConfig,
+  type WorkerEntry,
+  type WorkerResources,
+  workerUrl,
+} from './spec.js';
+export {
+  type ExitEvent,
+  type StopOptions,
+  Supervisor,
+  type SupervisorOptions,
+  type WorkerState,
+  type WorkerStatus,
+} from './supervisor.js';
+export { type ResolvedUser, resolveUser } from './user.js';

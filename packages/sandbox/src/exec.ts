@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import type { RuntimeDriver, StdioOption } from './runtime/driver.js';
+import type { OciProcess, OciUser } from './runtime-spec.js';
+
+export const EXEC_TIMEOUT_EXIT_CODE = 124;
+
+export interface ExecRequest {
+  args: string[];
+  /** Added to (and overriding) the worker's environment. */
+  env?: Readonly<Record<string, string>>;
+  /** Default: the worker's working directory. */
+  cwd?: string;
+  /** Default: the worker's user. */
+  user?: OciUser;
+  /**
+   * Allocate a terminal. The runtime then creates the pty itself and relays it through its own
+   * stdio, so use it with `stdin/stdout: 'inherit'` from a terminal.
+   */
+  tty?: boolean;
+  /** Kill the command after this long; the exit code is then 124. */
+  timeoutMs?: number;
+  /** Where the command's stdio goes. Streams are piped; undefined stdout/stderr are captured into the result. */
+  stdin?: StdioOption | Readable;
+  stdout?: StdioOption | Writable;
+  stderr?: StdioOption | Writable;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  timedOut: boolean;
+  /** Captured output when the request gave no stdout/stderr. */
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface ExecHandle {
+  /** Sends a signal to the command inside the sandbox. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  readonly result: Promise<ExecResult>;
+}
+
+export interface ExecContext {
+  driver: RuntimeDriver;
+  id: string;
+  /** The worker's process from its config.json: env, cwd and user to inherit. */
+  base: OciProcess;
+  /** Directory for the pid and process files. */
+  runDir: string;
+  clock?: Clock;
+}
+
+/** The process.json for an exec: the worker's identity and environment, with the request's overrides. */
+export function execProcess(base: OciProcess, req: ExecRequest): OciProcess {
+  const env = new Map(
+    base.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] as const),
+  );
+  for (const [k, v] of Object.entries(req.env ?? {})) {
+    env.delete(k);
+    env.set(k, v);
+  }
+  return {
+    ...base,
+    terminal: req.tty ?? false,
+    args: req.args,
+    env: [...env].map(([k, v]) => `${k}=${v}`),
+    cwd: req.cwd ?? base.cwd,
+    user: req.user ?? base.user,
+  };
+}
+
+function stdio(o: StdioOption | Readable | Writable | undefined): StdioOption {
+  return o === undefined || typeof o === 'object' ? 'pipe' : o;
+}
+
+/** Starts a command inside a running worker's sandbox (same namespaces, rootfs, environment). */
+export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<ExecHandle> {
+  const clock = ctx.clock ?? systemClock;
+  await mkdir(ctx.runDir, { recursive: true });
+  const pidFile = join(ctx.runDir, `exec-${randomBytes(6).toString('hex')}.pid`);
+  const proc = await ctx.driver.exec(ctx.id, execProcess(ctx.base, req), {
+    pidFile,
+    stdin: stdio(req.stdin),
+    stdout: stdio(req.stdout),
+    stderr: stdio(req.stderr),
+  });
+
+  let out = '';
+  let err = '';
+  if (typeof req.stdin === 'object') req.stdin.pipe(proc.stdin!);
+  else proc.stdin?.end();
+  if (typeof req.stdout === 'object') proc.stdout?.pipe(req.stdout, { end: false });
+  else proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  if (typeof req.stderr === 'object') proc.stderr?.pipe(req.stderr, { end: false });
+  else proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    // The pid file holds the host pid of the command; the runtime process only relays.
+    const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+    if (pid > 0) {
+      try {
+        process.kill(pid, signal);
+      } catch {}
+    } else {
+      proc.child.kill(signal);
+    }
+  };
+
+  let timedOut = false;
+  const timer =
+    req.timeoutMs !== undefined
+      ? clock.setTimeout(() => {
+          timedOut = true;
+          void kill('SIGKILL');
+        }, req.timeoutMs)
+      : undefined;
+  const onAbort = () => void kill('SIGKILL');
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const result = proc.exited.then(async ({ exitCode }) => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+    await rm(pidFile, { force: true });
+    return {
+      exitCode: timedOut ? EXEC_TIMEOUT_EXIT_CODE : exitCode,
+      timedOut,
+      ...(req.stdout === undefined ? { stdout: out } : {}),
+      ...(req.stderr === undefined ? { stderr: err } : {}),
+    };
+  });
+  return { kill, result };
+}
+
+/** Runs a command inside a running worker's sandbox and resolves with its exit code. */
+export async function exec(ctx: ExecContext, req: ExecRequest): Promise<ExecResult> {
+  return (await startExec(ctx, req)).result;
+}

@@ -1,0 +1,163 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readLogs } from './reader.js';
+import type { LogLine } from './record.js';
+import { LogWriter } from './writer.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iii-logs-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function all(it: AsyncIterable<LogLine>): Promise<LogLine[]> {
+  const out: LogLine[] = [];
+  for await (const l of it) out.push(l);
+  return out;
+}
+
+function clock(start = Date.UTC(2026, 0, 1)) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('LogWriter and readLogs', () => {
+  it('stores lines exactly as written, with a timestamp beside each', async () => {
+    const c = clock();
+    const w = new LogWriter(dir, { now: c.now });
+    w.write('stdout', Buffer.from('hello {"json": true}\n\ttabs \\ and "quotes"\n'));
+    w.write('stderr', 'oops\n');
+    w.close();
+    const lines = await all(readLogs(dir));
+    expect(lines.map((l) => [l.stream, l.line])).toEqual([
+      ['stdout', 'hello {"json": true}'],
+      ['stdout', '\ttabs \\ and "quotes"'],
+      ['stderr', 'oops'],
+    ]);
+    expect(lines[0]?.time).toBe('2026-01-01T00:00:00.000000Z');
+    const raw = await readFile(join(dir, 'stdout.log'), 'utf8');
+    expect(raw.split('\n')[0]).toBe(
+      '{"t":"2026-01-01T00:00:00.000000Z","s":"out","l":"hello {\\"json\\": true}"}',
+    );
+  });
+
+  it('merges both streams in capture order', async () => {
+    const c = clock();
+    const w = new LogWriter(dir, { now: c.now });
+    for (let i = 0; i < 10; i++) {
+      w.write(i % 3 === 0 ? 'stderr' : 'stdout', `line ${i}\n`);
+      if (i % 2) c.advance(5);
+    }
+    w.close();
+    expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `line ${i}`),
+    );
+  });
+
+  it('keeps a line that arrives in pieces, including a split UTF-8 character', async () => {
+    const w = new LogWriter(dir);
+    const bytes = Buffer.from('héllo wörld\n');
+    w.write('stdout', bytes.subarray(0, 2));
+    w.write('stdout', bytes.subarray(2, 8));
+    w.write('stdout', bytes.subarray(8));
+    w.close();
+    expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(['héllo wörld']);
+  });
+
+  it('stores an unfinished last line as partial instead of losing it', async () => {
+    const w = new LogWriter(dir);
+    w.write('stdout', 'done\nno newline');
+    w.endOfOutput('stdout');
+    w.write('stdout', 'next run\n');
+    w.close();
+    const lines = await all(readLogs(dir));
+    expect(lines.map((l) => [l.line, l.partial])).toEqual([
+      ['done', false],
+      ['no newline', true],
+      ['next run', false],
+    ]);
+  });
+
+  it('splits an overlong line into partial pieces', async () => {
+    const w = new LogWriter(dir, { maxLineLength: 10 });
+    w.write('stdout', `${'x'.repeat(25)}\n`);
+    w.close();
+    const lines = await all(readLogs(dir));
+    expect(lines.map((l) => l.line).join('')).toBe('x'.repeat(25));
+    expect(lines.map((l) => l.partial)).toEqual([true, true, false]);
+  });
+
+  it('rotation keeps at most the configured files and the kept lines are complete', async () => {
+    const w = new LogWriter(dir, { maxBytes: 4096, maxFiles: 3 });
+    const written: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const line = `line ${i} ${'.'.repeat(i % 50)}`;
+      written.push(line);
+      w.write('stdout', `${line}\n`);
+    }
+    w.close();
+    const files = (await readdir(dir)).filter((f) => f.startsWith('stdout')).sort();
+    expect(files).toEqual(['stdout.log', 'stdout.log.1', 'stdout.log.2']);
+    const read = (await all(readLogs(dir))).map((l) => l.line);
+    // What is kept is an unbroken run of the newest lines: nothing is missing in between.
+    expect(read.length).toBeGreaterThan(100);
+    expect(read).toEqual(written.slice(-read.length));
+    for (const f of files) {
+      const size = (await readFile(join(dir, f))).length;
+      expect(size).toBeLessThanOrEqual(4096);
+    }
+  });
+
+  it('tails the last N lines over both streams and filters by time', async () => {
+    const c = clock();
+    const w = new LogWriter(dir, { now: c.now });
+    for (let i = 0; i < 20; i++) {
+      w.write(i % 2 ? 'stderr' : 'stdout', `l${i}\n`);
+      c.advance(1000);
+    }
+    w.close();
+    expect((await all(readLogs(dir, { tail: 3 }))).map((l) => l.line)).toEqual(['l17', 'l18', 'l19']);
+    const since = new Date(Date.UTC(2026, 0, 1) + 15_000);
+    expect((await all(readLogs(dir, { since }))).map((l) => l.line)).toEqual([
+      'l15',
+      'l16',
+      'l17',
+      'l18',
+      'l19',
+    ]);
+    expect(await all(readLogs(dir, { tail: 0 }))).toEqual([]);
+  });
+
+  it('follows new lines across rotations without losing any', async () => {
+    const w = new LogWriter(dir, { maxBytes: 2048, maxFiles: 2 });
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const it = readLogs(dir, { follow: true, signal: ac.signal, pollMs: 10 })[Symbol.asyncIterator]();
+    const expected: string[] = [];
+    for (let batch = 0; batch < 12; batch++) {
+      // Each batch is smaller than a file, so the reader sees at most one rotation per poll.
+      for (let i = 0; i < 20; i++) {
+        const line = `b${batch} i${i} ${'-'.repeat(30)}`;
+        expected.push(line);
+        w.write(batch % 2 ? 'stderr' : 'stdout', `${line}\n`);
+      }
+      while (seen.length < expected.length) {
+        const n = await it.next();
+        if (n.done) break;
+        seen.push(n.value.line);
+      }
+    }
+    ac.abort();
+    await it.return?.(undefined);
+    w.close();
+    expect(seen).toEqual(expected);
+  });
+
+  it('reads nothing, without error, from a directory with no logs yet', async () => {
+    expect(await all(readLogs(join(dir, 'missing')))).toEqual([]);
+  });
+});

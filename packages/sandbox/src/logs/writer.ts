@@ -1,0 +1,158 @@
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './files.js';
+import { formatMicros, formatRecord, type LogStream } from './record.js';
+
+export interface LogWriterOptions {
+  /** Rotate a stream's file when it would grow past this many bytes. Default 10 MiB. */
+  maxBytes?: number;
+  /** Files kept per stream, the live one included. Default 3. */
+  maxFiles?: number;
+  /** A line longer than this (in characters) is stored in partial pieces, bounding memory. Default 16 KiB. */
+  maxLineLength?: number;
+  /** Clock in epoch milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+interface StreamFile {
+  fd: number | undefined;
+  size: number;
+  pending: string;
+  decoder: StringDecoder;
+}
+
+/**
+ * Appends a worker's stdout and stderr to rotating JSON-lines files, one record per line with the
+ * time it was captured. Writes are synchronous so that records are in the file, in order, as soon
+ * as `write` returns: a rotation or a crash of the supervisor cannot lose or reorder what was
+ * handed over. Timestamps never go backwards across the two streams, so merging them by time
+ * reproduces the order in which lines were captured.
+ */
+export class LogWriter {
+  readonly dir: string;
+  private readonly maxBytes: number;
+  private readonly maxFiles: number;
+  private readonly maxLineLength: number;
+  private readonly now: () => number;
+  private lastMicros = 0;
+  private readonly files: Record<LogStream, StreamFile>;
+  private closed = false;
+
+  constructor(dir: string, options: LogWriterOptions = {}) {
+    this.dir = dir;
+    this.maxBytes = Math.max(1024, options.maxBytes ?? DEFAULT_MAX_BYTES);
+    this.maxFiles = Math.max(1, Math.floor(options.maxFiles ?? DEFAULT_MAX_FILES));
+    this.maxLineLength = options.maxLineLength ?? 16 * 1024;
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    const fresh = (): StreamFile => ({
+      fd: undefined,
+      size: 0,
+      pending: '',
+      decoder: new StringDecoder('utf8'),
+    });
+    this.files = { stdout: fresh(), stderr: fresh() };
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Appends raw output bytes of a stream; complete lines are stored at once, a trailing piece waits. */
+  write(stream: LogStream, chunk: Buffer | string): void {
+    if (this.closed) return;
+    const f = this.files[stream];
+    const text = f.pending + (typeof chunk === 'string' ? chunk : f.decoder.write(chunk));
+    const parts = text.split('\n');
+    f.pending = parts.pop() ?? '';
+    let out = '';
+    for (const line of parts) out = this.appendLine(stream, out, line);
+    while (f.pending.length > this.maxLineLength) {
+      out = this.append(stream, out, f.pending.slice(0, this.maxLineLength), true);
+      f.pending = f.pending.slice(this.maxLineLength);
+    }
+    this.flushOut(stream, out);
+  }
+
+  /** Stores a stream's unfinished last line as a partial record (the worker exited mid-line). */
+  endOfOutput(stream?: LogStream): void {
+    for (const s of stream ? [stream] : (['stdout', 'stderr'] as const)) {
+      const f = this.files[s];
+      const rest = f.pending + f.decoder.end();
+      f.pending = '';
+      f.decoder = new StringDecoder('utf8');
+      if (rest !== '') this.flushOut(s, this.append(s, '', rest, true));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.endOfOutput();
+    this.closed = true;
+    for (const f of Object.values(this.files)) {
+      if (f.fd !== undefined) closeSync(f.fd);
+      f.fd = undefined;
+    }
+  }
+
+  private time(): string {
+    // Strictly increasing (in whole microseconds), so the two streams interleave exactly in capture order.
+    const us = Math.max(Math.round(this.now() * 1000), this.lastMicros + 1);
+    this.lastMicros = us;
+    return formatMicros(us);
+  }
+
+  /** Adds a complete line, in partial pieces when it is longer than the line limit. */
+  private appendLine(stream: LogStream, out: string, line: string): string {
+    let rest = line;
+    while (rest.length > this.maxLineLength) {
+      out = this.append(stream, out, rest.slice(0, this.maxLineLength), true);
+      rest = rest.slice(this.maxLineLength);
+    }
+    return this.append(stream, out, rest, false);
+  }
+
+  /** Adds one record to `out`, first writing `out` and rotating if the record would overflow the file. */
+  private append(stream: LogStream, out: string, line: string, partial: boolean): string {
+    const record = formatRecord({ time: this.time(), stream, line, partial });
+    const f = this.open(stream);
+    const pendingBytes = Buffer.byteLength(out);
+    const recordBytes = Buffer.byteLength(record);
+    if (f.size + pendingBytes > 0 && f.size + pendingBytes + recordBytes > this.maxBytes) {
+      this.flushOut(stream, out);
+      this.rotate(stream);
+      return record;
+    }
+    return out + record;
+  }
+
+  private flushOut(stream: LogStream, out: string): void {
+    if (out === '') return;
+    const f = this.open(stream);
+    const buf = Buffer.from(out);
+    let off = 0;
+    while (off < buf.length) off += writeSync(f.fd!, buf, off, buf.length - off);
+    f.size += buf.length;
+  }
+
+  private open(stream: LogStream): StreamFile {
+    const f = this.files[stream];
+    if (f.fd === undefined) {
+      f.fd = openSync(logFile(this.dir, stream), 'a', 0o600);
+      f.size = fstatSync(f.fd).size;
+    }
+    return f;
+  }
+
+  private rotate(stream: LogStream): void {
+    const f = this.files[stream];
+    if (f.fd !== undefined) closeSync(f.fd);
+    f.fd = undefined;
+    // Shift stdout.log.N-1 -> .N ... stdout.log -> .1; the oldest falls off the end.
+    rmSync(logFile(this.dir, stream, this.maxFiles - 1), { force: true });
+    for (let g = this.maxFiles - 2; g >= 0; g--) {
+      try {
+        renameSync(logFile(this.dir, stream, g), logFile(this.dir, stream, g + 1));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    if (this.maxFiles === 1) rmSync(logFile(this.dir, stream, 1), { force: true });
+  }
+}

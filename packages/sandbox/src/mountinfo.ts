@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  /** Path of the mount's root inside its filesystem (e.g. the cgroup directory a cgroup mount exposes). */
+  root: string;
+  superOptions: string[];
+}
+
+// mountinfo escapes space, tab, newline and backslash as octal.
+function unescapeOctal(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+/** Parses /proc/self/mountinfo (or the given text). */
+export async function readMounts(text?: string): Promise<MountEntry[]> {
+  const src = text ?? (await readFile('/proc/self/mountinfo', 'utf8'));
+  const out: MountEntry[] = [];
+  for (const line of src.split('\n')) {
+    if (!line) continue;
+    const [left = '', right = ''] = line.split(' - ');
+    const l = left.split(' ');
+    const r = right.split(' ');
+    out.push({
+      root: unescapeOctal(l[3] ?? ''),
+      mountPoint: unescapeOctal(l[4] ?? ''),
+      fsType: r[0] ?? '',
+      source: unescapeOctal(r[1] ?? ''),
+      superOptions: (r[2] ?? '').split(','),
+    });
+  }
+  return out;
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  return (await readMounts()).some((m) => m.mountPoint === path);
+}

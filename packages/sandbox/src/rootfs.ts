@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { RootfsError } from './errors.js';
+import { readMounts } from './mountinfo.js';
+
+const run = promisify(execFile);
+
+export type RootfsMode = 'overlay' | 'copy';
+
+export interface PrepareRootfsOptions {
+  /** The shared, cached image rootfs. It is never written to. */
+  image: string;
+  /** The worker's own directory for the writable layer; `merged` inside it becomes the container root. */
+  dir: string;
+  /** `auto` (default) tries overlayfs and falls back to a private copy. */
+  mode?: 'auto' | RootfsMode;
+}
+
+export interface PreparedRootfs {
+  /** The directory to use as the container root. */
+  path: string;
+  mode: RootfsMode;
+  /** Why overlayfs was not used, when `auto` fell back to a copy. */
+  fallbackReason?: string;
+}
+
+/**
+ * Gives a worker a private writable root: an overlay with the image rootfs as read-only lower
+ * layer and a per-worker upper layer, or a full copy where overlayfs cannot be mounted (some
+ * kernels, nested containers, rootless). Either way workers never see each other's writes.
+ */
+export async function prepareRootfs(options: PrepareRootfsOptions): Promise<PreparedRootfs> {
+  const dir = resolve(options.dir);
+  const image = resolve(options.image);
+  const mode = options.mode ?? 'auto';
+  await releaseRootfs(dir);
+  const merged = join(dir, 'merged');
+  let fallbackReason: string | undefined;
+
+  if (mode !== 'copy') {
+    try {
+      await mountOverlay(image, dir);
+      return { path: merged, mode: 'overlay' };
+    } catch (err) {
+      if (mode === 'overlay') throw err;
+      fallbackReason = (err as Error).message;
+      await releaseRootfs(dir);
+    }
+  }
+
+  await mkdir(merged, { recursive: true, mode: 0o755 });
+  try {
+    // cp -a keeps owners, modes, symlinks and hard links as the image has them.
+    await run('cp', ['-a', '--reflink=auto', `${image}/.`, `${merged}/`], { maxBuffer: 1 << 20 });
+  } catch (err) {
+    throw new RootfsError(
+      `Copying the image rootfs failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
+      'Check free disk space under the iii state directory',
+      { cause: err },
+    );
+  }
+  return { path: merged, mode: 'copy', ...(fallbackReason ? { fallbackReason } : {}) };
+}
+
+async function mountOverlay(image: string, dir: string): Promise<void> {
+  // The kernel splits overlay options on ',' and ':'; such paths cannot be passed safely.
+  if (/[,:\\]/.test(image) || /[,:\\]/.test(dir)) {
+    throw new RootfsError(
+      `Path not usable as an overlay layer: ${/[,:\\]/.test(image) ? image : dir}`,
+      'Use a state directory without ",", ":" or "\\" in its path',
+    );
+  }
+  const upper = join(dir, 'upper');
+  const work = join(dir, 'work');
+  const merged = join(dir, 'merged');
+  await mkdir(upper, { recursive: true, mode: 0o755 });
+  await mkdir(work, { recursive: true, mode: 0o700 });
+  await mkdir(merged, { recursive: true, mode: 0o755 });
+  try {
+    await run('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${image},upperdir=${upper},workdir=${work}`,
+      merged,
+    ]);
+  } catch (err) {
+    throw new RootfsError(
+      `Mounting the worker overlay failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
+      'Run as root on a kernel with overlayfs, or let the sandbox copy the rootfs (mode "copy")',
+      { cause: err },
+    );
+  }
+}
+
+async function unmount(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await run('umount', [path]);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    }
+  }
+  // Still busy (a process we do not control holds it): detach it so the directory can go.
+  await run('umount', ['-l', path]);
+}
+
+/**
+ * Unmounts the worker's overlay (and anything mounted below it) and removes its writable
+ * layer. Safe to call when nothing is mounted or the directory does not exist.
+ */
+export async function releaseRootfs(dir: string): Promise<void> {
+  const abs = resolve(dir);
+  const mounts = (await readMounts())
+    .map((m) => m.mountPoint)
+    .filter((p) => p === abs || p.startsWith(`${abs}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await unmount(m);
+  await rm(abs, { recursive: true, force: true });
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
+import type { RuntimeDriver } from './driver.js';
+import { OciCliRuntime } from './oci-cli-runtime.js';
+
+export const KNOWN_RUNTIMES = ['runc', 'crun'] as const;
+
+export interface DetectRuntimeOptions {
+  /** Directory for the runtime state roots (`<stateDir>/runtime/<name>`) and the probe bundle. */
+  stateDir: string;
+  /** Runtime to try first: a name on PATH or an absolute path. Defaults to `$III_RUNTIME`. */
+  preferred?: string;
+  /** With `strict`, a failing preferred runtime is an error instead of a fallback. */
+  strict?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface DetectedRuntime {
+  driver: RuntimeDriver;
+  /** Runtimes tried before the chosen one, with why each could not be used. */
+  skipped: RuntimeAttempt[];
+}
+
+async function which(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const candidates = isAbsolute(name)
+    ? [name]
+    : (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
+  for (const c of candidates) {
+    try {
+      await access(c, constants.X_OK);
+      return c;
+    } catch {}
+  }
+  return undefined;
+}
+
+function runtimeName(nameOrPath: string): string {
+  return nameOrPath.split('/').pop() ?? nameOrPath;
+}
+
+/** A driver for a runtime binary, with its state root under the sandbox state directory. */
+export function createDriver(name: string, binary: string, stateDir: string): RuntimeDriver {
+  return new OciCliRuntime({ name, binary, root: join(stateDir, 'runtime', name), canKeep: name === 'runc' });
+}
+
+/**
+ * Starts a tiny container (the host's `/usr` bound read-only, running `true`) to learn whether the
+ * runtime works here. Asking the runtime is the only reliable test: crun for example refuses to run
+ * when cgroup v1 and v2 hierarchies are mixed, which no version check reveals.
+ */
+export async function probeRuntime(driver: RuntimeDriver, stateDir: string): Promise<string | undefined> {
+  const id = `iii-probe-${randomBytes(4).toString('hex')}`;
+  const bundle = join(stateDir, 'probe', id);
+  const rootfs = join(bundle, 'rootfs');
+  try {
+    await mkdir(join(rootfs, 'usr'), { recursive: true });
+    const mounts: object[] = [
+      { destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro'] },
+      { destination: '/proc', type: 'proc', source: 'proc' },
+    ];
+    for (const dir of ['bin', 'lib', 'lib64', 'sbin']) {
+      const st = await lstat(`/${dir}`).catch(() => undefined);
+      if (!st) continue;
+      if (st.isSymbolicLink()) await symlink(await readlink(`/${dir}`), join(rootfs, dir));
+      else if (st.isDirectory()) {
+        await mkdir(join(rootfs, dir));
+        mounts.push({ destination: `/${dir}`, type: 'bind', source: `/${dir}`, options: ['rbind', 'ro'] });
+      }
+    }
+    const config = {
+      ociVersion: '1.0.2',
+      process: {
+        terminal: false,
+        user: { uid: 0, gid: 0 },
+        args: ['true'],
+        env: ['PATH=/usr/bin:/bin:/usr/sbin:/sbin'],
+        cwd: '/',
+        noNewPrivileges: true,
+      },
+      root: { path: rootfs, readonly: true },
+      hostname: 'probe',
+      mounts,
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }] },
+    };
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(config));
+    const run = driver.run(id, bundle, { pidFile: join(bundle, 'pid') });
+    let output = '';
+    run.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    run.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const { exitCode } = await run.exited;
+    if (exitCode === 0) return undefined;
+    return output.trim().split('\n').filter(Boolean).pop() ?? `exit code ${exitCode}`;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await driver.delete(id, { force: true }).catch(() => {});
+    await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Chooses the OCI runtime: the preferred one (option, then `$III_RUNTIME`) if it works, else the
+ * first known runtime that does. Each candidate is probed by running a container.
+ */
+export async function detectRuntime(options: DetectRuntimeOptions): Promise<DetectedRuntime> {
+  const env = options.env ?? process.env;
+  const preferred = options.preferred ?? (env.III_RUNTIME || undefined);
+  const order = preferred
+    ? [preferred, ...KNOWN_RUNTIMES.filter((n) => n !== runtimeName(preferred))]
+    : [...KNOWN_RUNTIMES];
+  const skipped: RuntimeAttempt[] = [];
+  let found = 0;
+  for (const candidate of order) {
+    const name = runtimeName(candidate);
+    const binary = await which(candidate, env);
+    if (!binary) {
+      skipped.push({ name, reason: 'not found on PATH' });
+    } else {
+      found++;
+      const driver = createDriver(name, binary, options.stateDir);
+      const reason = await probeRuntime(driver, options.stateDir);
+      if (reason === undefined) return { driver, skipped };
+      skipped.push({ name, reason });
+    }
+    if (options.strict && candidate === preferred) break;
+  }
+  if (found === 0) throw new RuntimeNotFoundError(order.map(runtimeName));
+  throw new RuntimeUnavailableError(skipped);
+}

@@ -1,0 +1,343 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { BackoffOptions, RestartPolicy } from './backoff.js';
+import type { Clock } from './clock.js';
+import { SandboxError, WorkerNotRunningError } from './errors.js';
+import { hostsFile, resolvConf } from './etc-files.js';
+import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
+import { readHostLimits } from './host-limits.js';
+import { type ReadLogsOptions, readLogs } from './logs/reader.js';
+import type { LogLine } from './logs/record.js';
+import { LogWriter, type LogWriterOptions } from './logs/writer.js';
+import { readMounts } from './mountinfo.js';
+import { containerId, type WorkerPaths, workerPaths } from './paths.js';
+import { readFileInRoot } from './root-file.js';
+import { type PreparedRootfs, prepareRootfs, releaseRootfs } from './rootfs.js';
+import { type DetectedRuntime, detectRuntime } from './runtime/detect.js';
+import type { RuntimeDriver } from './runtime/driver.js';
+import type { OciRuntimeSpec } from './runtime-spec.js';
+import { buildSpec, type HostLimits, type ImageConfig, type WorkerEntry } from './spec.js';
+import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
+
+export interface SandboxOptions {
+  /** Where the sandbox keeps runtime state, bundles, overlays and logs (e.g. `$III_HOME/sandbox`). */
+  stateDir: string;
+  /** `runc`, `crun` or a path; default `$III_RUNTIME`, else the first that works. */
+  runtime?: string;
+  /** Fail instead of falling back when the chosen runtime does not work. */
+  strictRuntime?: boolean;
+  /** Use a driver directly instead of detecting one. */
+  driver?: RuntimeDriver;
+  env?: NodeJS.ProcessEnv;
+  /** `auto` (default): overlayfs, or a per-worker copy where it cannot be mounted. */
+  rootfsMode?: 'auto' | 'overlay' | 'copy';
+  logs?: Omit<LogWriterOptions, 'now'>;
+  clock?: Clock;
+  /** Default: read from /proc/self/limits. */
+  hostLimits?: HostLimits;
+}
+
+/** Everything needed to run one worker. */
+export interface WorkerDefinition extends WorkerEntry {
+  /** The cached, unpacked image rootfs (read-only lower layer). */
+  imageRootfs: string;
+  imageConfig: ImageConfig;
+  /** The engine address workers dial. */
+  engineUrl: string;
+  restart?: RestartPolicy;
+  backoff?: BackoffOptions;
+  /** Grace period of `stop` when the caller gives none. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface LeftoverReport {
+  containers: string[];
+  mounts: string[];
+}
+
+/** A worker the sandbox runs. */
+export class Worker extends EventEmitter<{ state: [WorkerState] }> {
+  readonly name: string;
+  readonly id: string;
+  readonly paths: WorkerPaths;
+  readonly spec: OciRuntimeSpec;
+  readonly rootfs: PreparedRootfs;
+  readonly definition: WorkerDefinition;
+  private readonly supervisor: Supervisor;
+  private readonly logWriter: LogWriter;
+  private readonly sandbox: Sandbox;
+  private released: Promise<void> | undefined;
+
+  /** @internal */
+  constructor(init: {
+    sandbox: Sandbox;
+    definition: WorkerDefinition;
+    id: string;
+    paths: WorkerPaths;
+    spec: OciRuntimeSpec;
+    rootfs: PreparedRootfs;
+    supervisor: Supervisor;
+    logWriter: LogWriter;
+  }) {
+    super();
+    this.sandbox = init.sandbox;
+    this.definition = init.definition;
+    this.name = init.definition.name;
+    this.id = init.id;
+    this.paths = init.paths;
+    this.spec = init.spec;
+    this.rootfs = init.rootfs;
+    this.supervisor = init.supervisor;
+    this.logWriter = init.logWriter;
+    this.supervisor.on('state', (s) => this.emit('state', s));
+  }
+
+  state(): WorkerState {
+    return this.supervisor.state();
+  }
+
+  /** Resolves when the worker has exited for good (policy) or was stopped, and its sandbox is gone. */
+  async whenDone(): Promise<WorkerState> {
+    await this.supervisor.whenSettled();
+    await this.release();
+    return this.state();
+  }
+
+  /** SIGTERM, grace period, SIGKILL; then the container is deleted and the overlay removed. */
+  async stop(options: StopOptions = {}): Promise<WorkerState> {
+    await this.supervisor.stop({ timeoutMs: options.timeoutMs ?? this.definition.stopTimeoutMs });
+    await this.release();
+    return this.state();
+  }
+
+  /** Runs a command inside the worker's sandbox, with the worker's env, cwd and user unless overridden. */
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    return (await this.startExec(req)).result;
+  }
+
+  async startExec(req: ExecRequest): Promise<ExecHandle> {
+    if (this.state().status !== 'running') throw new WorkerNotRunningError(this.name);
+    return startExec(
+      { driver: this.sandbox.driver, id: this.id, base: this.spec.process, runDir: this.paths.run },
+      req,
+    );
+  }
+
+  logs(options?: ReadLogsOptions): AsyncGenerator<LogLine> {
+    return readLogs(this.paths.logs, options);
+  }
+
+  private release(): Promise<void> {
+    this.released ??= (async () => {
+      this.logWriter.close();
+      await releaseRootfs(this.paths.rootfsDir);
+      await rm(this.paths.run, { recursive: true, force: true });
+      this.sandbox.forget(this);
+    })();
+    return this.released;
+  }
+}
+
+/**
+ * Runs workers in sandboxes: one object per state directory. It prepares each worker's rootfs
+ * (overlay), writes its OCI bundle, and supervises it with restarts and logs.
+ *
+ * ```ts
+ * const sandbox = await Sandbox.open({ stateDir: `${iiiHome}/sandbox` });
+ * await sandbox.cleanupLeftovers();
+ * const w = await sandbox.start({ name: 'resize', imageRootfs, imageConfig, engineUrl: 'ws://127.0.0.1:49134' });
+ * for await (const l of w.logs({ tail: 10 })) console.log(l.line);
+ * await sandbox.stopAll();
+ * ```
+ */
+export class Sandbox {
+  readonly stateDir: string;
+  readonly driver: RuntimeDriver;
+  /** Runtimes tried before the chosen one, with the reason each was not used. */
+  readonly skippedRuntimes: DetectedRuntime['skipped'];
+  private readonly options: SandboxOptions;
+  private readonly workers = new Map<string, Worker>();
+  private readonly starting = new Set<string>();
+
+  private constructor(options: SandboxOptions, detected: DetectedRuntime) {
+    this.options = options;
+    this.stateDir = resolve(options.stateDir);
+    this.driver = detected.driver;
+    this.skippedRuntimes = detected.skipped;
+  }
+
+  /** Creates the state directory and picks the runtime (probing it by running a container). */
+  static async open(options: SandboxOptions): Promise<Sandbox> {
+    const stateDir = resolve(options.stateDir);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    const detected: DetectedRuntime = options.driver
+      ? { driver: options.driver, skipped: [] }
+      : await detectRuntime({
+          stateDir,
+          ...(options.runtime ? { preferred: options.runtime } : {}),
+          ...(options.strictRuntime ? { strict: true } : {}),
+          ...(options.env ? { env: options.env } : {}),
+        });
+    return new Sandbox(options, detected);
+  }
+
+  paths(name: string): WorkerPaths {
+    return workerPaths(this.stateDir, name);
+  }
+
+  get(name: string): Worker | undefined {
+    return this.workers.get(name);
+  }
+
+  list(): Worker[] {
+    return [...this.workers.values()];
+  }
+
+  /** @internal */
+  forget(worker: Worker): void {
+    if (this.workers.get(worker.name) === worker) this.workers.delete(worker.name);
+  }
+
+  /**
+   * Removes what a crashed previous run left: containers in our runtime root (killed, deleted)
+   * and worker overlays still mounted. Call it before starting workers.
+   */
+  async cleanupLeftovers(): Promise<LeftoverReport> {
+    const report: LeftoverReport = { containers: [], mounts: [] };
+    const active = new Set(this.list().map((w) => w.id));
+    for (const c of await this.driver.list()) {
+      if (active.has(c.id)) continue;
+      await this.driver.kill(c.id, 'SIGKILL', { all: true }).catch(() => false);
+      await this.driver.delete(c.id, { force: true });
+      report.containers.push(c.id);
+    }
+    const workersDir = join(this.stateDir, 'workers');
+    const mounted = new Set((await readMounts()).map((m) => m.mountPoint));
+    const names = await readdir(workersDir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (this.workers.has(name)) continue;
+      const p = workerPaths(this.stateDir, name);
+      if (mounted.has(p.rootfs)) report.mounts.push(p.rootfs);
+      await releaseRootfs(p.rootfsDir);
+      await rm(p.run, { recursive: true, force: true });
+    }
+    await rm(join(this.stateDir, 'probe'), { recursive: true, force: true });
+    return report;
+  }
+
+  /** Prepares the worker's sandbox and starts it under its restart policy. */
+  async start(def: WorkerDefinition): Promise<Worker> {
+    const paths = workerPaths(this.stateDir, def.name);
+    if (this.workers.has(def.name) || this.starting.has(def.name)) {
+      throw new SandboxError(
+        'WORKER_ALREADY_RUNNING',
+        `Worker "${def.name}" is already running`,
+        `Stop it first: iii worker stop ${def.name}`,
+      );
+    }
+    this.starting.add(def.name);
+    try {
+      return await this.startUnlocked(def, paths);
+    } finally {
+      this.starting.delete(def.name);
+    }
+  }
+
+  private async startUnlocked(def: WorkerDefinition, paths: WorkerPaths): Promise<Worker> {
+    const id = containerId(this.stateDir, def.name);
+    const imageRootfs = resolve(def.imageRootfs);
+    const [passwd, group, hostLimits, hostResolv] = await Promise.all([
+      readFileInRoot(imageRootfs, '/etc/passwd'),
+      readFileInRoot(imageRootfs, '/etc/group'),
+      this.options.hostLimits ?? readHostLimits(),
+      readFile('/etc/resolv.conf', 'utf8').catch(() => undefined),
+    ]);
+    // Pure part first: a bad USER or missing command fails before anything is mounted.
+    const spec = buildSpec({
+      imageConfig: def.imageConfig,
+      worker: def,
+      engineUrl: def.engineUrl,
+      rootfs: paths.rootfs,
+      hostsFile: paths.hosts,
+      resolvFile: paths.resolvConf,
+      ...(passwd !== undefined ? { passwd } : {}),
+      ...(group !== undefined ? { group } : {}),
+      hostLimits,
+    });
+
+    await this.driver.delete(id, { force: true });
+    await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
+    await mkdir(join(paths.dir, 'etc'), { recursive: true });
+    await writeFile(paths.hosts, hostsFile(spec.hostname), { mode: 0o644 });
+    await writeFile(paths.resolvConf, resolvConf(hostResolv, def.network ?? 'host'), { mode: 0o644 });
+    const rootfs = await prepareRootfs({
+      image: imageRootfs,
+      dir: paths.rootfsDir,
+      mode: this.options.rootfsMode ?? 'auto',
+    });
+    try {
+      await writeFile(paths.config, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+      const logWriter = new LogWriter(paths.logs, this.options.logs);
+      const supervisor = new Supervisor({
+        driver: this.driver,
+        id,
+        bundle: paths.bundle,
+        runDir: paths.run,
+        logs: logWriter,
+        ...(def.restart ? { restart: def.restart } : {}),
+        ...(def.backoff ? { backoff: def.backoff } : {}),
+        ...(this.options.clock ? { clock: this.options.clock } : {}),
+      });
+      const worker = new Worker({
+        sandbox: this,
+        definition: def,
+        id,
+        paths,
+        spec,
+        rootfs,
+        supervisor,
+        logWriter,
+      });
+      this.workers.set(def.name, worker);
+      supervisor.start();
+      // A worker that ends for good (exit under its policy) gives its sandbox back by itself.
+      void worker.whenDone();
+      return worker;
+    } catch (err) {
+      await releaseRootfs(paths.rootfsDir);
+      throw err;
+    }
+  }
+
+  /** Stops a worker; its container is deleted and overlay removed. */
+  async stop(name: string, options: StopOptions = {}): Promise<WorkerState> {
+    const w = this.workers.get(name);
+    if (!w) throw new WorkerNotRunningError(name);
+    return w.stop(options);
+  }
+
+  /** Stops the worker and starts it again with the same definition. */
+  async restart(name: string, options: StopOptions = {}): Promise<Worker> {
+    const w = this.workers.get(name);
+    if (!w) throw new WorkerNotRunningError(name);
+    await w.stop(options);
+    return this.start(w.definition);
+  }
+
+  async exec(name: string, req: ExecRequest): Promise<ExecResult> {
+    const w = this.workers.get(name);
+    if (!w) throw new WorkerNotRunningError(name);
+    return w.exec(req);
+  }
+
+  /** A worker's logs; works whether or not it runs. */
+  logs(name: string, options?: ReadLogsOptions): AsyncGenerator<LogLine> {
+    return readLogs(workerPaths(this.stateDir, name).logs, options);
+  }
+
+  /** Stops every worker in parallel. */
+  async stopAll(options: StopOptions = {}): Promise<void> {
+    await Promise.all(this.list().map((w) => w.stop(options)));
+  }
+}

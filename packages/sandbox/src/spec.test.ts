@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { NoCommandError, UnknownUserError } from './errors.js';
+import { buildArgv, buildEnv, buildResources, buildSpec, DEFAULT_PATH } from './spec.js';
+
+const base = {
+  engineUrl: 'ws://127.0.0.1:49134',
+  rootfs: '/state/w/rootfs',
+  hostsFile: '/state/w/hosts',
+  resolvFile: '/state/w/resolv.conf',
+};
+
+const PASSWD =
+  'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n';
+const GROUP = 'root:x:0:\napp:x:1000:\nstaff:x:50:app,web\naudio:x:29:app\nwww:x:33:\n';
+
+describe('buildArgv', () => {
+  it('concatenates ENTRYPOINT and CMD', () => {
+    expect(buildArgv({ config: { Entrypoint: ['/bin/w', '-v'], Cmd: ['serve'] } }, 'ws://e:1')).toEqual([
+      '/bin/w',
+      '-v',
+      'serve',
+    ]);
+  });
+
+  it('replaces the value after --url with the engine URL', () => {
+    const argv = buildArgv(
+      { config: { Entrypoint: ['/w'], Cmd: ['--url', 'ws://localhost:49134', '-x'] } },
+      'ws://10.0.0.1:5',
+    );
+    expect(argv).toEqual(['/w', '--url', 'ws://10.0.0.1:5', '-x']);
+  });
+
+  it('replaces --url=value forms and leaves a trailing --url alone', () => {
+    expect(buildArgv({ config: { Cmd: ['/w', '--url=ws://old', '--url'] } }, 'ws://new')).toEqual([
+      '/w',
+      '--url=ws://new',
+      '--url',
+    ]);
+  });
+
+  it('treats null ENTRYPOINT or CMD as empty', () => {
+    expect(buildArgv({ config: { Entrypoint: null, Cmd: ['/a'] } }, 'x')).toEqual(['/a']);
+  });
+});
+
+describe('buildEnv', () => {
+  const image = { config: { Env: ['PATH=/img/bin', 'A=image', 'B=image', 'III_URL=ws://image'] } };
+
+  it('lets worker config override image Env, and III_* override both', () => {
+    const env = buildEnv(
+      image,
+      { name: 'w1', config: { B: 'config', C: 'config', III_WORKER_NAME: 'x' } },
+      'ws://e',
+    );
+    const map = Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    expect(map).toMatchObject({
+      PATH: '/img/bin',
+      A: 'image',
+      B: 'config',
+      C: 'config',
+      III_WORKER_NAME: 'w1',
+      III_ENGINE_URL: 'ws://e',
+      III_URL: 'ws://e',
+    });
+    // The III_* variables come last, in the documented order.
+    expect(env.slice(-3)).toEqual(['III_WORKER_NAME=w1', 'III_ENGINE_URL=ws://e', 'III_URL=ws://e']);
+  });
+
+  it('uses a configured III_ENGINE_URL for both URL variables', () => {
+    const env = buildEnv(image, { name: 'w', config: { III_ENGINE_URL: 'ws://proxy:1' } }, 'ws://e');
+    expect(env).toContain('III_ENGINE_URL=ws://proxy:1');
+    expect(env).toContain('III_URL=ws://proxy:1');
+  });
+
+  it('uses a configured III_URL for both URL variables', () => {
+    const env = buildEnv({}, { name: 'w', config: { III_URL: 'ws://other:2' } }, 'ws://e');
+    expect(env).toContain('III_ENGINE_URL=ws://other:2');
+    expect(env).toContain('III_URL=ws://other:2');
+  });
+
+  it('adds a default PATH when the image has none', () => {
+    expect(buildEnv({}, { name: 'w' }, 'ws://e')).toContain(DEFAULT_PATH);
+  });
+
+  it('keeps values containing "=" intact', () => {
+    expect(buildEnv({ config: { Env: ['Q=a=b'] } }, { name: 'w' }, 'ws://e')).toContain('Q=a=b');
+  });
+});
+
+describe('buildResources', () => {
+  it('converts cpus to a quota over a 100 ms period', () => {
+    expect(buildResources({ cpus: 0.5 }).cpu).toEqual({ quota: 50_000, period: 100_000 });
+    expect(buildResources({ cpus: 2 }).cpu).toEqual({ quota: 200_000, period: 100_000 });
+  });
+
+  it('sets memory in bytes with no extra swap', () => {
+    expect(buildResources({ memory: 64 * 1024 * 1024 }).memory).toEqual({
+      limit: 67_108_864,
+      swap: 67_108_864,
+    });
+  });
+
+  it('always sets a pids limit and no cpu or memory limit unless asked', () => {
+    const r = buildResources(undefined);
+    expect(r.pids.limit).toBe(1024);
+    expect(r.cpu).toBeUndefined();
+    expect(r.memory).toBeUndefined();
+  });
+});
+
+describe('buildSpec', () => {
+  const image = { config: { Entrypoint: ['/bin/w'], WorkingDir: '/app', User: 'app' } };
+
+  it('runs the image USER resolved from the image passwd and group files', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      group: GROUP,
+    });
+    expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [50, 29] });
+    expect(spec.process.env).toContain('HOME=/home/app');
+    expect(spec.process.cwd).toBe('/app');
+  });
+
+  it('accepts numeric uid:gid and names for group', () => {
+    const s1 = buildSpec({
+      ...base,
+      imageConfig: { config: { Cmd: ['/x'], User: '4242:77' } },
+      worker: { name: 'w' },
+    });
+    expect(s1.process.user).toEqual({ uid: 4242, gid: 77 });
+    const s2 = buildSpec({
+      ...base,
+      imageConfig: { config: { Cmd: ['/x'], User: '33:staff' } },
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      group: GROUP,
+    });
+    expect(s2.process.user).toEqual({ uid: 33, gid: 50 });
+  });
+
+  it('runs as root in / when the image sets no USER or WorkingDir', () => {
+    const spec = buildSpec({ ...base, imageConfig: { config: { Cmd: ['/x'] } }, worker: { name: 'w' } });
+    expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
+    expect(spec.process.cwd).toBe('/');
+    expect(spec.process.capabilities.effective).toContain('CAP_CHOWN');
+  });
+
+  it('gives a non-root user no effective capabilities', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      group: GROUP,
+    });
+    expect(spec.process.capabilities.effective).toEqual([]);
+    expect(spec.process.capabilities.bounding).toHaveLength(14);
+  });
+
+  it('refuses a USER name the image does not define', () => {
+    expect(() =>
+      buildSpec({
+        ...base,
+        imageConfig: { config: { Cmd: ['/x'], User: 'ghost' } },
+        worker: { name: 'w' },
+        passwd: PASSWD,
+      }),
+    ).toThrow(UnknownUserError);
+  });
+
+  it('refuses an image with nothing to run', () => {
+    expect(() => buildSpec({ ...base, imageConfig: {}, worker: { name: 'w' } })).toThrow(NoCommandError);
+  });
+
+  it('shares the host network by default and isolates it with network: none', () => {
+    const host = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD });
+    expect(host.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount']);
+    const none = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w', network: 'none' },
+      passwd: PASSWD,
+    });
+    expect(none.linux.namespaces.map((n) => n.type)).toContain('network');
+  });
+
+  it('bind-mounts hosts and resolv.conf read-only and keeps /proc, /dev and /tmp private', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD });
+    const byDest = Object.fromEntries(spec.mounts.map((m) => [m.destination, m]));
+    expect(byDest['/etc/hosts']).toMatchObject({ type: 'bind', source: base.hostsFile });
+    expect(byDest['/etc/hosts']?.options).toContain('ro');
+    expect(byDest['/etc/resolv.conf']?.options).toContain('ro');
+    expect(byDest['/proc']?.type).toBe('proc');
+    expect(byDest['/dev']?.type).toBe('tmpfs');
+    expect(byDest['/tmp']?.type).toBe('tmpfs');
+    expect(byDest['/sys']?.options).toContain('ro');
+    expect(spec.root).toEqual({ path: base.rootfs, readonly: false });
+    expect(spec.hostname).toBe('w');
+    expect(spec.process.noNewPrivileges).toBe(true);
+  });
+
+  it('caps RLIMIT_NOFILE at the host hard limit', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      hostLimits: { nofile: { soft: 1024, hard: 20_000 } },
+    });
+    expect(spec.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', hard: 20_000, soft: 20_000 }]);
+    const unlimited = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      hostLimits: { nofile: { soft: 1024, hard: Number.POSITIVE_INFINITY } },
+    });
+    expect(unlimited.process.rlimits?.[0]?.hard).toBe(1_048_576);
+  });
+
+  it('sets no rlimits when the host limits are unknown, so the runtime inherits its own', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD });
+    expect(spec.process.rlimits).toBeUndefined();
+  });
+
+  it('applies resources as cgroup limits', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w', resources: { cpus: 0.25, memory: 1_000_000 } },
+      passwd: PASSWD,
+    });
+    expect(spec.linux.resources.cpu).toEqual({ quota: 25_000, period: 100_000 });
+    expect(spec.linux.resources.memory?.limit).toBe(1_000_000);
+  });
+});

@@ -1,0 +1,270 @@
+import { NoCommandError } from './errors.js';
+import type { OciCapabilities, OciMount, OciNamespace, OciRlimit, OciRuntimeSpec } from './runtime-spec.js';
+import { resolveUser } from './user.js';
+
+/** The fields of an OCI image config (`config` of the image config JSON) that decide how a worker runs. */
+export interface ImageConfig {
+  config?: {
+    User?: string | null;
+    Env?: readonly string[] | null;
+    Entrypoint?: readonly string[] | null;
+    Cmd?: readonly string[] | null;
+    WorkingDir?: string | null;
+  } | null;
+}
+
+export interface WorkerResources {
+  /** Fractional CPUs, enforced as a CFS quota over a 100 ms period. */
+  cpus?: number;
+  /** Memory limit in bytes. */
+  memory?: number;
+}
+
+/** A worker entry from config.yaml, with `config` already interpolated and flattened into env vars. */
+export interface WorkerEntry {
+  name: string;
+  config?: Readonly<Record<string, string>>;
+  resources?: WorkerResources;
+  /** `host` (default) shares the host network so `localhost` reaches the engine; `none` cuts it. */
+  network?: 'host' | 'none';
+}
+
+/** Current hard/soft limits of the calling process; the spec never asks for more (no CAP_SYS_RESOURCE needed). */
+export interface HostLimits {
+  nofile?: { soft: number; hard: number };
+}
+
+export interface BuildSpecInput {
+  imageConfig: ImageConfig;
+  worker: WorkerEntry;
+  /** The engine's address as workers should dial it, e.g. `ws://127.0.0.1:49134`. */
+  engineUrl: string;
+  /** Root filesystem path as the runtime sees it (the per-worker overlay mount). */
+  rootfs: string;
+  hostsFile: string;
+  resolvFile: string;
+  /** Contents of the image's /etc/passwd and /etc/group, to resolve a named USER. */
+  passwd?: string;
+  group?: string;
+  hostLimits?: HostLimits;
+  /** Default 1024. */
+  pidsLimit?: number;
+  cgroupsPath?: string;
+}
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_PIDS_LIMIT = 1024;
+export const CPU_PERIOD_US = 100_000;
+/** containerd's default; we cap it further at the caller's hard limit. */
+const MAX_NOFILE = 1_048_576;
+
+/** Docker's default capability set. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+] as const;
+
+const MASKED_PATHS = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/**
+ * ENTRYPOINT + CMD, with the value of every `--url <v>` / `--url=<v>` replaced by the engine URL,
+ * so binary workers built with a default URL dial the engine that actually runs them.
+ */
+export function buildArgv(imageConfig: ImageConfig, url: string): string[] {
+  const c = imageConfig.config ?? {};
+  const argv = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+  return argv.map((arg, i) => {
+    if (i > 0 && argv[i - 1] === '--url') return url;
+    if (arg.startsWith('--url=')) return `--url=${url}`;
+    return arg;
+  });
+}
+
+/** The URL workers are told: `III_ENGINE_URL` or `III_URL` from the worker config win over the engine's own. */
+export function workerUrl(worker: WorkerEntry, engineUrl: string): string {
+  return worker.config?.III_ENGINE_URL ?? worker.config?.III_URL ?? engineUrl;
+}
+
+/**
+ * The worker environment, later wins: defaults (PATH, HOME, HOSTNAME) < image Env < worker config
+ * < III_WORKER_NAME, III_ENGINE_URL, III_URL.
+ */
+export function buildEnv(
+  imageConfig: ImageConfig,
+  worker: WorkerEntry,
+  engineUrl: string,
+  home = '/',
+): string[] {
+  const env = new Map<string, string>();
+  const set = (entry: string) => {
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? entry : entry.slice(0, eq);
+    if (key === '') return;
+    env.delete(key);
+    env.set(key, eq < 0 ? '' : entry.slice(eq + 1));
+  };
+  set(DEFAULT_PATH);
+  set(`HOSTNAME=${hostnameOf(worker.name)}`);
+  set(`HOME=${home}`);
+  for (const e of imageConfig.config?.Env ?? []) set(e);
+  for (const [k, v] of Object.entries(worker.config ?? {})) set(`${k}=${v}`);
+  const url = workerUrl(worker, engineUrl);
+  set(`III_WORKER_NAME=${worker.name}`);
+  set(`III_ENGINE_URL=${url}`);
+  set(`III_URL=${url}`);
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+/** Converts `resources` into cgroup settings: memory in bytes (no extra swap), cpus as a CFS quota. */
+export function buildResources(resources: WorkerResources | undefined, pidsLimit = DEFAULT_PIDS_LIMIT) {
+  const out: OciRuntimeSpec['linux']['resources'] = {
+    devices: [{ allow: false, access: 'rwm' }],
+    pids: { limit: pidsLimit },
+  };
+  if (resources?.memory !== undefined) {
+    const limit = Math.floor(resources.memory);
+    out.memory = { limit, swap: limit };
+  }
+  if (resources?.cpus !== undefined) {
+    // The kernel refuses quotas under 1 ms.
+    out.cpu = { quota: Math.max(1000, Math.round(resources.cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
+  }
+  return out;
+}
+
+function hostnameOf(name: string): string {
+  return name.slice(0, 63);
+}
+
+function capabilities(uid: number): OciCapabilities {
+  const all = [...DEFAULT_CAPABILITIES];
+  // A non-root user keeps the bounding set only (like Docker): it gains capabilities
+  // solely through file capabilities, never by default.
+  const active = uid === 0 ? all : [];
+  return { bounding: all, effective: active, permitted: active, inheritable: [], ambient: [] };
+}
+
+function rlimits(hostLimits: HostLimits | undefined): OciRlimit[] | undefined {
+  const nofile = hostLimits?.nofile;
+  if (!nofile) return undefined;
+  // Never above the caller's hard limit: raising it needs CAP_SYS_RESOURCE, which root may lack.
+  const hard = Math.min(nofile.hard, MAX_NOFILE);
+  return [{ type: 'RLIMIT_NOFILE', hard, soft: hard }];
+}
+
+function mounts(hostsFile: string, resolvFile: string): OciMount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
+    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+    {
+      destination: '/etc/hosts',
+      type: 'bind',
+      source: hostsFile,
+      options: ['rbind', 'ro', 'nosuid', 'nodev'],
+    },
+    {
+      destination: '/etc/resolv.conf',
+      type: 'bind',
+      source: resolvFile,
+      options: ['rbind', 'ro', 'nosuid', 'nodev'],
+    },
+  ];
+}
+
+/**
+ * Builds the OCI runtime config.json for one worker. Pure: everything it needs from the machine
+ * (passwd contents, rlimits, paths) comes in as input, so it is tested without running anything.
+ */
+export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
+  const { imageConfig, worker, engineUrl } = input;
+  const url = workerUrl(worker, engineUrl);
+  const args = buildArgv(imageConfig, url);
+  if (args.length === 0) throw new NoCommandError(worker.name);
+  const user = resolveUser(imageConfig.config?.User ?? undefined, input.passwd, input.group);
+
+  const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (worker.network === 'none') namespaces.push({ type: 'network' });
+
+  const limits = rlimits(input.hostLimits);
+  const spec: OciRuntimeSpec = {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: {
+        uid: user.uid,
+        gid: user.gid,
+        ...(user.additionalGids.length > 0 ? { additionalGids: user.additionalGids } : {}),
+      },
+      args,
+      env: buildEnv(imageConfig, worker, engineUrl, user.home),
+      cwd: imageConfig.config?.WorkingDir || '/',
+      capabilities: capabilities(user.uid),
+      ...(limits ? { rlimits: limits } : {}),
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfs, readonly: false },
+    hostname: hostnameOf(worker.name),
+    mounts: mounts(input.hostsFile, input.resolvFile),
+    linux: {
+      namespaces,
+      resources: buildResources(worker.resources, input.pidsLimit),
+      ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+    annotations: { 'dev.iii.worker': worker.name },
+  };
+  return spec;
+}
