@@ -12,4 +12,6 @@ export * from './registry/credentials.js';
 export * from './registry/http-transport.js';
 export * from './registry/registry-client.js';
 export * from './registry/www-authenticate.js';
+export * from './sources/oci-layout.js';
 export * from './sources/registry-source.js';
+export * from './store/image-store.js';

@@ -1,0 +1,369 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
+import { parseDigest, sha256Digest } from '../image/digest.js';
+import { type ResolveOptions, resolveImage } from '../image/manifest-image.js';
+import { MediaTypes } from '../image/media-types.js';
+import { parseImageConfig } from '../image/schemas.js';
+import type { Descriptor, Image, ImageIndex, Layer, Platform } from '../image/types.js';
+import { verifyingStream } from '../image/verified-stream.js';
+import {
+  layoutBlobPath,
+  layoutBlobSource,
+  openLayoutImage,
+  REF_NAME_ANNOTATION,
+  readLayoutIndex,
+} from '../sources/oci-layout.js';
+import { boundedParallel } from './bounded-parallel.js';
+import { withFileLock } from './file-lock.js';
+
+/** Annotation on a stored entry naming the index it was selected from (for lock files). */
+export const INDEX_DIGEST_ANNOTATION = 'dev.iii.image.index.digest';
+
+export interface PullProgress {
+  /** The blob: a layer, or the config. */
+  digest: string;
+  kind: 'layer' | 'config';
+  done: number;
+  total: number;
+  status: 'exists' | 'downloading' | 'verifying' | 'done';
+}
+
+export interface PullOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: PullProgress) => void;
+  /** Names to record in index.json (`org.opencontainers.image.ref.name`); default the image's reference. */
+  names?: string[];
+  /** Blobs downloaded at once (default 4). */
+  concurrency?: number;
+}
+
+export interface StoredEntry {
+  name: string | undefined;
+  descriptor: Descriptor;
+}
+
+const PROGRESS_STEP = 256 << 10;
+
+function isCorruption(err: unknown): boolean {
+  return err instanceof DigestMismatchError || err instanceof SizeMismatchError;
+}
+
+/**
+ * A content-addressed image store that is a plain OCI image layout (readable by skopeo and umoci):
+ * `oci-layout`, `index.json` and `blobs/sha256/<hex>`. Blobs are downloaded to `ingest/<hex>`,
+ * verified for size and digest, then renamed into place, so a half-written blob is never visible;
+ * an interrupted download resumes from its partial file. index.json changes are atomic and
+ * serialized across processes with a lock file.
+ */
+export class ImageStore {
+  readonly root: string;
+  private readonly ingestDir: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.ingestDir = join(root, 'ingest');
+  }
+
+  private async init(): Promise<void> {
+    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(this.ingestDir, { recursive: true });
+    const marker = join(this.root, 'oci-layout');
+    if (!(await this.exists(marker))) await this.atomicWrite(marker, '{"imageLayoutVersion":"1.0.0"}');
+    if (!(await this.exists(join(this.root, 'index.json')))) {
+      await withFileLock(join(this.root, 'index.json.lock'), async () => {
+        if (!(await this.exists(join(this.root, 'index.json')))) {
+          await this.atomicWrite(
+            join(this.root, 'index.json'),
+            JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }),
+          );
+        }
+      });
+    }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    return stat(path).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async atomicWrite(path: string, data: string | Buffer): Promise<void> {
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  }
+
+  /** Path of a blob in the store (whether or not it is there). */
+  blobPath(digest: string): string {
+    return layoutBlobPath(this.root, digest);
+  }
+
+  /** Whether the store holds the blob with the descriptor's size. */
+  async hasBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
+    try {
+      return (await stat(this.blobPath(descriptor.digest))).size === descriptor.size;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stores a small blob held in memory (manifest, config), verified. */
+  async putBytes(bytes: Buffer, expected?: Pick<Descriptor, 'digest' | 'size'>): Promise<Descriptor> {
+    const digest = sha256Digest(bytes);
+    if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest);
+    if (expected && expected.size !== bytes.length) {
+      throw new SizeMismatchError(expected.digest, expected.size, bytes.length);
+    }
+    const d = { mediaType: 'application/octet-stream', digest, size: bytes.length };
+    if (!(await this.hasBlob(d))) {
+      await this.init();
+      const tmp = join(
+        this.ingestDir,
+        `${parseDigest(digest).hex}.${process.pid}.${Math.random().toString(36).slice(2)}`,
+      );
+      await writeFile(tmp, bytes);
+      await rename(tmp, this.blobPath(digest));
+    }
+    return d;
+  }
+
+  /**
+   * Downloads one layer into the store unless it is already there. Per-digest lock files make
+   * concurrent pulls of the same blob (other processes too) wait for one download instead of racing.
+   */
+  async ingestLayer(
+    layer: Layer,
+    options: { signal?: AbortSignal; onProgress?: (e: PullProgress) => void } = {},
+  ): Promise<void> {
+    const d = layer.descriptor;
+    const total = d.size;
+    const report = (status: PullProgress['status'], done: number) =>
+      options.onProgress?.({ digest: d.digest, kind: 'layer', done, total, status });
+    if (await this.hasBlob(d)) {
+      report('exists', total);
+      return;
+    }
+    await this.init();
+    const { hex } = parseDigest(d.digest);
+    const partial = join(this.ingestDir, hex);
+    await withFileLock(
+      `${partial}.lock`,
+      async () => {
+        if (await this.hasBlob(d)) {
+          report('exists', total);
+          return;
+        }
+        let offset = await stat(partial).then(
+          (s) => s.size,
+          () => 0,
+        );
+        if (offset > total || !layer.openFrom) offset = 0;
+        const hash = createHash('sha256');
+        let source: Readable;
+        if (offset > 0 && layer.openFrom) {
+          // Resume: hash what is already on disk, then ask only for the rest.
+          for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
+          source = await layer.openFrom(offset, options.signal);
+        } else {
+          source = layer.openFrom
+            ? await layer.openFrom(0, options.signal)
+            : await layer.open(options.signal);
+        }
+        let done = offset;
+        let lastReport = -PROGRESS_STEP;
+        report('downloading', done);
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            done += chunk.length;
+            if (done - lastReport >= PROGRESS_STEP) {
+              lastReport = done;
+              report('downloading', done);
+            }
+            cb(null, chunk);
+          },
+        });
+        try {
+          await pipeline(
+            source,
+            counter,
+            verifyingStream(d, { initialHash: hash, offset }),
+            createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }),
+            { signal: options.signal },
+          );
+        } catch (err) {
+          // Corrupt bytes must not be resumed from; a dropped connection keeps its partial file.
+          if (isCorruption(err)) await rm(partial, { force: true });
+          throw err;
+        }
+        report('verifying', done);
+        const handle = await open(partial, 'r+');
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+        await rename(partial, this.blobPath(d.digest));
+        report('done', total);
+      },
+      { signal: options.signal },
+    );
+  }
+
+  /**
+   * Stores an image from any source: layers (in parallel, bounded), config, manifest, then the
+   * index.json entry. Returns the stored image, read from the store's own blobs. An image whose
+   * blobs are all present downloads nothing.
+   */
+  async pull(image: Image, options: PullOptions = {}): Promise<Image> {
+    const { signal, onProgress } = options;
+    await this.init();
+    const raw = await image.rawManifest();
+    const manifest = await image.manifest();
+    const manifestDigest = sha256Digest(raw.bytes);
+    if (manifestDigest !== image.digest)
+      throw new DigestMismatchError(image.digest, manifestDigest, 'manifest');
+
+    const missing: Descriptor[] = [];
+    for (const d of manifest.layers) {
+      if (await this.hasBlob(d))
+        onProgress?.({ digest: d.digest, kind: 'layer', done: d.size, total: d.size, status: 'exists' });
+      else missing.push(d);
+    }
+    if (!(await this.hasBlob(manifest.config))) {
+      onProgress?.({
+        digest: manifest.config.digest,
+        kind: 'config',
+        done: 0,
+        total: manifest.config.size,
+        status: 'downloading',
+      });
+      await this.putBytes(await image.rawConfig(), manifest.config);
+      onProgress?.({
+        digest: manifest.config.digest,
+        kind: 'config',
+        done: manifest.config.size,
+        total: manifest.config.size,
+        status: 'done',
+      });
+    }
+    if (missing.length > 0) {
+      const layers = await image.layers();
+      const wanted = layers.filter((l) => missing.some((m) => m.digest === l.descriptor.digest));
+      // The same blob can appear twice in one manifest: download it once.
+      const unique = wanted.filter(
+        (l, i) => wanted.findIndex((x) => x.descriptor.digest === l.descriptor.digest) === i,
+      );
+      await boundedParallel(
+        unique,
+        options.concurrency ?? 4,
+        (layer, _i, inner) => this.ingestLayer(layer, { signal: inner, onProgress }),
+        signal,
+      );
+    }
+    if (image.index) await this.putBytes(image.index.bytes);
+    await this.putBytes(raw.bytes);
+
+    let platform: Platform | undefined = image.platform;
+    if (!platform) {
+      const cfg = await this.readConfig(manifest.config);
+      platform = {
+        os: cfg.os,
+        architecture: cfg.architecture,
+        ...(cfg.variant ? { variant: cfg.variant } : {}),
+      };
+    }
+    const names = options.names ?? [image.reference];
+    const descriptor: Descriptor = {
+      mediaType: raw.mediaType,
+      digest: manifestDigest,
+      size: raw.bytes.length,
+      platform,
+      ...(image.index ? { annotations: { [INDEX_DIGEST_ANNOTATION]: image.index.digest } } : {}),
+    };
+    await this.updateIndex((manifests) => {
+      const kept = manifests.filter((m) => {
+        const name = m.annotations?.[REF_NAME_ANNOTATION];
+        if (name ? names.includes(name) : m.digest === manifestDigest) return false;
+        return true;
+      });
+      const entries = (names.length ? names : [undefined]).map((name) => ({
+        ...descriptor,
+        annotations: { ...descriptor.annotations, ...(name ? { [REF_NAME_ANNOTATION]: name } : {}) },
+      }));
+      return [...kept, ...entries];
+    });
+    return this.openDigest(manifestDigest, image.reference, image.index);
+  }
+
+  private async readConfig(d: Descriptor): Promise<{ os: string; architecture: string; variant?: string }> {
+    return parseImageConfig(await readFile(this.blobPath(d.digest)));
+  }
+
+  /** Applies `change` to index.json's entries under the store lock, writing atomically. */
+  async updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
+    await this.init();
+    await withFileLock(join(this.root, 'index.json.lock'), async () => {
+      const index = await readLayoutIndex(this.root);
+      const next: ImageIndex = {
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociIndex,
+        manifests: change(index.manifests),
+      };
+      await this.atomicWrite(join(this.root, 'index.json'), JSON.stringify(next));
+    });
+  }
+
+  /** The store's index.json entries. */
+  async list(): Promise<StoredEntry[]> {
+    if (!(await this.exists(join(this.root, 'index.json')))) return [];
+    const index = await readLayoutIndex(this.root);
+    return index.manifests.map((descriptor) => ({
+      name: descriptor.annotations?.[REF_NAME_ANNOTATION],
+      descriptor,
+    }));
+  }
+
+  /** The stored image named `name` (as recorded by `pull`), or undefined. */
+  async find(name: string, options: ResolveOptions = {}): Promise<Image | undefined> {
+    const entry = (await this.list()).find((e) => e.name === name);
+    if (!entry) return undefined;
+    return openLayoutImage(this.root, { ...options, tag: name, reference: 'store' });
+  }
+
+  /** The stored image with manifest digest `digest`; throws ImageNotFoundError when absent. */
+  async openDigest(digest: string, reference?: string, index?: Image['index']): Promise<Image> {
+    const entry = (await this.list()).find((e) => e.descriptor.digest === digest);
+    const size = entry?.descriptor.size ?? (await stat(this.blobPath(digest)).catch(() => undefined))?.size;
+    if (size === undefined) throw new ImageNotFoundError(digest, 'not in the local image store');
+    const blobs = layoutBlobSource(this.root);
+    const raw = await blobs.readManifest({ mediaType: entry?.descriptor.mediaType ?? '', digest, size });
+    const image = await resolveImage({ reference: reference ?? digest, raw, digest, blobs });
+    const platform = entry?.descriptor.platform;
+    return { ...image, ...(platform ? { platform } : {}), ...(index ? { index } : {}) };
+  }
+
+  /** Removes index.json entries by name (blobs stay until a prune). */
+  async untag(name: string): Promise<boolean> {
+    let removed = false;
+    await this.updateIndex((manifests) =>
+      manifests.filter((m) => {
+        const hit = m.annotations?.[REF_NAME_ANNOTATION] === name;
+        removed ||= hit;
+        return !hit;
+      }),
+    );
+    return removed;
+  }
+}

@@ -1,0 +1,201 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  registryRef,
+  requireTools,
+  runCommand,
+  skopeoCopy,
+  startRegistry,
+  type TestRegistry,
+} from '@iii/tools/test-env';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DigestMismatchError,
+  ImageNotFoundError,
+  ImageStore,
+  openRegistryImage,
+  type PullProgress,
+  parseReference,
+  RegistryClient,
+  staticCredentials,
+} from '../src/index.js';
+import { buildLayoutImage } from './build-image.js';
+import { FaultProxy } from './fault-proxy.js';
+
+let work: string;
+let registry: TestRegistry;
+let proxy: FaultProxy;
+let bigLayer: string;
+
+beforeAll(async () => {
+  requireTools(['skopeo', 'umoci']);
+  work = await mkdtemp(join(tmpdir(), 'oci-store-'));
+  const layout = join(work, 'layout');
+  await buildLayoutImage(
+    layout,
+    'v1',
+    [
+      [{ path: 'app/hello.txt', content: 'hello from a layer\n' }],
+      [{ path: 'app/big.bin', content: 400_000 }],
+      [{ path: 'etc/worker.txt', content: 'third' }],
+    ],
+    { env: ['FOO=bar'] },
+  );
+  await buildLayoutImage(layout, 'v2', [[{ path: 'other.txt', content: 'v2' }]]);
+  registry = await startRegistry({ flavor: 'plain' });
+  for (const tag of ['v1', 'v2']) {
+    await skopeoCopy(`oci:${layout}:${tag}`, registryRef(registry, `team/app:${tag}`), {
+      destRegistry: registry,
+    });
+  }
+  proxy = await FaultProxy.start(registry.url);
+  const manifest = JSON.parse(
+    await runCommand('skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      registryRef(registry, 'team/app:v1'),
+    ]),
+  );
+  bigLayer = manifest.layers.reduce((a: { size: number }, b: { size: number }) =>
+    a.size > b.size ? a : b,
+  ).digest;
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await registry?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+let storeDir: string;
+beforeEach(async () => {
+  storeDir = await mkdtemp(join(work, 'store-'));
+  proxy.clear();
+});
+
+function client(attempts = 5): RegistryClient {
+  return new RegistryClient({
+    credentials: staticCredentials({}),
+    env: {},
+    retry: { attempts, baseDelayMs: 5, maxDelayMs: 50 },
+  });
+}
+
+async function pull(tag: string, c = client(), onProgress?: (e: PullProgress) => void) {
+  const store = new ImageStore(storeDir);
+  try {
+    const image = await openRegistryImage(parseReference(`${proxy.host}/team/app:${tag}`), { client: c });
+    return { store, image: await store.pull(image, { onProgress }) };
+  } finally {
+    c.close();
+  }
+}
+
+const blobGets = () => proxy.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
+
+describe('ImageStore.pull', () => {
+  it('writes an OCI layout that skopeo and umoci read', async () => {
+    const events: PullProgress[] = [];
+    const { image } = await pull('v1', client(), (e) => events.push(e));
+    const name = `${proxy.host}/team/app:v1`;
+    const inspected = JSON.parse(await runCommand('skopeo', ['inspect', `oci:${storeDir}:${name}`]));
+    expect(inspected.Digest).toBe(image.digest);
+    expect(inspected.Layers).toHaveLength(3);
+    const bundle = join(work, `bundle-${Date.now()}`);
+    await runCommand('umoci', ['unpack', '--image', `${storeDir}:${name}`, bundle]);
+    expect(await readFile(join(bundle, 'rootfs/app/hello.txt'), 'utf8')).toBe('hello from a layer\n');
+    expect((await stat(join(bundle, 'rootfs/app/big.bin'))).size).toBe(400_000);
+    expect(events.filter((e) => e.status === 'done' && e.kind === 'layer')).toHaveLength(3);
+    expect(events.some((e) => e.status === 'downloading' && e.done > 0 && e.done < e.total)).toBe(true);
+    expect(await readdir(join(storeDir, 'ingest'))).toEqual([]);
+    expect((await image.config()).config?.Env).toContain('FOO=bar');
+  });
+
+  it('downloads no blob when pulling a stored image again', async () => {
+    await pull('v1');
+    proxy.clear();
+    const events: PullProgress[] = [];
+    await pull('v1', client(), (e) => events.push(e));
+    expect(blobGets()).toEqual([]);
+    expect(events.filter((e) => e.kind === 'layer').every((e) => e.status === 'exists')).toBe(true);
+    expect(proxy.requests.filter((r) => r.path.includes('/manifests/'))).toHaveLength(1);
+  });
+
+  it('keeps both images when two pulls update index.json at once', async () => {
+    await Promise.all([pull('v1'), pull('v2')]);
+    const index = JSON.parse(await readFile(join(storeDir, 'index.json'), 'utf8'));
+    const names = index.manifests.map(
+      (m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'],
+    );
+    expect(names.sort()).toEqual([`${proxy.host}/team/app:v1`, `${proxy.host}/team/app:v2`]);
+  });
+
+  it('resumes a blob whose connection is cut mid-body and completes', async () => {
+    proxy.cutAfter(new RegExp(`GET .*/blobs/${bigLayer}`), 150_000);
+    const { store, image } = await pull('v1');
+    const ranged = blobGets().filter((r) => r.path.includes(bigLayer));
+    expect(ranged.length).toBe(2);
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(ranged[1]?.range ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThanOrEqual(150_000);
+    const layers = await image.layers();
+    for (const l of layers) expect(await store.hasBlob(l.descriptor)).toBe(true);
+  });
+
+  it('resumes an interrupted pull from its partial file in a later run', async () => {
+    proxy.cutAfter(new RegExp(`GET .*/blobs/${bigLayer}`), 200_000);
+    await expect(pull('v1', client(1))).rejects.toThrow(/connection lost|cannot reach/);
+    const partial = join(storeDir, 'ingest', bigLayer.slice(7));
+    const kept = (await stat(partial)).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(200_000);
+    proxy.clear();
+    await pull('v1');
+    expect(blobGets().find((r) => r.path.includes(bigLayer))?.range).toBe(`bytes=${kept}-`);
+    await expect(stat(partial)).rejects.toThrow();
+  });
+
+  it('retries 500 and 429 answers', async () => {
+    proxy.failWith(/GET .*\/manifests\//, 500, 2);
+    proxy.failWith(new RegExp(`GET .*/blobs/${bigLayer}`), 429, 2, '0');
+    await pull('v1');
+    expect(proxy.requests.filter((r) => r.status === 500)).toHaveLength(2);
+    expect(proxy.requests.filter((r) => r.status === 429)).toHaveLength(2);
+  });
+
+  it('fails with DigestMismatchError on a flipped byte and commits nothing', async () => {
+    proxy.flipByte(new RegExp(`GET .*/blobs/${bigLayer}`), 1000);
+    const err = await pull('v1').catch((e) => e);
+    expect(err).toBeInstanceOf(DigestMismatchError);
+    expect(err.code).toBe('DIGEST_MISMATCH');
+    const store = new ImageStore(storeDir);
+    expect(await store.list()).toEqual([]);
+    expect(await store.hasBlob({ digest: bigLayer, size: 0 })).toBe(false);
+    await expect(stat(store.blobPath(bigLayer))).rejects.toThrow();
+    expect((await readdir(join(storeDir, 'ingest'))).filter((f) => !f.endsWith('.lock'))).toEqual([]);
+  });
+
+  it('says the repository or tag does not exist on 404', async () => {
+    const err = await pull('missing-tag').catch((e) => e);
+    expect(err).toBeInstanceOf(ImageNotFoundError);
+    expect(err.message).toContain('does not exist');
+    const err2 = await openRegistryImage(parseReference(`${proxy.host}/no/such-repo:1`), {
+      client: client(),
+    }).catch((e) => e);
+    expect(err2).toBeInstanceOf(ImageNotFoundError);
+    expect(err2.message).toContain('repository or tag does not exist');
+  });
+
+  it('finds stored images by name and reads them offline', async () => {
+    await pull('v2');
+    const store = new ImageStore(storeDir);
+    const image = await store.find(`${proxy.host}/team/app:v2`);
+    expect(image).toBeDefined();
+    const [layer] = await image!.layers();
+    let size = 0;
+    for await (const c of await layer!.open()) size += (c as Buffer).length;
+    expect(size).toBe(layer!.descriptor.size);
+    await writeFile(join(work, 'unused'), '');
+  });
+});
