@@ -100,3 +100,13 @@ export class BuildFailedError extends TemplateError {
     this.exitCode = exitCode;
   }
 }
+
+export class ProjectNotBuiltError extends TemplateError {
+  constructor(dir: string) {
+    super(
+      'PROJECT_NOT_BUILT',
+      `the worker in ${dir} has not been built yet (no dist/ directory)`,
+      'Run `npm install && npm run build` in the project first: the image takes the bundled dist/.',
+    );
+  }
+}

@@ -17,6 +17,7 @@ export {
   InvalidWorkerNameError,
   NoBuilderError,
   NotADirectoryError,
+  ProjectNotBuiltError,
   TemplateError,
   TemplatePlaceholderError,
   UnknownLanguageError,

@@ -10,11 +10,11 @@ export interface NextStepsOptions {
 /** The shell commands that take a fresh project to a running worker, in order. */
 export function nextSteps({ lang, name, dir }: NextStepsOptions): string[] {
   const tag = `${name}:0.1.0`;
-  const steps = [`cd ${quote(dir)}`];
+  const steps = dir === '.' ? [] : [`cd ${quote(dir)}`];
   if (lang === 'node') steps.push('npm install', 'npm run build');
   steps.push(
     `iii worker build -t ${tag}`,
-    `iii worker add oci-layout:\${III_HOME:-$HOME/.iii}/images/${name}:0.1.0`,
+    `iii worker add oci-layout:\${III_HOME:-$HOME/.iii}/builds/${name}:0.1.0`,
     'iii',
     `iii trigger ${name}::hello name=Ada`,
   );

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nextSteps } from './next-steps.js';
 import { render } from './render.js';
 
 let root: string;
@@ -102,5 +103,21 @@ describe('render', () => {
       code: 'UNKNOWN_LANGUAGE',
     });
     await expect(readFile(join(dir, 'Dockerfile'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('nextSteps', () => {
+  it('goes from the project to a triggered worker, building node projects first', () => {
+    expect(nextSteps({ lang: 'node', name: 'greeter', dir: 'greeter' })).toEqual([
+      'cd greeter',
+      'npm install',
+      'npm run build',
+      'iii worker build -t greeter:0.1.0',
+      `iii worker add oci-layout:\${III_HOME:-$HOME/.iii}/builds/greeter:0.1.0`,
+      'iii',
+      'iii trigger greeter::hello name=Ada',
+    ]);
+    expect(nextSteps({ lang: 'rust', name: 'r', dir: '.' })[0]).toBe('iii worker build -t r:0.1.0');
+    expect(nextSteps({ lang: 'python', name: 'p', dir: 'my dir' })[0]).toBe("cd 'my dir'");
   });
 });

@@ -2,7 +2,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
-import { BuildFailedError, DockerfileNotFoundError } from '../errors.js';
+import { BuildFailedError, DockerfileNotFoundError, ProjectNotBuiltError } from '../errors.js';
 import { parseImageTag } from '../image-tag.js';
 import { type BuildOutput, type BuildPlan, builderCommands, builderOutput } from './build-plan.js';
 import type { BuilderName } from './builder-name.js';
@@ -121,10 +121,6 @@ async function checkNodeBuildOutput(contextDir: string): Promise<void> {
     () => false,
   );
   if (!hasDist) {
-    throw new BuildFailedError(
-      'the worker has not been built (no dist/ directory)',
-      null,
-      'Run `npm install && npm run build` in the project first: the image takes the bundled dist/.',
-    );
+    throw new ProjectNotBuiltError(contextDir);
   }
 }

@@ -6,8 +6,8 @@ const plan: BuildPlan = {
   dockerfile: '/p/Dockerfile',
   reference: 'hello:0.1.0',
   buildArgs: { BASE_IMAGE: 'oci:/base:1' },
-  layoutDir: '/home/.iii/images/hello',
-  archivePath: '/home/.iii/images/hello/0.1.0.docker.tar',
+  layoutDir: '/home/.iii/builds/hello',
+  archivePath: '/home/.iii/builds/hello/0.1.0.docker.tar',
   tag: '0.1.0',
   buildah: { root: '/s/storage', runroot: '/s/run', storageDriver: 'vfs', isolation: 'chroot' },
 };
@@ -30,13 +30,13 @@ describe('builderCommands', () => {
         'BASE_IMAGE=oci:/base:1',
         '/p',
       ],
-      [...global, 'push', 'hello:0.1.0', 'oci:/home/.iii/images/hello:0.1.0'],
+      [...global, 'push', 'hello:0.1.0', 'oci:/home/.iii/builds/hello:0.1.0'],
       [...global, 'rmi', 'hello:0.1.0'],
     ]);
     expect(commands.at(-1)?.optional).toBe(true);
     expect(builderOutput('buildah', plan)).toEqual({
       transport: 'oci-layout',
-      path: '/home/.iii/images/hello',
+      path: '/home/.iii/builds/hello',
       tag: '0.1.0',
     });
   });
@@ -46,15 +46,15 @@ describe('builderCommands', () => {
     expect(builderCommands('podman', plan)[1]?.args).toEqual([
       'push',
       'hello:0.1.0',
-      'oci:/home/.iii/images/hello:0.1.0',
+      'oci:/home/.iii/builds/hello:0.1.0',
     ]);
     expect(builderCommands('docker', plan).map((c) => c.args)).toEqual([
       ['build', '-f', '/p/Dockerfile', '-t', 'hello:0.1.0', '--build-arg', 'BASE_IMAGE=oci:/base:1', '/p'],
-      ['save', '-o', '/home/.iii/images/hello/0.1.0.docker.tar', 'hello:0.1.0'],
+      ['save', '-o', '/home/.iii/builds/hello/0.1.0.docker.tar', 'hello:0.1.0'],
     ]);
     expect(builderOutput('docker', plan)).toEqual({
       transport: 'docker-archive',
-      path: '/home/.iii/images/hello/0.1.0.docker.tar',
+      path: '/home/.iii/builds/hello/0.1.0.docker.tar',
       tag: 'hello:0.1.0',
     });
   });
