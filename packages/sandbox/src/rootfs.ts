@@ -96,17 +96,28 @@ async function mountOverlay(image: string, dir: string): Promise<void> {
   }
 }
 
+async function mounted(path: string): Promise<boolean> {
+  return (await readMounts()).some((m) => m.mountPoint === path);
+}
+
 async function unmount(path: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       await run('umount', [path]);
       return;
     } catch {
+      // Someone else (a concurrent cleanup) may have unmounted it already.
+      if (!(await mounted(path))) return;
+      if (attempt === 4) {
+        // Still busy (a process we do not control holds it): detach it so the directory can go.
+        await run('umount', ['-l', path]).catch(async (e: unknown) => {
+          if (await mounted(path)) throw e;
+        });
+        return;
+      }
       await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
     }
   }
-  // Still busy (a process we do not control holds it): detach it so the directory can go.
-  await run('umount', ['-l', path]);
 }
 
 /**

@@ -301,8 +301,9 @@ export class Sandbox {
       });
       this.workers.set(def.name, worker);
       supervisor.start();
-      // A worker that ends for good (exit under its policy) gives its sandbox back by itself.
-      void worker.whenDone();
+      // A worker that ends for good (exit under its policy) gives its sandbox back by itself;
+      // a failure to do so reaches the caller through whenDone() or stop().
+      worker.whenDone().catch(() => {});
       return worker;
     } catch (err) {
       await releaseRootfs(paths.rootfsDir);

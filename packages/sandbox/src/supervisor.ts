@@ -152,14 +152,14 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
     this.emit('state', this.state());
   }
 
-  private launch(): void {
+  private launch(isRestart = false): void {
     this.timer = undefined;
     let markStarted: () => void = () => {};
     const started = new Promise<void>((r) => {
       markStarted = r;
     });
     const run: Run = { exited: false, started, done: Promise.resolve() };
-    run.done = this.runOnce(run, markStarted).catch((err: Error) => {
+    run.done = this.runOnce(run, markStarted, isRestart).catch((err: Error) => {
       // A failure of our own (not of the worker): report it, never leave the state hanging.
       run.exited = true;
       markStarted();
@@ -175,10 +175,11 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
     this.run = run;
   }
 
-  private async runOnce(run: Run, markStarted: () => void): Promise<void> {
+  private async runOnce(run: Run, markStarted: () => void, isRestart: boolean): Promise<void> {
     const { driver, id, bundle, runDir, logs } = this.o;
     this.update({
       status: 'starting',
+      restarts: this.current.restarts + (isRestart ? 1 : 0),
       pid: undefined,
       oomKilled: false,
       exitCode: undefined,
@@ -239,8 +240,7 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
     this.update({ ...ended, status: 'restarting', restartDelayMs: delay, nextStartAt: finishedAt + delay });
     this.timer = this.clock.setTimeout(() => {
       if (this.stopping) return;
-      this.update({ restarts: this.current.restarts + 1 });
-      this.launch();
+      this.launch(true);
     }, delay);
   }
 }
