@@ -6,6 +6,7 @@ export * from './image/platform.js';
 export * from './image/schemas.js';
 export type * from './image/types.js';
 export * from './image/verified-stream.js';
+export * from './push/push-image.js';
 export * from './reference/image-source-ref.js';
 export * from './reference/reference.js';
 export * from './registry/credentials.js';
