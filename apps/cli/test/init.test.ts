@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 function iii(args: string[]) {
-  return execa('node', [bin, ...args], {
+  return execa(process.execPath, [bin, ...args], {
     cwd: root,
     reject: false,
     env: { III_HOME: join(root, '.iii-home'), NODE_NO_WARNINGS: '1' },

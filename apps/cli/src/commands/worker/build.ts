@@ -83,8 +83,9 @@ export default class WorkerBuild extends BaseCommand {
         output: process.stderr,
         signal: abort.signal,
       });
-      this.logToStderr(`\nBuilt ${built.reference} with ${built.builder}: ${built.source}`);
-      this.logToStderr(`Add it with: ${this.config.bin} worker add ${built.source}`);
+      // On stderr even with --json: it is a message, and stdout stays pure JSON.
+      process.stderr.write(`\nBuilt ${built.reference} with ${built.builder}: ${built.source}\n`);
+      process.stderr.write(`Add it with: ${this.config.bin} worker add ${built.source}\n`);
       return built;
     } finally {
       process.off('SIGINT', onSigint);

@@ -4,12 +4,11 @@ interface HelloInput {
   name?: string;
 }
 
-// `iii` starts the worker with III_URL (the engine's address) and III_WORKER_NAME set;
-// the fallbacks are for running it by hand with `npm start`.
-const iii = registerWorker(process.env.III_URL ?? 'ws://localhost:49134', {
-  workerName: process.env.III_WORKER_NAME ?? '{{name}}',
-});
-const logger = new Logger();
+// `iii` starts the worker with III_URL (the engine's address) and III_WORKER_NAME set; without
+// them (`npm start`) the SDK connects to ws://localhost:49134 and the worker uses its own name.
+const iii = registerWorker(undefined, { workerName: process.env.III_WORKER_NAME ?? '{{name}}' });
+// Lines logged through the engine land in the worker's log (`iii worker logs {{name}}`).
+const logger = new Logger(iii);
 
 iii.registerFunction('{{functionId}}', async (input: HelloInput | undefined) => {
   // GREETING comes from the worker's `config:` in config.yaml (the image's ENV is the default).

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dockerArchive } from '@iii/tools/fixtures';
+import { requireTools } from '@iii/tools/test-env';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The built `iii` binary, as users run it.
+const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+const sdkDir = fileURLToPath(new URL('../../../packages/sdk', import.meta.url));
+
+let root: string;
+let home: string;
+beforeAll(async () => {
+  // Lower case on purpose: buildah names images pulled from local paths after the path.
+  root = join(tmpdir(), `iii-build-${randomUUID()}`);
+  home = join(root, 'home');
+  await mkdir(root);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function iii(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return execa(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? root,
+    reject: false,
+    env: { III_HOME: home, NODE_NO_WARNINGS: '1', ...options.env },
+  });
+}
+
+describe('iii worker build with buildah, from a node project made by iii init', () => {
+  let project: string;
+  let built: { builder: string; reference: string; source: string; output: { path: string; tag: string } };
+  let buildResult: Awaited<ReturnType<typeof iii>>;
+
+  beforeAll(async () => {
+    requireTools(['buildah', 'skopeo']);
+    const base = await dockerArchive('node-base');
+    project = join(root, 'greeter');
+    // Inside this repository the SDK is not on npm yet: the project gets the workspace's @iii/sdk as
+    // the tarball npm would download, exactly as a user's project gets the published one.
+    const pack = await execa('npm', ['pack', sdkDir, '--pack-destination', root, '--json']);
+    const tarball = join(root, (JSON.parse(pack.stdout) as { filename: string }[])[0]?.filename ?? '');
+    const init = await iii(['init', 'greeter', '--lang', 'node', '--sdk-version', `file:${tarball}`]);
+    expect(init.exitCode, init.stderr).toBe(0);
+    await execa('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project });
+    await execa('npm', ['run', 'build'], { cwd: project });
+    buildResult = await iii(
+      [
+        'worker',
+        'build',
+        '-t',
+        'greeter:0.1.0',
+        '--builder',
+        'buildah',
+        '--build-arg',
+        `BASE_IMAGE=${base.ref}`,
+        '--json',
+      ],
+      { cwd: project },
+    );
+    expect(buildResult.exitCode, buildResult.stderr).toBe(0);
+    built = JSON.parse(buildResult.stdout);
+  });
+
+  it('stores the image as an OCI layout under $III_HOME/builds and prints how to add it', () => {
+    expect(built).toMatchObject({
+      builder: 'buildah',
+      reference: 'greeter:0.1.0',
+      source: `oci-layout:${join(home, 'builds', 'greeter')}:0.1.0`,
+    });
+    expect(buildResult.stderr).toContain(
+      `iii worker add oci-layout:${join(home, 'builds', 'greeter')}:0.1.0`,
+    );
+  });
+
+  it('gives the image the template entrypoint, ENV defaults, user and worker manifest', async () => {
+    const { stdout } = await execa('skopeo', ['inspect', '--config', `oci:${built.output.path}:0.1.0`]);
+    const { config } = JSON.parse(stdout) as {
+      config: { Entrypoint: string[]; Env: string[]; User: string; WorkingDir: string };
+    };
+    expect(config.Entrypoint).toEqual(['node', '/app/worker.mjs']);
+    expect(config.Env).toContain('GREETING=Hello');
+    expect(config.User).toBe('1000:1000');
+    const raw = JSON.parse(
+      (await execa('skopeo', ['inspect', '--raw', `oci:${built.output.path}:0.1.0`])).stdout,
+    );
+    const top = raw.layers.at(-1).digest.split(':') as string[];
+    const files = (await execa('tar', ['-tzf', join(built.output.path, 'blobs', ...top)])).stdout.split('\n');
+    expect(files).toEqual(expect.arrayContaining(['app/worker.mjs', 'iii/worker.yaml']));
+  });
+
+  it('keeps buildah state in private storage under $III_HOME', async () => {
+    const { stdout } = await execa('buildah', [
+      '--root',
+      join(home, 'buildah', 'storage'),
+      '--runroot',
+      join(home, 'buildah', 'run'),
+      '--storage-driver',
+      'vfs',
+      'images',
+      '--format',
+      '{{.Name}}',
+    ]);
+    // The base stays cached for the next build; the built image itself was moved to the layout.
+    expect(stdout).toContain('iii-fixture/node-base');
+    expect(stdout).not.toContain('greeter');
+  });
+
+  it('refuses to build a node project that has not been bundled, saying how to bundle it', async () => {
+    const fresh = join(root, 'unbuilt');
+    expect((await iii(['init', 'unbuilt', '--lang', 'node'])).exitCode).toBe(0);
+    const result = await iii(['worker', 'build', fresh, '-t', 'unbuilt:1', '--builder', 'buildah']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('has not been built yet');
+    expect(result.stderr).toContain('npm install && npm run build');
+  });
+});
+
+describe('iii worker build errors', () => {
+  it('reports a missing Dockerfile', async () => {
+    await mkdir(join(root, 'empty'), { recursive: true });
+    const result = await iii(['worker', 'build', 'empty', '-t', 'x:1', '--builder', 'buildah']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^Error: no Dockerfile at .*empty\/Dockerfile$/m);
+  });
+
+  it('says how to install a builder when none is usable', async () => {
+    // A PATH with only a docker client whose daemon is down, as on many laptops.
+    const path = join(root, 'path');
+    await mkdir(path, { recursive: true });
+    await writeFile(
+      join(path, 'docker'),
+      '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n',
+    );
+    await chmod(join(path, 'docker'), 0o755);
+    await mkdir(join(root, 'proj'), { recursive: true });
+    await writeFile(join(root, 'proj', 'Dockerfile'), 'FROM scratch\n');
+    const run = await iii(['worker', 'build', 'proj', '-t', 'x:1'], { env: { PATH: path } });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(
+      'Error: no image builder found: docker is installed but its daemon is not reachable',
+    );
+    expect(run.stderr).toContain('apt-get install buildah');
+  });
+
+  it('treats a malformed --build-arg, a bad tag or an unknown builder as errors before building', async () => {
+    await mkdir(join(root, 'proj'), { recursive: true });
+    await writeFile(join(root, 'proj', 'Dockerfile'), 'FROM scratch\n');
+    expect((await iii(['worker', 'build', 'proj', '-t', 'x:1', '--build-arg', '=v'])).exitCode).toBe(2);
+    expect((await iii(['worker', 'build', 'proj', '-t', 'x:1', '--builder', 'kaniko'])).exitCode).toBe(2);
+    const badTag = await iii(['worker', 'build', 'proj', '-t', 'Upper:1', '--builder', 'buildah']);
+    expect(badTag.exitCode).toBe(1);
+    expect(badTag.stderr).toContain('invalid image reference "Upper:1"');
+  });
+});
