@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { SandboxError } from './errors.js';
 import type { RuntimeDriver, StdioOption } from './runtime/driver.js';
 import type { OciProcess, OciUser } from './runtime-spec.js';
 
@@ -81,6 +82,14 @@ function stdio(o: StdioOption | Readable | Writable | undefined): StdioOption {
 /** Starts a command inside a running worker's sandbox (same namespaces, rootfs, environment). */
 export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<ExecHandle> {
   const clock = ctx.clock ?? systemClock;
+  if (req.tty && !(req.stdin === 'inherit' && process.stdin.isTTY)) {
+    // The runtime relays the pty through its own controlling terminal; without one it cannot.
+    throw new SandboxError(
+      'EXEC_TTY_UNAVAILABLE',
+      'A terminal was requested for exec, but stdin is not a terminal',
+      'Run from a terminal, or without --tty to use pipes',
+    );
+  }
   await mkdir(ctx.runDir, { recursive: true });
   const pidFile = join(ctx.runDir, `exec-${randomBytes(6).toString('hex')}.pid`);
   const proc = await ctx.driver.exec(ctx.id, execProcess(ctx.base, req), {
