@@ -20,3 +20,4 @@ export * from './sources/open-image.js';
 export * from './sources/registry-source.js';
 export * from './sources/tar-archive.js';
 export * from './store/image-store.js';
+export * from './unpack/index.js';

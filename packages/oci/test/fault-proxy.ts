@@ -6,12 +6,14 @@ export interface RecordedRequest {
   path: string;
   range?: string;
   status?: number;
+  authorization?: string;
 }
 
 type Fault =
   | { kind: 'status'; match: RegExp; status: number; times: number; retryAfter?: string }
   | { kind: 'cut'; match: RegExp; afterBytes: number; times: number }
-  | { kind: 'flip'; match: RegExp; at: number };
+  | { kind: 'flip'; match: RegExp; at: number }
+  | { kind: 'redirect'; match: RegExp; to: string };
 
 /**
  * A small HTTP proxy in front of a real registry that injects faults into chosen requests:
@@ -52,6 +54,11 @@ export class FaultProxy {
     this.faults.push({ kind: 'flip', match, at });
   }
 
+  /** Answer every matching request with a 307 to the same path on another origin (blob storage). */
+  redirectTo(match: RegExp, toOrigin: string): void {
+    this.faults.push({ kind: 'redirect', match, to: toOrigin });
+  }
+
   clear(): void {
     this.faults = [];
     this.requests.length = 0;
@@ -78,8 +85,17 @@ export class FaultProxy {
       method,
       path,
       ...(req.headers.range ? { range: req.headers.range } : {}),
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
     };
     this.requests.push(record);
+    const redirect = this.faults.find((x) => x.kind === 'redirect' && x.match.test(`${method} ${path}`));
+    if (redirect && redirect.kind === 'redirect') {
+      record.status = 307;
+      req.resume();
+      res.writeHead(307, { location: `${redirect.to}${path}` });
+      res.end();
+      return;
+    }
     const status = this.take('status', method, path);
     if (status && status.kind === 'status') {
       record.status = status.status;

@@ -215,14 +215,17 @@ export class RegistryClient {
           { method: 'GET', url: new URL('/v2/', ep.base), headers: {}, signal, insecureTls },
           i === 0 && candidates.length > 1 ? 1 : this.attempts,
         );
+        drain(res);
+        // Only a v2 answer counts: an HTTPS server answering plain HTTP with 400 is not a registry endpoint.
+        if (res.status !== 200 && res.status !== 401 && res.status !== 403) {
+          throw new RegistryUnreachableError(host, `${ep.base.origin}/v2/ answered HTTP ${res.status}`);
+        }
         if (res.status === 401) this.learnChallenge(registry, res.headers.get('www-authenticate'));
         else this.challenges.set(registry, null);
-        drain(res);
-        if (res.status >= 500)
-          throw new RegistryError(res.status, `registry ${registry} answered ${res.status}`);
         return ep;
       } catch (err) {
-        lastError = err;
+        // The HTTPS failure explains more than a failed HTTP fallback (e.g. an untrusted certificate).
+        if (!(lastError instanceof TlsError)) lastError = err;
         if (err instanceof UnknownHostError || signal?.aborted) throw err;
         if (!(err instanceof TlsError || err instanceof RegistryUnreachableError)) throw err;
       }
