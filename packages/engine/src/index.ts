@@ -1,1 +1,10 @@
-export {};
+/**
+ * @iii/engine: the iii engine's WebSocket router for workers and functions, with its built-in functions.
+ */
+export { type BuiltinContext, type BuiltinDefinition, BuiltinError, type BuiltinHandler } from './builtin.js';
+export type { FunctionListEntry } from './builtins/function-builtins.js';
+export type { WorkerListEntry } from './builtins/worker-builtins.js';
+export type { LogSink, WorkerLogLevel } from './log-sink.js';
+export { type OtelLogRecord, parseOtelLogs } from './otel-logs.js';
+export { type Engine, type EngineOptions, startEngine } from './start-engine.js';
+export type { WorkerConnection, WorkerMetadata } from './worker-connection.js';

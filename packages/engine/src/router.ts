@@ -1,0 +1,410 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ErrorBody,
+  type InvocationResultFrame,
+  type InvokeFunctionFrame,
+  type JsonValue,
+  MessageType,
+  parseFrame,
+  type RegisterFunctionFrame,
+  type RegisterTriggerFrame,
+  type RegisterTriggerTypeFrame,
+} from '@iii/sdk';
+import { type BuiltinDefinition, BuiltinError } from './builtin.js';
+import { invokeOverHttp } from './http-invoke.js';
+import type { WorkerConnection } from './worker-connection.js';
+
+/** A function the router can reach: on a worker socket, over HTTP, or built into the engine. */
+export interface FunctionEntry {
+  id: string;
+  owner: WorkerConnection | undefined;
+  frame: RegisterFunctionFrame | undefined;
+  builtin: BuiltinDefinition | undefined;
+}
+
+interface PendingInvocation {
+  caller: WorkerConnection;
+  callerInvocationId: string;
+  owner: WorkerConnection;
+  functionId: string;
+}
+
+interface TriggerEntry {
+  registrar: WorkerConnection;
+  frame: RegisterTriggerFrame;
+}
+
+const STOPPED: ErrorBody = { code: 'invocation_stopped', message: 'Invocation stopped' };
+const TRACE_MEMORY = 10_000;
+
+/**
+ * Routes frames between connections: function registry (last writer wins), invocations and their
+ * results, fire-and-forget calls, trigger registrations, reattach. Knows nothing about sockets beyond
+ * {@link WorkerConnection.send}.
+ */
+export class Router {
+  readonly connections = new Map<string, WorkerConnection>();
+  private readonly functions = new Map<string, { owner: WorkerConnection; frame: RegisterFunctionFrame }>();
+  private readonly builtins = new Map<string, BuiltinDefinition>();
+  private readonly invocations = new Map<string, PendingInvocation>();
+  private readonly triggerTypes = new Map<
+    string,
+    { provider: WorkerConnection; frame: RegisterTriggerTypeFrame }
+  >();
+  private readonly triggers = new Map<string, TriggerEntry>();
+  /** Recent trace ids and the worker that served them, to attribute `/otel` log records. */
+  private readonly traceOwners = new Map<string, string>();
+  private readonly drainWaiters = new Set<() => void>();
+  private readonly debug: (message: string) => void;
+
+  constructor(debug: (message: string) => void) {
+    this.debug = debug;
+  }
+
+  addBuiltin(id: string, definition: BuiltinDefinition): void {
+    this.builtins.set(id, definition);
+  }
+
+  attach(conn: WorkerConnection): void {
+    this.connections.set(conn.id, conn);
+    conn.send(
+      JSON.stringify({
+        type: MessageType.WorkerRegistered,
+        worker_id: conn.id,
+        reattach_token: conn.reattachToken,
+      }),
+    );
+  }
+
+  /** Every function the engine can route, builtins first. */
+  listFunctions(): FunctionEntry[] {
+    const out: FunctionEntry[] = [];
+    for (const [id, builtin] of this.builtins) out.push({ id, owner: undefined, frame: undefined, builtin });
+    for (const [id, { owner, frame }] of this.functions) out.push({ id, owner, frame, builtin: undefined });
+    return out;
+  }
+
+  getFunction(id: string): FunctionEntry | undefined {
+    const builtin = this.builtins.get(id);
+    if (builtin) return { id, owner: undefined, frame: undefined, builtin };
+    const fn = this.functions.get(id);
+    return fn ? { id, owner: fn.owner, frame: fn.frame, builtin: undefined } : undefined;
+  }
+
+  /** Invocations in flight whose function lives on `conn`. */
+  activeInvocations(conn: WorkerConnection): number {
+    let n = 0;
+    for (const inv of this.invocations.values()) if (inv.owner === conn) n++;
+    return n;
+  }
+
+  get inFlight(): number {
+    return this.invocations.size;
+  }
+
+  /** Resolves once no invocation is in flight. */
+  drained(): Promise<void> {
+    if (this.invocations.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.add(resolve));
+  }
+
+  /** The worker that served the trace, if it was routed recently. */
+  workerForTrace(traceId: string): string | undefined {
+    return this.traceOwners.get(traceId);
+  }
+
+  handleText(conn: WorkerConnection, text: string): void {
+    const frame = parseFrame(text);
+    if (!frame) {
+      this.debug(`ignored a malformed frame from ${conn.id}`);
+      return;
+    }
+    switch (frame.type) {
+      case MessageType.InvokeFunction:
+        this.onInvoke(conn, frame);
+        return;
+      case MessageType.InvocationResult:
+        this.onResult(conn, frame, text);
+        return;
+      case MessageType.RegisterFunction:
+        this.onRegisterFunction(conn, frame);
+        return;
+      case MessageType.UnregisterFunction:
+        if (typeof frame.id === 'string' && this.functions.get(frame.id)?.owner === conn) {
+          this.functions.delete(frame.id);
+          conn.functionIds.delete(frame.id);
+        }
+        return;
+      case MessageType.RegisterTriggerType:
+        this.onRegisterTriggerType(conn, frame);
+        return;
+      case MessageType.UnregisterTriggerType:
+        if (typeof frame.id === 'string' && this.triggerTypes.get(frame.id)?.provider === conn) {
+          this.triggerTypes.delete(frame.id);
+        }
+        return;
+      case MessageType.RegisterTrigger:
+        this.onRegisterTrigger(conn, frame);
+        return;
+      case MessageType.UnregisterTrigger:
+        this.onUnregisterTrigger(conn, frame.id);
+        return;
+      case MessageType.TriggerRegistrationResult: {
+        // The provider's answer goes back to whoever registered the trigger.
+        const entry = typeof frame.id === 'string' ? this.triggers.get(frame.id) : undefined;
+        if (entry) entry.registrar.send(text);
+        return;
+      }
+      case MessageType.Reattach:
+        this.onReattach(conn, frame.previous_worker_id, frame.reattach_token);
+        return;
+      case MessageType.Ping:
+        conn.send(JSON.stringify({ type: MessageType.Pong }));
+        return;
+      default:
+        this.debug(`ignored a frame of unknown type ${JSON.stringify(frame.type)} from ${conn.id}`);
+    }
+  }
+
+  private onRegisterFunction(conn: WorkerConnection, frame: RegisterFunctionFrame): void {
+    if (typeof frame.id !== 'string' || frame.id === '') return;
+    const previous = this.functions.get(frame.id);
+    if (previous && previous.owner !== conn) previous.owner.functionIds.delete(frame.id);
+    this.functions.set(frame.id, { owner: conn, frame });
+    conn.functionIds.add(frame.id);
+  }
+
+  private onInvoke(caller: WorkerConnection, frame: InvokeFunctionFrame): void {
+    const functionId = frame.function_id;
+    if (typeof functionId !== 'string') return;
+    const requestId = typeof frame.invocation_id === 'string' ? frame.invocation_id : undefined;
+    const isVoid = frame.action?.type === 'void' || requestId === undefined;
+    const replyTo = isVoid ? undefined : requestId;
+    const data = frame.data;
+    if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+      (data as Record<string, JsonValue>)._caller_worker_id = caller.id;
+    }
+
+    const builtin = this.builtins.get(functionId);
+    if (builtin) {
+      void this.runBuiltin(caller, functionId, builtin, data, replyTo);
+      return;
+    }
+    const fn = this.functions.get(functionId);
+    if (!fn) {
+      this.debug(`function ${functionId} not found (called by ${caller.id})`);
+      if (replyTo) {
+        this.reply(caller, replyTo, functionId, {
+          code: 'function_not_found',
+          message: `Function ${functionId} not found`,
+        });
+      }
+      return;
+    }
+    if (frame.action?.type === 'enqueue') {
+      if (replyTo) {
+        this.reply(caller, replyTo, functionId, {
+          code: 'enqueue_error',
+          message: `No queue provider for queue ${frame.action.queue}`,
+        });
+      }
+      return;
+    }
+    if (fn.frame.invocation) {
+      void this.runHttp(caller, fn.frame, data, replyTo);
+      return;
+    }
+    const owner = fn.owner;
+    if (typeof frame.traceparent === 'string') this.rememberTrace(frame.traceparent, owner.name);
+    if (!replyTo) {
+      // Fire-and-forget: the worker runs it and answers nobody.
+      const { invocation_id: _, ...rest } = frame;
+      owner.send(JSON.stringify(rest));
+      return;
+    }
+    let forwardId = replyTo;
+    if (this.invocations.has(forwardId)) forwardId = randomUUID();
+    this.invocations.set(forwardId, { caller, callerInvocationId: replyTo, owner, functionId });
+    owner.send(JSON.stringify(forwardId === replyTo ? frame : { ...frame, invocation_id: forwardId }));
+  }
+
+  private onResult(from: WorkerConnection, frame: InvocationResultFrame, text: string): void {
+    const id = frame.invocation_id;
+    if (typeof id !== 'string') return;
+    const pending = this.invocations.get(id);
+    // Only the worker we forwarded to may answer; anything else is stale or foreign.
+    if (!pending || pending.owner !== from) return;
+    this.finish(id);
+    if (!pending.caller.open) return;
+    if (pending.callerInvocationId === id) pending.caller.send(text);
+    else pending.caller.send(JSON.stringify({ ...frame, invocation_id: pending.callerInvocationId }));
+  }
+
+  private finish(id: string): void {
+    this.invocations.delete(id);
+    if (this.invocations.size === 0 && this.drainWaiters.size > 0) {
+      for (const resolve of this.drainWaiters) resolve();
+      this.drainWaiters.clear();
+    }
+  }
+
+  private async runBuiltin(
+    caller: WorkerConnection,
+    functionId: string,
+    builtin: BuiltinDefinition,
+    data: unknown,
+    replyTo: string | undefined,
+  ): Promise<void> {
+    try {
+      const result = await builtin.handler(data, { caller, callerWorkerId: caller.id });
+      if (replyTo) {
+        caller.send(
+          JSON.stringify({
+            type: MessageType.InvocationResult,
+            invocation_id: replyTo,
+            function_id: functionId,
+            result,
+          }),
+        );
+      }
+    } catch (error) {
+      const err = error as { code?: unknown; message?: unknown };
+      const body: ErrorBody =
+        error instanceof BuiltinError || typeof err.code === 'string'
+          ? { code: String(err.code), message: String(err.message ?? error) }
+          : { code: 'invocation_failed', message: String(err.message ?? error) };
+      if (replyTo) this.reply(caller, replyTo, functionId, body);
+      else this.debug(`built-in ${functionId} failed: ${body.message}`);
+    }
+  }
+
+  private async runHttp(
+    caller: WorkerConnection,
+    frame: RegisterFunctionFrame,
+    data: unknown,
+    replyTo: string | undefined,
+  ): Promise<void> {
+    const outcome = await invokeOverHttp(frame.invocation!, data);
+    if (!replyTo) return;
+    if ('error' in outcome) this.reply(caller, replyTo, frame.id, outcome.error);
+    else {
+      caller.send(
+        JSON.stringify({
+          type: MessageType.InvocationResult,
+          invocation_id: replyTo,
+          function_id: frame.id,
+          result: outcome.result,
+        }),
+      );
+    }
+  }
+
+  private reply(to: WorkerConnection, invocationId: string, functionId: string, error: ErrorBody): void {
+    to.send(
+      JSON.stringify({
+        type: MessageType.InvocationResult,
+        invocation_id: invocationId,
+        function_id: functionId,
+        error,
+      }),
+    );
+  }
+
+  private rememberTrace(traceparent: string, workerName: string): void {
+    const traceId = traceparent.split('-')[1];
+    if (!traceId) return;
+    this.traceOwners.set(traceId, workerName);
+    if (this.traceOwners.size > TRACE_MEMORY) {
+      const oldest = this.traceOwners.keys().next().value;
+      if (oldest !== undefined) this.traceOwners.delete(oldest);
+    }
+  }
+
+  private onRegisterTriggerType(conn: WorkerConnection, frame: RegisterTriggerTypeFrame): void {
+    if (typeof frame.id !== 'string' || frame.id === '') return;
+    this.triggerTypes.set(frame.id, { provider: conn, frame });
+    // Triggers registered before anyone provided this type are delivered now.
+    for (const entry of this.triggers.values()) {
+      if (entry.frame.trigger_type === frame.id) conn.send(JSON.stringify(this.deliverable(entry.frame)));
+    }
+  }
+
+  private onRegisterTrigger(conn: WorkerConnection, frame: RegisterTriggerFrame): void {
+    if (typeof frame.id !== 'string' || typeof frame.trigger_type !== 'string') return;
+    this.triggers.set(frame.id, { registrar: conn, frame });
+    const type = this.triggerTypes.get(frame.trigger_type);
+    if (type) type.provider.send(JSON.stringify(this.deliverable(frame)));
+    else this.debug(`trigger ${frame.id} waits for a provider of ${frame.trigger_type}`);
+  }
+
+  private deliverable(frame: RegisterTriggerFrame): RegisterTriggerFrame {
+    const { id, trigger_type, function_id, config, metadata } = frame;
+    return { type: MessageType.RegisterTrigger, id, trigger_type, function_id, config, metadata };
+  }
+
+  private onUnregisterTrigger(conn: WorkerConnection, id: unknown): void {
+    if (typeof id !== 'string') return;
+    const entry = this.triggers.get(id);
+    if (!entry || entry.registrar !== conn) return;
+    this.triggers.delete(id);
+    this.notifyUnregister(entry);
+  }
+
+  private notifyUnregister(entry: TriggerEntry): void {
+    const type = this.triggerTypes.get(entry.frame.trigger_type);
+    if (!type?.provider.open) return;
+    const { id, trigger_type, function_id, config, metadata } = entry.frame;
+    type.provider.send(
+      JSON.stringify({
+        type: MessageType.UnregisterTrigger,
+        id,
+        trigger_type,
+        function_id,
+        config,
+        metadata,
+      }),
+    );
+  }
+
+  /**
+   * A reconnected worker proves it is the same one: the old connection (if the engine has not noticed it
+   * is dead yet) is retired and its in-flight work moves to the new one, whose replay re-registers.
+   */
+  private onReattach(conn: WorkerConnection, previousId: unknown, token: unknown): void {
+    if (typeof previousId !== 'string' || typeof token !== 'string') return;
+    const old = this.connections.get(previousId);
+    if (!old || old === conn || old.reattachToken !== token) return;
+    old.retired = true;
+    for (const inv of this.invocations.values()) {
+      if (inv.owner === old) inv.owner = conn;
+      if (inv.caller === old) inv.caller = conn;
+    }
+    for (const entry of this.triggers.values()) if (entry.registrar === old) entry.registrar = conn;
+    this.detach(old);
+    old.socket.terminate();
+  }
+
+  /** Forgets a closed connection: its functions and trigger types go, its callers' invocations stop. */
+  detach(conn: WorkerConnection): void {
+    if (!this.connections.delete(conn.id)) return;
+    for (const id of conn.functionIds) {
+      if (this.functions.get(id)?.owner === conn) this.functions.delete(id);
+    }
+    conn.functionIds.clear();
+    for (const [id, inv] of this.invocations) {
+      if (inv.owner === conn) {
+        this.finish(id);
+        this.reply(inv.caller, inv.callerInvocationId, inv.functionId, STOPPED);
+      } else if (inv.caller === conn) {
+        // Nobody is left to receive the result; drop it when it comes.
+        this.finish(id);
+      }
+    }
+    for (const [id, type] of this.triggerTypes) if (type.provider === conn) this.triggerTypes.delete(id);
+    for (const [id, entry] of this.triggers) {
+      if (entry.registrar !== conn) continue;
+      this.triggers.delete(id);
+      this.notifyUnregister(entry);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { BuiltinDefinition, BuiltinHandler } from './builtin.js';
+import { functionBuiltins } from './builtins/function-builtins.js';
+import { logBuiltins } from './builtins/log-builtins.js';
+import { listWorkers, type WorkerListEntry, workerBuiltins } from './builtins/worker-builtins.js';
+import type { LogSink } from './log-sink.js';
+import { parseOtelLogs } from './otel-logs.js';
+import { Router } from './router.js';
+import { WorkerConnection } from './worker-connection.js';
+
+/** Options of {@link startEngine}. */
+export interface EngineOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 49134. */
+  port?: number;
+  /** Extra built-in functions (e.g. `iii::workers::*` of the worker manager), by function id. */
+  builtins?: Record<string, BuiltinHandler | BuiltinDefinition>;
+  /** Where worker log lines go (`engine::log::*` and `/otel` LOGS). Default: dropped. */
+  logSink?: LogSink;
+  /** Largest accepted frame in bytes; a bigger one closes that connection only (1009). Default 16 MiB. */
+  maxPayload?: number;
+  /** How long {@link Engine.close} waits for in-flight invocations. Default 5000 ms. */
+  drainTimeoutMs?: number;
+  /** Diagnostics about ignored frames and routing misses. Default: dropped. */
+  debug?: (message: string) => void;
+  /** Clock for connection timestamps. */
+  now?: () => number;
+}
+
+/** A running engine. */
+export interface Engine {
+  /** `ws://host:port` of the bound socket (the real port when 0 was asked). */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** Adds or replaces a built-in function. */
+  registerBuiltin(id: string, handler: BuiltinHandler | BuiltinDefinition): void;
+  /** Workers that announced themselves, as `engine::workers::list` returns them. */
+  listWorkers(): WorkerListEntry[];
+  /**
+   * Stops accepting connections, waits up to `drainTimeoutMs` for in-flight invocations to finish,
+   * then closes every socket with 1001 (workers reconnect to the next engine) and the listener.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PORT = 49134;
+const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
+const OTEL_PREFIXES = new Set(['LOGS', 'OTLP', 'MTRC']);
+
+function toDefinition(value: BuiltinHandler | BuiltinDefinition): BuiltinDefinition {
+  return typeof value === 'function' ? { handler: value } : value;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Starts the engine's WebSocket server: workers on `/`, telemetry on `/otel`. */
+export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
+  const host = options.host ?? '127.0.0.1';
+  const debug = options.debug ?? (() => {});
+  const logSink: LogSink = options.logSink ?? (() => {});
+  const now = options.now ?? Date.now;
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const router = new Router(debug);
+
+  const builtins: Record<string, BuiltinDefinition> = {
+    ...workerBuiltins(router),
+    ...functionBuiltins(router),
+    ...logBuiltins(logSink),
+  };
+  for (const [id, value] of Object.entries(options.builtins ?? {})) builtins[id] = toDefinition(value);
+  for (const [id, def] of Object.entries(builtins)) router.addBuiltin(id, def);
+
+  const http = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' });
+    res.end('iii engine: connect with a WebSocket\n');
+  });
+  const workers = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
+  const otel = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://engine').pathname.replace(/\/+$/, '');
+    const target = path === '' ? workers : path === '/otel' ? otel : undefined;
+    if (!target) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+  });
+
+  workers.on('connection', (ws, req: IncomingMessage) => {
+    const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now());
+    // A protocol violation (e.g. a frame over maxPayload) closes this socket only.
+    ws.on('error', (err) => debug(`connection ${conn.id}: ${err.message}`));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        debug(`ignored a binary frame from ${conn.id}`);
+        return;
+      }
+      try {
+        router.handleText(conn, data.toString());
+      } catch (err) {
+        debug(`frame from ${conn.id} failed: ${(err as Error).message}`);
+      }
+    });
+    ws.on('close', () => router.detach(conn));
+    router.attach(conn);
+  });
+
+  otel.on('connection', (ws) => {
+    ws.on('error', (err) => debug(`otel connection: ${err.message}`));
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) return;
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const prefix = buf.subarray(0, 4).toString('latin1');
+      if (!OTEL_PREFIXES.has(prefix)) {
+        debug(`ignored an /otel frame with prefix ${JSON.stringify(prefix)}`);
+        return;
+      }
+      // Traces and metrics have no consumer yet; logs go to the worker that wrote them.
+      if (prefix !== 'LOGS') return;
+      const names = new Set([...router.connections.values()].map((c) => c.metadata?.name).filter(Boolean));
+      for (const rec of parseOtelLogs(buf.subarray(4).toString('utf8'))) {
+        // Managed workers run with OTEL_SERVICE_NAME set to their name; otherwise the trace tells.
+        const byService = rec.serviceName && names.has(rec.serviceName) ? rec.serviceName : undefined;
+        const byTrace = rec.traceId ? router.workerForTrace(rec.traceId) : undefined;
+        const name = byService ?? byTrace ?? rec.serviceName ?? 'unknown';
+        logSink(name, rec.level, rec.message, rec.data);
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? DEFAULT_PORT, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+
+  return {
+    address: `ws://${formatHost(host)}:${port}`,
+    host,
+    port,
+    registerBuiltin(id, handler) {
+      router.addBuiltin(id, toDefinition(handler));
+    },
+    listWorkers: () => listWorkers(router),
+    close() {
+      closing ??= (async () => {
+        const listenerClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          router.drained(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, options.drainTimeoutMs ?? 5000);
+          }),
+        ]);
+        clearTimeout(timer);
+        for (const wss of [workers, otel]) {
+          for (const client of wss.clients) {
+            client.close(1001, 'engine shutting down');
+            // A peer that does not answer the close handshake must not hold the port.
+            setTimeout(() => client.terminate(), 1000).unref();
+          }
+        }
+        await Promise.all([
+          new Promise<void>((resolve) => workers.close(() => resolve())),
+          new Promise<void>((resolve) => otel.close(() => resolve())),
+        ]);
+        http.closeAllConnections();
+        await listenerClosed;
+      })();
+      return closing;
+    },
+  };
+}

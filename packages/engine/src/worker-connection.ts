@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+
+/** What a worker says about itself through `engine::workers::register`. */
+export interface WorkerMetadata {
+  name: string;
+  description?: string;
+  runtime?: string;
+  version?: string;
+  os?: string;
+  pid?: number;
+  isolation?: string | null;
+  telemetry?: unknown;
+}
+
+/** One WebSocket connection on `/`: a worker, a caller, or both. */
+export class WorkerConnection {
+  readonly id = randomUUID();
+  readonly reattachToken = randomUUID();
+  readonly connectedAtMs: number;
+  readonly ipAddress: string;
+  readonly socket: WebSocket;
+  /** Set once the worker calls `engine::workers::register`; unregistered connections are not listed. */
+  metadata: WorkerMetadata | undefined;
+  /** Function ids this connection currently owns. */
+  readonly functionIds = new Set<string>();
+  /** True once a reattach moved this connection's work elsewhere; its close then stops nothing. */
+  retired = false;
+
+  constructor(socket: WebSocket, ipAddress: string, now: number) {
+    this.socket = socket;
+    this.ipAddress = ipAddress;
+    this.connectedAtMs = now;
+  }
+
+  /** The name used in lists and logs: the registered name, else the connection id. */
+  get name(): string {
+    return this.metadata?.name ?? this.id;
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === 1;
+  }
+
+  /** Sends a frame; a socket closing under us is not an error (its close handler cleans up). */
+  send(text: string): void {
+    if (this.socket.readyState !== 1) return;
+    this.socket.send(text);
+  }
+}

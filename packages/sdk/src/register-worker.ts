@@ -1,0 +1,16 @@
+import { WorkerClient, type WorkerOptions } from './worker-client.js';
+import { defaultEngineAddress, defaultWorkerName } from './worker-defaults.js';
+
+/**
+ * Connects a worker to the iii engine and returns its client at once; the connection is made (and
+ * remade after any loss) in the background.
+ *
+ * @param address WebSocket URL of the engine. Default `$III_URL`, then `$III_ENGINE_URL`, then
+ *   `ws://localhost:49134`.
+ */
+export function registerWorker(address?: string, options: WorkerOptions = {}): WorkerClient {
+  return new WorkerClient(address ?? defaultEngineAddress(), {
+    ...options,
+    workerName: options.workerName ?? defaultWorkerName(),
+  });
+}
