@@ -110,3 +110,13 @@ export class ProjectNotBuiltError extends TemplateError {
     );
   }
 }
+
+export class LocalImageNotFoundError extends TemplateError {
+  constructor(image: string) {
+    super(
+      'LOCAL_IMAGE_NOT_FOUND',
+      `no local image ${image}`,
+      'Build it with `iii worker build -t <name:tag>`, add it with `iii worker add`, or give oci-layout:<dir>, oci-archive:<file>, docker-archive:<file> or a path.',
+    );
+  }
+}

@@ -7,6 +7,7 @@ export {
   builderOutput,
 } from './build/build-plan.js';
 export { type BuilderName, builderNames, isBuilderName } from './build/builder-name.js';
+export { builtImageSource } from './build/built-image-source.js';
 export { type DetectBuilderOptions, detectBuilder } from './build/detect-builder.js';
 export {
   BuilderUnavailableError,
@@ -15,6 +16,7 @@ export {
   DockerfileNotFoundError,
   InvalidImageTagError,
   InvalidWorkerNameError,
+  LocalImageNotFoundError,
   NoBuilderError,
   NotADirectoryError,
   ProjectNotBuiltError,

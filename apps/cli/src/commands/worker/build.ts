@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ensureHome } from '@iii/config';
+import { openImage, type PushProgress, parseReference, pushImage, RegistryClient } from '@iii/oci';
 import { type BuiltImage, builderNames, buildImage } from '@iii/templates';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
@@ -64,7 +65,7 @@ export default class WorkerBuild extends BaseCommand {
     }),
   };
 
-  async run(): Promise<BuiltImage> {
+  async run(): Promise<BuiltImage & { pushed?: { reference: string; digest: string } }> {
     const { args, flags } = await this.parse(WorkerBuild);
     const buildArgs = parseBuildArgs(flags['build-arg']);
     const paths = await ensureHome();
@@ -85,10 +86,34 @@ export default class WorkerBuild extends BaseCommand {
       });
       // On stderr even with --json: it is a message, and stdout stays pure JSON.
       process.stderr.write(`\nBuilt ${built.reference} with ${built.builder}: ${built.source}\n`);
-      process.stderr.write(`Add it with: ${this.config.bin} worker add ${built.source}\n`);
-      return built;
+      if (!flags.push) {
+        process.stderr.write(`Add it with: ${this.config.bin} worker add ${built.source}\n`);
+        return built;
+      }
+      const pushed = await this.push(built.source, flags.tag, flags.insecure, abort.signal);
+      process.stderr.write(`Pushed ${pushed.reference}@${pushed.digest}\n`);
+      process.stderr.write(`Add it with: ${this.config.bin} worker add ${pushed.reference}\n`);
+      return { ...built, pushed };
     } finally {
       process.off('SIGINT', onSigint);
+    }
+  }
+
+  /** Pushes the exported image with @iii/oci, the same way `iii worker push` does. */
+  private async push(source: string, tag: string, insecure: boolean, signal: AbortSignal) {
+    const target = parseReference(tag);
+    const image = await openImage(source);
+    try {
+      const onProgress = (event: PushProgress) => {
+        if (event.kind !== 'manifest' && event.status !== 'uploading') {
+          process.stderr.write(`${event.digest.slice(7, 19)}: ${event.kind} ${event.status}\n`);
+        }
+      };
+      const client = new RegistryClient({ insecure });
+      const { digest } = await pushImage(image, target, { client, signal, onProgress });
+      return { reference: target.familiar(), digest };
+    } finally {
+      await image.close?.();
     }
   }
 }
