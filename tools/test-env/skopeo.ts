@@ -47,8 +47,11 @@ export interface SkopeoCopyOptions {
   srcAnonymous?: boolean;
   /** Manifest format to write: OCI or Docker schema 2. Default: keep the source's. */
   format?: 'oci' | 'v2s2';
-  /** Layer compression to write. Default: keep the source's. */
-  compress?: 'gzip' | 'zstd' | 'none';
+  /**
+   * Recompress layers to write. Default: keep the source's. (skopeo 1.9 cannot write uncompressed layers
+   * to a registry or `oci:`; the `busybox-uncompressed` fixture is made through `dir:`.)
+   */
+  compress?: 'gzip' | 'zstd';
   /** Copy every image of an index (`--all`), not only the host's platform. */
   all?: boolean;
   /** Extra skopeo copy flags. */
@@ -71,8 +74,7 @@ export async function skopeoCopy(
   }
   if (options.destRegistry) args.push(...skopeoRegistryArgs(options.destRegistry, 'dest'));
   if (options.format) args.push('--format', options.format);
-  if (options.compress === 'none') args.push('--dest-decompress');
-  else if (options.compress) args.push('--dest-compress', '--dest-compress-format', options.compress);
+  if (options.compress) args.push('--dest-compress', '--dest-compress-format', options.compress);
   if (options.all) args.push('--all');
   args.push(...(options.args ?? []));
   const scratch = await mkdtemp(join(tmpdir(), 'iii-skopeo-'));
