@@ -34,7 +34,17 @@ export async function buildLayoutImage(
         );
       }
       await mkdir(src, { recursive: true });
-      await runCommand('umoci', ['insert', '--image', `${layoutDir}:${tag}`, src, '/']);
+      // Inserting at '/' would put a '/' entry into the layer tar, so each test layer has one top-level
+      // entry, inserted at its own path.
+      const tops = [...new Set(files.map((f) => f.path.split('/')[0]!))];
+      if (tops.length !== 1) throw new Error('a test layer holds exactly one top-level path');
+      await runCommand('umoci', [
+        'insert',
+        '--image',
+        `${layoutDir}:${tag}`,
+        join(src, tops[0]!),
+        `/${tops[0]}`,
+      ]);
     }
     const args = ['config', '--image', `${layoutDir}:${tag}`];
     for (const e of config.env ?? []) args.push('--config.env', e);
