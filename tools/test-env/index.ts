@@ -1,3 +1,4 @@
+export { dockerConfigJson } from './docker-config.ts';
 export { freePort } from './free-port.ts';
 export {
   type RegistryFlavor,

@@ -1,10 +1,14 @@
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busybox } from '../fixtures/index.ts';
 import {
+  dockerConfigJson,
   registryRef,
   registryRequest,
   requireTools,
+  runCommand,
   skopeoCopy,
   skopeoInspect,
   startRegistry,
@@ -109,6 +113,23 @@ describe('basic-auth TLS registry', () => {
     expect(wrong.status).toBe(401);
     const right = await registryRequest(registry, '/v2/', { headers: basicAuth(registry) });
     expect(right.status).toBe(200);
+  });
+
+  it('accepts the credentials of a docker config.json written by dockerConfigJson', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iii-docker-config-'));
+    try {
+      const authfile = join(dir, 'config.json');
+      await writeFile(authfile, JSON.stringify(dockerConfigJson([registry])));
+      const out = await runCommand('skopeo', [
+        'inspect',
+        `--cert-dir=${registry.certDir}`,
+        `--authfile=${authfile}`,
+        registryRef(registry, 'smoke/busybox:1'),
+      ]);
+      expect((JSON.parse(out) as { Name: string }).Name).toBe(`${registry.host}/smoke/busybox`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('makes skopeo fail with wrong credentials', async () => {

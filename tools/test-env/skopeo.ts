@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestRegistry } from './registry.ts';
+import { requireTools } from './require-tools.ts';
 import { runCommand } from './run-command.ts';
 
 /** The parts of a `TestRegistry` skopeo needs: how to reach it and how to log in. */
@@ -68,6 +69,7 @@ export async function skopeoCopy(
   dest: string,
   options: SkopeoCopyOptions = {},
 ): Promise<string> {
+  requireTools(['skopeo'], {});
   const args = ['--insecure-policy', 'copy', '--quiet'];
   if (options.srcRegistry) {
     args.push(...skopeoRegistryArgs(options.srcRegistry, 'src', { anonymous: options.srcAnonymous }));
@@ -97,6 +99,7 @@ export interface SkopeoInspectOptions {
 
 /** `skopeo inspect` of any reference; returns the parsed JSON. */
 export async function skopeoInspect(ref: string, options: SkopeoInspectOptions = {}): Promise<unknown> {
+  requireTools(['skopeo'], {});
   const args = ['inspect'];
   if (options.registry)
     args.push(...skopeoRegistryArgs(options.registry, undefined, { anonymous: options.anonymous }));
