@@ -1,0 +1,226 @@
+import { type Engine, startEngine } from '@iii/engine';
+import { registerWorker, type TriggerConfig, type WorkerClient } from '@iii/sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { eventually, waitForFunctions } from './helpers/worker-process.js';
+
+/** A frame as a raw peer sees it; the fields the tests read are strings. */
+type WireFrame = Record<string, unknown> & {
+  worker_id?: string;
+  reattach_token?: string;
+  invocation_id?: string;
+};
+
+interface RawPeer {
+  ws: WebSocket;
+  frames: Array<WireFrame>;
+  next(type: string): Promise<WireFrame>;
+  send(frame: Record<string, unknown>): void;
+}
+
+async function rawPeer(url: string): Promise<RawPeer> {
+  const ws = new WebSocket(url);
+  const frames: Array<WireFrame> = [];
+  ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let seen = 0;
+  return {
+    ws,
+    frames,
+    async next(type) {
+      for (;;) {
+        const i = frames.findIndex((f, idx) => idx >= seen && f.type === type);
+        if (i >= 0) {
+          seen = i + 1;
+          return frames[i]!;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    send: (frame) => ws.send(JSON.stringify(frame)),
+  };
+}
+
+describe('router', () => {
+  let engine: Engine;
+  let caller: WorkerClient;
+  const clients: WorkerClient[] = [];
+  const sockets: WebSocket[] = [];
+  const client = (name: string) => {
+    const c = registerWorker(engine.address, { workerName: name });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    engine = await startEngine({ port: 0 });
+    caller = registerWorker(engine.address, { announce: false });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.shutdown();
+    for (const s of sockets.splice(0)) s.terminate();
+  });
+  afterAll(async () => {
+    await caller?.shutdown();
+    await engine?.close();
+  });
+
+  it('routes a function to its last registrant, and forgets it when that worker leaves', async () => {
+    const first = client('first');
+    first.registerFunction('shared::who', () => 'first');
+    await waitForFunctions(caller, ['shared::who']);
+    const second = client('second');
+    second.registerFunction('shared::who', () => 'second');
+    await eventually(
+      async () => (await caller.trigger({ function_id: 'shared::who', payload: {} })) === 'second',
+    );
+    await second.shutdown();
+    await eventually(async () => {
+      const err = await caller.trigger({ function_id: 'shared::who', payload: {} }).catch((e: unknown) => e);
+      return (err as { code?: string }).code === 'function_not_found';
+    });
+  });
+
+  it('lets the SDK time out a call the engine keeps open, with code TIMEOUT', async () => {
+    const stuck = client('stuck');
+    stuck.registerFunction('stuck::never', () => new Promise(() => {}));
+    await waitForFunctions(caller, ['stuck::never']);
+    const err = await caller
+      .trigger({ function_id: 'stuck::never', payload: {}, timeoutMs: 200 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TIMEOUT', function_id: 'stuck::never' });
+  });
+
+  it('drops results for a caller that disconnected, without disturbing others', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = client('gated');
+    slow.registerFunction('gated::wait', async () => {
+      await gate;
+      return 'done';
+    });
+    await waitForFunctions(caller, ['gated::wait']);
+    const leaving = registerWorker(engine.address, { announce: false });
+    const abandoned = leaving.trigger({ function_id: 'gated::wait', payload: {} }).catch((e: unknown) => e);
+    await eventually(async () => {
+      const { workers } = await caller.trigger<{
+        workers: Array<{ name: string; active_invocations: number }>;
+      }>({
+        function_id: 'engine::workers::list',
+        payload: {},
+      });
+      return workers.find((w) => w.name === 'gated')?.active_invocations === 1;
+    });
+    await leaving.shutdown();
+    expect(await abandoned).toMatchObject({ code: 'CLIENT_SHUT_DOWN' });
+    release();
+    await expect(caller.trigger({ function_id: 'gated::wait', payload: {} })).resolves.toBe('done');
+  });
+
+  it('keeps a trigger until a provider of its type registers, then delivers it and relays the outcome', async () => {
+    const user = client('trigger-user');
+    user.registerFunction('tick::handler', () => 'ok');
+    const registered = user.registerTrigger({
+      type: 'tick',
+      function_id: 'tick::handler',
+      config: { every: '1s' },
+    });
+    await waitForFunctions(caller, ['tick::handler']);
+
+    const received: TriggerConfig[] = [];
+    const removed: string[] = [];
+    const provider = client('tick-provider');
+    provider.registerTriggerType(
+      { id: 'tick', description: 'Calls a function periodically' },
+      {
+        registerTrigger: (t) => {
+          received.push(t);
+        },
+        unregisterTrigger: (t) => {
+          removed.push(t.id);
+        },
+      },
+    );
+    await eventually(() => received.length === 1);
+    expect(received[0]).toEqual({
+      id: registered.id,
+      function_id: 'tick::handler',
+      config: { every: '1s' },
+      metadata: undefined,
+    });
+    registered.unregister();
+    await eventually(() => removed.includes(registered.id));
+  });
+
+  it('tells the registrant when the provider refuses a trigger', async () => {
+    const refusing = client('refusing-provider');
+    refusing.registerTriggerType(
+      { id: 'picky', description: 'Refuses every trigger' },
+      {
+        registerTrigger: () => {
+          throw new Error('bad config');
+        },
+        unregisterTrigger: () => {},
+      },
+    );
+    const user = await rawPeer(engine.address);
+    sockets.push(user.ws);
+    await eventually(async () => {
+      const { workers } = await caller.trigger<{ workers: Array<{ name: string }> }>({
+        function_id: 'engine::workers::list',
+        payload: {},
+      });
+      return workers.some((w) => w.name === 'refusing-provider');
+    });
+    user.send({
+      type: 'registertrigger',
+      id: 'trg-1',
+      trigger_type: 'picky',
+      function_id: 'x::y',
+      config: {},
+    });
+    expect(await user.next('triggerregistrationresult')).toEqual({
+      type: 'triggerregistrationresult',
+      id: 'trg-1',
+      trigger_type: 'picky',
+      function_id: 'x::y',
+      error: { code: 'trigger_registration_failed', message: 'bad config' },
+    });
+  });
+
+  it('moves in-flight work to the new connection of a worker that reattaches with its token', async () => {
+    const old = await rawPeer(engine.address);
+    sockets.push(old.ws);
+    const hello = await old.next('workerregistered');
+    old.send({ type: 'registerfunction', id: 'moving::fn' });
+    await waitForFunctions(caller, ['moving::fn']);
+    const call = caller.trigger({ function_id: 'moving::fn', payload: { v: 1 } });
+    const invoke = await old.next('invokefunction');
+    const oldClosed = new Promise((resolve) => old.ws.once('close', resolve));
+
+    const fresh = await rawPeer(engine.address);
+    sockets.push(fresh.ws);
+    await fresh.next('workerregistered');
+    // A wrong token changes nothing.
+    fresh.send({ type: 'reattach', previous_worker_id: hello.worker_id, reattach_token: 'guess' });
+    fresh.send({
+      type: 'reattach',
+      previous_worker_id: hello.worker_id,
+      reattach_token: hello.reattach_token,
+    });
+    fresh.send({ type: 'registerfunction', id: 'moving::fn' });
+    await oldClosed;
+    fresh.send({
+      type: 'invocationresult',
+      invocation_id: invoke.invocation_id,
+      function_id: 'moving::fn',
+      result: 'answered by the new connection',
+    });
+    await expect(call).resolves.toBe('answered by the new connection');
+  });
+});
