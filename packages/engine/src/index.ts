@@ -4,7 +4,9 @@
 export { type BuiltinContext, type BuiltinDefinition, BuiltinError, type BuiltinHandler } from './builtin.js';
 export type { FunctionListEntry } from './builtins/function-builtins.js';
 export type { WorkerListEntry } from './builtins/worker-builtins.js';
+export * from './control/index.js';
 export type { LogSink, WorkerLogLevel } from './log-sink.js';
+export * from './manager/index.js';
 export { type OtelLogRecord, parseOtelLogs } from './otel-logs.js';
 export { type Engine, type EngineOptions, startEngine } from './start-engine.js';
 export type { WorkerConnection, WorkerMetadata } from './worker-connection.js';

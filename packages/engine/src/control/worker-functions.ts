@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { type BuiltinDefinition, BuiltinError } from '../builtin.js';
+import type { WorkerController } from './worker-controller.js';
+
+/** Ids of the management built-ins the CLI calls. */
+export const WorkerFunctions = {
+  list: 'iii::workers::list',
+  start: 'iii::workers::start',
+  stop: 'iii::workers::stop',
+  restart: 'iii::workers::restart',
+  inspect: 'iii::workers::inspect',
+} as const;
+
+const nameInput = z.object({ name: z.string().min(1) });
+const stopInput = nameInput.extend({ timeoutMs: z.number().int().nonnegative().optional() });
+
+function parse<T>(schema: z.ZodType<T>, data: unknown): T {
+  const r = schema.safeParse(data ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new BuiltinError(
+      'invalid_input',
+      `${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return r.data;
+}
+
+/** Errors with a `code` keep it; the engine turns them into `{code, message}` for the caller. */
+async function answer<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') throw new BuiltinError(code, (err as Error).message);
+    throw err;
+  }
+}
+
+/**
+ * The `iii::workers::list|start|stop|restart|inspect` built-ins over a worker controller. They are
+ * internal (`metadata.internal`), so function lists hide them like the engine's own.
+ */
+export function workerFunctions(controller: WorkerController): Record<string, BuiltinDefinition> {
+  const metadata = { internal: true };
+  return {
+    [WorkerFunctions.list]: {
+      description: 'The workers of config.yaml with their run-time state.',
+      metadata,
+      handler: () => answer(async () => ({ workers: await controller.list() })),
+    },
+    [WorkerFunctions.inspect]: {
+      description: 'Everything known about one worker, run-time state included.',
+      metadata,
+      handler: (data) =>
+        answer(async () => ({ worker: await controller.inspect(parse(nameInput, data).name) })),
+    },
+    [WorkerFunctions.start]: {
+      description: 'Starts a worker of config.yaml (from the cached image; nothing is pulled).',
+      metadata,
+      handler: (data) =>
+        answer(async () => ({ worker: await controller.start(parse(nameInput, data).name) })),
+    },
+    [WorkerFunctions.stop]: {
+      description: 'Stops a worker (SIGTERM, then SIGKILL after timeoutMs); it stays stopped until started.',
+      metadata,
+      handler: (data) =>
+        answer(async () => {
+          const input = parse(stopInput, data);
+          return { worker: await controller.stop(input.name, { timeoutMs: input.timeoutMs }) };
+        }),
+    },
+    [WorkerFunctions.restart]: {
+      description: 'Stops and starts a worker again.',
+      metadata,
+      handler: (data) =>
+        answer(async () => {
+          const input = parse(stopInput, data);
+          return { worker: await controller.restart(input.name, { timeoutMs: input.timeoutMs }) };
+        }),
+    },
+  };
+}

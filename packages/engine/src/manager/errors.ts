@@ -1,0 +1,69 @@
+/** Errors of the worker manager and its control client: a stable `code` and a `hint` for the user. */
+export class ManagerError extends Error {
+  override readonly name: string = 'ManagerError';
+  readonly code: string;
+  readonly hint: string;
+
+  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+export class EngineNotRunningError extends ManagerError {
+  override readonly name = 'EngineNotRunningError';
+  constructor(detail?: string) {
+    super(
+      'ENGINE_NOT_RUNNING',
+      detail ? `iii is not running (${detail})` : 'iii is not running',
+      'Start it with `iii` (or `iii start`) in another terminal, then try again.',
+    );
+  }
+}
+
+export class EngineAlreadyRunningError extends ManagerError {
+  override readonly name = 'EngineAlreadyRunningError';
+  constructor(pid: number, address: string) {
+    super(
+      'ENGINE_ALREADY_RUNNING',
+      `iii is already running with this $III_HOME (pid ${pid}, ${address})`,
+      'Stop it first (Ctrl-C in its terminal), or use another $III_HOME.',
+    );
+  }
+}
+
+export class UnknownWorkerError extends ManagerError {
+  override readonly name = 'UnknownWorkerError';
+  readonly worker: string;
+  constructor(worker: string) {
+    super(
+      'WORKER_NOT_FOUND',
+      `no worker named "${worker}" in config.yaml`,
+      'See the configured workers with `iii worker list`; add one with `iii worker add <image>`.',
+    );
+    this.worker = worker;
+  }
+}
+
+export class WorkerNotLockedError extends ManagerError {
+  override readonly name = 'WorkerNotLockedError';
+  constructor(worker: string) {
+    super(
+      'WORKER_NOT_LOCKED',
+      `worker "${worker}" has no image digest in iii.lock`,
+      `Pin it with \`iii worker add\` (or \`iii worker sync\`), then \`iii worker start ${worker}\`.`,
+    );
+  }
+}
+
+export class WorkerNotStartedError extends ManagerError {
+  override readonly name = 'WorkerNotStartedError';
+  constructor(worker: string, status: string) {
+    super(
+      'WORKER_NOT_RUNNING',
+      `worker "${worker}" is not running (${status})`,
+      `Start it with \`iii worker start ${worker}\`.`,
+    );
+  }
+}

@@ -1,0 +1,25 @@
+export { parseDuration, parseSince } from './duration.js';
+export {
+  type EngineRecord,
+  engineRecordPath,
+  engineRecordSchema,
+  isProcessAlive,
+  readEngineRecord,
+  removeEngineRecord,
+  writeEngineRecord,
+} from './engine-record.js';
+export {
+  EngineAlreadyRunningError,
+  EngineNotRunningError,
+  ManagerError,
+  UnknownWorkerError,
+  WorkerNotLockedError,
+  WorkerNotStartedError,
+} from './errors.js';
+export { type RunningWorkers, type StartWorkersOptions, startWorkers } from './start-workers.js';
+export { execInWorker } from './worker-exec.js';
+export { ImageNotCachedError, loadWorkerImage, type WorkerImage } from './worker-image.js';
+export type { WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
+export { type LogLine, workerLogs, workerLogsDir } from './worker-logs.js';
+export { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
+export { LockMismatchError, planWorker, type WorkerPlan } from './worker-plan.js';

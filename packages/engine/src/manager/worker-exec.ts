@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import { iiiPaths } from '@iii/config';
+import {
+  containerId,
+  createDriver,
+  type ExecHandle,
+  type ExecRequest,
+  KNOWN_RUNTIMES,
+  type OciRuntimeSpec,
+  type RuntimeDriver,
+  startExec,
+  workerPaths,
+} from '@iii/sandbox';
+import { WorkerNotStartedError } from './errors.js';
+
+/**
+ * Runs a command in a running worker's sandbox, straight through the OCI runtime's state under
+ * `$III_HOME` rather than through the engine: stdin, stdout, stderr and a terminal then flow
+ * between the user and the command with nothing in between (the engine protocol has no streams
+ * or terminals), and the signals of Ctrl-C reach the command directly. It needs the user who runs
+ * `iii`, which `$III_HOME` (mode 0700) requires anyway.
+ */
+export async function execInWorker(home: string, name: string, request: ExecRequest): Promise<ExecHandle> {
+  const stateDir = iiiPaths({ env: { III_HOME: home } }).sandbox;
+  const paths = workerPaths(stateDir, name);
+  const id = containerId(stateDir, name);
+  const driver = await runningDriver(stateDir, id);
+  if (!driver) throw new WorkerNotStartedError(name, 'no running sandbox; is `iii` running it?');
+  // The worker's process as it runs (env, cwd, user) is the base the command inherits.
+  const spec = JSON.parse(await readFile(paths.config, 'utf8')) as OciRuntimeSpec;
+  return startExec({ driver, id, base: spec.process, runDir: paths.run }, request);
+}
+
+/** The runtime (of those iii uses) whose state root holds the running container `id`. */
+async function runningDriver(stateDir: string, id: string): Promise<RuntimeDriver | undefined> {
+  for (const name of KNOWN_RUNTIMES) {
+    // A bare name is looked up on PATH when the runtime is spawned.
+    const driver = createDriver(name, name, stateDir);
+    const state = await driver.state(id).catch(() => undefined);
+    if (state?.status === 'running') return driver;
+  }
+  return undefined;
+}

@@ -1,0 +1,40 @@
+/** What `iii worker list` shows of a worker; `not started` means it never ran in this `iii`. */
+export type WorkerStatus = 'not started' | 'starting' | 'running' | 'restarting' | 'exited' | 'stopped';
+
+/** One worker of the running `iii`, as the `iii::workers::list` built-in returns it. */
+export interface WorkerInfo {
+  name: string;
+  /** The image reference as written in config.yaml. */
+  image: string;
+  /** The locked manifest digest it runs (absent when it is not locked). */
+  digest?: string;
+  status: WorkerStatus;
+  /** Host pid of the sandbox's init process while it runs. */
+  pid?: number;
+  /** When the current run began (RFC 3339). */
+  startedAt?: string;
+  uptimeMs?: number;
+  restarts: number;
+  lastExitCode?: number;
+  /** Whether the last exit was an OOM kill. */
+  oomKilled?: boolean;
+  /** Why it is not running when it could not start (bad interpolation, image missing, sandbox error). */
+  error?: string;
+}
+
+/** Everything the manager knows about a worker: the `iii::workers::inspect` answer. */
+export interface WorkerDetails extends WorkerInfo {
+  restartPolicy: string;
+  network: string;
+  resources: { cpus?: number; memory?: number };
+  /** Entrypoint + cmd as run (with `--url` patched). */
+  argv?: string[];
+  /** Environment as run; values of keys that look secret are masked. */
+  env?: Record<string, string>;
+  /** The cached read-only image rootfs and the worker's own root. */
+  imageRootfs?: string;
+  rootfs?: string;
+  runtime?: string;
+  containerId?: string;
+  logDir: string;
+}

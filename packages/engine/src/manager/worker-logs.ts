@@ -1,0 +1,28 @@
+import { stat } from 'node:fs/promises';
+import { iiiPaths } from '@iii/config';
+import { type LogLine, type ReadLogsOptions, readLogs, workerPaths } from '@iii/sandbox';
+import { UnknownWorkerError } from './errors.js';
+
+export type { LogLine } from '@iii/sandbox';
+
+/** Where a worker's rotating log files are under `$III_HOME`. */
+export function workerLogsDir(home: string, name: string): string {
+  return workerPaths(iiiPaths({ env: { III_HOME: home } }).sandbox, name).logs;
+}
+
+/**
+ * A worker's captured output, both streams in capture order, read from its log files: it works
+ * whether the worker or `iii` runs or not, and with `follow` goes on across restarts and rotation.
+ * `known` says whether config.yaml has the worker; one with neither config entry nor logs is an error.
+ */
+export async function workerLogs(
+  home: string,
+  name: string,
+  options: ReadLogsOptions & { known?: boolean } = {},
+): Promise<AsyncGenerator<LogLine>> {
+  const dir = workerLogsDir(home, name);
+  const exists = (await stat(dir).catch(() => undefined))?.isDirectory() === true;
+  if (!exists && options.known === false) throw new UnknownWorkerError(name);
+  const { known: _known, ...read } = options;
+  return readLogs(dir, read);
+}

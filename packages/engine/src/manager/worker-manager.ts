@@ -1,0 +1,376 @@
+import {
+  type ConfigState,
+  type IiiPaths,
+  iiiPaths,
+  loadConfig,
+  maskSecrets,
+  type WorkerEntry,
+} from '@iii/config';
+import { type LogStream, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
+import type { WorkerController } from '../control/worker-controller.js';
+import type { WorkerLogLevel } from '../log-sink.js';
+import { UnknownWorkerError } from './errors.js';
+import { loadWorkerImage } from './worker-image.js';
+import type { WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
+import { planWorker, type WorkerPlan } from './worker-plan.js';
+
+export interface WorkerManagerOptions {
+  /** config.yaml (iii.lock beside it). */
+  configPath: string;
+  /** `$III_HOME`. */
+  home: string;
+  /** Environment `${VAR}` in `config:` is interpolated from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** OCI runtime to prefer (`sandbox.runtime` of config.yaml, then `$III_RUNTIME`). */
+  runtime?: string;
+  /** Where problems and progress go (one line each); the `iii` command prints them on stderr. */
+  report?: (message: string) => void;
+  /** Grace period between SIGTERM and SIGKILL when none is given. Default 10 s. */
+  stopTimeoutMs?: number;
+  /** Clock for uptimes. */
+  now?: () => number;
+}
+
+/** What the manager remembers of one worker between runs. */
+interface Slot {
+  entry: WorkerEntry;
+  plan?: WorkerPlan;
+  worker?: Worker;
+  /** State of the last run once its sandbox is gone. */
+  last?: WorkerState;
+  /** Restarts of earlier runs of this `iii` (a user restart keeps counting). */
+  restartsBefore: number;
+  status?: WorkerStatus;
+  error?: string;
+  imageRootfs?: string;
+  /** A start or stop in progress: operations on one worker run one at a time. */
+  busy: Promise<unknown>;
+}
+
+/**
+ * Runs the workers of config.yaml in sandboxes, for as long as `iii` runs: each from its locked
+ * digest and the local image cache, with its `config:` interpolated and flattened into its
+ * environment. A worker that cannot start is reported and skipped; the others run.
+ */
+export class WorkerManager implements WorkerController {
+  readonly paths: IiiPaths;
+  private readonly options: WorkerManagerOptions;
+  private readonly report: (message: string) => void;
+  private readonly now: () => number;
+  private readonly slots = new Map<string, Slot>();
+  /** config.yaml order, for lists. */
+  private order: string[] = [];
+  private sandbox: Sandbox | undefined;
+  private sandboxOpening: Promise<Sandbox> | undefined;
+  private engineUrl: string | undefined;
+  private closing = false;
+
+  constructor(options: WorkerManagerOptions) {
+    this.options = options;
+    this.paths = iiiPaths({ env: { III_HOME: options.home } });
+    this.report = options.report ?? (() => {});
+    this.now = options.now ?? Date.now;
+  }
+
+  get configPath(): string {
+    return this.options.configPath;
+  }
+
+  /** The sandbox (runtime detected on first use). */
+  async openSandbox(): Promise<Sandbox> {
+    if (this.sandbox) return this.sandbox;
+    this.sandboxOpening ??= (async () => {
+      const sandbox = await Sandbox.open({
+        stateDir: this.paths.sandbox,
+        ...(this.options.runtime ? { runtime: this.options.runtime } : {}),
+      });
+      // Containers and mounts of an `iii` that crashed would block workers of the same names.
+      const left = await sandbox.cleanupLeftovers();
+      if (left.containers.length + left.mounts.length > 0) {
+        this.report(
+          `cleaned up after a previous run: ${left.containers.length} container(s), ${left.mounts.length} mount(s)`,
+        );
+      }
+      this.sandbox = sandbox;
+      return sandbox;
+    })();
+    return this.sandboxOpening;
+  }
+
+  /** Reads config.yaml and iii.lock now (changes apply to workers started afterwards). */
+  private async readConfig(): Promise<ConfigState> {
+    const state = await loadConfig(this.options.configPath);
+    for (const w of state.doc.workers) {
+      const slot = this.slots.get(w.name);
+      if (slot) slot.entry = w;
+      else this.slots.set(w.name, { entry: w, restartsBefore: 0, busy: Promise.resolve() });
+    }
+    this.order = state.doc.workers.map((w) => w.name);
+    return state;
+  }
+
+  /**
+   * Starts every worker of config.yaml, in parallel. Resolves when each has started or been
+   * reported and skipped; never rejects because of one worker.
+   */
+  async startAll(engineUrl: string): Promise<void> {
+    this.engineUrl = engineUrl;
+    const state = await this.readConfig();
+    if (state.doc.workers.length === 0) {
+      this.report('no workers in config.yaml; add one with `iii worker add <image>`');
+      return;
+    }
+    try {
+      await this.openSandbox();
+    } catch (err) {
+      for (const w of state.doc.workers) this.fail(this.slots.get(w.name)!, err);
+      return;
+    }
+    await Promise.all(state.doc.workers.map((w) => this.serialize(w.name, () => this.launch(w.name, state))));
+  }
+
+  /**
+   * config.yaml order, read afresh (a worker added or removed since `iii` began shows as such); a
+   * running worker no longer in config.yaml is listed after the others until it is stopped.
+   */
+  async list(): Promise<WorkerInfo[]> {
+    await this.readConfig().catch(() => undefined);
+    const extra = [...this.slots.values()].filter((s) => !this.order.includes(s.entry.name) && s.worker);
+    return [...this.order.map((n) => this.slots.get(n)!), ...extra].map((s) => this.info(s));
+  }
+
+  async inspect(name: string): Promise<WorkerDetails> {
+    await this.readConfig().catch(() => undefined);
+    const slot = this.slots.get(name);
+    if (!slot) throw new UnknownWorkerError(name);
+    const w = slot.worker;
+    const process = w?.spec.process;
+    const details: WorkerDetails = {
+      ...this.info(slot),
+      restartPolicy: slot.plan?.restart ?? slot.entry.restart ?? 'on-failure',
+      network: slot.plan?.network ?? slot.entry.network ?? 'host',
+      resources: slot.plan?.resources ?? {},
+      logDir: this.sandbox?.paths(name).logs ?? this.logDir(name),
+    };
+    if (process) {
+      details.argv = [...process.args];
+      details.env = maskSecrets(envMap(process.env));
+    }
+    if (slot.imageRootfs) details.imageRootfs = slot.imageRootfs;
+    if (w) {
+      details.rootfs = w.rootfs.path;
+      details.containerId = w.id;
+    }
+    if (this.sandbox) details.runtime = this.sandbox.driver.name;
+    return details;
+  }
+
+  /** Where a worker's logs are, whether or not it ever ran in this `iii`. */
+  logDir(name: string): string {
+    // Same layout as the sandbox's (`<state>/workers/<name>/logs`), without opening it.
+    return `${this.paths.sandbox}/workers/${name}/logs`;
+  }
+
+  async start(name: string): Promise<WorkerInfo> {
+    const state = await this.readConfig();
+    if (!state.doc.worker(name)) throw new UnknownWorkerError(name);
+    await this.serialize(name, async () => {
+      const slot = this.slots.get(name)!;
+      if (slot.worker) return;
+      await this.openSandbox();
+      await this.launch(name, state, true);
+    });
+    return this.info(this.slots.get(name)!);
+  }
+
+  async stop(name: string, options: { timeoutMs?: number } = {}): Promise<WorkerInfo> {
+    const slot = this.slots.get(name);
+    if (!slot) {
+      // Maybe added after `iii` began and never started: known to config.yaml, simply not running.
+      await this.readConfig();
+      if (!this.slots.has(name)) throw new UnknownWorkerError(name);
+      return this.info(this.slots.get(name)!);
+    }
+    await this.serialize(name, () => this.halt(slot, options.timeoutMs));
+    return this.info(slot);
+  }
+
+  async restart(name: string, options: { timeoutMs?: number } = {}): Promise<WorkerInfo> {
+    const state = await this.readConfig();
+    if (!state.doc.worker(name)) throw new UnknownWorkerError(name);
+    const slot = this.slots.get(name)!;
+    await this.serialize(name, async () => {
+      await this.halt(slot, options.timeoutMs);
+      await this.openSandbox();
+      await this.launch(name, state, true);
+    });
+    return this.info(slot);
+  }
+
+  /** Stops every worker (in parallel) and leaves no container or mount behind. */
+  async stopAll(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      [...this.slots.values()].map((slot) =>
+        this.serialize(slot.entry.name, () => this.halt(slot, options.timeoutMs)).catch((err) =>
+          this.report(`worker "${slot.entry.name}": stopping failed: ${(err as Error).message}`),
+        ),
+      ),
+    );
+    if (this.sandbox) await this.sandbox.stopAll(options);
+  }
+
+  /**
+   * The engine's log sink: lines a worker logs through the SDK (`engine::log::*`, `/otel`) go to
+   * its own log files, beside what it printed, so `iii worker logs` shows both.
+   */
+  readonly logSink = (workerName: string, level: WorkerLogLevel, message: string, data?: unknown): void => {
+    const worker = this.slots.get(workerName)?.worker;
+    if (!worker) return;
+    const stream: LogStream = level === 'error' || level === 'warn' ? 'stderr' : 'stdout';
+    const suffix = data === undefined || data === null ? '' : ` ${safeJson(data)}`;
+    noteLog(worker, stream, `[${level}] ${message}${suffix}`);
+  };
+
+  private serialize<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const slot = this.slots.get(name)!;
+    const next = slot.busy.then(work, work);
+    slot.busy = next.catch(() => {});
+    return next;
+  }
+
+  private async launch(name: string, state: ConfigState, userAsked = false): Promise<void> {
+    const slot = this.slots.get(name)!;
+    if (this.closing) return;
+    slot.status = 'starting';
+    delete slot.error;
+    try {
+      const plan = planWorker(slot.entry, state.lock, this.options.env ?? process.env);
+      slot.plan = plan;
+      const image = await loadWorkerImage(this.paths, name, plan.digest);
+      slot.imageRootfs = image.rootfs;
+      const sandbox = await this.openSandbox();
+      const worker = await sandbox.start({
+        name,
+        // The official SDK's Logger reports through OpenTelemetry; the service name says whose lines they are.
+        config: { OTEL_SERVICE_NAME: name, ...plan.config },
+        resources: plan.resources,
+        network: plan.network,
+        imageRootfs: image.rootfs,
+        imageConfig: image.config,
+        engineUrl: this.workerEngineUrl(),
+        restart: plan.restart,
+        stopTimeoutMs: this.options.stopTimeoutMs ?? 10_000,
+      });
+      slot.worker = worker;
+      delete slot.status;
+      worker.on('state', (s) => {
+        if (s.status === 'restarting' && s.exitCode !== undefined) {
+          this.report(
+            `worker "${name}" exited with code ${s.exitCode}${s.oomKilled ? ' (OOM killed)' : ''}; restarting in ${Math.round((s.restartDelayMs ?? 0) / 1000)}s`,
+          );
+        }
+      });
+      void worker.whenDone().then((final) => {
+        if (slot.worker !== worker) return;
+        slot.last = final;
+        slot.restartsBefore += final.restarts;
+        delete slot.worker;
+        if (final.status === 'exited' && !this.closing) {
+          this.report(
+            `worker "${name}" exited with code ${final.exitCode ?? '?'}${final.error ? ` (${final.error})` : ''}; not restarted (restart: ${plan.restart})`,
+          );
+        }
+      });
+      if (userAsked || image.unpacked) this.report(`worker "${name}" started`);
+    } catch (err) {
+      this.fail(slot, err);
+      if (userAsked) throw err;
+    }
+  }
+
+  private async halt(slot: Slot, timeoutMs: number | undefined): Promise<void> {
+    const worker = slot.worker;
+    if (!worker) {
+      if (slot.status === 'starting') slot.status = 'stopped';
+      if (slot.last) slot.status = 'stopped';
+      return;
+    }
+    const final = await worker.stop({ timeoutMs: timeoutMs ?? this.options.stopTimeoutMs ?? 10_000 });
+    if (slot.worker === worker) {
+      slot.last = final;
+      slot.restartsBefore += final.restarts;
+      delete slot.worker;
+    }
+    slot.status = 'stopped';
+  }
+
+  private fail(slot: Slot, err: unknown): void {
+    const message = (err as Error).message ?? String(err);
+    slot.status = 'not started';
+    slot.error = message;
+    const hint = (err as { hint?: unknown }).hint;
+    this.report(
+      `worker "${slot.entry.name}" skipped: ${message}${typeof hint === 'string' ? ` (${hint})` : ''}`,
+    );
+  }
+
+  private info(slot: Slot): WorkerInfo {
+    const live = slot.worker?.state();
+    const s = live ?? slot.last;
+    const info: WorkerInfo = {
+      name: slot.entry.name,
+      image: slot.entry.image,
+      status: live ? live.status : (slot.status ?? (slot.last ? slot.last.status : 'not started')),
+      restarts: slot.restartsBefore + (live?.restarts ?? 0),
+    };
+    if (slot.plan) info.digest = slot.plan.digest;
+    if (live?.pid) info.pid = live.pid;
+    if (live?.status === 'running' && live.startedAt !== undefined) {
+      info.startedAt = new Date(live.startedAt).toISOString();
+      info.uptimeMs = Math.max(0, this.now() - live.startedAt);
+    }
+    if (s?.exitCode !== undefined) info.lastExitCode = s.exitCode;
+    if (s?.oomKilled) info.oomKilled = true;
+    const error = slot.error ?? s?.error;
+    if (error) info.error = error;
+    return info;
+  }
+
+  /** Workers share the host network, so a wildcard listen address is dialled on loopback. */
+  private workerEngineUrl(): string {
+    const url = this.engineUrl ?? 'ws://127.0.0.1:49134';
+    return url.replace('ws://0.0.0.0:', 'ws://127.0.0.1:').replace('ws://[::]:', 'ws://[::1]:');
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Appends a line of our own to a running worker's log through the sandbox's own writer (a second
+ * writer on the same files would break its rotation). The sandbox does not expose the writer yet.
+ */
+function noteLog(worker: Worker, stream: LogStream, line: string): void {
+  const w = worker as unknown as {
+    note?: (s: LogStream, l: string) => void;
+    logWriter?: { write(s: LogStream, chunk: string): void };
+  };
+  if (typeof w.note === 'function') w.note(stream, line);
+  else w.logWriter?.write(stream, `${line}\n`);
+}
+
+/** `KEY=value` entries as a map (later entries win, as in the process). */
+function envMap(env: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env) {
+    const eq = e.indexOf('=');
+    out[eq < 0 ? e : e.slice(0, eq)] = eq < 0 ? '' : e.slice(eq + 1);
+  }
+  return out;
+}

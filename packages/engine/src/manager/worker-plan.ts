@@ -1,0 +1,62 @@
+import {
+  DEFAULT_RESTART_POLICY,
+  flattenConfig,
+  type LockFile,
+  parseCpus,
+  parseMemory,
+  type RestartPolicy,
+  type WorkerEntry,
+} from '@iii/config';
+import { ManagerError, WorkerNotLockedError } from './errors.js';
+
+/** A config.yaml entry resolved for running: locked digest, env ready, resources as numbers. */
+export interface WorkerPlan {
+  name: string;
+  image: string;
+  digest: string;
+  platform: string;
+  /** `config:` interpolated from the environment of `iii` and flattened into variables. */
+  config: Record<string, string>;
+  resources: { cpus?: number; memory?: number };
+  restart: RestartPolicy;
+  network: 'host' | 'none';
+}
+
+export class LockMismatchError extends ManagerError {
+  override readonly name = 'LockMismatchError';
+  constructor(worker: string, configImage: string, lockedImage: string) {
+    super(
+      'LOCK_MISMATCH',
+      `worker "${worker}" uses ${configImage} in config.yaml but iii.lock pins ${lockedImage}`,
+      `Pin the new image with \`iii worker update ${worker}\`.`,
+    );
+  }
+}
+
+/**
+ * Resolves one entry against iii.lock and the environment. Throws (per worker, never for the whole
+ * config) when the entry is not locked or its `config:` names an unset variable without default.
+ */
+export function planWorker(
+  entry: WorkerEntry,
+  lock: LockFile,
+  env: Record<string, string | undefined>,
+): WorkerPlan {
+  const locked = lock.workers[entry.name];
+  if (!locked) throw new WorkerNotLockedError(entry.name);
+  if (locked.image !== entry.image) throw new LockMismatchError(entry.name, entry.image, locked.image);
+  const config = flattenConfig(entry.config ?? {}, { env, worker: entry.name });
+  const resources: WorkerPlan['resources'] = {};
+  if (entry.resources?.cpus !== undefined) resources.cpus = parseCpus(entry.resources.cpus);
+  if (entry.resources?.memory !== undefined) resources.memory = parseMemory(entry.resources.memory);
+  return {
+    name: entry.name,
+    image: entry.image,
+    digest: locked.digest,
+    platform: locked.platform,
+    config,
+    resources,
+    restart: entry.restart ?? DEFAULT_RESTART_POLICY,
+    network: entry.network ?? 'host',
+  };
+}

@@ -1,0 +1,227 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: config.yaml text with literal ${VAR} placeholders.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { iiiPaths } from '@iii/config';
+import {
+  connectEngine,
+  type Engine,
+  execInWorker,
+  type RunningWorkers,
+  startEngine,
+  startWorkers,
+  WorkerManager,
+  workerLogs,
+} from '@iii/engine';
+import { ImageStore, openImage } from '@iii/oci';
+import { registerWorker } from '@iii/sdk';
+import { busybox } from '@iii/tools/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 30_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The busybox image with an ENTRYPOINT that exits 3 at once, made with skopeo and umoci. */
+async function crashingImage(source: string, dir: string): Promise<string> {
+  await run('skopeo', ['copy', '--quiet', source, `oci:${dir}:crashy`]);
+  await run('umoci', [
+    'config',
+    '--image',
+    `${dir}:crashy`,
+    '--config.entrypoint',
+    '/bin/sh',
+    '--config.cmd',
+    '-c',
+    '--config.cmd',
+    'echo crashing; exit 3',
+  ]);
+  return `oci-layout:${dir}:crashy`;
+}
+
+describe('worker manager with runc and the busybox fixture', () => {
+  let home: string;
+  let engine: Engine;
+  let workers: RunningWorkers;
+  let manager: WorkerManager;
+  const reports: string[] = [];
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'iii-manager-'));
+    const paths = iiiPaths({ env: { III_HOME: home } });
+    const fixture = await busybox();
+    const image = await openImage(`oci-layout:${fixture.layout}:${fixture.tag}`);
+    await new ImageStore(paths.store).pull(image);
+    const ref = `oci-layout:${fixture.layout}:${fixture.tag}`;
+    const crashRef = await crashingImage(fixture.ref, join(home, 'crashy'));
+    const crashImage = await openImage(crashRef);
+    await new ImageStore(paths.store).pull(crashImage);
+    const configPath = join(home, 'config.yaml');
+    await writeFile(
+      configPath,
+      [
+        'workers:',
+        '  - name: bb',
+        `    image: "${ref}"`,
+        '    config:',
+        '      GREETING: ${III_TEST_GREETING:from-default}',
+        '      nested: { key: 42 }',
+        '  - name: broken',
+        `    image: "${ref}"`,
+        '    config:',
+        '      TOKEN: ${III_TEST_SURELY_MISSING}',
+        '  - name: crashy',
+        `    image: "${crashRef}"`,
+        '    restart: on-failure',
+        '',
+      ].join('\n'),
+    );
+    const platform = `linux/${process.arch === 'x64' ? 'amd64' : 'arm64'}`;
+    const lockEntry = (name: string, image: string, digest: string) =>
+      `  ${name}:\n    image: "${image}"\n    digest: "${digest}"\n    platform: ${platform}\n`;
+    await writeFile(
+      join(home, 'iii.lock'),
+      `version: 1\nworkers:\n${lockEntry('bb', ref, fixture.digest)}${lockEntry('broken', ref, fixture.digest)}${lockEntry('crashy', crashRef, crashImage.digest)}`,
+    );
+
+    manager = new WorkerManager({ configPath, home, report: (m) => reports.push(m), stopTimeoutMs: 5000 });
+    engine = await startEngine({ port: 0, logSink: manager.logSink });
+    workers = await startWorkers(engine, { manager });
+  });
+
+  afterAll(async () => {
+    await workers?.stop();
+    await engine?.close();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  it('runs a worker with its interpolated config, the engine address and its pid', async () => {
+    const bb = await until('bb running', async () =>
+      (await manager.list()).find((w) => w.name === 'bb' && w.status === 'running'),
+    );
+    expect(bb.pid).toBeGreaterThan(0);
+    const env = await until('env.txt', async () => {
+      const r = await (await execInWorker(home, 'bb', { args: ['cat', '/tmp/env.txt'] })).result;
+      return r.exitCode === 0 && r.stdout ? r.stdout : undefined;
+    });
+    expect(env).toContain(`III_ENGINE_URL=${engine.address}`);
+    expect(env).toContain('GREETING=from-default');
+    expect(env).toContain('NESTED_KEY=42');
+    expect(env).toContain('III_WORKER_NAME=bb');
+  });
+
+  it('reports and skips a worker whose config names an unset variable', async () => {
+    const broken = (await manager.list()).find((w) => w.name === 'broken');
+    expect(broken).toMatchObject({ status: 'not started' });
+    expect(broken?.error).toMatch(/III_TEST_SURELY_MISSING/);
+    expect(reports.join('\n')).toMatch(/broken.*skipped.*III_TEST_SURELY_MISSING/);
+  });
+
+  it('restarts a crashing worker and counts its restarts and exit code', async () => {
+    const crashy = await until('crashy restarted', async () =>
+      (await manager.list()).find(
+        (w) => w.name === 'crashy' && w.restarts >= 1 && w.lastExitCode !== undefined,
+      ),
+    );
+    expect(crashy.lastExitCode).not.toBe(0);
+    expect((await manager.list()).find((w) => w.name === 'bb')?.status).toBe('running');
+  });
+
+  it('passes exec exit codes through', async () => {
+    const r = await (await execInWorker(home, 'bb', { args: ['sh', '-c', 'exit 3'] })).result;
+    expect(r.exitCode).toBe(3);
+  });
+
+  it('stops, starts and restarts a worker on request', async () => {
+    const stopped = await manager.stop('bb', { timeoutMs: 5000 });
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.pid).toBeUndefined();
+    await expect(execInWorker(home, 'bb', { args: ['true'] })).rejects.toMatchObject({
+      code: 'WORKER_NOT_RUNNING',
+    });
+    const started = await manager.start('bb');
+    expect(['starting', 'running']).toContain(started.status);
+    const first = await until('bb running again', async () =>
+      (await manager.list()).find((w) => w.name === 'bb' && w.status === 'running'),
+    );
+    await manager.restart('bb', { timeoutMs: 5000 });
+    const second = await until('bb running after restart', async () =>
+      (await manager.list()).find((w) => w.name === 'bb' && w.status === 'running' && w.pid !== first.pid),
+    );
+    expect(second.pid).toBeGreaterThan(0);
+  });
+
+  it('serves iii::workers::* to SDK clients through the engine, hidden from function lists', async () => {
+    const client = await connectEngine({ home });
+    try {
+      expect(client.record.address).toBe(engine.address);
+      const rows = await client.list();
+      expect(rows.map((w) => w.name)).toEqual(['bb', 'broken', 'crashy']);
+      const details = await client.inspect('bb');
+      expect(details).toMatchObject({ name: 'bb', restartPolicy: 'on-failure', runtime: 'runc' });
+      expect(details.env?.GREETING).toBe('from-default');
+      await expect(client.stop('nope')).rejects.toMatchObject({ code: 'WORKER_NOT_FOUND' });
+      expect((await client.stop('bb', 5000)).status).toBe('stopped');
+      expect((await client.start('bb')).status).toMatch(/starting|running/);
+    } finally {
+      await client.close();
+    }
+    const sdk = registerWorker(engine.address, { workerName: 'probe', announce: false });
+    try {
+      const all = await sdk.trigger<{ functions: { function_id: string }[] }>({
+        function_id: 'engine::functions::list',
+        payload: {},
+      });
+      expect(all.functions.map((f) => f.function_id)).not.toContain('iii::workers::list');
+    } finally {
+      await sdk.shutdown();
+    }
+    await until('bb running', async () =>
+      (await manager.list()).find((w) => w.name === 'bb' && w.status === 'running'),
+    );
+  });
+
+  it('keeps the worker output in its log files, readable without the engine', async () => {
+    const lines: string[] = [];
+    await until('log lines', async () => {
+      lines.length = 0;
+      for await (const l of await workerLogs(home, 'bb', { tail: 5 })) lines.push(l.line);
+      return lines.length === 5 ? true : undefined;
+    });
+    expect(lines.some((l) => /busybox-worker/.test(l))).toBe(true);
+  });
+
+  it('appends lines logged through the engine to the worker log', async () => {
+    manager.logSink('bb', 'warn', 'from the sdk logger', { n: 1 });
+    const lines: string[] = [];
+    for await (const l of await workerLogs(home, 'bb', { tail: 50 })) lines.push(`${l.stream} ${l.line}`);
+    expect(lines).toContain('stderr [warn] from the sdk logger {"n":1}');
+  });
+
+  it('leaves no container, mount or engine record behind when stopped', async () => {
+    await workers.stop();
+    const root = join(iiiPaths({ env: { III_HOME: home } }).sandbox, 'runtime', 'runc');
+    const { stdout } = await run('runc', ['--root', root, 'list', '--quiet']);
+    expect(stdout.trim()).toBe('');
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts).not.toContain(home);
+    await expect(readFile(join(home, 'run', 'engine.json'), 'utf8')).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    expect((await manager.list()).every((w) => w.status !== 'running' && w.pid === undefined)).toBe(true);
+  });
+});
