@@ -155,6 +155,27 @@ describe('iii worker build --push', () => {
   });
 });
 
+describe('iii worker push of an image pulled by iii worker add', () => {
+  it('pushes it from the local store to another registry, with the origin gone', async () => {
+    const origin = await startRegistry({ flavor: 'plain' });
+    const mirror = await startRegistry({ flavor: 'plain' });
+    registries.push(origin, mirror);
+    const ref = `${origin.host}/team/tiny:0.1.0`;
+    expect((await iii(['worker', 'push', 'tiny:0.1.0', ref])).exitCode).toBe(0);
+    const add = await iii(['worker', 'add', ref, '--config', join(root, 'config.yaml')]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    await origin.stop();
+
+    const result = await iii(['worker', 'push', ref, `${mirror.host}/copy/tiny:0.1.0`]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const remote = (await skopeoInspect(registryRef(mirror, 'copy/tiny:0.1.0'), {
+      registry: mirror,
+      mode: 'raw',
+    })) as Manifest;
+    expect(remote.config.digest).toBe(localManifest.config.digest);
+  });
+});
+
 describe('iii worker push errors', () => {
   it('says how to get a local image when there is none by that name', async () => {
     const result = await iii(['worker', 'push', 'nothing-here:1', 'localhost:5000/x:1']);
