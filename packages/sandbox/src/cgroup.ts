@@ -26,7 +26,12 @@ function parseProcCgroup(text: string): Map<string, string> {
  * Finds the cgroup directories of a container, from its init's /proc/<pid>/cgroup when it runs,
  * else from where the runtime puts a container without `cgroupsPath`: `<our cgroup>/<id>`.
  */
-export async function findContainerCgroup(target: { pid?: number; id: string }): Promise<ContainerCgroup> {
+export async function findContainerCgroup(target: {
+  pid?: number;
+  id: string;
+  /** The spec's `cgroupsPath`, if it set one. */
+  cgroupsPath?: string;
+}): Promise<ContainerCgroup> {
   let paths: Map<string, string>;
   let suffix = '';
   try {
@@ -34,7 +39,9 @@ export async function findContainerCgroup(target: { pid?: number; id: string }):
     paths = parseProcCgroup(await readFile(`/proc/${target.pid}/cgroup`, 'utf8'));
   } catch {
     paths = parseProcCgroup(await readFile('/proc/self/cgroup', 'utf8'));
-    suffix = target.id;
+    suffix = target.cgroupsPath ?? target.id;
+    // An absolute cgroupsPath is from the hierarchy's root, not below our own cgroup.
+    if (suffix.startsWith('/')) paths = new Map([...paths.keys()].map((k) => [k, '/']));
   }
   const mounts = await readMounts();
   const dirFor = (controller: string): string | undefined => {

@@ -72,7 +72,14 @@ export function execProcess(base: OciProcess, req: ExecRequest): OciProcess {
     env: [...env].map(([k, v]) => `${k}=${v}`),
     cwd: req.cwd ?? base.cwd,
     user: req.user ?? base.user,
+    // Like the worker itself: only root gets the capability set in effect.
+    ...(req.user ? { capabilities: capabilitiesFor(req.user.uid, base.capabilities) } : {}),
   };
+}
+
+function capabilitiesFor(uid: number, caps: OciProcess['capabilities']): OciProcess['capabilities'] {
+  const active = uid === 0 ? [...caps.bounding] : [];
+  return { ...caps, effective: active, permitted: active };
 }
 
 function stdio(o: StdioOption | Readable | Writable | undefined): StdioOption {

@@ -34,8 +34,13 @@ export interface SandboxOptions {
   rootfsMode?: 'auto' | 'overlay' | 'copy';
   logs?: Omit<LogWriterOptions, 'now'>;
   clock?: Clock;
-  /** Default: read from /proc/self/limits. */
+  /** Default: read from /proc/self/limits and our cgroup. */
   hostLimits?: HostLimits;
+  /**
+   * Parent cgroup for worker containers (e.g. `/iii`). Default: the runtime's choice, below the
+   * cgroup of this process. On cgroup v2 hosts a parent without processes of its own is needed.
+   */
+  cgroupParent?: string;
 }
 
 /** Everything needed to run one worker. */
@@ -246,6 +251,8 @@ export class Sandbox {
 
   private async startUnlocked(def: WorkerDefinition, paths: WorkerPaths): Promise<Worker> {
     const id = containerId(this.stateDir, def.name);
+    const parent = this.options.cgroupParent?.replace(/\/+$/, '');
+    const cgroupsPath = parent === undefined ? undefined : `${parent}/${id}`;
     const imageRootfs = resolve(def.imageRootfs);
     const [passwd, group, hostLimits, hostResolv] = await Promise.all([
       readFileInRoot(imageRootfs, '/etc/passwd'),
@@ -264,6 +271,7 @@ export class Sandbox {
       ...(passwd !== undefined ? { passwd } : {}),
       ...(group !== undefined ? { group } : {}),
       hostLimits,
+      ...(cgroupsPath ? { cgroupsPath } : {}),
     });
 
     await this.driver.delete(id, { force: true });
@@ -283,6 +291,7 @@ export class Sandbox {
         driver: this.driver,
         id,
         bundle: paths.bundle,
+        ...(cgroupsPath ? { cgroupsPath } : {}),
         runDir: paths.run,
         logs: logWriter,
         ...(def.restart ? { restart: def.restart } : {}),

@@ -100,6 +100,10 @@ describe('buildResources', () => {
     });
   });
 
+  it('leaves swap alone where the kernel cannot limit it', () => {
+    expect(buildResources({ memory: 1024 }, 1024, false).memory).toEqual({ limit: 1024 });
+  });
+
   it('always sets a pids limit and no cpu or memory limit unless asked', () => {
     const r = buildResources(undefined);
     expect(r.pids.limit).toBe(1024);

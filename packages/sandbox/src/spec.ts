@@ -32,6 +32,11 @@ export interface WorkerEntry {
 /** Current hard/soft limits of the calling process; the spec never asks for more (no CAP_SYS_RESOURCE needed). */
 export interface HostLimits {
   nofile?: { soft: number; hard: number };
+  /**
+   * Whether the kernel accounts swap per cgroup. Only then can memory+swap be capped at the
+   * memory limit (so a worker is OOM-killed rather than swapped); runtimes fail when asked otherwise.
+   */
+  swapLimit?: boolean;
 }
 
 export interface BuildSpecInput {
@@ -49,6 +54,7 @@ export interface BuildSpecInput {
   hostLimits?: HostLimits;
   /** Default 1024. */
   pidsLimit?: number;
+  /** Where the runtime creates the container's cgroup; default: the runtime's own choice (`<caller's cgroup>/<id>`). */
   cgroupsPath?: string;
 }
 
@@ -142,14 +148,18 @@ export function buildEnv(
 }
 
 /** Converts `resources` into cgroup settings: memory in bytes (no extra swap), cpus as a CFS quota. */
-export function buildResources(resources: WorkerResources | undefined, pidsLimit = DEFAULT_PIDS_LIMIT) {
+export function buildResources(
+  resources: WorkerResources | undefined,
+  pidsLimit = DEFAULT_PIDS_LIMIT,
+  swapLimit = true,
+) {
   const out: OciRuntimeSpec['linux']['resources'] = {
     devices: [{ allow: false, access: 'rwm' }],
     pids: { limit: pidsLimit },
   };
   if (resources?.memory !== undefined) {
     const limit = Math.floor(resources.memory);
-    out.memory = { limit, swap: limit };
+    out.memory = swapLimit ? { limit, swap: limit } : { limit };
   }
   if (resources?.cpus !== undefined) {
     // The kernel refuses quotas under 1 ms.
@@ -259,7 +269,7 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
     mounts: mounts(input.hostsFile, input.resolvFile),
     linux: {
       namespaces,
-      resources: buildResources(worker.resources, input.pidsLimit),
+      resources: buildResources(worker.resources, input.pidsLimit, input.hostLimits?.swapLimit ?? true),
       ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,

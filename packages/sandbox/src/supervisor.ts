@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   /** Container id (unique on the host). */
   id: string;
   bundle: string;
+  /** The spec's `cgroupsPath`, if set: where to find the container's counters after it exits. */
+  cgroupsPath?: string;
   /** Directory for pid files. */
   runDir: string;
   restart?: RestartPolicy;
@@ -209,7 +211,11 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
       const text = await readFile(pidFile, 'utf8').catch(() => '');
       const pid = Number.parseInt(text, 10);
       if (pid > 0) {
-        cgroup = await findContainerCgroup({ pid, id });
+        cgroup = await findContainerCgroup({
+          pid,
+          id,
+          ...(this.o.cgroupsPath ? { cgroupsPath: this.o.cgroupsPath } : {}),
+        });
         if (!exited) this.update({ status: 'running', pid, startedAt });
         break;
       }
@@ -221,7 +227,10 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
     run.exited = true;
     const finishedAt = this.clock.now();
     logs?.endOfOutput();
-    cgroup ??= await findContainerCgroup({ id });
+    cgroup ??= await findContainerCgroup({
+      id,
+      ...(this.o.cgroupsPath ? { cgroupsPath: this.o.cgroupsPath } : {}),
+    });
     // With --keep the stopped container's cgroup is still there to read the OOM counter from.
     const oomKilled = ((await readOomKills(cgroup)) ?? 0) > 0;
     await driver.delete(id, { force: true });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -187,6 +187,31 @@ function acceptance(runtime: string) {
     );
     const final = await w.whenDone();
     expect(final).toMatchObject({ status: 'exited', oomKilled: true, exitCode: 137 });
+  });
+
+  it('puts worker cgroups under cgroupParent and still reports OOM there', async () => {
+    const parent = `/iii-test-${Math.random().toString(36).slice(2, 8)}`;
+    const sb = await Sandbox.open({
+      stateDir: await mkdtemp(join(scratch, 'cg-')),
+      driver: sandbox.driver,
+      cgroupParent: parent,
+    });
+    try {
+      const w = await sb.start(
+        def('cg-oom', 'grep memory /proc/self/cgroup; x=aaaaaaaa; while :; do x="$x$x"; done', {
+          resources: { memory: 64 * 1024 * 1024 },
+        }),
+      );
+      const final = await w.whenDone();
+      expect(final).toMatchObject({ oomKilled: true, exitCode: 137 });
+      expect((await lines(w))[0]?.line).toMatch(new RegExp(`${parent}/${w.id}$`));
+    } finally {
+      // The runtime removes the container's cgroup, not the parent we named.
+      for (const m of await readMountsForTest()) {
+        if (m.fsType === 'cgroup' || m.fsType === 'cgroup2')
+          await rmdir(join(m.mountPoint, parent)).catch(() => {});
+      }
+    }
   });
 
   it('does not report an ordinary SIGKILL as OOM', async () => {
