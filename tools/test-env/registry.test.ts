@@ -207,6 +207,38 @@ describe('bearer-token registry', () => {
     ).rejects.toThrow(/unauthorized|authentication|denied/i);
   });
 
+  it('issues tokens through the OAuth2 password grant (POST) too', async () => {
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      username: registry.username!,
+      password: registry.password!,
+      service: 'iii-test-registry',
+      scope: 'repository:smoke/busybox:pull,push',
+      client_id: 'iii-test',
+    });
+    const reply = await registryRequest(registry, registry.tokenServer!.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    expect(reply.status).toBe(200);
+    const { access_token } = reply.json() as { access_token: string };
+    const manifest = await registryRequest(registry, '/v2/smoke/busybox/manifests/1', {
+      headers: { accept: MANIFEST_ACCEPT, authorization: `Bearer ${access_token}` },
+    });
+    expect(manifest.status).toBe(200);
+    const denied = await registryRequest(registry, registry.tokenServer!.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username: registry.username!,
+        password: 'nope',
+      }).toString(),
+    });
+    expect(denied.status).toBe(401);
+  });
+
   it('refuses a token request with wrong credentials', async () => {
     const reply = await registryRequest(
       registry,

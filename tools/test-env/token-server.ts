@@ -60,7 +60,7 @@ function basicCredentials(req: IncomingMessage): { user: string; password: strin
 
 /**
  * A minimal Docker token server (the flow of Docker Hub and GHCR): `GET <realm>?service=&scope=...`
- * with optional Basic credentials answers `{token, access_token, expires_in, issued_at}`, an RS256 JWT
+ * with optional Basic credentials (or the OAuth2 `POST` form with `grant_type=password`) answers `{token, access_token, expires_in, issued_at}`, an RS256 JWT
  * whose `x5c` header carries the certificate the registry's `rootcertbundle` trusts.
  * Known users get the actions they ask for; anonymous callers get only `pull` (when allowed);
  * wrong credentials get 401.
@@ -72,18 +72,16 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const expiresIn = options.expiresIn ?? 300;
   let count = 0;
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    count += 1;
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  /** Issues a token for `params` (service, scope) to `credentials`, or answers 401. */
+  const issue = (
+    res: ServerResponse,
+    params: URLSearchParams,
+    credentials: { user: string; password: string } | undefined,
+  ) => {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method !== 'GET' || url.pathname !== '/token') {
-      reply(404, { errors: [{ code: 'NOT_FOUND', message: 'token endpoint is GET /token' }] });
-      return;
-    }
-    const credentials = basicCredentials(req);
     let subject = '';
     if (credentials) {
       if (options.users[credentials.user] !== credentials.password) {
@@ -98,7 +96,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       return;
     }
     const access: Access[] = [];
-    for (const scope of url.searchParams.getAll('scope').flatMap((s) => s.split(' '))) {
+    for (const scope of params.getAll('scope').flatMap((s) => s.split(' '))) {
       const parsed = parseScope(scope);
       if (!parsed) continue;
       const actions = subject
@@ -113,7 +111,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     const claims = {
       iss: options.issuer,
       sub: subject,
-      aud: url.searchParams.get('service') ?? options.service,
+      aud: params.get('service') ?? options.service,
       exp: now + expiresIn,
       nbf: now - 10,
       iat: now,
@@ -129,6 +127,35 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       expires_in: expiresIn,
       issued_at: new Date(now * 1000).toISOString(),
     });
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    count += 1;
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/token' && req.method === 'GET') {
+      issue(res, url.searchParams, basicCredentials(req));
+      return;
+    }
+    if (url.pathname === '/token' && req.method === 'POST') {
+      // OAuth2 password grant (containerd tries it before GET): form fields instead of Basic auth.
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        const user = form.get('username');
+        const password = form.get('password');
+        const credentials =
+          form.get('grant_type') === 'password' && user !== null
+            ? { user, password: password ?? '' }
+            : undefined;
+        issue(res, form, credentials ?? basicCredentials(req));
+      });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: 'token endpoint is GET or POST /token' }] }),
+    );
   };
 
   const server = createServer(handle);
