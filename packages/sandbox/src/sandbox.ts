@@ -174,6 +174,14 @@ export class Sandbox {
 
   /** Creates the state directory and picks the runtime (probing it by running a container). */
   static async open(options: SandboxOptions): Promise<Sandbox> {
+    if (process.getuid?.() !== 0) {
+      // Rootless runs need user-namespace id mappings and cgroup delegation, which we do not set up.
+      throw new SandboxError(
+        'ROOT_REQUIRED',
+        'Running container workers needs root: rootless sandboxes are not supported yet',
+        'Run iii as root (for example with sudo)',
+      );
+    }
     const stateDir = resolve(options.stateDir);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const detected: DetectedRuntime = options.driver

@@ -2,8 +2,8 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSpec, detectRuntime, prepareRootfs, type RuntimeDriver, releaseRootfs } from '@iii/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSpec, detectRuntime, prepareRootfs, type RuntimeDriver, releaseRootfs } from '../src/index.js';
 import { buildBusyboxRootfs } from './busybox-rootfs.js';
 
 let scratch: string;

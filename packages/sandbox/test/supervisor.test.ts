@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Clock, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Clock, Sandbox, type Worker, type WorkerState } from '../src/index.js';
 import { buildBusyboxRootfs } from './busybox-rootfs.js';
 
 let scratch: string;
