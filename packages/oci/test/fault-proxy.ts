@@ -125,10 +125,13 @@ export class FaultProxy {
             out[flip.at - sent] = out[flip.at - sent]! ^ 0xff;
           }
           if (cut && cut.kind === 'cut' && sent + out.length > cut.afterBytes) {
-            res.write(out.subarray(0, Math.max(0, cut.afterBytes - sent)));
-            // Simulates a network failure: the socket dies mid-body.
-            up.destroy();
-            res.socket?.destroy();
+            // Simulates a network failure: the socket dies mid-body, after what was sent so far is flushed.
+            up.pause();
+            up.removeAllListeners('data');
+            res.write(out.subarray(0, Math.max(0, cut.afterBytes - sent)), () => {
+              up.destroy();
+              res.socket?.destroy();
+            });
             return;
           }
           sent += out.length;

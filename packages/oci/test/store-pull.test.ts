@@ -173,7 +173,8 @@ describe('ImageStore.pull', () => {
     expect(await store.list()).toEqual([]);
     expect(await store.hasBlob({ digest: bigLayer, size: 0 })).toBe(false);
     await expect(stat(store.blobPath(bigLayer))).rejects.toThrow();
-    expect((await readdir(join(storeDir, 'ingest'))).filter((f) => !f.endsWith('.lock'))).toEqual([]);
+    // Other layers may have been stopped mid-download (kept for resuming); the corrupt one is gone.
+    expect(await readdir(join(storeDir, 'ingest'))).not.toContain(bigLayer.slice(7));
   });
 
   it('says the repository or tag does not exist on 404', async () => {

@@ -40,9 +40,13 @@ function toHeaders(raw: http.IncomingHttpHeaders): Headers {
  * blob path), keep-alive agents owned by this transport, and extra CA certificates, which Node's
  * global fetch cannot take without an importable undici.
  */
-export function nodeHttpTransport(options: { ca?: (string | Buffer)[] } = {}): HttpTransport & {
+export function nodeHttpTransport(
+  options: { ca?: (string | Buffer)[]; idleTimeoutMs?: number } = {},
+): HttpTransport & {
   close(): void;
 } {
+  // A connection silent this long is dead: fail it so the client retries or resumes.
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const ca = options.ca?.length ? [...tls.rootCertificates, ...options.ca] : undefined;
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
@@ -57,6 +61,9 @@ export function nodeHttpTransport(options: { ca?: (string | Buffer)[] } = {}): H
       if (Buffer.isBuffer(req.body)) headers['content-length'] = String(req.body.length);
       const r = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal }, (res) => {
         resolve({ status: res.statusCode ?? 0, headers: toHeaders(res.headers), body: res });
+      });
+      r.setTimeout(idleTimeoutMs, () => {
+        r.destroy(Object.assign(new Error(`no data for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
       });
       r.on('error', reject);
       if (req.body === undefined) r.end();

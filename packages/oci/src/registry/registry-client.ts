@@ -152,7 +152,8 @@ export class RegistryClient {
   private readonly userAgent: string;
   private readonly endpoints = new Map<string, Promise<Endpoint>>();
   private readonly challenges = new Map<string, AuthChallenge | null>();
-  private readonly tokens = new Map<string, { header: string; expiresAt: number }>();
+  /** In-flight or fetched tokens per registry and scope set, so parallel requests share one fetch. */
+  private readonly tokens = new Map<string, Promise<{ header: string; expiresAt: number }>>();
   private readonly credentialCache = new Map<string, Promise<Credential | undefined>>();
 
   constructor(options: RegistryClientOptions = {}) {
@@ -266,10 +267,19 @@ export class RegistryClient {
     if (cred?.kind === 'registry-token') return `Bearer ${cred.token}`;
     const key = `${registry} ${[...scopes].sort().join(' ')}`;
     const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt > this.now()) return cached.header;
-    const token = await this.fetchToken(registry, ch, scopes, cred, signal);
-    this.tokens.set(key, token);
-    return token.header;
+    if (cached) {
+      const token = await cached.catch(() => undefined);
+      if (token && token.expiresAt > this.now()) return token.header;
+      if (this.tokens.get(key) === cached) this.tokens.delete(key);
+      else return this.authorization(registry, scopes, signal);
+    }
+    // Not tied to one caller's signal: other requests may be waiting for the same token.
+    const pending = this.fetchToken(registry, ch, scopes, cred, undefined);
+    this.tokens.set(key, pending);
+    pending.catch(() => {
+      if (this.tokens.get(key) === pending) this.tokens.delete(key);
+    });
+    return (await pending).header;
   }
 
   private async fetchToken(
@@ -551,10 +561,12 @@ export class RegistryClient {
       let received = offset;
       let range: BlobRange | undefined = first;
       let failures = 0;
+      let progressAtFailure = -1;
       while (received < descriptor.size) {
         if (!range) range = await client.getBlobRange(ref, descriptor.digest, { offset: received, signal });
         // A server that ignores Range restarts at 0: skip what we already have.
         let skip = received - range.offset;
+        let cause: unknown;
         try {
           for await (const c of range.body) {
             let chunk = c as Buffer;
@@ -570,20 +582,24 @@ export class RegistryClient {
             yield chunk;
           }
           if (received >= descriptor.size) return;
+          cause = new Error('connection closed before the end of the blob');
         } catch (err) {
           if (signal?.aborted || err instanceof OciError) throw err;
-          if (++failures >= client.attempts) {
-            throw new RegistryUnreachableError(
-              ref.registry,
-              `connection lost while reading blob ${descriptor.digest} (${networkErrorCode(err) ?? (err as Error).message})`,
-              { cause: err },
-            );
-          }
-          await client.sleep(client.backoff(failures), signal);
+          cause = err;
         }
-        // Ended early or failed: ask again for the rest.
         range.body.destroy();
         range = undefined;
+        // Only consecutive failures without progress count against the retry limit.
+        if (received > progressAtFailure) failures = 0;
+        progressAtFailure = received;
+        if (++failures >= client.attempts) {
+          throw new RegistryUnreachableError(
+            ref.registry,
+            `connection lost while reading blob ${descriptor.digest} (${networkErrorCode(cause) ?? (cause as Error).message})`,
+            { cause },
+          );
+        }
+        await client.sleep(client.backoff(failures), signal);
       }
     }
     return Readable.from(chunks(), { objectMode: false });

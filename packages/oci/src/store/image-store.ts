@@ -8,13 +8,12 @@ import { DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../e
 import { parseDigest, sha256Digest } from '../image/digest.js';
 import { type ResolveOptions, resolveImage } from '../image/manifest-image.js';
 import { MediaTypes } from '../image/media-types.js';
-import { parseImageConfig } from '../image/schemas.js';
+import { parseImageConfig, parseManifest } from '../image/schemas.js';
 import type { Descriptor, Image, ImageIndex, Layer, Platform } from '../image/types.js';
 import { verifyingStream } from '../image/verified-stream.js';
 import {
   layoutBlobPath,
   layoutBlobSource,
-  openLayoutImage,
   REF_NAME_ANNOTATION,
   readLayoutIndex,
 } from '../sources/oci-layout.js';
@@ -339,19 +338,37 @@ export class ImageStore {
   async find(name: string, options: ResolveOptions = {}): Promise<Image | undefined> {
     const entry = (await this.list()).find((e) => e.name === name);
     if (!entry) return undefined;
-    return openLayoutImage(this.root, { ...options, tag: name, reference: 'store' });
+    return this.openDigest(entry.descriptor.digest, name, undefined, options);
   }
 
-  /** The stored image with manifest digest `digest`; throws ImageNotFoundError when absent. */
-  async openDigest(digest: string, reference?: string, index?: Image['index']): Promise<Image> {
+  /**
+   * The stored image with manifest digest `digest` (an index digest resolves to the platform's
+   * manifest); throws ImageNotFoundError when absent. Reads only the store: no network.
+   */
+  async openDigest(
+    digest: string,
+    reference?: string,
+    index?: Image['index'],
+    options: ResolveOptions = {},
+  ): Promise<Image> {
     const entry = (await this.list()).find((e) => e.descriptor.digest === digest);
     const size = entry?.descriptor.size ?? (await stat(this.blobPath(digest)).catch(() => undefined))?.size;
     if (size === undefined) throw new ImageNotFoundError(digest, 'not in the local image store');
     const blobs = layoutBlobSource(this.root);
     const raw = await blobs.readManifest({ mediaType: entry?.descriptor.mediaType ?? '', digest, size });
-    const image = await resolveImage({ reference: reference ?? digest, raw, digest, blobs });
-    const platform = entry?.descriptor.platform;
-    return { ...image, ...(platform ? { platform } : {}), ...(index ? { index } : {}) };
+    const image = await resolveImage({ reference: reference ?? digest, raw, digest, blobs, options });
+    const platform = image.platform ?? entry?.descriptor.platform;
+    let from = index ?? image.index;
+    const indexDigest = entry?.descriptor.annotations?.[INDEX_DIGEST_ANNOTATION];
+    if (!from && indexDigest) {
+      // The index this manifest was picked from, kept so lock files can record it.
+      const bytes = await readFile(this.blobPath(indexDigest)).catch(() => undefined);
+      if (bytes && sha256Digest(bytes) === indexDigest) {
+        const parsed = parseManifest(bytes);
+        if (parsed.kind === 'index') from = { digest: indexDigest, mediaType: parsed.index.mediaType, bytes };
+      }
+    }
+    return { ...image, ...(platform ? { platform } : {}), ...(from ? { index: from } : {}) };
   }
 
   /** Removes index.json entries by name (blobs stay until a prune). */
