@@ -1,0 +1,264 @@
+import { readFile } from 'node:fs/promises';
+import {
+  assertWorkerName,
+  ConfigDocument,
+  ConfigError,
+  editConfig,
+  ensureHome,
+  type LockEntry,
+  mergeWorkerConfig,
+  pinWorker,
+  resolveConfigPath,
+  type WorkerEntry,
+} from '@iii/config';
+import { readEngineRecord } from '@iii/engine';
+import { ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { note } from '../../lib/note.js';
+import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { configFlag } from '../../lib/worker-flags.js';
+import {
+  type ImageTarget,
+  installImage,
+  resolveTarget,
+  sameImage,
+  storedImageDefaults,
+} from '../../lib/worker-image.js';
+
+type AddAction = 'added' | 'unchanged' | 'replaced';
+
+interface AddedWorker {
+  name: string;
+  image: string;
+  digest: string;
+  index?: string;
+  platform: string;
+  rootfs: string;
+  action: AddAction;
+  /** Set when the tag now points elsewhere than iii.lock (an unchanged entry keeps its pin). */
+  lockedDigest?: string;
+}
+
+export default class WorkerAdd extends BaseCommand {
+  static override summary = 'Add container workers to config.yaml from images.';
+  static override description =
+    `Pulls each image (only what is not cached yet), unpacks it, and writes a worker entry to config.yaml: the image's environment variables become \`config:\` defaults and \`/iii/worker.yaml\` resources become \`resources:\`. The exact image digest is pinned in iii.lock.
+
+An image can be given as:
+  name[@version]                    a worker of the iii registry ($III_API_URL)
+  [registry/]repo[:tag][@digest]    any OCI image reference (Docker rules: docker.io, library/, latest)
+  oci-layout:<dir>[:tag]            a local OCI layout directory
+  oci-archive:<file>[:tag]          a tar of an OCI layout
+  docker-archive:<file>[:ref]       \`docker save\` output
+  <path>                            any of the local forms, detected`;
+  static override examples = [
+    '<%= config.bin %> worker add ghcr.io/acme/image-resize:1.0.0',
+    '<%= config.bin %> worker add image-resize@1.0.0',
+    '<%= config.bin %> worker add ./build/worker.tar --name my-worker',
+    '<%= config.bin %> worker add localhost:5000/worker:dev --insecure',
+    '<%= config.bin %> worker add ghcr.io/acme/image-resize:2.0.0 --name image-resize --force',
+  ];
+  static override strict = false;
+  static override enableJsonFlag = true;
+  static override args = {
+    image: Args.string({
+      description: 'Image to add (see the forms above); several may be given.',
+      required: true,
+    }),
+  };
+  static override flags = {
+    name: Flags.string({
+      char: 'n',
+      description: 'Worker name (default: registry name, else the last path segment).',
+    }),
+    force: Flags.boolean({
+      char: 'f',
+      description:
+        'Replace the image of an existing worker of that name; your edited config values are kept.',
+      default: false,
+    }),
+    platform: Flags.string({
+      description: 'Platform to pull from a multi-platform image (default linux/<host arch>).',
+      helpValue: 'os/arch[/variant]',
+    }),
+    insecure: Flags.boolean({
+      description: 'Allow plain HTTP and unverified TLS to the registry.',
+      default: false,
+    }),
+    config: configFlag,
+  };
+
+  async run(): Promise<{ workers: AddedWorker[] }> {
+    const { argv, flags } = await this.parse(WorkerAdd);
+    const inputs = argv as string[];
+    if (flags.name && inputs.length > 1) {
+      throw Object.assign(new Error('--name can only be used with a single image'), {
+        code: 'USAGE',
+        hint: 'Add the images one at a time to name each.',
+        oclif: { exit: 2 },
+      });
+    }
+    const configPath = resolveConfigPath({ flag: flags.config });
+    // A broken config.yaml is reported before anything is downloaded.
+    const before = await readDocument(configPath);
+    for (const w of before?.warnings ?? []) this.warnLine(w.message);
+
+    const paths = await ensureHome();
+    const store = new ImageStore(paths.store);
+    const client = new RegistryClient({ insecure: flags.insecure });
+    const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
+    const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));
+    const cwd = process.cwd();
+    const results: AddedWorker[] = [];
+    try {
+      for (const input of inputs) {
+        const target = await resolveTarget(input, { apiUrl: process.env.III_API_URL, cwd });
+        const name = assertWorkerName(flags.name ?? target.suggestedName);
+        const existing = before?.worker(name);
+        if (existing && !flags.force && !sameImage(existing.image, target.image, cwd)) {
+          throw collision(name, existing.image);
+        }
+        const image = await openImage(target.source, { client, ...(platform ? { platform } : {}) });
+        progress.message(`Pulling ${target.image}`);
+        let installed: Awaited<ReturnType<typeof installImage>>;
+        try {
+          installed = await installImage(image, {
+            store,
+            rootfsDir: paths.rootfs,
+            progress,
+            names: [target.image],
+          });
+        } finally {
+          await image.close?.();
+        }
+        const result = await this.record(configPath, name, target, installed, store, flags.force, cwd);
+        results.push(result);
+        this.report(result);
+      }
+    } finally {
+      client.close();
+    }
+    const engine = await readEngineRecord(paths.home).catch(() => undefined);
+    if (engine) {
+      for (const r of results.filter((x) => x.action !== 'unchanged')) {
+        note(`iii is running: start the worker with \`iii worker start ${r.name}\`.`);
+      }
+    }
+    return { workers: results };
+  }
+
+  /** Writes the entry and the pin under the config lock, deciding again with the file as it is now. */
+  private async record(
+    configPath: string,
+    name: string,
+    target: ImageTarget,
+    installed: Awaited<ReturnType<typeof installImage>>,
+    store: ImageStore,
+    force: boolean,
+    cwd: string,
+  ): Promise<AddedWorker> {
+    const pin: LockEntry = {
+      image: target.image,
+      digest: installed.digest,
+      ...(installed.index ? { index: installed.index } : {}),
+      platform: installed.platform,
+    };
+    const base = {
+      name,
+      image: target.image,
+      digest: installed.digest,
+      ...(installed.index ? { index: installed.index } : {}),
+      platform: installed.platform,
+      rootfs: installed.rootfs,
+    };
+    return editConfig<AddedWorker>(
+      configPath,
+      async ({ doc, lock }) => {
+        const current = doc.worker(name);
+        if (!current) {
+          const entry: WorkerEntry = {
+            name,
+            image: target.image,
+            ...(Object.keys(installed.defaults).length > 0 ? { config: installed.defaults } : {}),
+            ...(installed.resources ? { resources: installed.resources } : {}),
+          };
+          return {
+            doc: doc.withWorker(entry),
+            lock: pinWorker(lock, name, pin),
+            result: { ...base, action: 'added' },
+          };
+        }
+        if (sameImage(current.image, target.image, cwd)) {
+          // Same image: the entry stays as the user has it; a missing pin is filled in, an existing
+          // pin is kept (a moved tag changes nothing until `iii worker update`).
+          const locked = lock.workers[name];
+          if (locked && sameImage(locked.image, current.image, cwd)) {
+            const moved = locked.digest !== installed.digest ? { lockedDigest: locked.digest } : {};
+            return { doc, lock, result: { ...base, ...moved, action: 'unchanged' } };
+          }
+          return {
+            doc,
+            lock: pinWorker(lock, name, { ...pin, image: current.image }),
+            result: { ...base, action: 'unchanged' },
+          };
+        }
+        if (!force) throw collision(name, current.image);
+        const previousDefaults = await storedImageDefaults(store, lock.workers[name]?.digest);
+        const merged = mergeWorkerConfig({
+          current: current.config,
+          previousDefaults,
+          nextDefaults: installed.defaults,
+        });
+        const entry: WorkerEntry = {
+          ...current,
+          image: target.image,
+          config: Object.keys(merged).length > 0 ? merged : undefined,
+          resources: current.resources ?? installed.resources,
+        };
+        return {
+          doc: doc.withReplacedWorker(name, entry),
+          lock: pinWorker(lock, name, pin),
+          result: { ...base, action: 'replaced' },
+        };
+      },
+      { create: true },
+    );
+  }
+
+  private report(r: AddedWorker): void {
+    const short = `${r.digest.slice(0, 19)}… ${r.platform}`;
+    if (r.action === 'added') note(`Added worker "${r.name}" (${r.image}, ${short}).`);
+    if (r.action === 'replaced') note(`Replaced the image of worker "${r.name}" (${r.image}, ${short}).`);
+    if (r.action === 'unchanged') {
+      if (r.lockedDigest) {
+        note(
+          `Worker "${r.name}" already uses ${r.image}; the tag now points to ${r.digest.slice(0, 19)}… but iii.lock keeps ${r.lockedDigest.slice(0, 19)}…. Run \`iii worker update ${r.name}\` to move.`,
+        );
+      } else note(`Worker "${r.name}" already uses ${r.image}; nothing changed.`);
+    }
+  }
+
+  private warnLine(text: string): void {
+    process.stderr.write(`Warning: ${text}\n`);
+  }
+}
+
+function collision(name: string, image: string): ConfigError {
+  return new ConfigError(
+    'WORKER_EXISTS',
+    `a worker named "${name}" already exists with another image (${image})`,
+    `Replace its image with --force (your edited config values are kept), or choose another name with --name.`,
+  );
+}
+
+async function readDocument(configPath: string): Promise<ConfigDocument | undefined> {
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return ConfigDocument.parse(text, configPath);
+}

@@ -1,0 +1,76 @@
+import {
+  editConfig,
+  formatBytes,
+  iiiPaths,
+  loadConfig,
+  resolveConfigPath,
+  unpinWorker,
+  WorkerNotFoundError,
+} from '@iii/config';
+import { ImageStore } from '@iii/oci';
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { confirm } from '../../lib/confirm.js';
+import { lockedDigests } from '../../lib/locked-digests.js';
+import { note } from '../../lib/note.js';
+import { unreferencedCache } from '../../lib/store-usage.js';
+import { configFlag, yesFlag } from '../../lib/worker-flags.js';
+
+interface RemoveResult {
+  removed: string[];
+  /** Bytes of cached images no remaining worker uses (what `iii worker prune` frees). */
+  reclaimable: number;
+}
+
+export default class WorkerRemove extends BaseCommand {
+  static override summary = 'Remove workers from config.yaml and iii.lock.';
+  static override description =
+    'Deletes the worker entries and their pins. Cached image layers stay on disk so adding the worker again is instant; the command says how much space `iii worker prune` would free. Asks for confirmation on a terminal; elsewhere -y is required.';
+  static override examples = [
+    '<%= config.bin %> worker remove image-resize',
+    '<%= config.bin %> worker remove ocr image-resize -y',
+  ];
+  static override strict = false;
+  static override enableJsonFlag = true;
+  static override args = {
+    name: Args.string({ description: 'Worker name; several may be given.', required: true }),
+  };
+  static override flags = { yes: yesFlag, config: configFlag };
+
+  async run(): Promise<RemoveResult> {
+    const { argv, flags } = await this.parse(WorkerRemove);
+    const names = [...new Set(argv as string[])];
+    const configPath = resolveConfigPath({ flag: flags.config });
+    const { doc } = await loadConfig(configPath);
+    for (const name of names) if (!doc.worker(name)) throw new WorkerNotFoundError(name, configPath);
+    if (!flags.yes) {
+      const list = names.map((n) => `"${n}"`).join(', ');
+      const ok = await confirm(
+        `Remove worker${names.length > 1 ? 's' : ''} ${list} from ${configPath}?`,
+        'remove workers',
+      );
+      if (!ok) {
+        note('Nothing removed.');
+        return { removed: [], reclaimable: 0 };
+      }
+    }
+    const lock = await editConfig(configPath, ({ doc: current, lock: pins }) => {
+      let next = current;
+      let nextLock = pins;
+      for (const name of names) {
+        next = next.withoutWorker(name);
+        nextLock = unpinWorker(nextLock, name);
+      }
+      return { doc: next, lock: nextLock, result: nextLock };
+    });
+    for (const name of names) note(`Removed worker "${name}".`);
+    const paths = iiiPaths();
+    const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));
+    if (usage.bytes > 0) {
+      note(
+        `${formatBytes(usage.bytes)} of cached images are no longer used by any worker; \`iii worker prune\` frees it.`,
+      );
+    }
+    return { removed: names, reclaimable: usage.bytes };
+  }
+}

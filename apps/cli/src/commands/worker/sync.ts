@@ -1,0 +1,82 @@
+import { ensureHome, loadConfig, resolveConfigPath } from '@iii/config';
+import { DigestMismatchError, ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { imagePresent } from '../../lib/image-presence.js';
+import { note } from '../../lib/note.js';
+import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { configFlag } from '../../lib/worker-flags.js';
+import { imageTarget, installImage } from '../../lib/worker-image.js';
+
+interface SyncedWorker {
+  name: string;
+  image: string;
+  digest: string;
+  action: 'present' | 'pulled';
+}
+
+export default class WorkerSync extends BaseCommand {
+  static override summary = 'Install exactly the images pinned in iii.lock.';
+  static override description =
+    'For each worker in iii.lock, fetches the pinned manifest digest (never what a tag points to now) and unpacks it, so a new machine runs the same images. Images already present are left alone.';
+  static override examples = [
+    '<%= config.bin %> worker sync',
+    '<%= config.bin %> worker sync --config deploy/config.yaml',
+  ];
+  static override enableJsonFlag = true;
+  static override flags = {
+    insecure: Flags.boolean({
+      description: 'Allow plain HTTP and unverified TLS to registries.',
+      default: false,
+    }),
+    config: configFlag,
+  };
+
+  async run(): Promise<{ workers: SyncedWorker[] }> {
+    const { flags } = await this.parse(WorkerSync);
+    const configPath = resolveConfigPath({ flag: flags.config });
+    const { doc, lock } = await loadConfig(configPath);
+    const paths = await ensureHome();
+    const store = new ImageStore(paths.store);
+    const client = new RegistryClient({ insecure: flags.insecure });
+    const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));
+    const cwd = process.cwd();
+    const out: SyncedWorker[] = [];
+    try {
+      for (const [name, pin] of Object.entries(lock.workers).sort(([a], [b]) => a.localeCompare(b))) {
+        if (await imagePresent(store, paths.rootfs, pin.digest)) {
+          out.push({ name, image: pin.image, digest: pin.digest, action: 'present' });
+          continue;
+        }
+        const target = imageTarget(pin.image, cwd);
+        // Registry images are fetched by the pinned manifest digest itself; local images are opened
+        // for the pinned platform and must still have that digest.
+        const source =
+          target.source.transport === 'registry'
+            ? { ...target.source, reference: target.source.reference.with({ digest: pin.digest }) }
+            : target.source;
+        const image = await openImage(source, { client, platform: parsePlatform(pin.platform) });
+        progress.message(`Pulling ${pin.image}@${pin.digest}`);
+        try {
+          if (image.digest !== pin.digest)
+            throw new DigestMismatchError(pin.digest, image.digest, 'manifest');
+          await installImage(image, { store, rootfsDir: paths.rootfs, progress, names: [pin.image] });
+        } finally {
+          await image.close?.();
+        }
+        out.push({ name, image: pin.image, digest: pin.digest, action: 'pulled' });
+        note(`Installed ${name}: ${pin.image}@${pin.digest.slice(0, 19)}…`);
+      }
+    } finally {
+      client.close();
+    }
+    const unpinned = doc.workers.filter((w) => !lock.workers[w.name]).map((w) => w.name);
+    if (unpinned.length > 0) {
+      note(
+        `Warning: not in iii.lock, so not installed: ${unpinned.join(', ')}. Pin them with \`iii worker update\`.`,
+      );
+    }
+    note(`${out.length} pinned image(s) present.`);
+    return { workers: out };
+  }
+}

@@ -1,0 +1,47 @@
+import { iiiPaths, type LockProblem, loadConfig, resolveConfigPath, verifyLock } from '@iii/config';
+import { ImageStore } from '@iii/oci';
+import { BaseCommand } from '../../base-command.js';
+import { imagePresent } from '../../lib/image-presence.js';
+import { note } from '../../lib/note.js';
+import { configFlag } from '../../lib/worker-flags.js';
+
+interface VerifyResult {
+  ok: boolean;
+  problems: LockProblem[];
+}
+
+export default class WorkerVerify extends BaseCommand {
+  static override summary = 'Check that config.yaml, iii.lock and the local image cache agree.';
+  static override description =
+    'Exits non-zero when a worker has no pin, a pin has no worker, a pin is for another image than config.yaml names, or a pinned image is not fully present locally.';
+  static override examples = ['<%= config.bin %> worker verify', '<%= config.bin %> worker verify --json'];
+  static override enableJsonFlag = true;
+  static override flags = { config: configFlag };
+
+  async run(): Promise<VerifyResult> {
+    const { flags } = await this.parse(WorkerVerify);
+    const configPath = resolveConfigPath({ flag: flags.config });
+    const { doc, lock } = await loadConfig(configPath);
+    const paths = iiiPaths();
+    const store = new ImageStore(paths.store);
+    const problems = await verifyLock(doc.workers, lock, {
+      hasImage: (_name, pin) => imagePresent(store, paths.rootfs, pin.digest),
+    });
+    if (problems.length === 0) {
+      note(`OK: ${doc.workers.length} worker(s) pinned and present.`);
+      return { ok: true, problems };
+    }
+    if (!this.jsonEnabled()) {
+      for (const p of problems) process.stderr.write(`  ${p.message}\n`);
+    }
+    process.exitCode = 1;
+    if (this.jsonEnabled()) return { ok: false, problems };
+    throw Object.assign(
+      new Error(`config.yaml and iii.lock do not agree (${problems.length} problem(s) above)`),
+      {
+        code: 'VERIFY_FAILED',
+        hint: 'Run `iii worker sync` to fetch the pinned images, or `iii worker update` to pin what config.yaml names.',
+      },
+    );
+  }
+}

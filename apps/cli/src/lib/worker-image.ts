@@ -1,0 +1,200 @@
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { imageEnvDefaults, parseWorkerManifest, type WorkerResources } from '@iii/config';
+import {
+  formatImageSourceRef,
+  formatPlatform,
+  type Image,
+  type ImageConfig,
+  type ImageSourceRef,
+  type ImageStore,
+  type PullProgress as OciPullProgress,
+  parseImageSourceRef,
+  parseReference,
+  unpackImage,
+} from '@iii/oci';
+import type { PullProgress } from './progress.js';
+import { isRegistryShorthand, type ResolveShorthandOptions, resolveShorthand } from './worker-registry.js';
+
+/** What the user asked for, resolved to an image source and the worker name it suggests. */
+export interface ImageTarget {
+  /** The argument as typed. */
+  input: string;
+  /** What goes into `image:` of config.yaml (local paths made absolute so the file works from anywhere). */
+  image: string;
+  source: ImageSourceRef;
+  /** The name a worker gets without --name. */
+  suggestedName: string;
+}
+
+/** Resolves a `worker add` argument: registry shorthand, OCI reference or a local image. */
+export async function resolveTarget(
+  input: string,
+  opts: ResolveShorthandOptions & { cwd: string },
+): Promise<ImageTarget> {
+  if (isRegistryShorthand(input)) {
+    const entry = await resolveShorthand(input, opts);
+    const source = parseImageSourceRef(entry.image);
+    return { input, image: entry.image, source, suggestedName: entry.name };
+  }
+  return imageTarget(input, opts.cwd);
+}
+
+/** The target of an `image:` value already in config.yaml (no registry lookup). */
+export function imageTarget(image: string, cwd: string): ImageTarget {
+  const parsed = parseImageSourceRef(image);
+  const source = absolutize(parsed, cwd);
+  const written = parsed.transport === 'registry' ? image : formatImageSourceRef(source);
+  return { input: image, image: written, source, suggestedName: suggestedName(source) };
+}
+
+/** Whether two `image:` values name the same image (registry references compared normalized). */
+export function sameImage(a: string, b: string, cwd: string): boolean {
+  try {
+    return (
+      formatImageSourceRef(imageTarget(a, cwd).source) === formatImageSourceRef(imageTarget(b, cwd).source)
+    );
+  } catch {
+    return a === b;
+  }
+}
+
+function absolutize(ref: ImageSourceRef, cwd: string): ImageSourceRef {
+  if (ref.transport === 'registry') return ref;
+  const path = ref.path.startsWith('~/') || isAbsolute(ref.path) ? ref.path : resolve(cwd, ref.path);
+  return { ...ref, path };
+}
+
+function suggestedName(ref: ImageSourceRef): string {
+  const lastSegment = (repo: string) => repo.split('/').pop() ?? repo;
+  switch (ref.transport) {
+    case 'registry':
+      return lastSegment(ref.reference.repository);
+    case 'docker-archive':
+      if (ref.reference) {
+        try {
+          return lastSegment(parseReference(ref.reference).repository);
+        } catch {
+          // Not a reference: fall back to the file name.
+        }
+      }
+      return fileStem(ref.path);
+    case 'oci-layout':
+    case 'oci-archive':
+      if (ref.tag?.includes('/')) {
+        try {
+          return lastSegment(parseReference(ref.tag).repository);
+        } catch {
+          // A tag that is not a reference: use the path.
+        }
+      }
+      return fileStem(ref.path);
+    case 'path':
+      return fileStem(ref.path);
+  }
+}
+
+function fileStem(path: string): string {
+  return basename(path.replace(/\/+$/, '')).replace(/\.(tar|tar\.gz|tgz|tar\.zst|oci)$/, '');
+}
+
+/** An image pulled into the store and unpacked, with what `add` copies into config.yaml. */
+export interface InstalledImage {
+  digest: string;
+  index: string | undefined;
+  platform: string;
+  rootfs: string;
+  config: ImageConfig;
+  /** Image `Env` minus system variables, sorted. */
+  defaults: Record<string, string>;
+  /** From `/iii/worker.yaml`, if the image has one with resources. */
+  resources: WorkerResources | undefined;
+}
+
+export interface InstallOptions {
+  store: ImageStore;
+  rootfsDir: string;
+  progress?: PullProgress;
+  /** Names recorded in the store's index.json for this image. */
+  names?: string[];
+  signal?: AbortSignal;
+}
+
+/** Pulls an opened image into the store (only missing blobs), unpacks it once, and reads its defaults. */
+export async function installImage(image: Image, opts: InstallOptions): Promise<InstalledImage> {
+  const onProgress = (e: OciPullProgress) => {
+    if (e.kind !== 'layer') return;
+    opts.progress?.update({
+      id: e.digest,
+      state: e.status === 'done' ? 'complete' : e.status,
+      current: e.done,
+      total: e.total,
+    });
+  };
+  const stored = await opts.store.pull(image, {
+    onProgress,
+    ...(opts.names ? { names: opts.names } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  opts.progress?.finish();
+  const unpacked = await unpackImage(stored, opts.rootfsDir, opts.signal ? { signal: opts.signal } : {});
+  const config = await stored.config();
+  const platform = stored.platform ?? {
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant ? { variant: config.variant } : {}),
+  };
+  const manifest = await readWorkerManifest(unpacked.rootfs);
+  return {
+    digest: stored.digest,
+    index: image.index?.digest ?? stored.index?.digest,
+    platform: formatPlatform(platform),
+    rootfs: unpacked.rootfs,
+    config,
+    defaults: imageEnvDefaults(config.config?.Env),
+    resources: manifest?.resources,
+  };
+}
+
+const WORKER_YAML_LIMIT = 64 << 10;
+
+/**
+ * `/iii/worker.yaml` of an unpacked image. The rootfs is untrusted: neither `/iii` nor the file may
+ * be a symlink (it could point anywhere on this machine), and the file must be small.
+ */
+export async function readWorkerManifest(
+  rootfs: string,
+): Promise<{ resources?: WorkerResources } | undefined> {
+  const dir = join(rootfs, 'iii');
+  const dirStat = await lstat(dir).catch(() => undefined);
+  if (!dirStat?.isDirectory()) return undefined;
+  const file = join(dir, 'worker.yaml');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.size > WORKER_YAML_LIMIT) return undefined;
+    return parseWorkerManifest(await handle.readFile('utf8'), '/iii/worker.yaml');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The `config:` defaults of an image already in the store, or undefined when it is not there. */
+export async function storedImageDefaults(
+  store: ImageStore,
+  digest: string | undefined,
+): Promise<Record<string, string> | undefined> {
+  if (!digest) return undefined;
+  try {
+    const image = await store.openDigest(digest);
+    return imageEnvDefaults((await image.config()).config?.Env);
+  } catch {
+    return undefined;
+  }
+}
