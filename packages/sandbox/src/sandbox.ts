@@ -8,7 +8,7 @@ import { hostsFile, resolvConf } from './etc-files.js';
 import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
 import { readHostLimits } from './host-limits.js';
 import { type ReadLogsOptions, readLogs } from './logs/reader.js';
-import type { LogLine } from './logs/record.js';
+import type { LogLine, LogStream } from './logs/record.js';
 import { LogWriter, type LogWriterOptions } from './logs/writer.js';
 import { readMounts } from './mountinfo.js';
 import { containerId, type WorkerPaths, workerPaths } from './paths.js';
@@ -131,6 +131,14 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
 
   logs(options?: ReadLogsOptions): AsyncGenerator<LogLine> {
     return readLogs(this.paths.logs, options);
+  }
+
+  /**
+   * Adds lines to the worker's log beside what it prints (e.g. what it logged through the SDK),
+   * through the worker's own writer so rotation stays in one hand. Ignored once it has stopped.
+   */
+  note(stream: LogStream, text: string): void {
+    this.logWriter.note(stream, text);
   }
 
   private release(): Promise<void> {

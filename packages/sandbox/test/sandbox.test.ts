@@ -275,14 +275,17 @@ function acceptance(runtime: string) {
     expect(sandbox.get('stubborn')).toBeUndefined();
   });
 
-  it('stops a worker that handles SIGTERM without killing it', async () => {
+  it('stops a worker that handles SIGTERM without killing it, and keeps lines noted beside its output', async () => {
     const w = await sandbox.start(
       def('polite', 'trap "echo bye; exit 0" TERM; echo ready; while :; do sleep 0.1; done'),
     );
     await waitForOutput(w, 'ready');
+    w.note('stderr', '[warn] logged through the SDK');
     const final = await w.stop({ timeoutMs: 30_000 });
     expect(final).toMatchObject({ status: 'stopped', exitCode: 0 });
-    expect((await lines(w)).map((l) => l.line)).toContain('bye');
+    const all = await lines(w);
+    expect(all.map((l) => l.line)).toContain('bye');
+    expect(all.find((l) => l.line === '[warn] logged through the SDK')?.stream).toBe('stderr');
   });
 
   it('exec returns the exit code, runs with the worker env/cwd/user, and gives 124 on timeout', async () => {

@@ -82,6 +82,20 @@ describe('LogWriter and readLogs', () => {
     ]);
   });
 
+  it('adds noted lines as whole records without breaking a line the worker is writing', async () => {
+    const w = new LogWriter(dir);
+    w.write('stdout', 'half of a ');
+    w.note('stdout', 'from the sdk\nsecond');
+    w.write('stdout', 'line\n');
+    w.close();
+    w.note('stdout', 'after close');
+    expect((await all(readLogs(dir))).map((l) => l.line)).toEqual([
+      'from the sdk',
+      'second',
+      'half of a line',
+    ]);
+  });
+
   it('splits an overlong line into partial pieces', async () => {
     const w = new LogWriter(dir, { maxLineLength: 10 });
     w.write('stdout', `${'x'.repeat(25)}\n`);

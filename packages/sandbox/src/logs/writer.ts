@@ -81,6 +81,17 @@ export class LogWriter {
     }
   }
 
+  /**
+   * Appends whole lines from another source (e.g. what the worker logged through the SDK) as
+   * their own records, without touching a line the worker is in the middle of writing.
+   */
+  note(stream: LogStream, text: string): void {
+    if (this.closed) return;
+    let out = '';
+    for (const line of text.replace(/\n$/, '').split('\n')) out = this.appendLine(stream, out, line);
+    this.flushOut(stream, out);
+  }
+
   close(): void {
     if (this.closed) return;
     this.endOfOutput();
