@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -96,6 +96,27 @@ describe.each<RegistryFlavor>(['plain', 'basic', 'token'])('pull from a %s regis
     }
   });
 
+  if (flavor !== 'plain') {
+    it('uses the login stored in the docker config file', async () => {
+      const dockerConfig = await mkdtemp(join(work, 'docker-config-'));
+      const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
+      await writeFile(
+        join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [registry.host]: { auth } } }),
+      );
+      const client = new RegistryClient({
+        caFiles: registry.caFile ? [registry.caFile] : [],
+        env: { DOCKER_CONFIG: dockerConfig },
+      });
+      try {
+        const image = await openRegistryImage(parseReference(`${registry.host}/team/app:v1`), { client });
+        expect((await image.config()).config?.Env).toContain('FOO=bar');
+      } finally {
+        client.close();
+      }
+    });
+  }
+
   if (flavor === 'basic') {
     it('suggests docker login when no credentials are given', async () => {
       const client = clientFor(registry, false);
@@ -110,4 +131,30 @@ describe.each<RegistryFlavor>(['plain', 'basic', 'token'])('pull from a %s regis
       }
     });
   }
+});
+
+describe('a token registry without anonymous pulls', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry({ flavor: 'token', anonymousPull: false });
+    await skopeoCopy(`oci:${layout}:v1`, registryRef(registry, 'team/app:v1'), { destRegistry: registry });
+  });
+  afterAll(() => registry?.stop());
+
+  it('refuses anonymous pulls with a docker login hint and accepts the account', async () => {
+    const anonymous = clientFor(registry, false);
+    const err = await openRegistryImage(parseReference(`${registry.host}/team/app:v1`), {
+      client: anonymous,
+    }).catch((e) => e);
+    anonymous.close();
+    expect(err).toBeInstanceOf(UnauthorizedError);
+    expect(err.hint).toContain(`docker login ${registry.host}`);
+    const client = clientFor(registry);
+    try {
+      const image = await openRegistryImage(parseReference(`${registry.host}/team/app:v1`), { client });
+      expect((await image.layers()).length).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
 });
