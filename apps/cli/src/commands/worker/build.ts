@@ -28,7 +28,7 @@ function parseBuildArgs(values: readonly string[]): Record<string, string> {
 export default class WorkerBuild extends BaseCommand {
   static override summary = 'Build a worker image from a project Dockerfile.';
   static override description =
-    'Builds the Dockerfile with docker (daemon running), podman or buildah, whichever is installed (or the one named by --builder), and stores the image under $III_HOME/builds so `iii worker add` can use it without a registry. --push also pushes it to the registry of the tag. Node projects are bundled first (`npm install && npm run build`).';
+    'Builds the Dockerfile with docker (daemon running), podman or buildah, whichever is installed (or the one named by --builder), and stores the image under $III_HOME/builds so `iii worker add` can use it without a registry. --push also pushes it to the registry of the tag. Bundle a Node project before building it (`npm install && npm run build`): its image copies dist/.';
   static override examples = [
     '<%= config.bin %> worker build -t greeter:0.1.0',
     '<%= config.bin %> worker build ./greeter -t greeter:0.1.0 --build-arg BASE_IMAGE=node:22-slim',
@@ -48,7 +48,6 @@ export default class WorkerBuild extends BaseCommand {
     'build-arg': Flags.string({
       description: 'Build argument KEY=VALUE (repeatable); a bare KEY takes its value from the environment.',
       multiple: true,
-      default: [],
     }),
     file: Flags.string({ char: 'f', description: 'Dockerfile to use (default: <dir>/Dockerfile).' }),
     builder: Flags.string({
@@ -67,7 +66,7 @@ export default class WorkerBuild extends BaseCommand {
 
   async run(): Promise<BuiltImage & { pushed?: { reference: string; digest: string } }> {
     const { args, flags } = await this.parse(WorkerBuild);
-    const buildArgs = parseBuildArgs(flags['build-arg']);
+    const buildArgs = parseBuildArgs(flags['build-arg'] ?? []);
     const paths = await ensureHome();
     const abort = new AbortController();
     const onSigint = () => abort.abort(new Error('interrupted'));
