@@ -13,7 +13,8 @@ type Fault =
   | { kind: 'status'; match: RegExp; status: number; times: number; retryAfter?: string }
   | { kind: 'cut'; match: RegExp; afterBytes: number; times: number }
   | { kind: 'flip'; match: RegExp; at: number }
-  | { kind: 'redirect'; match: RegExp; to: string };
+  | { kind: 'redirect'; match: RegExp; to: string }
+  | { kind: 'ignore-range'; match: RegExp };
 
 /**
  * A small HTTP proxy in front of a real registry that injects faults into chosen requests:
@@ -57,6 +58,11 @@ export class FaultProxy {
   /** Answer every matching request with a 307 to the same path on another origin (blob storage). */
   redirectTo(match: RegExp, toOrigin: string): void {
     this.faults.push({ kind: 'redirect', match, to: toOrigin });
+  }
+
+  /** Drop the Range header of matching requests, like a server without range support. */
+  ignoreRange(match: RegExp): void {
+    this.faults.push({ kind: 'ignore-range', match });
   }
 
   clear(): void {
@@ -105,6 +111,10 @@ export class FaultProxy {
       return;
     }
     const cut = this.take('cut', method, path);
+    const headers = { ...req.headers };
+    if (this.faults.some((x) => x.kind === 'ignore-range' && x.match.test(`${method} ${path}`))) {
+      delete headers.range;
+    }
     const flip = this.faults.find((x) => x.kind === 'flip' && x.match.test(`${method} ${path}`));
     const upstream = http.request(
       {
@@ -112,7 +122,7 @@ export class FaultProxy {
         port: this.target.port,
         method,
         path,
-        headers: req.headers,
+        headers,
       },
       (up) => {
         record.status = up.statusCode;

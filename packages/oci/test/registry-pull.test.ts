@@ -34,6 +34,14 @@ beforeAll(async () => {
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
+function clientCredentials(registry: TestRegistry, withCredentials = true) {
+  return staticCredentials(
+    withCredentials && registry.username
+      ? { [registry.host]: { kind: 'basic', username: registry.username, password: registry.password ?? '' } }
+      : {},
+  );
+}
+
 function clientFor(registry: TestRegistry, withCredentials = true): RegistryClient {
   return new RegistryClient({
     caFiles: registry.caFile ? [registry.caFile] : [],
@@ -81,6 +89,23 @@ describe.each<RegistryFlavor>(['plain', 'basic', 'token'])('pull from a %s regis
     } finally {
       client.close();
     }
+  });
+
+  it('works over an injected fetch implementation', async () => {
+    if (registry.caFile) return; // global fetch cannot trust a per-client CA; the default transport can
+    const seen: string[] = [];
+    const client = new RegistryClient({
+      fetch: (url, init) => {
+        seen.push(`${init.method} ${new URL(url).pathname}`);
+        return fetch(url, init);
+      },
+      credentials: clientCredentials(registry),
+      env: {},
+    });
+    const image = await openRegistryImage(parseReference(`${registry.host}/team/app:v1`), { client });
+    for (const layer of await image.layers()) for await (const _ of await layer.open());
+    expect(seen).toContain('GET /v2/team/app/manifests/v1');
+    expect(seen.filter((s) => s.includes('/blobs/'))).toHaveLength(3);
   });
 
   it('says the repository or tag does not exist on 404', async () => {

@@ -156,6 +156,38 @@ describe('ImageStore.pull', () => {
     await expect(stat(partial)).rejects.toThrow();
   });
 
+  it('resumes from a server that ignores Range by skipping what it already has', async () => {
+    proxy.cutAfter(new RegExp(`GET .*/blobs/${bigLayer}`), 120_000);
+    proxy.ignoreRange(new RegExp(`GET .*/blobs/${bigLayer}`));
+    const { store, image } = await pull('v1');
+    expect(blobGets().filter((r) => r.path.includes(bigLayer))).toHaveLength(2);
+    for (const l of await image.layers()) expect(await store.hasBlob(l.descriptor)).toBe(true);
+  });
+
+  it('stops on abort and keeps the partial blob for the next pull', async () => {
+    const controller = new AbortController();
+    const store = new ImageStore(storeDir);
+    const c = client();
+    try {
+      const image = await openRegistryImage(parseReference(`${proxy.host}/team/app:v1`), { client: c });
+      const err = await store
+        .pull(image, {
+          signal: controller.signal,
+          onProgress: (e) => {
+            if (e.digest === bigLayer && e.status === 'downloading' && e.done > 0) controller.abort();
+          },
+        })
+        .catch((e) => e);
+      expect(err.name).toBe('AbortError');
+    } finally {
+      c.close();
+    }
+    expect(await store.list()).toEqual([]);
+    await expect(stat(store.blobPath(bigLayer))).rejects.toThrow();
+    await pull('v1');
+    expect((await store.list()).length).toBe(1);
+  });
+
   it('retries 500 and 429 answers', async () => {
     proxy.failWith(/GET .*\/manifests\//, 500, 2);
     proxy.failWith(new RegExp(`GET .*/blobs/${bigLayer}`), 429, 2, '0');
