@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { execa } from 'execa';
 import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliRuntime } from './oci-cli-runtime.js';
@@ -44,9 +45,24 @@ function runtimeName(nameOrPath: string): string {
   return nameOrPath.split('/').pop() ?? nameOrPath;
 }
 
-/** A driver for a runtime binary, with its state root under the sandbox state directory. */
-export function createDriver(name: string, binary: string, stateDir: string): RuntimeDriver {
-  return new OciCliRuntime({ name, binary, root: join(stateDir, 'runtime', name), canKeep: name === 'runc' });
+/**
+ * A driver for a runtime binary, with its state root under the sandbox state directory.
+ * `canKeep` defaults to what is known of the runtime (runc has `run --keep`); `detectRuntime`
+ * asks the binary itself.
+ */
+export function createDriver(
+  name: string,
+  binary: string,
+  stateDir: string,
+  canKeep = name === 'runc',
+): RuntimeDriver {
+  return new OciCliRuntime({ name, binary, root: join(stateDir, 'runtime', name), canKeep });
+}
+
+/** Whether the runtime's `run` accepts `--keep` (runc does; crun only in newer releases). */
+async function supportsKeep(binary: string): Promise<boolean> {
+  const r = await execa(binary, ['run', '--help'], { reject: false, stdin: 'ignore' });
+  return /--keep\b/.test(`${r.stdout}\n${r.stderr}`);
 }
 
 /**
@@ -127,7 +143,7 @@ export async function detectRuntime(options: DetectRuntimeOptions): Promise<Dete
       skipped.push({ name, reason: 'not found on PATH' });
     } else {
       found++;
-      const driver = createDriver(name, binary, options.stateDir);
+      const driver = createDriver(name, binary, options.stateDir, await supportsKeep(binary));
       const reason = await probeRuntime(driver, options.stateDir);
       if (reason === undefined) return { driver, skipped };
       skipped.push({ name, reason });
