@@ -256,6 +256,28 @@ function acceptance(runtime: string) {
     expect(w.state().status).toBe('stopped');
   });
 
+  it('follows the logs of a worker across its restarts', async () => {
+    const w = await sandbox.start(
+      def('again', 'echo "run at $(cat /proc/uptime)"; exit 3', {
+        restart: 'always',
+        backoff: { initialMs: 20, maxMs: 40 },
+      }),
+    );
+    const ac = new AbortController();
+    const seen: LogLine[] = [];
+    for await (const l of w.logs({ follow: true, signal: ac.signal, pollMs: 20 })) {
+      seen.push(l);
+      if (seen.length === 3) ac.abort();
+    }
+    await w.stop({ timeoutMs: 200 });
+    expect(seen.map((l) => l.line)).toEqual([
+      expect.stringMatching(/^run at /),
+      expect.stringMatching(/^run at /),
+      expect.stringMatching(/^run at /),
+    ]);
+    expect(new Set(seen.map((l) => l.line)).size).toBe(3);
+  });
+
   it('leaves a worker with restart: never exited', async () => {
     const w = await sandbox.start(def('once', 'exit 1', { restart: 'never', backoff: { initialMs: 10 } }));
     const final = await w.whenDone();

@@ -153,7 +153,10 @@ export async function* readLogs(dir: string, options: ReadLogsOptions = {}): Asy
       const fresh: LogLine[] = [];
       for (const f of live) fresh.push(...(await f.read()));
       fresh.sort(byTime);
-      for (const l of fresh) if (keep(l)) yield l;
+      for (const l of fresh) {
+        if (options.signal?.aborted) return;
+        if (keep(l)) yield l;
+      }
       if (fresh.length === 0) await sleep(pollMs, options.signal);
     }
   } finally {
