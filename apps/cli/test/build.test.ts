@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dockerArchive } from '@iii/tools/fixtures';
 import { requireTools } from '@iii/tools/test-env';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The built `iii` binary, as users run it.
@@ -111,6 +111,35 @@ describe('iii worker build with buildah, from a node project made by iii init', 
     expect(stdout).not.toContain('greeter');
   });
 
+  it('runs under iii once added: iii trigger <name>::hello returns the template answer', async () => {
+    requireTools(['runc']);
+    const config = join(root, 'config.yaml');
+    const add = await iii(['worker', 'add', built.source, '--config', config]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    const entry = await readFile(config, 'utf8');
+    // The image's ENV and /iii/worker.yaml became the entry's defaults.
+    expect(entry).toMatch(/name: greeter\n/);
+    expect(entry).toMatch(/GREETING: Hello/);
+    expect(entry).toMatch(/memory: 256Mi/);
+
+    const engine = execa(process.execPath, [bin, 'start', '--config', config, '--port', '0'], {
+      cwd: root,
+      reject: false,
+      env: { III_HOME: home, NODE_NO_WARNINGS: '1' },
+    });
+    try {
+      await waitForListening(engine);
+      const answer = await triggerWhenReady(['greeter::hello', 'name=Ada']);
+      expect(JSON.parse(answer)).toEqual({ message: 'Hello, Ada!' });
+      const fallback = await iii(['trigger', 'greeter::hello']);
+      expect(JSON.parse(fallback.stdout)).toEqual({ message: 'Hello, world!' });
+    } finally {
+      engine.kill('SIGTERM');
+    }
+    const stopped = await engine;
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+  });
+
   it('refuses to build a node project that has not been bundled, saying how to bundle it', async () => {
     const fresh = join(root, 'unbuilt');
     expect((await iii(['init', 'unbuilt', '--lang', 'node'])).exitCode).toBe(0);
@@ -120,6 +149,30 @@ describe('iii worker build with buildah, from a node project made by iii init', 
     expect(result.stderr).toContain('npm install && npm run build');
   });
 });
+
+/** Resolves once `iii start` says it listens (it prints its address on stderr). */
+async function waitForListening(engine: ResultPromise): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    engine.stderr?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (/listening on ws:\/\//.test(seen)) resolve();
+    });
+    engine.once('exit', () => reject(new Error(`iii exited before listening:\n${seen}`)));
+  });
+}
+
+/** The worker registers its function a moment after `iii` starts it: retry until it answers. */
+async function triggerWhenReady(args: string[]): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const result = await iii(['trigger', ...args]);
+    if (result.exitCode === 0) return result.stdout;
+    last = result.stderr;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the worker never answered:\n${last}`);
+}
 
 describe('iii worker build errors', () => {
   it('reports a missing Dockerfile', async () => {
