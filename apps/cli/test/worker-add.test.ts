@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ConfigDocument, parseLockFile } from '@iii/config';
 import { buildFixture, pushFixture } from '@iii/tools/fixtures';
 import { startRegistry, type TestRegistry } from '@iii/tools/test-env';
@@ -68,6 +69,19 @@ describe('iii worker add', () => {
       digest: busyboxDigest,
     });
     expect(lock.workers.busybox?.platform).toMatch(/^linux\//);
+  });
+
+  it('says how to start the new worker when iii is running', async () => {
+    // A record naming a live process (this test runner) is what a running `iii` leaves behind.
+    await mkdir(join(sb.home, 'run'), { recursive: true });
+    const record = { pid: process.pid, address: 'ws://127.0.0.1:49134', host: '127.0.0.1', port: 49134 };
+    await writeFile(
+      join(sb.home, 'run', 'engine.json'),
+      JSON.stringify({ ...record, configPath: sb.configPath, startedAt: new Date().toISOString() }),
+    );
+    const r = await iii(sb, ['worker', 'add', `${registry.host}/busybox:1`]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('`iii worker start busybox`');
   });
 
   it('prints the result as JSON only on stdout with --json', async () => {

@@ -11,12 +11,12 @@ import {
   resolveConfigPath,
   type WorkerEntry,
 } from '@iii/config';
-import { readEngineRecord } from '@iii/engine';
 import { ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 import {
   type ImageTarget,
@@ -139,7 +139,7 @@ An image can be given as:
     } finally {
       client.close();
     }
-    const engine = await readEngineRecord(paths.home).catch(() => undefined);
+    const engine = await runningEngine(paths.home).catch(() => undefined);
     if (engine) {
       for (const r of results.filter((x) => x.action !== 'unchanged')) {
         note(`iii is running: start the worker with \`iii worker start ${r.name}\`.`);

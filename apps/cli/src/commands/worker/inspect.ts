@@ -13,11 +13,11 @@ import {
   WorkerNotFoundError,
   workerLogDir,
 } from '@iii/config';
-import { readEngineRecord } from '@iii/engine';
 import { ImageStore, rootfsPath } from '@iii/oci';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { imagePresent } from '../../lib/image-presence.js';
+import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
 interface InspectResult {
@@ -65,7 +65,7 @@ export default class WorkerInspect extends BaseCommand {
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
     const pin = lock.workers[entry.name];
-    const engine = await readEngineRecord(paths.home).catch(() => undefined);
+    const engine = await runningEngine(paths.home).catch(() => undefined);
     const host = doc.config.engine?.host ?? DEFAULT_ENGINE_HOST;
     const port = doc.config.engine?.port ?? DEFAULT_ENGINE_PORT;
     const engineUrl = engine?.address ?? `ws://${host}:${port}`;

@@ -7,13 +7,13 @@ import {
   resolveConfigPath,
   withFileLock,
 } from '@iii/config';
-import { readEngineRecord } from '@iii/engine';
 import { ImageStore } from '@iii/oci';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { lockedDigests } from '../../lib/locked-digests.js';
 import { note } from '../../lib/note.js';
+import { runningEngine } from '../../lib/running-engine.js';
 import { deleteCache, unreferencedCache } from '../../lib/store-usage.js';
 import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -43,7 +43,7 @@ export default class WorkerPrune extends BaseCommand {
     const configPath = resolveConfigPath({ flag: flags.config });
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
-    const engine = await readEngineRecord(paths.home).catch(() => undefined);
+    const engine = await runningEngine(paths.home);
     const keepPinned = !flags.all || engine !== undefined;
     if (flags.all && engine) note('iii is running: the images pinned in iii.lock are kept.');
 
