@@ -80,6 +80,30 @@ describe('ConfigDocument', () => {
     expect(doc.withoutWorker('busybox').text).toBe(text);
   });
 
+  it('keeps CRLF line ends and round-trips on them', () => {
+    const text = '# win\r\nworkers:\r\n  - name: a\r\n    image: x\r\n';
+    const added = ConfigDocument.parse(text, 'c.yaml').withWorker(entry);
+    expect(added.text).not.toMatch(/[^\r]\n/);
+    expect(added.worker('busybox')).toEqual(entry);
+    expect(added.withoutWorker('busybox').text).toBe(text);
+    expect(added.withoutWorker('busybox').withoutWorker('a').text).toBe('# win\r\nworkers: []\r\n');
+  });
+
+  it('edits a flow-style workers list', () => {
+    const text = 'workers: [{name: a, image: x}]\nengine: {port: 1}\n';
+    const doc = ConfigDocument.parse(text, 'c.yaml').withWorker(entry);
+    expect(doc.workers.map((w) => w.name)).toEqual(['a', 'busybox']);
+    expect(doc.text.endsWith('engine: {port: 1}\n')).toBe(true);
+    const replaced = doc.withReplacedWorker('a', { name: 'a', image: 'y' });
+    expect(replaced.worker('a')?.image).toBe('y');
+    expect(replaced.withoutWorker('a').workers.map((w) => w.name)).toEqual(['busybox']);
+    const flow = ConfigDocument.parse(text, 'c.yaml');
+    expect(flow.withReplacedWorker('a', { name: 'a', image: 'z' }).text).toBe(
+      'workers: [ { name: a, image: z } ]\nengine: {port: 1}\n',
+    );
+    expect(flow.withoutWorker('a').text).toBe('workers: []\nengine: {port: 1}\n');
+  });
+
   it('adds a workers key to a file that has none', () => {
     const text = 'engine:\n  port: 1234\n';
     const doc = ConfigDocument.parse(text, 'c.yaml').withWorker(entry);

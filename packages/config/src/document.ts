@@ -240,7 +240,9 @@ export class ConfigDocument {
   }
 
   #reparse(text: string): ConfigDocument {
-    return ConfigDocument.parse(text, this.file);
+    // A file written with CRLF line ends keeps them: the new lines get CRLF too.
+    const crlf = this.text.includes('\r\n') && !/(^|[^\r])\n/.test(this.text);
+    return ConfigDocument.parse(crlf ? text.replace(/(^|[^\r])\n/g, '$1\r\n') : text, this.file);
   }
 
   #workersPair(): Pair | undefined {
