@@ -1,4 +1,11 @@
-import { busybox, busyboxDocker, hostArchitecture, multiarch, pushFixture } from '@iii/tools/fixtures';
+import {
+  busybox,
+  busyboxDocker,
+  hostArchitecture,
+  multiarch,
+  ociArchive,
+  pushFixture,
+} from '@iii/tools/fixtures';
 import { startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -80,5 +87,33 @@ describe('pulling the fixture images from a registry', () => {
     }).catch((e) => e);
     expect(err).toBeInstanceOf(NoMatchingPlatformError);
     expect(err.message).toMatch(/linux\/arm64.*linux\/amd64|linux\/amd64.*linux\/arm64/);
+  });
+});
+
+describe('local fixture archives', () => {
+  it('picks each platform of a multi-arch oci-archive', async () => {
+    const archive = await ociArchive('multiarch');
+    for (const architecture of ['amd64', 'arm64']) {
+      const image = await openImage(archive.ref, { platform: { os: 'linux', architecture } });
+      try {
+        expect((await image.config()).config?.Env).toContain(`FIXTURE_ARCH=${architecture}`);
+        expect(image.index?.mediaType).toBe(MediaTypes.ociIndex);
+        for (const layer of await image.layers()) for await (const _ of await layer.open());
+      } finally {
+        await image.close?.();
+      }
+    }
+  });
+
+  it('reads the busybox docker-archive with the same layers as its OCI source', async () => {
+    const fx = await busyboxDocker();
+    const archive = await openImage(fx.archiveRef);
+    const source = await openImage(fx.ref);
+    try {
+      expect((await archive.config()).rootfs.diff_ids).toEqual((await source.config()).rootfs.diff_ids);
+      for (const layer of await archive.layers()) for await (const _ of await layer.open());
+    } finally {
+      await archive.close?.();
+    }
   });
 });
