@@ -192,7 +192,7 @@ workers:
     );
     const lock = parseLockFile(await readFile(sb.lockPath, 'utf8'), sb.lockPath);
     expect(Object.keys(lock.workers)).toHaveLength(CONCURRENT);
-  });
+  }, 300_000);
 
   it('never leaves config.yaml or iii.lock unparseable when adds are killed with SIGKILL, and a rerun completes', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `k${i}`);
