@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
 /** What a worker says about itself through `engine::workers::register`. */
@@ -42,9 +43,23 @@ export class WorkerConnection {
     return this.socket.readyState === 1;
   }
 
-  /** Sends a frame; a socket closing under us is not an error (its close handler cleans up). */
+  private corked = false;
+
+  /**
+   * Sends a frame; a socket closing under us is not an error (its close handler cleans up). Frames sent
+   * in the same tick leave in one write: under load this saves a syscall per frame.
+   */
   send(text: string): void {
     if (this.socket.readyState !== 1) return;
+    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    if (tcp && !this.corked) {
+      this.corked = true;
+      tcp.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        tcp.uncork();
+      });
+    }
     this.socket.send(text);
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { arch, platform, release } from 'node:os';
 import { WebSocket } from 'ws';
 import { EngineConnectionError } from './engine-connection-error.js';
@@ -124,6 +125,7 @@ export class WorkerClient {
   private readonly announce: boolean;
 
   private ws: WebSocket | undefined;
+  private corked = false;
   private state: ConnectionState = 'disconnected';
   private shuttingDown = false;
   private reconnectAttempt = 0;
@@ -576,8 +578,20 @@ export class WorkerClient {
   }
 
   private write(frame: object): void {
+    const ws = this.ws;
+    if (!ws) return;
+    // Frames written in the same tick leave in one TCP write (many calls or results at once under load).
+    const tcp = (ws as unknown as { _socket?: Socket })._socket;
+    if (tcp && !this.corked) {
+      this.corked = true;
+      tcp.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        tcp.uncork();
+      });
+    }
     try {
-      this.ws?.send(JSON.stringify(frame));
+      ws.send(JSON.stringify(frame));
     } catch {
       // The socket closed under us; 'close' follows and the reconnect replays what matters.
     }
