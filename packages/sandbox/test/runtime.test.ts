@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ let scratch: string;
 let driver: RuntimeDriver;
 let bundle: string;
 let rootfsDir: string;
+// Container ids are host-wide (cgroups), so concurrent runs of this test must not share one.
+const id = `iii-test-${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'iii-runtime-test-'));
@@ -34,14 +37,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await driver?.delete('iii-test-detached', { force: true });
+  await driver?.delete(id, { force: true });
   await releaseRootfs(rootfsDir);
   await rm(scratch, { recursive: true, force: true });
 });
 
 describe('runtime driver', () => {
   it('creates, starts, lists, signals and deletes a detached container in its private root', async () => {
-    const id = 'iii-test-detached';
     const out = join(scratch, 'out.log');
     const fd = openSync(out, 'a');
     try {
