@@ -26,6 +26,7 @@ beforeAll(async () => {
   await buildFixture('busybox');
   busyboxDigest = await pushFixture('busybox', registry, 'busybox:1');
   await pushFixture('busybox', registry, 'team/other:1');
+  await pushFixture('multiarch', registry, 'multi:1');
   await Promise.all(
     Array.from({ length: CONCURRENT }, (_, i) => pushFixture('busybox', registry, `c${i}:1`)),
   );
@@ -137,6 +138,20 @@ workers:
     expect(proxy.manifestGets()).toBe(1);
     expect(proxy.blobGets()).toBe(0);
     expect(await config()).toBe(text);
+  });
+
+  it('re-adding a cached multi-platform image also makes one manifest request', async () => {
+    const ref = `${proxy.host}/multi:1`;
+    const first = await iii(sb, ['worker', 'add', ref]);
+    expect(first.code, first.stderr).toBe(0);
+    proxy.reset();
+    const again = await iii(sb, ['worker', 'add', ref]);
+    expect(again.code).toBe(0);
+    expect(proxy.manifestGets()).toBe(1);
+    expect(proxy.blobGets()).toBe(0);
+    const lock = parseLockFile(await readFile(sb.lockPath, 'utf8'), sb.lockPath);
+    expect(lock.workers.multi?.index).toMatch(/^sha256:/);
+    expect(lock.workers.multi?.platform).toBe(`linux/${process.arch === 'x64' ? 'amd64' : process.arch}`);
   });
 
   it('refuses a name taken by another image, and --force keeps the user’s edited values', async () => {

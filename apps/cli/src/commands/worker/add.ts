@@ -11,10 +11,11 @@ import {
   resolveConfigPath,
   type WorkerEntry,
 } from '@iii/config';
-import { ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
+import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
+import { openWorkerImage } from '../../lib/open-worker-image.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
@@ -119,7 +120,11 @@ An image can be given as:
         if (existing && !flags.force && !sameImage(existing.image, target.image, cwd)) {
           throw collision(name, existing.image);
         }
-        const image = await openImage(target.source, { client, ...(platform ? { platform } : {}) });
+        const image = await openWorkerImage(target.source, {
+          client,
+          store,
+          ...(platform ? { platform } : {}),
+        });
         progress.message(`Pulling ${target.image}`);
         let installed: Awaited<ReturnType<typeof installImage>>;
         try {

@@ -7,10 +7,11 @@ import {
   resolveConfigPath,
   WorkerNotFoundError,
 } from '@iii/config';
-import { ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
+import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
+import { openWorkerImage } from '../../lib/open-worker-image.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
 import { configFlag } from '../../lib/worker-flags.js';
 import { imageTarget, installImage, storedImageDefaults } from '../../lib/worker-image.js';
@@ -63,8 +64,9 @@ export default class WorkerUpdate extends BaseCommand {
         const old = lock.workers[worker.name];
         const platformText = flags.platform ?? old?.platform;
         const target = imageTarget(worker.image, cwd);
-        const image = await openImage(target.source, {
+        const image = await openWorkerImage(target.source, {
           client,
+          store,
           ...(platformText ? { platform: parsePlatform(platformText) } : {}),
         });
         progress.message(`Pulling ${worker.image}`);
