@@ -384,6 +384,14 @@ export class Router {
     old.socket.terminate();
   }
 
+  /** Answers every call still in flight with `invocation_stopped` (the engine is going away). */
+  stopAll(): void {
+    for (const [id, inv] of this.invocations) {
+      this.finish(id);
+      this.reply(inv.caller, inv.callerInvocationId, inv.functionId, STOPPED);
+    }
+  }
+
   /** Forgets a closed connection: its functions and trigger types go, its callers' invocations stop. */
   detach(conn: WorkerConnection): void {
     if (!this.connections.delete(conn.id)) return;

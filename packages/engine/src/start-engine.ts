@@ -165,6 +165,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
           }),
         ]);
         clearTimeout(timer);
+        // Callers still waiting hear why before their sockets close.
+        router.stopAll();
         for (const wss of [workers, otel]) {
           for (const client of wss.clients) {
             client.close(1001, 'engine shutting down');

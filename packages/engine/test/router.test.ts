@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Engine, startEngine } from '@iii/engine';
 import { registerWorker, type TriggerConfig, type WorkerClient } from '@iii/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +193,41 @@ describe('router', () => {
       function_id: 'x::y',
       error: { code: 'trigger_registration_failed', message: 'bad config' },
     });
+  });
+
+  it('calls an HTTP-invoked function over HTTP with the call data, and reports HTTP failures', async () => {
+    const seen: unknown[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push({ method: req.method, auth: req.headers.authorization, body: JSON.parse(body) });
+        if (req.url === '/fail') res.writeHead(503).end('down');
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const owner = client('http-owner');
+      owner.registerFunction('web::ok', { url: `${base}/ok`, headers: { authorization: 'Bearer t' } });
+      owner.registerFunction('web::fail', { url: `${base}/fail` });
+      await waitForFunctions(caller, ['web::ok', 'web::fail']);
+      await expect(caller.trigger({ function_id: 'web::ok', payload: { q: 1 } })).resolves.toEqual({
+        ok: true,
+      });
+      expect(seen[0]).toEqual({
+        method: 'POST',
+        auth: 'Bearer t',
+        body: { q: 1, _caller_worker_id: caller.workerId },
+      });
+      const err = await caller.trigger({ function_id: 'web::fail', payload: {} }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'http_error', message: expect.stringContaining('503') });
+    } finally {
+      server.close();
+    }
   });
 
   it('moves in-flight work to the new connection of a worker that reattaches with its token', async () => {
