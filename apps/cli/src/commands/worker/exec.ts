@@ -1,0 +1,108 @@
+import { iiiPaths } from '@iii/config';
+import { execInWorker, parseDuration } from '@iii/engine';
+import { Args, Errors, Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+
+/** Bad flag values are usage errors (exit 2), with the hint of the parser. */
+function usageError(err: unknown): Error {
+  const e = new Errors.CLIError((err as Error).message, { exit: 2 });
+  return Object.assign(e, { hint: (err as { hint?: unknown }).hint });
+}
+
+/** Exit code after a forced kill by a second Ctrl-C, like a shell's for SIGINT. */
+const INTERRUPTED = 130;
+
+export default class WorkerExec extends BaseCommand {
+  static override summary = "Run a command inside a running worker's sandbox.";
+  static override description =
+    "The command runs in the worker's namespaces and root filesystem, with its environment, user and working directory unless overridden. stdin, stdout and stderr flow through and its exit code is ours. A terminal is allocated when stdin and stdout are terminals. Ctrl-C sends SIGINT to the command; a second Ctrl-C within a second kills it (exit 130). With --timeout the command is killed after that long (exit 124).";
+  static override examples = [
+    '<%= config.bin %> worker exec image-resize -- sh',
+    '<%= config.bin %> worker exec image-resize -- cat /tmp/env.txt',
+    '<%= config.bin %> worker exec image-resize -e DEBUG=1 -w /app -- node check.js',
+    '<%= config.bin %> worker exec image-resize --timeout 30s -- ./migrate',
+  ];
+  static override strict = false;
+  static override args = {
+    name: Args.string({ description: 'Worker name, as in config.yaml.', required: true }),
+  };
+  static override flags = {
+    env: Flags.string({
+      char: 'e',
+      description: 'Set an environment variable (K=V); repeatable.',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    workdir: Flags.string({ char: 'w', description: 'Working directory inside the sandbox.' }),
+    tty: Flags.boolean({
+      char: 't',
+      description: 'Allocate a terminal (default: when stdin and stdout are terminals).',
+      allowNo: true,
+    }),
+    timeout: Flags.string({
+      description: 'Kill the command after this long (30s, 5m, 1500ms) and exit 124.',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags, argv } = await this.parse(WorkerExec);
+    const command = (argv as string[]).slice(1);
+    if (command.length === 0) {
+      throw usageError({
+        message: 'no command given',
+        hint: 'Put the command after --: iii worker exec <name> -- sh',
+      });
+    }
+    const env: Record<string, string> = {};
+    for (const kv of flags.env ?? []) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0)
+        throw usageError({
+          message: `invalid --env "${kv}"`,
+          hint: 'Give variables as K=V, e.g. -e DEBUG=1.',
+        });
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
+    } catch (err) {
+      throw usageError(err);
+    }
+    const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
+    const handle = await execInWorker(iiiPaths().home, args.name, {
+      args: command,
+      env,
+      tty,
+      stdin: 'inherit',
+      stdout: 'inherit',
+      stderr: 'inherit',
+      ...(flags.workdir ? { cwd: flags.workdir } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+
+    // First Ctrl-C: pass it on. A second within a second: kill, and report the interruption.
+    let lastInterrupt = 0;
+    let killed = false;
+    const onInterrupt = () => {
+      const now = Date.now();
+      if (now - lastInterrupt <= 1000) {
+        killed = true;
+        void handle.kill('SIGKILL');
+      } else {
+        void handle.kill('SIGINT');
+      }
+      lastInterrupt = now;
+    };
+    const onTerminate = () => void handle.kill('SIGTERM');
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onTerminate);
+    try {
+      const result = await handle.result;
+      process.exitCode = killed ? INTERRUPTED : result.exitCode;
+    } finally {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onTerminate);
+    }
+  }
+}

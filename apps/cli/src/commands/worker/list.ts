@@ -1,0 +1,106 @@
+import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine';
+import { BaseCommand } from '../../base-command.js';
+import { configFlag } from '../../lib/worker-flags.js';
+
+interface ListResult {
+  /** The running `iii`, or null when the rows come from config.yaml alone. */
+  engine: { pid: number; address: string; configPath: string } | null;
+  workers: WorkerInfo[];
+}
+
+/** `1h2m`, `3m4s`, `5s`: as compact as `docker ps`, precise enough to see a restart. */
+function formatUptime(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  const s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s % 60}s`;
+  return `${s}s`;
+}
+
+function statusText(w: WorkerInfo): string {
+  let text = w.status;
+  if ((w.status === 'exited' || w.status === 'restarting') && w.lastExitCode !== undefined) {
+    text += ` (${w.oomKilled ? 'OOM killed, ' : ''}exit ${w.lastExitCode})`;
+  }
+  if (w.error) text += ': see `iii` output';
+  return text;
+}
+
+export default class WorkerList extends BaseCommand {
+  static override summary = 'List the workers of config.yaml and whether they run.';
+  static override description =
+    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. The state comes from the running `iii`; without one, every worker shows as stopped and a note says so.';
+  static override examples = ['<%= config.bin %> worker list', '<%= config.bin %> worker list --json'];
+  static override enableJsonFlag = true;
+  static override flags = {
+    config: configFlag,
+  };
+
+  async run(): Promise<ListResult> {
+    const { flags } = await this.parse(WorkerList);
+    const home = iiiPaths().home;
+    const record: EngineRecord | undefined = await readEngineRecord(home);
+    let result: ListResult | undefined;
+    if (record) {
+      const client = await connectEngine({ home, timeoutMs: 10_000 }).catch(() => undefined);
+      if (client) {
+        try {
+          const workers = await client.list();
+          result = {
+            engine: { pid: record.pid, address: record.address, configPath: record.configPath },
+            workers,
+          };
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ENGINE_NOT_RUNNING') throw err;
+        } finally {
+          await client.close();
+        }
+      }
+    }
+    if (!result) {
+      const state = await loadConfig(resolveConfigPath({ flag: flags.config }));
+      result = {
+        engine: null,
+        workers: state.doc.workers.map((w) => ({
+          name: w.name,
+          image: w.image,
+          ...(state.lock.workers[w.name] ? { digest: state.lock.workers[w.name]!.digest } : {}),
+          status: 'stopped' as const,
+          restarts: 0,
+        })),
+      };
+      if (!this.jsonEnabled())
+        this.logToStderr('Note: iii is not running; showing config.yaml. Start the workers with `iii`.');
+    }
+    if (!this.jsonEnabled()) this.render(result.workers);
+    return result;
+  }
+
+  private render(workers: WorkerInfo[]): void {
+    const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'RESTARTS'];
+    const rows = workers.map((w) => [
+      w.name,
+      w.image,
+      statusText(w),
+      w.pid ? String(w.pid) : '-',
+      w.status === 'running' ? formatUptime(w.uptimeMs) : '-',
+      String(w.restarts),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const row of [header, ...rows]) {
+      this.log(
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+          .join('   ')
+          .trimEnd(),
+      );
+    }
+    if (workers.length === 0)
+      this.logToStderr('No workers in config.yaml. Add one with `iii worker add <image>`.');
+  }
+}

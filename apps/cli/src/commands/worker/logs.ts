@@ -1,0 +1,79 @@
+import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { parseSince, workerLogs } from '@iii/engine';
+import { Args, Errors, Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { configFlag } from '../../lib/worker-flags.js';
+
+/** Bad flag values are usage errors (exit 2), with the hint of the parser. */
+function usageError(err: unknown): Error {
+  const e = new Errors.CLIError((err as Error).message, { exit: 2 });
+  return Object.assign(e, { hint: (err as { hint?: unknown }).hint });
+}
+
+export default class WorkerLogs extends BaseCommand {
+  static override summary = "Print a worker's output.";
+  static override description =
+    'Prints what the worker wrote on stdout and stderr (kept apart on ours), in the order it was written, plus the lines it logged through the SDK Logger. Works whether or not the worker or `iii` runs. With --follow, keeps printing new lines across restarts and log rotation until Ctrl-C.';
+  static override examples = [
+    '<%= config.bin %> worker logs image-resize',
+    '<%= config.bin %> worker logs image-resize -f',
+    '<%= config.bin %> worker logs image-resize -n 20 --timestamps',
+    '<%= config.bin %> worker logs image-resize --since 10m',
+    '<%= config.bin %> worker logs image-resize --since 2026-01-02T15:04:05Z',
+  ];
+  static override args = {
+    name: Args.string({ description: 'Worker name, as in config.yaml.', required: true }),
+  };
+  static override flags = {
+    follow: Flags.boolean({
+      char: 'f',
+      description: 'Keep printing new lines until Ctrl-C.',
+      default: false,
+    }),
+    tail: Flags.integer({ char: 'n', description: 'Print only the last N lines.', default: 100, min: 0 }),
+    since: Flags.string({
+      description: 'Only lines since a time: a duration back from now (10m, 1h) or RFC 3339.',
+    }),
+    timestamps: Flags.boolean({
+      description: 'Prefix each line with the time it was captured.',
+      default: false,
+    }),
+    config: configFlag,
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(WorkerLogs);
+    let since: Date | undefined;
+    try {
+      since = flags.since === undefined ? undefined : parseSince(flags.since);
+    } catch (err) {
+      throw usageError(err);
+    }
+    const home = iiiPaths().home;
+    const known = await loadConfig(resolveConfigPath({ flag: flags.config }))
+      .then((s) => s.doc.worker(args.name) !== undefined)
+      .catch(() => undefined);
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const lines = await workerLogs(home, args.name, {
+        tail: flags.tail,
+        follow: flags.follow,
+        signal: controller.signal,
+        ...(known === undefined ? {} : { known }),
+        ...(since ? { since } : {}),
+      });
+      for await (const l of lines) {
+        const text = `${flags.timestamps ? `${l.time} ` : ''}${l.line}${l.partial ? '' : '\n'}`;
+        const out = l.stream === 'stderr' ? process.stderr : process.stdout;
+        // Respect back-pressure so a large log piped into `head` or a file is not buffered whole.
+        if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}

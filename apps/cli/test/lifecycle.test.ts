@@ -1,0 +1,324 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: config.yaml text with literal ${VAR} placeholders.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Logger, registerWorker } from '@iii/sdk';
+import { busybox, pushFixture } from '@iii/tools/fixtures';
+import { freePort, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The busybox image with an ENTRYPOINT that exits 3 at once, made with skopeo and umoci. */
+async function crashingImage(source: string, dir: string): Promise<string> {
+  await run('skopeo', ['copy', '--quiet', source, `oci:${dir}:crashy`]);
+  await run('umoci', [
+    'config',
+    '--image',
+    `${dir}:crashy`,
+    '--config.entrypoint',
+    '/bin/sh',
+    '--config.cmd',
+    '-c',
+    '--config.cmd',
+    'echo crashing; exit 3',
+  ]);
+  return `oci-layout:${dir}:crashy`;
+}
+
+interface ListRow {
+  name: string;
+  status: string;
+  pid?: number;
+  restarts: number;
+  lastExitCode?: number;
+  error?: string;
+}
+
+describe('iii runs config.yaml workers end to end (runc, real registry)', () => {
+  let registry: TestRegistry;
+  let dir: string;
+  let home: string;
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+  let engine: ChildProcess;
+  let engineOutput = '';
+  let engineExit: Promise<number | null>;
+
+  const iii = async (...args: string[]): Promise<Result> => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env, cwd: dir });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const list = async (): Promise<ListRow[]> => {
+    const r = await iii('worker', 'list', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { workers: ListRow[] }).workers;
+  };
+  const row = async (name: string) => (await list()).find((w) => w.name === name);
+  const greeting = async (): Promise<string | undefined> => {
+    const r = await iii('trigger', 'node-worker::env', '--timeout', '5s');
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.stdout) as { greeting?: string }).greeting;
+  };
+
+  beforeAll(async () => {
+    registry = await startRegistry({ flavor: 'plain' });
+    await pushFixture('node-worker', registry, 'iii/node-worker:1');
+    await pushFixture('busybox', registry, 'iii/busybox-worker:1');
+    dir = await mkdtemp(join(tmpdir(), 'iii-life-'));
+    home = join(dir, 'home');
+    port = await freePort();
+    env = { ...process.env, III_HOME: home, III_CONFIG_PATH: join(dir, 'config.yaml'), CI: 'true' };
+    delete env.III_E2E_MISSING;
+    const crashRef = await crashingImage((await busybox()).ref, join(dir, 'crashy-layout'));
+    for (const args of [
+      [`${registry.host}/iii/node-worker:1`, '--name', 'node-worker'],
+      [`${registry.host}/iii/busybox-worker:1`, '--name', 'busybox-worker'],
+      [`${registry.host}/iii/busybox-worker:1`, '--name', 'broken'],
+      [crashRef, '--name', 'crashy'],
+    ]) {
+      const r = await iii('worker', 'add', ...args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    // ${VAR:default} for the node worker, ${MISSING} for the broken one.
+    const configPath = join(dir, 'config.yaml');
+    const doc = parseDocument(await readFile(configPath, 'utf8'));
+    doc.setIn(['workers', 0, 'config', 'GREETING'], '${III_E2E_GREETING:greeting-from-default}');
+    doc.setIn(['workers', 1, 'config', 'GREETING'], '${III_E2E_GREETING:greeting-from-default}');
+    doc.setIn(['workers', 2, 'config', 'TOKEN'], '${III_E2E_MISSING}');
+    // The image's III_URL default was copied into config:, where it would win over the engine's
+    // real address (a user's override); drop it so the worker dials the engine on its test port.
+    doc.deleteIn(['workers', 1, 'config', 'III_URL']);
+    await writeFile(configPath, doc.toString());
+
+    engine = spawn(process.execPath, [bin, 'start', '--port', String(port)], {
+      env,
+      cwd: dir,
+      stdio: 'pipe',
+    });
+    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    engineExit = new Promise((resolve) => engine.once('exit', (code) => resolve(code)));
+    await until('both workers running', async () => {
+      const rows = await list();
+      const up = (n: string) => rows.find((w) => w.name === n)?.status === 'running';
+      return up('node-worker') && up('busybox-worker');
+    });
+  });
+
+  afterAll(async () => {
+    if (engine && engine.exitCode === null) {
+      engine.kill('SIGINT');
+      await engineExit;
+    }
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts both workers with pids, and the node worker answers with its interpolated config', async () => {
+    const rows = await list();
+    for (const name of ['node-worker', 'busybox-worker']) {
+      const w = rows.find((r) => r.name === name);
+      expect(w?.status).toBe('running');
+      expect(w?.pid).toBeGreaterThan(0);
+    }
+    expect(await until('node-worker::env', greeting)).toBe('greeting-from-default');
+    const table = await iii('worker', 'list');
+    expect(table.stdout).toMatch(/^NAME\s+IMAGE\s+STATUS\s+PID\s+UPTIME\s+RESTARTS/m);
+    expect(table.stdout).toMatch(/^node-worker\s+\S+\s+running\s+\d+/m);
+  });
+
+  it('reports and skips a worker whose config uses an unset variable', async () => {
+    const broken = await row('broken');
+    expect(broken?.status).toBe('not started');
+    expect(broken?.error).toMatch(/III_E2E_MISSING/);
+    expect(engineOutput).toMatch(/broken.*III_E2E_MISSING/);
+  });
+
+  it('restarts a worker that crashes on start with backoff, and lists its restarts and exit code', async () => {
+    const crashy = await until('crashy restarted', async () => {
+      const w = await row('crashy');
+      return w && w.restarts >= 1 && w.lastExitCode === 3 ? w : undefined;
+    });
+    expect(crashy.lastExitCode).toBe(3);
+    expect(await greeting()).toBe('greeting-from-default');
+  });
+
+  it('execs in the busybox worker: injected env, exit codes, timeout', async () => {
+    const cat = await until('env.txt', async () => {
+      const r = await iii('worker', 'exec', 'busybox-worker', '--', 'cat', '/tmp/env.txt');
+      return r.code === 0 ? r : undefined;
+    });
+    expect(cat.stdout).toContain(`III_ENGINE_URL=ws://127.0.0.1:${port}`);
+    expect(cat.stdout).toContain('GREETING=greeting-from-default');
+    expect(cat.stdout).toContain('III_WORKER_NAME=busybox-worker');
+    const three = await iii('worker', 'exec', 'busybox-worker', '--', 'sh', '-c', 'exit 3');
+    expect(three.code, three.stderr).toBe(3);
+    const slow = await iii('worker', 'exec', 'busybox-worker', '--timeout', '500ms', '--', 'sleep', '30');
+    expect(slow.code, slow.stderr).toBe(124);
+    const withEnv = await iii(
+      'worker',
+      'exec',
+      'busybox-worker',
+      '-e',
+      'EXTRA=1',
+      '-w',
+      '/tmp',
+      '--',
+      'sh',
+      '-c',
+      'echo $EXTRA $PWD',
+    );
+    expect(withEnv.stdout.trim()).toBe('1 /tmp');
+  });
+
+  it('prints the last lines of a worker log, and follows new ones', async () => {
+    const last = await until('5 log lines', async () => {
+      const r = await iii('worker', 'logs', 'busybox-worker', '-n', '5');
+      const lines = r.stdout.split('\n').filter(Boolean);
+      return lines.length === 5 ? lines : undefined;
+    });
+    expect(last.every((l) => /^busybox-worker/.test(l))).toBe(true);
+    const seen = Math.max(...last.map((l) => Number(/line (\d+)/.exec(l)?.[1] ?? 0)));
+
+    const follow = spawn(process.execPath, [bin, 'worker', 'logs', 'busybox-worker', '-f', '-n', '0'], {
+      env,
+      cwd: dir,
+    });
+    let out = '';
+    follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await until('a new line', async () => {
+        const ns = [...out.matchAll(/line (\d+)/g)].map((m) => Number(m[1]));
+        return ns.some((n) => n > seen);
+      });
+    } finally {
+      follow.kill('SIGINT');
+    }
+  });
+
+  it('shows lines a worker logs through the SDK Logger in its logs', async () => {
+    // A client named like the managed worker logs as it would from inside its sandbox.
+    const client = registerWorker(`ws://127.0.0.1:${port}`, { workerName: 'busybox-worker' });
+    try {
+      const logger = new Logger(client);
+      const found = await until('the Logger line in the worker logs', async () => {
+        logger.warn('hello from the sdk logger', { n: 1 });
+        const r = await iii('worker', 'logs', 'busybox-worker', '-n', '200');
+        return r.stderr.includes('[warn] hello from the sdk logger {"n":1}') ? r : undefined;
+      });
+      expect(found.stdout).not.toContain('hello from the sdk logger');
+    } finally {
+      await client.shutdown();
+    }
+  });
+
+  it('stops, starts and restarts a worker through the engine', async () => {
+    const stop = await iii('worker', 'stop', 'node-worker', '--timeout', '5s');
+    expect(stop.code, stop.stderr).toBe(0);
+    const stopped = await row('node-worker');
+    expect(stopped?.status).toBe('stopped');
+    expect(stopped?.pid).toBeUndefined();
+    const gone = await until('function gone', async () => {
+      const r = await iii('trigger', 'node-worker::env', '--timeout', '2s');
+      return r.code !== 0 ? r : undefined;
+    });
+    expect(gone.stderr).toMatch(/function_not_found|not found/);
+
+    expect((await iii('worker', 'start', 'node-worker')).code).toBe(0);
+    expect(await until('node-worker answers again', greeting)).toBe('greeting-from-default');
+
+    const before = (await row('busybox-worker'))?.pid;
+    const restart = await iii('worker', 'restart', 'busybox-worker', '--timeout', '5s');
+    expect(restart.code, restart.stderr).toBe(0);
+    const after = await until('busybox-worker running again', async () => {
+      const w = await row('busybox-worker');
+      return w?.status === 'running' && w.pid !== before ? w : undefined;
+    });
+    expect(after.pid).toBeGreaterThan(0);
+  });
+
+  it('starts a worker added after iii began from the local cache, without the registry', async () => {
+    const add = await iii('worker', 'add', `${registry.host}/iii/busybox-worker:1`, '--name', 'late');
+    expect(add.code, add.stderr).toBe(0);
+    expect((await row('late'))?.status).toBe('not started');
+    // Nothing may be pulled now: the registry is gone.
+    await registry.stop();
+    const start = await iii('worker', 'start', 'late');
+    expect(start.code, start.stderr).toBe(0);
+    const late = await until('late running', async () => {
+      const w = await row('late');
+      return w?.status === 'running' ? w : undefined;
+    });
+    expect(late.pid).toBeGreaterThan(0);
+  });
+
+  it('names unknown workers clearly', async () => {
+    const r = await iii('worker', 'stop', 'no-such-worker');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: .*no-such-worker/m);
+  });
+
+  it('stops everything on Ctrl-C and leaves no container, mount or process behind', async () => {
+    const pids = (await list()).map((w) => w.pid).filter((p): p is number => typeof p === 'number');
+    engine.kill('SIGINT');
+    expect(await engineExit).toBe(0);
+
+    const root = join(home, 'sandbox', 'runtime', 'runc');
+    const { stdout } = await run('runc', ['--root', root, 'list', '--quiet']);
+    expect(stdout.trim()).toBe('');
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(home);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    const leftovers: string[] = [];
+    for (const p of await readdir('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.includes(home)) leftovers.push(cmd.replaceAll('\0', ' '));
+    }
+    expect(leftovers).toEqual([]);
+  });
+
+  it('without iii: list falls back to config.yaml, start says to run iii, logs still work', async () => {
+    const l = await iii('worker', 'list');
+    expect(l.code).toBe(0);
+    expect(l.stdout).toMatch(/^node-worker\s+\S+\s+stopped/m);
+    expect(l.stderr).toMatch(/not running/);
+    const s = await iii('worker', 'start', 'node-worker');
+    expect(s.code).toBe(1);
+    expect(s.stderr).toMatch(/^Error: iii is not running/m);
+    expect(s.stderr).toMatch(/`iii`/);
+    const logs = await iii('worker', 'logs', 'busybox-worker', '-n', '2');
+    expect(logs.stdout.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+});
