@@ -82,6 +82,17 @@ function capabilitiesFor(uid: number, caps: OciProcess['capabilities']): OciProc
   return { ...caps, effective: active, permitted: active };
 }
 
+/**
+ * The runtime exits 255 when it cannot start the command at all; report that the way a shell
+ * does, 127 for a command not found and 126 for one that cannot be executed.
+ */
+function startFailureCode(exitCode: number, stderrTail: string): number {
+  if (exitCode !== 255 || !/exec failed|unable to start container process/.test(stderrTail)) return exitCode;
+  if (/no such file or directory|executable file not found/i.test(stderrTail)) return 127;
+  if (/permission denied/i.test(stderrTail)) return 126;
+  return exitCode;
+}
+
 function stdio(o: StdioOption | Readable | Writable | undefined): StdioOption {
   return o === undefined || typeof o === 'object' ? 'pipe' : o;
 }
@@ -103,7 +114,8 @@ export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<Exe
     pidFile,
     stdin: stdio(req.stdin),
     stdout: stdio(req.stdout),
-    stderr: stdio(req.stderr),
+    // Without a terminal, stderr is relayed by us so the runtime's own "exec failed" can be seen.
+    stderr: !req.tty && req.stderr === 'inherit' ? 'pipe' : stdio(req.stderr),
   });
 
   let out = '';
@@ -112,7 +124,12 @@ export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<Exe
   else proc.stdin?.end();
   if (typeof req.stdout === 'object') proc.stdout?.pipe(req.stdout, { end: false });
   else proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  if (typeof req.stderr === 'object') proc.stderr?.pipe(req.stderr, { end: false });
+  let errTail = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    errTail = (errTail + d.toString()).slice(-2048);
+  });
+  if (req.stderr === 'inherit') proc.stderr?.pipe(process.stderr, { end: false });
+  else if (typeof req.stderr === 'object') proc.stderr?.pipe(req.stderr, { end: false });
   else proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
 
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -143,7 +160,7 @@ export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<Exe
     req.signal?.removeEventListener('abort', onAbort);
     await rm(pidFile, { force: true });
     return {
-      exitCode: timedOut ? EXEC_TIMEOUT_EXIT_CODE : exitCode,
+      exitCode: timedOut ? EXEC_TIMEOUT_EXIT_CODE : startFailureCode(exitCode, errTail),
       timedOut,
       ...(req.stdout === undefined ? { stdout: out } : {}),
       ...(req.stderr === undefined ? { stderr: err } : {}),

@@ -335,6 +335,9 @@ function acceptance(runtime: string) {
       exitCode: 124,
       timedOut: true,
     });
+    // Like a shell: 127 for a command that does not exist, 126 for one that cannot run.
+    expect((await w.exec({ args: ['/no/such/command'] })).exitCode).toBe(127);
+    expect((await w.exec({ args: ['/etc/passwd'] })).exitCode).toBe(126);
     // stdin flows in, stdout out through given streams.
     const sink = new PassThrough();
     let got = '';
