@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -169,6 +169,17 @@ describe('LogWriter and readLogs', () => {
     await it.return?.(undefined);
     w.close();
     expect(seen).toEqual(expected);
+  });
+
+  it('does not lose the next line after a record cut short by a crash', async () => {
+    await writeFile(
+      join(dir, 'stdout.log'),
+      '{"t":"2026-01-01T00:00:00.000000Z","s":"out","l":"whole"}\n{"t":"2026-01-01T00:0',
+    );
+    const w = new LogWriter(dir);
+    w.write('stdout', 'after restart\n');
+    w.close();
+    expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(['whole', 'after restart']);
   });
 
   it('reads nothing, without error, from a directory with no logs yet', async () => {

@@ -1,7 +1,18 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './files.js';
 import { formatMicros, formatRecord, type LogStream } from './record.js';
+
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface LogWriterOptions {
   /** Rotate a stream's file when it would grow past this many bytes. Default 10 MiB. */
@@ -145,8 +156,13 @@ export class LogWriter {
   private open(stream: LogStream): StreamFile {
     const f = this.files[stream];
     if (f.fd === undefined) {
-      f.fd = openSync(logFile(this.dir, stream), 'a', 0o600);
+      const path = logFile(this.dir, stream);
+      f.fd = openSync(path, 'a', 0o600);
       f.size = fstatSync(f.fd).size;
+      if (f.size > 0 && !endsWithNewline(path, f.size)) {
+        // A crash cut the last record short: end it, so the next record is not glued to it.
+        f.size += writeSync(f.fd, '\n');
+      }
     }
     return f;
   }
