@@ -120,3 +120,13 @@ export class LocalImageNotFoundError extends TemplateError {
     );
   }
 }
+
+export class InvalidSdkVersionError extends TemplateError {
+  constructor(spec: string) {
+    super(
+      'INVALID_SDK_VERSION',
+      `invalid @iii/sdk version "${spec}"`,
+      'Give an npm version, range, tag or spec, e.g. ^0.1.0, latest or file:./iii-sdk-0.1.0.tgz.',
+    );
+  }
+}

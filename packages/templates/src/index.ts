@@ -15,6 +15,7 @@ export {
   DirectoryNotEmptyError,
   DockerfileNotFoundError,
   InvalidImageTagError,
+  InvalidSdkVersionError,
   InvalidWorkerNameError,
   LocalImageNotFoundError,
   NoBuilderError,

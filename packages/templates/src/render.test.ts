@@ -72,6 +72,12 @@ describe('render', () => {
     expect(pkg.dependencies['@iii/sdk']).toBe('latest');
   });
 
+  it('refuses an sdk version that would break package.json', async () => {
+    await expect(
+      render({ lang: 'node', name: 'w', dir: join(root, 'w'), sdkVersion: '1", "evil": "x' }),
+    ).rejects.toMatchObject({ code: 'INVALID_SDK_VERSION' });
+  });
+
   it('refuses a directory that is not empty and leaves it untouched', async () => {
     await writeFile(join(root, 'keep.txt'), 'mine');
     await expect(render({ lang: 'node', name: 'w', dir: root })).rejects.toMatchObject({

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { DirectoryNotEmptyError, NotADirectoryError } from './errors.js';
+import { DirectoryNotEmptyError, InvalidSdkVersionError, NotADirectoryError } from './errors.js';
 import { parseTemplateLanguage, type TemplateLanguage } from './language.js';
 import { fillPlaceholders } from './placeholders.js';
 import { templateDir } from './template-dir.js';
@@ -36,6 +36,9 @@ export interface RenderResult {
 export async function render(options: RenderOptions): Promise<RenderResult> {
   const lang = parseTemplateLanguage(options.lang);
   validateWorkerName(options.name);
+  const sdkVersion = options.sdkVersion ?? 'latest';
+  // It lands inside a JSON string of package.json: no quotes, backslashes or control characters.
+  if (!/^[^"\\\u0000-\u001f]+$/.test(sdkVersion)) throw new InvalidSdkVersionError(sdkVersion);
   const dir = resolve(options.dir);
   await ensureEmptyDirectory(dir);
 
@@ -45,7 +48,7 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     functionId,
     npmName: npmPackageName(options.name),
     crateName: cratePackageName(options.name),
-    sdkVersion: options.sdkVersion ?? 'latest',
+    sdkVersion,
   };
 
   const source = templateDir(lang);
