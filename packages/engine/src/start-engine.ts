@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { BuiltinDefinition, BuiltinHandler } from './builtin.js';
 import { functionBuiltins } from './builtins/function-builtins.js';
 import { logBuiltins } from './builtins/log-builtins.js';
@@ -25,6 +25,11 @@ export interface EngineOptions {
   maxPayload?: number;
   /** How long {@link Engine.close} waits for in-flight invocations. Default 5000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Interval of WebSocket pings to every connection; one that has not answered the previous ping is
+   * dropped, so a half-open socket cannot hold invocations forever. Default 30000 ms.
+   */
+  heartbeatMs?: number;
   /** Diagnostics about ignored frames and routing misses. Default: dropped. */
   debug?: (message: string) => void;
   /** Clock for connection timestamps. */
@@ -94,6 +99,20 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
   });
 
+  const alive = new WeakSet<WebSocket>();
+  const heartbeat = setInterval(() => {
+    for (const ws of workers.clients) {
+      if (!alive.has(ws)) {
+        debug('dropping a connection that did not answer a ping');
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, options.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
   workers.on('connection', (ws, req: IncomingMessage) => {
     const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now());
     // A protocol violation (e.g. a frame over maxPayload) closes this socket only.
@@ -110,6 +129,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       }
     });
     ws.on('close', () => router.detach(conn));
+    ws.on('pong', () => alive.add(ws));
+    alive.add(ws);
     router.attach(conn);
   });
 
@@ -156,6 +177,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     listWorkers: () => listWorkers(router),
     close() {
       closing ??= (async () => {
+        clearInterval(heartbeat);
         const listenerClosed = new Promise<void>((resolve) => http.close(() => resolve()));
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([

@@ -1,6 +1,7 @@
 import { startEngine } from '@iii/engine';
 import { registerWorker } from '@iii/sdk';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { eventually, waitForFunctions } from './helpers/worker-process.js';
 
 describe('engine close', () => {
@@ -58,6 +59,27 @@ describe('engine close', () => {
     } finally {
       await caller.shutdown();
       await worker.shutdown();
+    }
+  });
+
+  it('drops a connection that stops answering pings, stopping the calls it was serving', async () => {
+    const engine = await startEngine({ port: 0, heartbeatMs: 50 });
+    // A peer whose process hangs: the socket stays open but nothing answers, not even pings.
+    const frozen = new WebSocket(engine.address, { autoPong: false });
+    const frames: Array<{ type: string; invocation_id?: string }> = [];
+    frozen.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    await new Promise((resolve) => frozen.once('open', resolve));
+    frozen.send(JSON.stringify({ type: 'registerfunction', id: 'frozen::fn' }));
+    const caller = registerWorker(engine.address, { announce: false });
+    try {
+      await waitForFunctions(caller, ['frozen::fn']);
+      const call = caller.trigger({ function_id: 'frozen::fn', payload: {} }).catch((e: unknown) => e);
+      expect(await call).toMatchObject({ code: 'invocation_stopped' });
+      expect(frozen.readyState).not.toBe(WebSocket.OPEN);
+    } finally {
+      frozen.terminate();
+      await caller.shutdown();
+      await engine.close();
     }
   });
 });
