@@ -12,6 +12,7 @@ export * from './reference/reference.js';
 export * from './registry/credentials.js';
 export * from './registry/http-transport.js';
 export * from './registry/registry-client.js';
+export type { BlobRange } from './registry/resuming-blob-stream.js';
 export * from './registry/www-authenticate.js';
 export * from './sources/docker-archive.js';
 export * from './sources/oci-archive.js';

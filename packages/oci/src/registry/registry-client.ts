@@ -6,7 +6,6 @@ import {
   DigestMismatchError,
   ImageNotFoundError,
   InvalidManifestError,
-  OciError,
   RegistryError,
   RegistryUnreachableError,
   TlsError,
@@ -28,6 +27,7 @@ import {
   networkErrorCode,
   nodeHttpTransport,
 } from './http-transport.js';
+import { type BlobRange, ResumingBlobStream } from './resuming-blob-stream.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.js';
 
 export interface RetryOptions {
@@ -57,12 +57,6 @@ export interface RegistryClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
   userAgent?: string;
-}
-
-export interface BlobRange {
-  body: Readable;
-  /** Where the body starts in the blob: the requested offset, or 0 if the server ignored Range. */
-  offset: number;
 }
 
 interface Endpoint {
@@ -556,53 +550,20 @@ export class RegistryClient {
     signal?: AbortSignal,
   ): Promise<Readable> {
     const first = await this.getBlobRange(ref, descriptor.digest, { offset, signal });
-    const client = this;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      let received = offset;
-      let range: BlobRange | undefined = first;
-      let failures = 0;
-      let progressAtFailure = -1;
-      while (received < descriptor.size) {
-        if (!range) range = await client.getBlobRange(ref, descriptor.digest, { offset: received, signal });
-        // A server that ignores Range restarts at 0: skip what we already have.
-        let skip = received - range.offset;
-        let cause: unknown;
-        try {
-          for await (const c of range.body) {
-            let chunk = c as Buffer;
-            if (skip > 0) {
-              if (chunk.length <= skip) {
-                skip -= chunk.length;
-                continue;
-              }
-              chunk = chunk.subarray(skip);
-              skip = 0;
-            }
-            received += chunk.length;
-            yield chunk;
-          }
-          if (received >= descriptor.size) return;
-          cause = new Error('connection closed before the end of the blob');
-        } catch (err) {
-          if (signal?.aborted || err instanceof OciError) throw err;
-          cause = err;
-        }
-        range.body.destroy();
-        range = undefined;
-        // Only consecutive failures without progress count against the retry limit.
-        if (received > progressAtFailure) failures = 0;
-        progressAtFailure = received;
-        if (++failures >= client.attempts) {
-          throw new RegistryUnreachableError(
-            ref.registry,
-            `connection lost while reading blob ${descriptor.digest} (${networkErrorCode(cause) ?? (cause as Error).message})`,
-            { cause },
-          );
-        }
-        await client.sleep(client.backoff(failures), signal);
-      }
-    }
-    return Readable.from(chunks(), { objectMode: false });
+    return new ResumingBlobStream(
+      (at) => this.getBlobRange(ref, descriptor.digest, { offset: at, signal }),
+      first,
+      offset,
+      {
+        registry: ref.registry,
+        digest: descriptor.digest,
+        size: descriptor.size,
+        attempts: this.attempts,
+        backoff: (n) => this.backoff(n),
+        sleep: this.sleep,
+        signal,
+      },
+    );
   }
 
   /** A blob as a stream verified against its descriptor (fails with DigestMismatchError before 'end'). */
