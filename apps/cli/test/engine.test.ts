@@ -212,4 +212,24 @@ describe('iii start and iii trigger (built binary)', () => {
     expect(await bare.exit).toBe(0);
     await expect(stat(join(root, 'bare-home', 'run', 'engine.json'))).rejects.toThrow(/ENOENT/);
   });
+
+  it('fails with a clear error when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const r = await iii(['start', '--port', String(port)], {
+        cwd,
+        env: { ...env, III_HOME: join(root, 'busy-home') },
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`, 'm'),
+      );
+      expect(r.stderr).toMatch(/--port/);
+      await expect(stat(join(root, 'busy-home', 'run', 'engine.json'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      taken.close();
+    }
+  });
 });
