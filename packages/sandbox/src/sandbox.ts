@@ -122,6 +122,8 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
   }
 
   async startExec(req: ExecRequest): Promise<ExecHandle> {
+    // Right after start the worker may already print while its container is still being created.
+    if (this.state().status === 'starting') await this.settledFrom('starting');
     if (this.state().status !== 'running') throw new WorkerNotRunningError(this.name);
     return startExec(
       { driver: this.sandbox.driver, id: this.id, base: this.spec.process, runDir: this.paths.run },
@@ -131,6 +133,19 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
 
   logs(options?: ReadLogsOptions): AsyncGenerator<LogLine> {
     return readLogs(this.paths.logs, options);
+  }
+
+  /** Resolves once the status is no longer `status`. */
+  private settledFrom(status: WorkerState['status']): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (s: WorkerState) => {
+        if (s.status === status) return;
+        this.off('state', check);
+        resolve();
+      };
+      this.on('state', check);
+      check(this.state());
+    });
   }
 
   /**
