@@ -95,7 +95,7 @@ export interface Layer {
   open(signal?: AbortSignal): Promise<Readable>;
   /**
    * The raw compressed bytes from `offset` on, NOT verified: for resuming an interrupted download
-   * (the store hashes the prefix it already has, then verifies the whole). Absent for local sources.
+   * (the store hashes the prefix it already has, then verifies the whole). Optional.
    */
   openFrom?(offset: number, signal?: AbortSignal): Promise<Readable>;
 }

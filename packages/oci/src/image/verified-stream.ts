@@ -10,7 +10,12 @@ import type { Descriptor } from './types.js';
  */
 export function verifyingStream(
   descriptor: Pick<Descriptor, 'digest' | 'size'>,
-  options: { initialHash?: ReturnType<typeof createHash>; offset?: number } = {},
+  options: {
+    initialHash?: ReturnType<typeof createHash>;
+    offset?: number;
+    /** Called with the byte count so far after each chunk (progress reporting without another stream). */
+    onBytes?: (seen: number) => void;
+  } = {},
 ): Transform {
   const hash = options.initialHash ?? createHash('sha256');
   let seen = options.offset ?? 0;
@@ -22,6 +27,7 @@ export function verifyingStream(
         return;
       }
       hash.update(chunk);
+      options.onBytes?.(seen);
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {

@@ -118,6 +118,11 @@ export async function openDockerArchiveFrom(
       pipeline(archive.openEntry(entry, { signal }), verify, () => {});
       return verify;
     },
+    async openFrom(d, offset, signal) {
+      const entry = byDigest.get(d.digest);
+      if (!entry) throw new ImageSourceError(`${where}: no blob ${d.digest}`, 'The archive is incomplete.');
+      return archive.openEntry(entry, { signal, start: offset });
+    },
     async readManifest(d) {
       throw new ImageSourceError(
         `${where}: no manifest ${d.digest}`,

@@ -26,6 +26,9 @@ export function archiveLayoutBlobSource(archive: TarArchive): BlobSource {
       pipeline(archive.openEntry(entryFor(d), { signal }), verify, () => {});
       return verify;
     },
+    async openFrom(d, offset, signal) {
+      return archive.openEntry(entryFor(d), { signal, start: offset });
+    },
     async readManifest(d) {
       const { algorithm, hex } = parseDigest(d.digest);
       const bytes = await archive.readEntry(`blobs/${algorithm}/${hex}`, DOCUMENT_LIMIT);

@@ -45,6 +45,13 @@ export function layoutBlobSource(dir: string): BlobSource {
       pipeline(createReadStream(path, { signal, highWaterMark: 1 << 20 }), verify, () => {});
       return verify;
     },
+    async openFrom(d: Descriptor, offset: number, signal?: AbortSignal) {
+      return createReadStream(layoutBlobPath(dir, d.digest), {
+        start: offset,
+        signal,
+        highWaterMark: 1 << 20,
+      });
+    },
     async readManifest(d: Descriptor) {
       const bytes = await readFile(layoutBlobPath(dir, d.digest));
       verifyManifestDigest(bytes, d.digest);

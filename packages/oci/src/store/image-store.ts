@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
 import { parseDigest, sha256Digest } from '../image/digest.js';
@@ -183,21 +183,17 @@ export class ImageStore {
         let done = offset;
         let lastReport = -PROGRESS_STEP;
         report('downloading', done);
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            done += chunk.length;
+        try {
+          const onBytes = (seen: number) => {
+            done = seen;
             if (done - lastReport >= PROGRESS_STEP) {
               lastReport = done;
               report('downloading', done);
             }
-            cb(null, chunk);
-          },
-        });
-        try {
+          };
           await pipeline(
             source,
-            counter,
-            verifyingStream(d, { initialHash: hash, offset }),
+            verifyingStream(d, { initialHash: hash, offset, onBytes }),
             createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }),
             { signal: options.signal },
           );
