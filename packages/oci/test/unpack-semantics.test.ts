@@ -239,6 +239,17 @@ describe('unpack as root', () => {
     expect(fs.lstatSync(path.join(rootfs, 'home/link'))).toMatchObject({ uid: 42, gid: 43 });
   });
 
+  it('gives a directory kept from a lower layer the owner of the upper header, root included', async () => {
+    const { rootfs } = await unpack(
+      [
+        await tarLayer([{ name: 'srv/', type: 'directory', uid: 1000, gid: 1000 }]),
+        await tarLayer([{ name: 'srv/', type: 'directory', uid: 0, gid: 0 }]),
+      ],
+      target(),
+    );
+    expect(fs.statSync(path.join(rootfs, 'srv'))).toMatchObject({ uid: 0, gid: 0 });
+  });
+
   it('creates device nodes and reports each as a warning', async () => {
     const warnings: string[] = [];
     const result = await unpack(

@@ -71,10 +71,13 @@ export class RootfsWriter {
   private layer: string | undefined;
   private entryCount = 0;
   private contentBytes = 0;
+  /** Who new entries belong to when created (the root was made mode 0755 without setgid). */
+  private readonly owner: { uid: number; gid: number };
 
   constructor(options: RootfsWriterOptions) {
     this.options = options;
     this.root = options.root;
+    this.owner = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
   }
 
   get entries(): number {
@@ -128,37 +131,44 @@ export class RootfsWriter {
       }
     }
 
-    const existing = lstatOrUndefined(path);
-    if (existing && !(type === 'directory' && existing.isDirectory())) this.removePath(path, rel, existing);
-
     switch (type) {
-      case 'directory':
-        if (!existing?.isDirectory()) fs.mkdirSync(path, { mode: 0o700 });
+      case 'directory': {
+        const created = this.createOrReplace(path, rel, () => fs.mkdirSync(path, { mode: 0o700 }), true);
         this.knownDirs.add(path);
-        this.chown(path, header);
+        // An existing directory keeps its owner unless the header says otherwise: always chown it.
+        this.chown(path, header, !created);
         this.dirMetadata.set(rel, this.metadataOf(header));
         await drain(content);
         break;
+      }
       case 'file':
-      case 'contiguous-file':
-        await this.writeFile(path, header, content);
+      case 'contiguous-file': {
+        let fd = -1;
+        this.createOrReplace(path, rel, () => {
+          fd = fs.openSync(path, createFlags, 0o600);
+        });
+        await this.writeFile(fd, header, content);
         break;
+      }
       case 'symlink':
-        fs.symlinkSync(header.linkname ?? '', path);
-        this.chown(path, header);
+        this.createOrReplace(path, rel, () => fs.symlinkSync(header.linkname ?? '', path));
+        this.chown(path, header, false);
         fs.lutimesSync(path, this.mtimeOf(header), this.mtimeOf(header));
         await drain(content);
         break;
       case 'link':
-        fs.linkSync(linkTarget as string, path);
+        this.createOrReplace(path, rel, () => fs.linkSync(linkTarget as string, path));
         await drain(content);
         break;
       case 'character-device':
       case 'block-device':
-      case 'fifo':
+      case 'fifo': {
+        const existing = lstatOrUndefined(path);
+        if (existing) this.removePath(path, rel, existing);
         await this.createSpecial(path, header, type);
         await drain(content);
         break;
+      }
       default:
         throw new UnsupportedEntryError(
           header.name,
@@ -308,11 +318,31 @@ export class RootfsWriter {
     this.upperPaths.add(rel);
   }
 
-  private async writeFile(path: string, header: TarEntryHeader, content: Readable): Promise<void> {
-    const fd = fs.openSync(path, createFlags, 0o600);
+  /**
+   * Runs `create`; if the path is taken, removes what is there (a lower layer's entry; kept if both
+   * are directories and `keepDirectory`) and runs it again. Trying first saves an lstat per entry,
+   * which adds up for images of many small files. Answers whether `create` made a new entry.
+   */
+  private createOrReplace(path: string, rel: string, create: () => void, keepDirectory = false): boolean {
+    try {
+      create();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const existing = lstatOrUndefined(path);
+    if (existing) {
+      if (keepDirectory && existing.isDirectory()) return false;
+      this.removePath(path, rel, existing);
+    }
+    create();
+    return true;
+  }
+
+  private async writeFile(fd: number, header: TarEntryHeader, content: Readable): Promise<void> {
     try {
       await consume(content, (chunk) => writeAll(fd, chunk));
-      if (!this.options.rootless) fs.fchownSync(fd, this.uidOf(header), this.gidOf(header));
+      if (this.needsChown(header, false)) fs.fchownSync(fd, this.uidOf(header), this.gidOf(header));
       fs.fchmodSync(fd, modeOf(header));
       const mtime = this.mtimeOf(header);
       fs.futimesSync(fd, mtime, mtime);
@@ -335,7 +365,7 @@ export class RootfsWriter {
       );
     }
     await createSpecialFile(path, type, modeOf(header), header.devmajor ?? 0, header.devminor ?? 0);
-    this.chown(path, header);
+    this.chown(path, header, false);
     fs.chmodSync(path, modeOf(header));
     fs.utimesSync(path, this.mtimeOf(header), this.mtimeOf(header));
     if (type !== 'fifo') {
@@ -347,9 +377,15 @@ export class RootfsWriter {
     }
   }
 
-  private chown(path: string, header: TarEntryHeader): void {
-    if (this.options.rootless) return;
-    fs.lchownSync(path, this.uidOf(header), this.gidOf(header));
+  /** `existed`: the entry was there before (a directory kept from a lower layer), so owned by anyone. */
+  private chown(path: string, header: TarEntryHeader, existed: boolean): void {
+    if (this.needsChown(header, existed)) fs.lchownSync(path, this.uidOf(header), this.gidOf(header));
+  }
+
+  /** A new entry is already owned by us; chown only when the header names someone else. */
+  private needsChown(header: TarEntryHeader, existed: boolean): boolean {
+    if (this.options.rootless) return false;
+    return existed || this.uidOf(header) !== this.owner.uid || this.gidOf(header) !== this.owner.gid;
   }
 
   private metadataOf(header: TarEntryHeader): DirMetadata {
