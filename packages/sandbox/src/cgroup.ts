@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readMounts } from './mountinfo.js';
+import { type MountEntry, readMounts } from './mountinfo.js';
 
 /** Where a container's cgroup lives on the host, per controller we read counters from. */
 export interface ContainerCgroup {
@@ -24,7 +24,8 @@ function parseProcCgroup(text: string): Map<string, string> {
 
 /**
  * Finds the cgroup directories of a container, from its init's /proc/<pid>/cgroup when it runs,
- * else from where the runtime puts a container without `cgroupsPath`: `<our cgroup>/<id>`.
+ * else from where the runtime puts it: `cgroupsPath` (absolute, or relative to our own cgroup),
+ * or without one `<our cgroup>/<id>`.
  */
 export async function findContainerCgroup(target: {
   pid?: number;
@@ -32,18 +33,30 @@ export async function findContainerCgroup(target: {
   /** The spec's `cgroupsPath`, if it set one. */
   cgroupsPath?: string;
 }): Promise<ContainerCgroup> {
-  let paths: Map<string, string>;
+  let text: string;
   let suffix = '';
   try {
     if (!target.pid) throw new Error('no pid');
-    paths = parseProcCgroup(await readFile(`/proc/${target.pid}/cgroup`, 'utf8'));
+    text = await readFile(`/proc/${target.pid}/cgroup`, 'utf8');
   } catch {
-    paths = parseProcCgroup(await readFile('/proc/self/cgroup', 'utf8'));
+    text = await readFile('/proc/self/cgroup', 'utf8');
     suffix = target.cgroupsPath ?? target.id;
-    // An absolute cgroupsPath is from the hierarchy's root, not below our own cgroup.
-    if (suffix.startsWith('/')) paths = new Map([...paths.keys()].map((k) => [k, '/']));
   }
-  const mounts = await readMounts();
+  return locateCgroup(text, await readMounts(), suffix);
+}
+
+/**
+ * Maps a /proc/<pid>/cgroup text onto the mounted hierarchies. A v1 memory or cpuacct hierarchy
+ * wins (runtimes use v1 whenever one is mounted, hybrid hosts included); else the v2 one.
+ * `suffix` is appended below the listed cgroup; an absolute suffix replaces it.
+ */
+export function locateCgroup(
+  procCgroup: string,
+  mounts: readonly MountEntry[],
+  suffix = '',
+): ContainerCgroup {
+  let paths = parseProcCgroup(procCgroup);
+  if (suffix.startsWith('/')) paths = new Map([...paths.keys()].map((k) => [k, '/']));
   const dirFor = (controller: string): string | undefined => {
     const v1 = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes(controller));
     const path = paths.get(controller);

@@ -2,6 +2,7 @@ export { type BackoffOptions, type RestartPolicy, restartDelay, shouldRestart } 
 export {
   type ContainerCgroup,
   findContainerCgroup,
+  locateCgroup,
   readCpuUsageNs,
   readOomKills,
 } from './cgroup.js';
