@@ -282,6 +282,18 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
       return w?.status === 'running' ? w : undefined;
     });
     expect(late.pid).toBeGreaterThan(0);
+
+    const inspect = await iii('worker', 'inspect', 'late', '--json');
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const details = JSON.parse(inspect.stdout) as { run: ListRow | null; logs: string };
+    expect(details.run).toMatchObject({ status: 'running', pid: late.pid });
+    expect(details.logs).toContain(join(home, 'sandbox'));
+
+    const remove = await iii('worker', 'remove', 'late', '-y');
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(remove.stderr).toMatch(/Stopped worker "late"/);
+    expect((await list()).map((w) => w.name)).not.toContain('late');
+    expect(() => process.kill(late.pid!, 0)).toThrow();
   });
 
   it('names unknown workers clearly', async () => {

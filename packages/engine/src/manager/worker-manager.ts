@@ -229,7 +229,7 @@ export class WorkerManager implements WorkerController {
     if (!worker) return;
     const stream: LogStream = level === 'error' || level === 'warn' ? 'stderr' : 'stdout';
     const suffix = data === undefined || data === null ? '' : ` ${safeJson(data)}`;
-    noteLog(worker, stream, `[${level}] ${message}${suffix}`);
+    worker.note(stream, `[${level}] ${message}${suffix}`);
   };
 
   private serialize<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -350,19 +350,6 @@ function safeJson(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-/**
- * Appends a line of our own to a running worker's log through the sandbox's own writer (a second
- * writer on the same files would break its rotation). The sandbox does not expose the writer yet.
- */
-function noteLog(worker: Worker, stream: LogStream, line: string): void {
-  const w = worker as unknown as {
-    note?: (s: LogStream, l: string) => void;
-    logWriter?: { write(s: LogStream, chunk: string): void };
-  };
-  if (typeof w.note === 'function') w.note(stream, line);
-  else w.logWriter?.write(stream, `${line}\n`);
 }
 
 /** `KEY=value` entries as a map (later entries win, as in the process). */

@@ -11,8 +11,8 @@ import {
   maskSecrets,
   resolveConfigPath,
   WorkerNotFoundError,
-  workerLogDir,
 } from '@iii/config';
+import type { WorkerDetails } from '@iii/engine';
 import { ImageStore, rootfsPath } from '@iii/oci';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
@@ -42,6 +42,8 @@ interface InspectResult {
   network: string;
   logs: string;
   state: string;
+  /** Run-time state from the running `iii` (status, pid, restarts, last exit, sandbox), or null. */
+  run: WorkerDetails | null;
 }
 
 export default class WorkerInspect extends BaseCommand {
@@ -120,6 +122,13 @@ export default class WorkerInspect extends BaseCommand {
     const urlAt = argv.indexOf('--url');
     if (urlAt >= 0 && urlAt + 1 < argv.length) argv[urlAt + 1] = url;
 
+    // The engine package is loaded only when iii runs (see running-engine.ts).
+    const engineApi = engine ? await import('@iii/engine') : undefined;
+    const live = engineApi
+      ? await engineApi.runningWorkerDetails({ home: paths.home, name: entry.name })
+      : undefined;
+    const logs = (engineApi ?? (await import('@iii/engine'))).workerLogsDir(paths.home, entry.name);
+
     const rootfs = pin ? rootfsPath(paths.rootfs, pin.digest) : null;
     const rootfsExists = rootfs
       ? (await lstat(rootfs).catch(() => undefined))?.isDirectory() === true
@@ -143,8 +152,9 @@ export default class WorkerInspect extends BaseCommand {
       resources: (entry.resources as Record<string, unknown> | null | undefined) ?? null,
       restart: entry.restart ?? DEFAULT_RESTART_POLICY,
       network: entry.network ?? 'host',
-      logs: workerLogDir(paths, entry.name),
-      state: engine ? 'see `iii worker list` for run state' : 'not running (iii is not running)',
+      logs,
+      state: live ? stateText(live) : engine ? 'not started' : 'not running (iii is not running)',
+      run: live ?? null,
     };
     if (!this.jsonEnabled()) this.print(result, pin !== undefined);
     return result;
@@ -176,11 +186,25 @@ export default class WorkerInspect extends BaseCommand {
     row('Network', r.network);
     row('Logs', r.logs);
     row('State', r.state);
+    if (r.run?.pid) row('PID', String(r.run.pid));
+    if (r.run?.startedAt) row('Started', r.run.startedAt);
+    if (r.run) row('Restarts', String(r.run.restarts));
+    if (r.run?.containerId) row('Container', `${r.run.containerId} (${r.run.runtime ?? 'runtime'})`);
+    if (r.run?.rootfs) row('Root', r.run.rootfs);
     lines.push('Env:');
     for (const [k, v] of Object.entries(r.env)) lines.push(`  ${k}=${v}`);
     for (const u of r.unresolved) lines.push(`Unresolved: ${u}`);
     this.log(lines.join('\n'));
   }
+}
+
+function stateText(w: WorkerDetails): string {
+  let text = w.status;
+  if (w.lastExitCode !== undefined && w.status !== 'running') {
+    text += ` (last exit ${w.lastExitCode}${w.oomKilled ? ', OOM killed' : ''})`;
+  }
+  if (w.error) text += `: ${w.error}`;
+  return text;
 }
 
 function sortKeys(env: Record<string, string>): Record<string, string> {

@@ -13,6 +13,7 @@ import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { lockedDigests } from '../../lib/locked-digests.js';
 import { note } from '../../lib/note.js';
+import { runningEngine } from '../../lib/running-engine.js';
 import { unreferencedCache } from '../../lib/store-usage.js';
 import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -54,6 +55,14 @@ export default class WorkerRemove extends BaseCommand {
         return { removed: [], reclaimable: 0 };
       }
     }
+    // A running worker is stopped first, so nothing keeps running that config.yaml no longer names.
+    const paths = iiiPaths();
+    if (await runningEngine(paths.home)) {
+      const { stopRunningWorker } = await import('@iii/engine');
+      for (const name of names) {
+        if (await stopRunningWorker({ home: paths.home, name })) note(`Stopped worker "${name}".`);
+      }
+    }
     const lock = await editConfig(configPath, ({ doc: current, lock: pins }) => {
       let next = current;
       let nextLock = pins;
@@ -64,7 +73,6 @@ export default class WorkerRemove extends BaseCommand {
       return { doc: next, lock: nextLock, result: nextLock };
     });
     for (const name of names) note(`Removed worker "${name}".`);
-    const paths = iiiPaths();
     const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));
     if (usage.bytes > 0) {
       note(
