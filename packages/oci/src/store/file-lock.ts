@@ -1,4 +1,4 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { OciError } from '../errors.js';
 
 export interface FileLockOptions {
@@ -7,6 +7,11 @@ export interface FileLockOptions {
   pollMs?: number;
   /** Give up after this long (default: wait as long as the holder lives). */
   timeoutMs?: number;
+  /**
+   * Take over a lock older than this even if its pid is alive (that pid may have been reused by an
+   * unrelated process). Only for locks held briefly, like the index lock.
+   */
+  staleAfterMs?: number;
 }
 
 function alive(pid: number): boolean {
@@ -47,6 +52,16 @@ export async function withFileLock<T>(
       if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
         await rm(lockPath, { force: true });
         continue;
+      }
+      if (options.staleAfterMs !== undefined) {
+        const age = await stat(lockPath).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
+        if (age > options.staleAfterMs) {
+          await rm(lockPath, { force: true });
+          continue;
+        }
       }
       if (Date.now() > deadline) {
         throw new OciError(

@@ -47,6 +47,8 @@ export interface StoredEntry {
 }
 
 const PROGRESS_STEP = 256 << 10;
+/** index.json is held for milliseconds; a lock this old was left by a process whose pid got reused. */
+const INDEX_LOCK_STALE_MS = 60_000;
 
 function isCorruption(err: unknown): boolean {
   return err instanceof DigestMismatchError || err instanceof SizeMismatchError;
@@ -74,14 +76,18 @@ export class ImageStore {
     const marker = join(this.root, 'oci-layout');
     if (!(await this.exists(marker))) await this.atomicWrite(marker, '{"imageLayoutVersion":"1.0.0"}');
     if (!(await this.exists(join(this.root, 'index.json')))) {
-      await withFileLock(join(this.root, 'index.json.lock'), async () => {
-        if (!(await this.exists(join(this.root, 'index.json')))) {
-          await this.atomicWrite(
-            join(this.root, 'index.json'),
-            JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }),
-          );
-        }
-      });
+      await withFileLock(
+        join(this.root, 'index.json.lock'),
+        async () => {
+          if (!(await this.exists(join(this.root, 'index.json')))) {
+            await this.atomicWrite(
+              join(this.root, 'index.json'),
+              JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }),
+            );
+          }
+        },
+        { staleAfterMs: INDEX_LOCK_STALE_MS },
+      );
     }
   }
 
@@ -309,15 +315,19 @@ export class ImageStore {
   /** Applies `change` to index.json's entries under the store lock, writing atomically. */
   async updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
     await this.init();
-    await withFileLock(join(this.root, 'index.json.lock'), async () => {
-      const index = await readLayoutIndex(this.root);
-      const next: ImageIndex = {
-        schemaVersion: 2,
-        mediaType: MediaTypes.ociIndex,
-        manifests: change(index.manifests),
-      };
-      await this.atomicWrite(join(this.root, 'index.json'), JSON.stringify(next));
-    });
+    await withFileLock(
+      join(this.root, 'index.json.lock'),
+      async () => {
+        const index = await readLayoutIndex(this.root);
+        const next: ImageIndex = {
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociIndex,
+          manifests: change(index.manifests),
+        };
+        await this.atomicWrite(join(this.root, 'index.json'), JSON.stringify(next));
+      },
+      { staleAfterMs: INDEX_LOCK_STALE_MS },
+    );
   }
 
   /** The store's index.json entries. */
