@@ -86,6 +86,13 @@ describe('iii worker add and remove errors', () => {
     );
   });
 
+  it('treats --name with several images as a usage error (exit 2)', async () => {
+    const r = await iii(sb, ['worker', 'add', 'a/b:1', 'c/d:1', '--name', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^Error: --name can only be used with a single image$/m);
+    expect(await readFile(sb.configPath, 'utf8')).toBe(START);
+  });
+
   it('refuses to remove an unknown worker', async () => {
     await expectCleanFailure(await iii(sb, ['worker', 'remove', 'ghost', '-y']), /no worker named "ghost"/);
   });

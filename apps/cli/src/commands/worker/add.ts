@@ -12,7 +12,7 @@ import {
   type WorkerEntry,
 } from '@iii/config';
 import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
-import { Args, Flags } from '@oclif/core';
+import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { openWorkerImage } from '../../lib/open-worker-image.js';
@@ -94,10 +94,8 @@ An image can be given as:
     const { argv, flags } = await this.parse(WorkerAdd);
     const inputs = argv as string[];
     if (flags.name && inputs.length > 1) {
-      throw Object.assign(new Error('--name can only be used with a single image'), {
-        code: 'USAGE',
+      throw Object.assign(new Errors.CLIError('--name can only be used with a single image', { exit: 2 }), {
         hint: 'Add the images one at a time to name each.',
-        oclif: { exit: 2 },
       });
     }
     const configPath = resolveConfigPath({ flag: flags.config });
