@@ -174,6 +174,27 @@ describe('iii worker push of an image pulled by iii worker add', () => {
     })) as Manifest;
     expect(remote.config.digest).toBe(localManifest.config.digest);
   });
+
+  it('mounts the blobs from the repository it was pulled from when pushing to the same registry', async () => {
+    const registry = await startRegistry({ flavor: 'token' });
+    registries.push(registry);
+    const env = await loggedIn(registry);
+    const ref = `${registry.host}/team/tiny:0.1.0`;
+    expect((await iii(['worker', 'push', 'tiny:0.1.0', ref], env)).exitCode).toBe(0);
+    const add = await iii(
+      ['worker', 'add', ref, '--name', 'tiny-mounted', '--config', join(root, 'mount.yaml')],
+      env,
+    );
+    expect(add.exitCode, add.stderr).toBe(0);
+
+    const result = await iii(['worker', 'push', ref, `${registry.host}/other/tiny:0.1.0`, '--json'], env);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).blobs).toEqual({
+      uploaded: 0,
+      existing: 0,
+      mounted: localManifest.layers.length + 1,
+    });
+  });
 });
 
 describe('iii worker push errors', () => {

@@ -6,6 +6,7 @@ import { BuildFailedError, DockerfileNotFoundError, ProjectNotBuiltError } from 
 import { parseImageTag } from '../image-tag.js';
 import { type BuildOutput, type BuildPlan, builderCommands, builderOutput } from './build-plan.js';
 import type { BuilderName } from './builder-name.js';
+import { recordBuild } from './built-image-source.js';
 import { detectBuilder } from './detect-builder.js';
 import { findExecutable } from './find-executable.js';
 import { runCommand } from './run-command.js';
@@ -83,6 +84,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     }
   }
   const output = builderOutput(builder, plan);
+  await recordBuild(layoutDir, image, output);
   const source =
     output.transport === 'oci-layout'
       ? `oci-layout:${output.path}:${output.tag}`

@@ -1,45 +1,58 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseImageTag } from '../image-tag.js';
-
-const LayoutIndex = z.object({
-  manifests: z.array(z.object({ annotations: z.record(z.string(), z.string()).optional() }).passthrough()),
-});
-
-const REF_NAME = 'org.opencontainers.image.ref.name';
+import { type ImageTag, parseImageTag } from '../image-tag.js';
+import type { BuildOutput } from './build-plan.js';
 
 /**
- * Where `buildImage` left the image built as `reference` (`name:tag`), as a local image reference
- * (`oci-layout:<dir>:<tag>` or `docker-archive:<file>`), or undefined if it never built it.
+ * `buildImage` keeps, next to each exported image, the reference it was built as, so a later
+ * `iii worker push <ref>` finds the build only under that name (the directory is named by the
+ * repository's last segment alone, which other registries' images can share).
+ */
+const BuildRecord = z.record(z.string(), z.object({ reference: z.string(), source: z.string() }));
+type BuildRecord = z.infer<typeof BuildRecord>;
+
+const RECORD_FILE = 'iii-builds.json';
+
+async function readRecord(dir: string): Promise<BuildRecord> {
+  const text = await readFile(join(dir, RECORD_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return {};
+  try {
+    const parsed = BuildRecord.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {}; // A damaged record only loses the lookup; the images themselves are untouched.
+  }
+}
+
+/** Records that `output` holds the image built as `image` (temp file + rename: never half-written). */
+export async function recordBuild(dir: string, image: ImageTag, output: BuildOutput): Promise<void> {
+  const record = await readRecord(dir);
+  const source =
+    output.transport === 'oci-layout'
+      ? `oci-layout:${output.path}:${output.tag}`
+      : `docker-archive:${output.path}`;
+  record[image.tag] = { reference: image.reference, source };
+  const temp = join(dir, `.${RECORD_FILE}.${process.pid}.tmp`);
+  await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(temp, join(dir, RECORD_FILE));
+}
+
+/**
+ * Where `buildImage` left the image built as `reference`, as a local image reference
+ * (`oci-layout:<dir>:<tag>` or `docker-archive:<file>`), or undefined if it did not build it.
+ * A bare `name[:tag]` also finds an image built as `registry/.../name:tag`.
  */
 export async function builtImageSource(imagesDir: string, reference: string): Promise<string | undefined> {
-  let tag: ReturnType<typeof parseImageTag>;
+  let wanted: ImageTag;
   try {
-    tag = parseImageTag(reference);
+    wanted = parseImageTag(reference);
   } catch {
     return undefined; // Not something `iii worker build -t` accepts, so not something it built.
   }
-  const dir = join(resolve(imagesDir), tag.name);
-  const index = await readFile(join(dir, 'index.json'), 'utf8').catch(() => undefined);
-  if (index !== undefined) {
-    const parsed = LayoutIndex.safeParse(parseJson(index));
-    if (parsed.success && parsed.data.manifests.some((m) => m.annotations?.[REF_NAME] === tag.tag)) {
-      return `oci-layout:${dir}:${tag.tag}`;
-    }
-  }
-  const archive = join(dir, `${tag.tag}.docker.tar`);
-  const hasArchive = await access(archive).then(
-    () => true,
-    () => false,
-  );
-  return hasArchive ? `docker-archive:${archive}` : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const entry = (await readRecord(join(resolve(imagesDir), wanted.name)))[wanted.tag];
+  if (entry === undefined) return undefined;
+  const built = parseImageTag(entry.reference);
+  const bare = !wanted.repository.includes('/');
+  return bare || built.repository === wanted.repository ? entry.source : undefined;
 }

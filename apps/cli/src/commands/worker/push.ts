@@ -7,6 +7,7 @@ import {
   parseImageSourceRef,
   parseReference,
   pushImage,
+  type Reference,
   RegistryClient,
 } from '@iii/oci';
 import { builtImageSource, LocalImageNotFoundError } from '@iii/templates';
@@ -21,18 +22,24 @@ export interface PushResult {
   blobs: { uploaded: number; existing: number; mounted: number };
 }
 
+interface LocalImage {
+  image: Image;
+  /** Where a pulled image came from: its blobs can be mounted when pushing to the same registry. */
+  origin?: Reference;
+}
+
 /**
  * The image to push: an explicit local form (`oci-layout:`, `oci-archive:`, `docker-archive:`, a
  * path), else an image built by `iii worker build`, else one pulled into the store by `iii worker add`.
  */
-async function openLocalImage(arg: string, home: { builds: string; store: string }): Promise<Image> {
+async function openLocalImage(arg: string, home: { builds: string; store: string }): Promise<LocalImage> {
   const parsed = parseImageSourceRef(arg);
-  if (parsed.transport !== 'registry') return openImage(parsed);
+  if (parsed.transport !== 'registry') return { image: await openImage(parsed) };
   const built = await builtImageSource(home.builds, arg);
-  if (built !== undefined) return openImage(built);
+  if (built !== undefined) return { image: await openImage(built) };
   const store = new ImageStore(home.store);
   const stored = (await store.find(parsed.reference.toString())) ?? (await store.find(arg));
-  if (stored !== undefined) return stored;
+  if (stored !== undefined) return { image: stored, origin: parsed.reference };
   throw new LocalImageNotFoundError(arg);
 }
 
@@ -65,7 +72,7 @@ export default class WorkerPush extends BaseCommand {
     const { args, flags } = await this.parse(WorkerPush);
     const target = parseReference(args.ref);
     const paths = await ensureHome();
-    const image = await openLocalImage(args.image, paths);
+    const { image, origin } = await openLocalImage(args.image, paths);
     const client = new RegistryClient({ insecure: flags.insecure });
     const abort = new AbortController();
     const onSigint = () => abort.abort(new Error('interrupted'));
@@ -82,7 +89,13 @@ export default class WorkerPush extends BaseCommand {
       process.stderr.write(`${short}: ${event.kind} ${what}\n`);
     };
     try {
-      const { digest } = await pushImage(image, target, { client, signal: abort.signal, onProgress });
+      const { digest } = await pushImage(image, target, {
+        client,
+        signal: abort.signal,
+        onProgress,
+        // A registry mounts blobs from another repository it holds instead of taking them again.
+        ...(origin ? { mountFrom: [origin] } : {}),
+      });
       process.stderr.write(`Pushed ${target.familiar()}@${digest}\n`);
       process.stderr.write(`Add it with: ${this.config.bin} worker add ${target.familiar()}\n`);
       return { source: args.image, reference: target.toString(), digest, blobs };
