@@ -21,13 +21,14 @@ describe('locateCgroup', () => {
     });
   });
 
-  it('uses the unified hierarchy on a v2 host', async () => {
+  it('uses the unified hierarchy on a v2 host, below the parent of our own cgroup like runc', async () => {
     const mounts = await readMounts(UNIFIED);
     expect(locateCgroup('0::/user.slice/session-1.scope\n', mounts, 'iii-1-w')).toEqual({
       version: 2,
-      memoryDir: '/sys/fs/cgroup/user.slice/session-1.scope/iii-1-w',
-      cpuDir: '/sys/fs/cgroup/user.slice/session-1.scope/iii-1-w',
+      memoryDir: '/sys/fs/cgroup/user.slice/iii-1-w',
+      cpuDir: '/sys/fs/cgroup/user.slice/iii-1-w',
     });
+    expect(locateCgroup('0::/\n', mounts, 'iii-1-w').memoryDir).toBe('/sys/fs/cgroup/iii-1-w');
   });
 
   it('places an absolute cgroupsPath from the hierarchy root', async () => {

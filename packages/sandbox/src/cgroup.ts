@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { type MountEntry, readMounts } from './mountinfo.js';
 
 /** Where a container's cgroup lives on the host, per controller we read counters from. */
@@ -70,8 +70,11 @@ export function locateCgroup(
   const v2 =
     mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint === '/sys/fs/cgroup') ??
     mounts.find((m) => m.fsType === 'cgroup2');
-  const path = paths.get('');
+  let path = paths.get('');
   if (!v2 || path === undefined) return { version: 2 };
+  // On v2 runc places a relative path below the parent of its own cgroup, which (unlike its own,
+  // by the no-internal-processes rule) can have controllers enabled for children.
+  if (suffix !== '' && !suffix.startsWith('/')) path = posix.dirname(path);
   const dir = join(v2.mountPoint, relativeTo(v2.root, path), suffix);
   return { version: 2, memoryDir: dir, cpuDir: dir };
 }

@@ -37,8 +37,9 @@ export interface SandboxOptions {
   /** Default: read from /proc/self/limits and our cgroup. */
   hostLimits?: HostLimits;
   /**
-   * Parent cgroup for worker containers (e.g. `/iii`). Default: the runtime's choice, below the
-   * cgroup of this process. On cgroup v2 hosts a parent without processes of its own is needed.
+   * Parent cgroup for worker containers (e.g. `/iii`). Default: the runtime's own choice (runc:
+   * below our cgroup on v1, below its parent on v2, where a cgroup with processes cannot have
+   * controlled children).
    */
   cgroupParent?: string;
 }
