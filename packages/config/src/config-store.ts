@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { lockPathFor } from './config-path.js';
@@ -55,6 +55,7 @@ export async function editConfig<T>(
     configLockPath(configPath),
     async () => {
       const lockPath = lockPathFor(configPath);
+      await sweepTempFiles(configPath, lockPath);
       const existing = await readDocument(configPath);
       if (!existing && !opts.create) throw new ConfigNotFoundError(configPath);
       const doc = existing ?? ConfigDocument.empty(configPath);
@@ -80,4 +81,19 @@ async function readDocument(configPath: string): Promise<ConfigDocument | undefi
     throw err;
   }
   return ConfigDocument.parse(text, configPath);
+}
+
+/**
+ * Temp files of config.yaml and iii.lock are only written under the lock, so any found while holding
+ * it were left by a writer that was killed mid-write; they are removed so they do not pile up.
+ */
+async function sweepTempFiles(...files: string[]): Promise<void> {
+  for (const file of files) {
+    const prefix = `.${basename(file)}.`;
+    const names = await readdir(dirname(file)).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp'))
+        await unlink(join(dirname(file), name)).catch(() => {});
+    }
+  }
 }

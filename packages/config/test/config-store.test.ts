@@ -41,6 +41,14 @@ describe('editConfig', () => {
     await expect(loadConfig(join(dir, 'config.yaml'))).rejects.toBeInstanceOf(ConfigNotFoundError);
   });
 
+  it('sweeps temp files a killed writer left behind', async () => {
+    const configPath = join(dir, 'config.yaml');
+    await writeFile(join(dir, '.config.yaml.999999.abcd.tmp'), 'workers: [');
+    await writeFile(join(dir, '.iii.lock.999999.abcd.tmp'), 'version');
+    await editConfig(configPath, ({ doc }) => ({ doc, result: null }), { create: true });
+    expect((await readdir(dir)).sort()).toEqual(['config.yaml']);
+  });
+
   it('never rewrites a malformed config', async () => {
     const configPath = join(dir, 'config.yaml');
     const bad = 'workers:\n  - name: a\n   image: x\n';
@@ -95,6 +103,8 @@ describe('editConfig', () => {
     }
     await run(process.execPath, [...nodeArgs, configPath, 'after']);
     expect((await loadConfig(configPath)).doc.worker('after')).toBeDefined();
+    // Temp files of killed writers are swept by the next writer.
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
 
