@@ -60,6 +60,19 @@ describe('iii worker remove and prune', () => {
     expect(again.stderr).toContain('Nothing to prune');
   });
 
+  it('prune --all deletes every cached image, and sync brings the pinned ones back', async () => {
+    expect((await iii(sb, ['worker', 'add', `${registry.host}/busybox:1`])).code).toBe(0);
+    const all = await iii(sb, ['worker', 'prune', '--all', '-y', '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(JSON.parse(all.stdout).freed).toBeGreaterThan(0);
+    expect(await blobs(sb.home)).toEqual([]);
+    const verify = await iii(sb, ['worker', 'verify', '--json']);
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.stdout).problems).toEqual([expect.objectContaining({ kind: 'missing-image' })]);
+    expect((await iii(sb, ['worker', 'sync'])).code).toBe(0);
+    expect((await iii(sb, ['worker', 'verify'])).code).toBe(0);
+  });
+
   it('prune refuses to run off a terminal without -y', async () => {
     expect((await iii(sb, ['worker', 'add', `${registry.host}/busybox:1`])).code).toBe(0);
     expect((await iii(sb, ['worker', 'remove', 'busybox', '-y'])).code).toBe(0);
