@@ -112,13 +112,14 @@ describe('iii start and iii trigger (built binary)', () => {
 
   it('prints the result of a function as JSON on stdout, from --data or key=value pairs', async () => {
     const fromData = await iii(['trigger', 'math::add', '--data', '{"a":2,"b":40}'], { cwd, env });
-    expect(fromData).toMatchObject({ code: 0, stderr: '' });
+    expect(fromData.code, fromData.stderr).toBe(0);
+    expect(fromData.stderr).toBe('');
     expect(JSON.parse(fromData.stdout)).toEqual({ sum: 42 });
     const fromPairs = await iii(['trigger', 'math::echo', 'name=ada', 'id=007', 'n:=5', 'tags:=["x"]'], {
       cwd,
       env,
     });
-    expect(fromPairs.code).toBe(0);
+    expect(fromPairs.code, fromPairs.stderr).toBe(0);
     expect(JSON.parse(fromPairs.stdout)).toEqual({ name: 'ada', id: '007', n: 5, tags: ['x'] });
   });
 
@@ -139,11 +140,13 @@ describe('iii start and iii trigger (built binary)', () => {
       cwd,
       env: otherHome,
     });
+    expect(viaFlag.code, viaFlag.stderr).toBe(0);
     expect(JSON.parse(viaFlag.stdout)).toEqual({ sum: 2 });
     const viaEnv = await iii(['trigger', 'math::add', 'a:=1', 'b:=2'], {
       cwd,
       env: { ...otherHome, III_URL: engine.address },
     });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
     expect(JSON.parse(viaEnv.stdout)).toEqual({ sum: 3 });
   });
 
@@ -181,10 +184,16 @@ describe('iii start and iii trigger (built binary)', () => {
   });
 
   it('rejects bad input as a usage error (exit 2)', async () => {
-    expect((await iii(['trigger', 'math::add', '--data', '{oops'], { cwd, env })).code).toBe(2);
-    expect((await iii(['trigger', 'math::add', '--data', '{}', 'a=1'], { cwd, env })).code).toBe(2);
-    expect((await iii(['trigger', 'math::add', 'no-equals-sign'], { cwd, env })).code).toBe(2);
-    expect((await iii(['trigger', 'math::add', '--timeout', 'soon'], { cwd, env })).code).toBe(2);
+    for (const args of [
+      ['--data', '{oops'],
+      ['--data', '{}', 'a=1'],
+      ['no-equals-sign'],
+      ['--timeout', 'soon'],
+    ]) {
+      const r = await iii(['trigger', 'math::add', ...args], { cwd, env });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^Error: /m);
+    }
   });
 
   it('shows examples in --help of start and trigger', async () => {
