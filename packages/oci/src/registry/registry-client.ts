@@ -6,6 +6,7 @@ import {
   DigestMismatchError,
   ImageNotFoundError,
   InvalidManifestError,
+  OciError,
   RegistryError,
   RegistryUnreachableError,
   TlsError,
@@ -450,15 +451,14 @@ export class RegistryClient {
     if (res.status === 401 || res.status === 403)
       throw new UnauthorizedError(ref.registry, res.status, d.message);
     if (res.status === 404) {
-      const why =
-        d.code === 'NAME_UNKNOWN'
-          ? 'repository does not exist'
-          : d.code === 'MANIFEST_UNKNOWN'
-            ? 'tag or digest does not exist'
-            : d.code === 'BLOB_UNKNOWN'
-              ? `${what} does not exist`
-              : d.message;
-      throw new ImageNotFoundError(ref.toString(), why);
+      if (what.startsWith('blob ')) {
+        throw new OciError(
+          'BLOB_NOT_FOUND',
+          `${what} is missing from ${ref.name} (registry says ${d.message})`,
+          'The registry does not have content the image names; push the image again.',
+        );
+      }
+      throw new ImageNotFoundError(ref.toString(), `registry says ${d.message}`);
     }
     throw new RegistryError(
       res.status,
