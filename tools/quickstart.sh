@@ -211,7 +211,8 @@ sed 's/^/  | /' config.yaml >&2
 step "Start iii (engine + workers) in the background"
 show iii start --port 0
 # node itself, not the iii function: a function in the background is a subshell, and the signals
-# below must reach iii.
+# below must reach iii. The log exists before iii starts, so reading it never races its creation.
+: >"$ENGINE_LOG"
 node "$ROOT/apps/cli/bin/run.js" start --port 0 >"$ENGINE_LOG" 2>&1 &
 ENGINE_PID=$!
 ADDRESS=""
