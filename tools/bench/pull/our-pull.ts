@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import { ImageStore, openRegistryImage, parseReference, pullAndUnpack, RegistryClient } from '@iii/oci';
+
+/**
+ * What `iii worker add` does for an image, through the public API of @iii/oci: open the image in
+ * the registry, pull it into a store (verified, parallel layers) while unpacking it into the rootfs
+ * cache.
+ */
+export async function ourPull(reference: string, workDir: string, signal?: AbortSignal): Promise<string> {
+  const client = new RegistryClient();
+  try {
+    const image = await openRegistryImage(parseReference(reference), {
+      client,
+      ...(signal ? { signal } : {}),
+    });
+    const store = new ImageStore(join(workDir, 'store'));
+    const { rootfs } = await pullAndUnpack(image, store, join(workDir, 'rootfs'), signal ? { signal } : {});
+    return rootfs.rootfs;
+  } finally {
+    client.close();
+  }
+}
