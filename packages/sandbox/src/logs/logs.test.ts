@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLogs } from './reader.js';
-import type { LogLine } from './record.js';
+import { formatTime, type LogLine } from './record.js';
 import { LogWriter } from './writer.js';
 
 let dir: string;
@@ -144,6 +144,50 @@ describe('LogWriter and readLogs', () => {
       'l19',
     ]);
     expect(await all(readLogs(dir, { tail: 0 }))).toEqual([]);
+  });
+
+  it('gives the same last N lines reading backwards as reading everything, across rotated files', async () => {
+    const c = clock();
+    const w = new LogWriter(dir, { now: c.now, maxBytes: 4096, maxFiles: 3 });
+    for (let i = 0; i < 300; i++) {
+      w.write(i % 4 === 0 ? 'stderr' : 'stdout', `line ${i} ${'#'.repeat(i % 37)}\n`);
+      c.advance(10);
+    }
+    w.close();
+    const everything = await all(readLogs(dir));
+    for (const n of [1, 2, 7, 50, 99, 100, 101, 140, 1000]) {
+      expect(await all(readLogs(dir, { tail: n }))).toEqual(everything.slice(-n));
+    }
+    const since = new Date(Date.UTC(2026, 0, 1) + 2_500);
+    const after = everything.filter((l) => l.time >= formatTime(since));
+    expect(await all(readLogs(dir, { tail: 1000, since }))).toEqual(after);
+    expect(await all(readLogs(dir, { tail: 3, since }))).toEqual(after.slice(-3));
+  });
+
+  it('continues after the tail when following, without repeating or skipping a line', async () => {
+    const w = new LogWriter(dir);
+    for (let i = 0; i < 10; i++) w.write('stdout', `old ${i}\n`);
+    const ac = new AbortController();
+    const it = readLogs(dir, { tail: 2, follow: true, signal: ac.signal, pollMs: 10 })[
+      Symbol.asyncIterator
+    ]();
+    const seen: string[] = [];
+    seen.push((await it.next()).value.line, (await it.next()).value.line);
+    w.write('stdout', 'new 1\nnew 2\n');
+    seen.push((await it.next()).value.line, (await it.next()).value.line);
+    ac.abort();
+    await it.return?.(undefined);
+    w.close();
+    expect(seen).toEqual(['old 8', 'old 9', 'new 1', 'new 2']);
+  });
+
+  it('does not take a record still being written as the last line', async () => {
+    await writeFile(
+      join(dir, 'stdout.log'),
+      '{"t":"2026-01-01T00:00:00.000000Z","s":"out","l":"a"}\n{"t":"2026-01-01T00:00:01.000000Z","s":"out","l":"b"}\n{"t":"2026-01-0',
+    );
+    expect((await all(readLogs(dir, { tail: 1 }))).map((l) => l.line)).toEqual(['b']);
+    expect((await all(readLogs(dir, { tail: 5 }))).map((l) => l.line)).toEqual(['a', 'b']);
   });
 
   it('follows new lines across rotations without losing any', async () => {

@@ -56,22 +56,43 @@ class LiveFile {
   }
 
   private async drain(out: LogLine[]): Promise<void> {
-    const h = this.handle;
-    if (!h) return;
-    const buf = Buffer.alloc(CHUNK);
     for (;;) {
-      const { bytesRead } = await h.read(buf, 0, CHUNK, this.pos);
-      if (bytesRead === 0) return;
-      this.pos += bytesRead;
-      // Records are JSON, so ASCII newlines never occur inside one and UTF-8 splits are safe per line.
-      const text = this.rest + buf.subarray(0, bytesRead).toString('latin1');
-      const lines = text.split('\n');
-      this.rest = lines.pop() ?? '';
-      for (const l of lines) {
-        const rec = parseRecord(Buffer.from(l, 'latin1').toString('utf8'));
-        if (rec) out.push(rec);
-      }
+      const lines = await this.chunk();
+      if (!lines) return;
+      out.push(...lines);
     }
+  }
+
+  /**
+   * The last `n` records (at or after `since`) of the file, read backwards from its end; later
+   * reads continue after them. Cost depends on `n`, not on the file size.
+   */
+  async tail(n: number, since: string | undefined): Promise<LogLine[]> {
+    if (!this.handle && !(await this.reopen())) return [];
+    const { out, end } = await readBackwards(this.handle!, (await this.handle!.stat()).size, n, since);
+    this.pos = end;
+    this.rest = '';
+    return out;
+  }
+
+  /** The records completed by the next chunk of the file; undefined at its end. */
+  async chunk(): Promise<LogLine[] | undefined> {
+    if (!this.handle && !(await this.reopen())) return undefined;
+    const h = this.handle!;
+    const buf = Buffer.alloc(CHUNK);
+    const { bytesRead } = await h.read(buf, 0, CHUNK, this.pos);
+    if (bytesRead === 0) return undefined;
+    this.pos += bytesRead;
+    // Records are JSON, so ASCII newlines never occur inside one and UTF-8 splits are safe per line.
+    const text = this.rest + buf.subarray(0, bytesRead).toString('latin1');
+    const lines = text.split('\n');
+    this.rest = lines.pop() ?? '';
+    const out: LogLine[] = [];
+    for (const l of lines) {
+      const rec = parseRecord(Buffer.from(l, 'latin1').toString('utf8'));
+      if (rec) out.push(rec);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -96,12 +117,112 @@ async function rotated(dir: string, stream: LogStream): Promise<string[]> {
     .map((x) => logFile(dir, stream, x.g));
 }
 
-async function readWhole(path: string): Promise<LogLine[]> {
-  const f = new LiveFile(path);
-  try {
-    return await f.read();
-  } finally {
-    await f.close();
+/**
+ * Reads records backwards from `size`, newest first, until `n` are found or one is older than
+ * `since`; returns them oldest first, and the offset just after the last complete record.
+ */
+async function readBackwards(
+  h: FileHandle,
+  size: number,
+  n: number,
+  since: string | undefined,
+): Promise<{ out: LogLine[]; end: number; complete: boolean }> {
+  const out: LogLine[] = [];
+  let pos = size;
+  let carry = Buffer.alloc(0);
+  let end = -1;
+  let complete = false;
+  const take = (raw: Buffer): boolean => {
+    if (raw.length === 0) return true;
+    const rec = parseRecord(raw.toString('utf8'));
+    if (!rec) return true;
+    if (since !== undefined && rec.time < since) return false;
+    out.push(rec);
+    return out.length < n;
+  };
+  scan: while (pos > 0 && (out.length < n || end < 0)) {
+    const len = Math.min(CHUNK, pos);
+    pos -= len;
+    const buf = Buffer.alloc(len);
+    await h.read(buf, 0, len, pos);
+    let data = Buffer.concat([buf, carry]);
+    if (end < 0) {
+      // The bytes after the last newline are a record still being written: not ours yet.
+      const nl = data.lastIndexOf(0x0a);
+      if (nl < 0) {
+        carry = data;
+        continue;
+      }
+      end = pos + nl + 1;
+      data = data.subarray(0, nl + 1);
+      if (n <= 0) break;
+    }
+    let stop = data.length - 1; // the newline ending the last complete record in `data`
+    for (let i = stop - 1; i >= 0; i--) {
+      if (data[i] !== 0x0a) continue;
+      if (!take(data.subarray(i + 1, stop))) {
+        complete = true;
+        break scan;
+      }
+      stop = i;
+    }
+    carry = Buffer.from(data.subarray(0, stop + 1));
+  }
+  if (!complete && pos === 0 && out.length < n && end >= 0 && carry.length > 0) {
+    const last = carry[carry.length - 1] === 0x0a ? carry.subarray(0, -1) : carry;
+    complete = !take(last);
+  }
+  return { out: out.reverse(), end: Math.max(end, 0), complete: complete || out.length >= n };
+}
+
+/** The last `n` lines of one stream at or after `since`: newest file first, backwards. */
+async function tailStream(dir: string, stream: LogStream, live: LiveFile, n: number, since?: string) {
+  let lines = await live.tail(n, since);
+  for (const p of (await rotated(dir, stream)).reverse()) {
+    if (lines.length >= n || (since !== undefined && lines.length > 0 && lines[0]!.time < since)) break;
+    let h: FileHandle;
+    try {
+      h = await open(p, 'r');
+    } catch {
+      continue;
+    }
+    try {
+      const r = await readBackwards(h, (await h.stat()).size, n - lines.length, since);
+      lines = [...r.out, ...lines];
+      if (r.complete && r.out.length < n) break;
+    } finally {
+      await h.close();
+    }
+  }
+  return lines;
+}
+
+/** One stream's records, oldest first: the rotated files, then the live file up to its end. */
+async function* streamLines(dir: string, stream: LogStream, live: LiveFile): AsyncGenerator<LogLine> {
+  for (const p of await rotated(dir, stream)) {
+    const f = new LiveFile(p);
+    try {
+      for (let c = await f.chunk(); c; c = await f.chunk()) yield* c;
+    } finally {
+      await f.close();
+    }
+  }
+  for (let c = await live.chunk(); c; c = await live.chunk()) yield* c;
+}
+
+/** Merges streams that are each in time order into one in time order, reading them lazily. */
+async function* mergeByTime(sources: AsyncGenerator<LogLine>[]): AsyncGenerator<LogLine> {
+  const heads = await Promise.all(sources.map((s) => s.next()));
+  for (;;) {
+    let best = -1;
+    for (const [i, h] of heads.entries()) {
+      if (h.done) continue;
+      const b = best < 0 ? undefined : heads[best];
+      if (!b || b.done || h.value.time < b.value.time) best = i;
+    }
+    if (best < 0) return;
+    yield (heads[best] as IteratorYieldResult<LogLine>).value;
+    heads[best] = await sources[best]!.next();
   }
 }
 
@@ -132,20 +253,25 @@ export async function* readLogs(dir: string, options: ReadLogsOptions = {}): Asy
   const keep = (l: LogLine) => since === undefined || l.time >= since;
   const live = streams.map((s) => new LiveFile(logFile(dir, s)));
   try {
-    // Each stream is already in time order; at most 3 files each, read one stream at a time.
-    let backlog: LogLine[] = [];
-    for (const [i, s] of streams.entries()) {
-      const lines: LogLine[] = [];
-      for (const p of await rotated(dir, s)) lines.push(...(await readWhole(p)));
-      lines.push(...(await live[i]!.read()));
-      const kept = lines.filter(keep);
-      backlog = backlog.concat(options.tail === undefined ? kept : kept.slice(-options.tail));
-    }
-    backlog.sort(byTime);
-    if (options.tail !== undefined) backlog = options.tail > 0 ? backlog.slice(-options.tail) : [];
-    for (const l of backlog) {
-      if (options.signal?.aborted) return;
-      yield l;
+    // Each stream is in time order; merge them while reading, holding at most `tail` lines.
+    if (options.tail === undefined) {
+      for await (const l of mergeByTime(streams.map((s, i) => streamLines(dir, s, live[i]!)))) {
+        if (options.signal?.aborted) return;
+        if (keep(l)) yield l;
+      }
+    } else if (options.tail > 0) {
+      // Only the newest lines are wanted: read each stream backwards, then merge.
+      const per = await Promise.all(
+        streams.map((s, i) => tailStream(dir, s, live[i]!, options.tail!, since)),
+      );
+      const lines = per.flat().sort(byTime).slice(-options.tail);
+      for (const l of lines) {
+        if (options.signal?.aborted) return;
+        yield l;
+      }
+    } else {
+      // tail 0: nothing old, but following starts at the current end.
+      await Promise.all(live.map((f) => f.tail(0, since)));
     }
     if (!options.follow) return;
     const pollMs = options.pollMs ?? 200;
