@@ -34,6 +34,7 @@ interface TriggerEntry {
   frame: RegisterTriggerFrame;
 }
 
+const RESULT_PREFIX = '{"type":"invocationresult","invocation_id":"';
 const STOPPED: ErrorBody = { code: 'invocation_stopped', message: 'Invocation stopped' };
 const TRACE_MEMORY = 10_000;
 
@@ -114,6 +115,13 @@ export class Router {
   }
 
   handleText(conn: WorkerConnection, text: string): void {
+    // Results are relayed unchanged, so the id is all the engine needs: both SDKs put it first, and
+    // skipping the parse keeps large results cheap. Anything unusual takes the full path below.
+    if (text.startsWith(RESULT_PREFIX)) {
+      const end = text.indexOf('"', RESULT_PREFIX.length);
+      const id = text.slice(RESULT_PREFIX.length, end);
+      if (end > 0 && !id.includes('\\') && this.relayResult(conn, id, text)) return;
+    }
     const frame = parseFrame(text);
     if (!frame) {
       this.debug(`ignored a malformed frame from ${conn.id}`);
@@ -226,6 +234,16 @@ export class Router {
     if (this.invocations.has(forwardId)) forwardId = randomUUID();
     this.invocations.set(forwardId, { caller, callerInvocationId: replyTo, owner, functionId });
     owner.send(JSON.stringify(forwardId === replyTo ? frame : { ...frame, invocation_id: forwardId }));
+  }
+
+  /** Relays a result frame as-is when its id needs no rewriting; false means "parse it instead". */
+  private relayResult(from: WorkerConnection, id: string, text: string): boolean {
+    const pending = this.invocations.get(id);
+    if (!pending || pending.owner !== from) return true;
+    if (pending.callerInvocationId !== id) return false;
+    this.finish(id);
+    pending.caller.send(text);
+    return true;
   }
 
   private onResult(from: WorkerConnection, frame: InvocationResultFrame, text: string): void {

@@ -230,6 +230,30 @@ describe('router', () => {
     }
   });
 
+  it('keeps two callers apart when they pick the same invocation id, and relays large results whole', async () => {
+    const echo = client('echo');
+    echo.registerFunction('echo::it', (data: { tag: string; blob?: string }) => ({
+      tag: data.tag,
+      blob: data.blob,
+    }));
+    await waitForFunctions(caller, ['echo::it']);
+    const a = await rawPeer(engine.address);
+    const b = await rawPeer(engine.address);
+    sockets.push(a.ws, b.ws);
+    const blob = 'x'.repeat(1024 * 1024);
+    a.send({
+      type: 'invokefunction',
+      invocation_id: 'same',
+      function_id: 'echo::it',
+      data: { tag: 'a', blob },
+    });
+    b.send({ type: 'invokefunction', invocation_id: 'same', function_id: 'echo::it', data: { tag: 'b' } });
+    const [ra, rb] = await Promise.all([a.next('invocationresult'), b.next('invocationresult')]);
+    expect(ra).toMatchObject({ invocation_id: 'same', result: { tag: 'a' } });
+    expect((ra.result as { blob: string }).blob).toBe(blob);
+    expect(rb).toMatchObject({ invocation_id: 'same', result: { tag: 'b' } });
+  });
+
   it('moves in-flight work to the new connection of a worker that reattaches with its token', async () => {
     const old = await rawPeer(engine.address);
     sockets.push(old.ws);
