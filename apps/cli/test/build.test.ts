@@ -133,6 +133,10 @@ describe('iii worker build with buildah, from a node project made by iii init', 
       expect(JSON.parse(answer)).toEqual({ message: 'Hello, Ada!' });
       const fallback = await iii(['trigger', 'greeter::hello']);
       expect(JSON.parse(fallback.stdout)).toEqual({ message: 'Hello, world!' });
+      // The template logs through the SDK Logger, whose lines land in the worker's log.
+      const logs = await iii(['worker', 'logs', 'greeter', '--config', config]);
+      expect(logs.exitCode, logs.stderr).toBe(0);
+      expect(`${logs.stdout}${logs.stderr}`).toContain('saying hello to Ada');
     } finally {
       engine.kill('SIGTERM');
     }
