@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registryRef, skopeoCopy, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,34 +81,41 @@ describe('redirects to blob storage', () => {
 
 describe('transport security', () => {
   it('refuses plain HTTP to a non-loopback host unless it is marked insecure', async () => {
+    // A plain-HTTP registry API on this machine's network address, which is not a loopback address.
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!address) throw new Error('this test needs a non-loopback IPv4 address on the machine');
     const server = http.createServer((_req, res) => res.writeHead(200).end('{}'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
-    // A name that resolves to loopback but is not a loopback name: only HTTPS is allowed for it.
-    const host = `127.0.0.1.nip.invalid:${port}`;
-    const lookupFree = new RegistryClient({
-      credentials: staticCredentials({}),
-      env: {},
-      retry: { attempts: 1 },
-    });
+    await new Promise<void>((r) => server.listen(0, address, r));
+    const host = `${address}:${(server.address() as AddressInfo).port}`;
+    const options = { credentials: staticCredentials({}), retry: { attempts: 1 } };
     try {
-      await expect(lookupFree.ping(host)).rejects.toBeInstanceOf(UnknownHostError);
-      const loopback = new RegistryClient({
-        credentials: staticCredentials({}),
-        env: {},
-        retry: { attempts: 1 },
+      const strict = new RegistryClient({ ...options, env: {} });
+      const err = await strict.ping(host).catch((e) => e);
+      strict.close();
+      expect(err instanceof TlsError || err instanceof RegistryUnreachableError).toBe(true);
+
+      const viaEnv = new RegistryClient({
+        ...options,
+        env: { III_INSECURE_REGISTRIES: `other.example, ${host}` },
       });
+      expect((await viaEnv.ping(host)).url).toBe(`http://${host}/v2/`);
+      viaEnv.close();
+
+      const insecure = new RegistryClient({ ...options, env: {}, insecure: true });
+      expect((await insecure.ping(host)).url).toBe(`http://${host}/v2/`);
+      insecure.close();
+
+      // Loopback names may always use plain HTTP.
+      const local = http.createServer((_req, res) => res.writeHead(200).end('{}'));
+      await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+      const port = (local.address() as AddressInfo).port;
+      const loopback = new RegistryClient({ ...options, env: {} });
       expect((await loopback.ping(`127.0.0.1:${port}`)).url).toBe(`http://127.0.0.1:${port}/v2/`);
       loopback.close();
-      const viaEnv = new RegistryClient({
-        credentials: staticCredentials({}),
-        env: { III_INSECURE_REGISTRIES: `other.example, localhost:${port}` },
-        retry: { attempts: 1 },
-      });
-      expect((await viaEnv.ping(`localhost:${port}`)).url).toBe(`http://localhost:${port}/v2/`);
-      viaEnv.close();
+      local.close();
     } finally {
-      lookupFree.close();
       server.close();
     }
   });
