@@ -196,6 +196,24 @@ describe('ImageStore.pull', () => {
     expect(proxy.requests.filter((r) => r.status === 429)).toHaveLength(2);
   });
 
+  it('waits as long as Retry-After asks, within the configured cap', async () => {
+    const waits: number[] = [];
+    const c = new RegistryClient({
+      credentials: staticCredentials({}),
+      env: {},
+      retry: { baseDelayMs: 5, maxDelayMs: 10_000 },
+      // Records the waits instead of sleeping them, so the test asserts the policy, not the clock.
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    proxy.failWith(/GET .*\/manifests\//, 429, 1, '7');
+    proxy.failWith(new RegExp(`GET .*/blobs/${bigLayer}`), 503, 1, '120');
+    await pull('v1', c);
+    expect(waits).toContain(7000);
+    expect(waits).toContain(10_000);
+  });
+
   it('fails with DigestMismatchError on a flipped byte and commits nothing', async () => {
     proxy.flipByte(new RegExp(`GET .*/blobs/${bigLayer}`), 1000);
     const err = await pull('v1').catch((e) => e);
