@@ -16,6 +16,8 @@ export interface PrepareRootfsOptions {
   dir: string;
   /** `auto` (default) tries overlayfs and falls back to a private copy. */
   mode?: 'auto' | RootfsMode;
+  /** Aborts a long copy. */
+  signal?: AbortSignal;
 }
 
 export interface PreparedRootfs {
@@ -53,8 +55,15 @@ export async function prepareRootfs(options: PrepareRootfsOptions): Promise<Prep
   await mkdir(merged, { recursive: true, mode: 0o755 });
   try {
     // cp -a keeps owners, modes, symlinks and hard links as the image has them.
-    await run('cp', ['-a', '--reflink=auto', `${image}/.`, `${merged}/`], { maxBuffer: 1 << 20 });
+    await run('cp', ['-a', '--reflink=auto', `${image}/.`, `${merged}/`], {
+      maxBuffer: 1 << 20,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (err) {
+    if (options.signal?.aborted) {
+      await releaseRootfs(dir);
+      throw options.signal.reason ?? err;
+    }
     throw new RootfsError(
       `Copying the image rootfs failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
       'Check free disk space under the iii state directory',

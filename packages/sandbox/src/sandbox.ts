@@ -264,7 +264,7 @@ export class Sandbox {
   }
 
   /** Prepares the worker's sandbox and starts it under its restart policy. */
-  async start(def: WorkerDefinition): Promise<Worker> {
+  async start(def: WorkerDefinition, options: { signal?: AbortSignal } = {}): Promise<Worker> {
     const paths = workerPaths(this.stateDir, def.name);
     if (this.workers.has(def.name) || this.starting.has(def.name)) {
       throw new SandboxError(
@@ -275,13 +275,17 @@ export class Sandbox {
     }
     this.starting.add(def.name);
     try {
-      return await this.startUnlocked(def, paths);
+      return await this.startUnlocked(def, paths, options.signal);
     } finally {
       this.starting.delete(def.name);
     }
   }
 
-  private async startUnlocked(def: WorkerDefinition, paths: WorkerPaths): Promise<Worker> {
+  private async startUnlocked(
+    def: WorkerDefinition,
+    paths: WorkerPaths,
+    signal?: AbortSignal,
+  ): Promise<Worker> {
     const id = containerId(this.stateDir, def.name);
     const parent = this.options.cgroupParent?.replace(/\/+$/, '');
     const cgroupsPath = parent === undefined ? undefined : `${parent}/${id}`;
@@ -315,8 +319,10 @@ export class Sandbox {
       image: imageRootfs,
       dir: paths.rootfsDir,
       mode: this.options.rootfsMode ?? 'auto',
+      ...(signal ? { signal } : {}),
     });
     try {
+      signal?.throwIfAborted();
       await writeFile(paths.config, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
       const logWriter = new LogWriter(paths.logs, this.options.logs);
       const supervisor = new Supervisor({

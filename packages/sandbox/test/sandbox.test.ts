@@ -398,6 +398,12 @@ function acceptance(runtime: string) {
     expect(existsSync(join(image, 'app/by-copy'))).toBe(false);
     expect(existsSync(join(image, 'app/image-file'))).toBe(true);
     expect((await lines(w)).at(-1)?.line).toMatch(/sh -> busybox$/);
+    // An aborted start leaves no half-made copy behind.
+    const ac = new AbortController();
+    ac.abort(new Error('cancelled'));
+    await expect(sb.start(def('aborted', 'true'), { signal: ac.signal })).rejects.toThrow('cancelled');
+    expect(existsSync(sb.paths('aborted').rootfsDir)).toBe(false);
+    expect(sb.get('aborted')).toBeUndefined();
   });
 
   it('cleans up containers and overlays left by a crashed run', async () => {
