@@ -32,9 +32,9 @@ function only(instructions: Instruction[], keyword: string): Instruction[] {
 }
 
 const PUBLIC_BASES: Record<TemplateLanguage, string> = {
-  node: 'node:20-slim',
-  python: 'python:3.12-slim',
-  rust: 'debian:bookworm-slim',
+  node: 'docker.io/library/node:20-slim',
+  python: 'docker.io/library/python:3.12-slim',
+  rust: 'docker.io/library/debian:bookworm-slim',
 };
 
 describe.each(['node', 'python', 'rust'] as const)('the %s Dockerfile', (lang) => {
