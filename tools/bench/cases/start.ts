@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { registerWorker } from '@iii/sdk';
@@ -39,6 +40,23 @@ async function allRegistered(port: number, expected: string[], signal: AbortSign
     }
   } finally {
     await client.shutdown();
+  }
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
+async function listening(port: number, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    signal.throwIfAborted();
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((res) => setTimeout(res, 10));
   }
 }
 
@@ -102,6 +120,8 @@ export const benchCase: BenchCase = {
         env: { ...env, III_CONFIG_PATH: join(noWorkers, 'config.yaml') },
         stdio: 'ignore',
       });
+      // Like `iii`, start the workers once the engine listens (else their SDK backs off for seconds).
+      await listening(port, ctx.signal);
       const workers = names.map((name) =>
         spawn(process.execPath, [join(app, 'worker.js')], {
           cwd: app,
