@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type UnpackLayer, UnsafeEntryError, unpack } from '../src/unpack/index.js';
+import { LayerFormatError, type UnpackLayer, UnsafeEntryError, unpack } from '../src/unpack/index.js';
 import { type TarEntry, tarLayer } from './unpack-fixtures/tar-layer.js';
 
 // Every hostile layer is unpacked into <base>/cache/rootfs while <base>/outside holds a sentinel file.
@@ -259,5 +260,49 @@ describe('unpack replaces links instead of following them', () => {
     expect(fs.readlinkSync(path.join(rootfs, 's'))).toBe('/etc/passwd');
     expect(fs.readFileSync(path.join(rootfs, 'h'), 'utf8')).toBe('replaced');
     expect(passwdState()).toEqual(passwdBefore);
+  });
+});
+
+/** A bare ustar header block, for headers tar-stream's packer will not write. */
+function ustarHeader(name: string, typeflag: string, size: number): Buffer {
+  const block = Buffer.alloc(512);
+  block.write(name, 0);
+  block.write('0000644\0', 100);
+  block.write('0000000\0', 108);
+  block.write('0000000\0', 116);
+  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  block.write('00000000000\0', 136);
+  block.write('        ', 148);
+  block.write(typeflag, 156);
+  block.write('ustar\0', 257);
+  block.write('00', 263);
+  const sum = block.reduce((total, byte) => total + byte, 0);
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return block;
+}
+
+describe('unpack bounds what the tar parser holds in memory', () => {
+  it('refuses a PAX header body larger than any valid one without buffering it', async () => {
+    const declared = 256 * 1024 * 1024;
+    let served = 0;
+    const layer: UnpackLayer = {
+      descriptor: {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest: `sha256:${'1'.repeat(64)}`,
+        size: declared,
+      },
+      open: async () =>
+        Readable.from(
+          (function* () {
+            yield ustarHeader('PaxHeader/huge', 'x', declared);
+            for (; served < declared; served += 1024 * 1024) yield Buffer.alloc(1024 * 1024, 0x41);
+          })(),
+        ),
+    };
+    const error = await unpack([layer], target).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LayerFormatError);
+    expect((error as Error).message).toMatch(/pax-header tar header of 268435456 bytes/);
+    expect(served).toBeLessThan(declared / 4);
+    expectNothingWritten();
   });
 });

@@ -6,6 +6,7 @@ import { LayerFormatError, RootfsWriteError, UnpackError } from './errors.js';
 import { openLayerBlob } from './layer-blob.js';
 import type { UnpackLayer } from './layer-source.js';
 import { type RootfsWriter, type TarEntryHeader, TruncatedEntryError } from './rootfs-writer.js';
+import { limitTarMetadata } from './tar-metadata-limit.js';
 
 export interface ApplyLayerOptions {
   readonly signal: AbortSignal;
@@ -25,6 +26,11 @@ export async function applyLayer(
 
   let entryError: unknown;
   const extract = tar.extract();
+  limitTarMetadata(
+    extract,
+    (type, size) =>
+      new LayerFormatError(`a ${type} tar header of ${size} bytes is larger than any valid one`, digest),
+  );
   extract.on('entry', (header: TarEntryHeader, stream: Readable, next: (error?: unknown) => void) => {
     if (options.signal.aborted) {
       next(options.signal.reason);
