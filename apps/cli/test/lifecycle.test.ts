@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Logger, registerWorker } from '@iii/sdk';
 import { busybox, pushFixture } from '@iii/tools/fixtures';
-import { freePort, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 
@@ -93,6 +93,7 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
   };
 
   beforeAll(async () => {
+    requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry']);
     registry = await startRegistry({ flavor: 'plain' });
     await pushFixture('node-worker', registry, 'iii/node-worker:1');
     await pushFixture('busybox', registry, 'iii/busybox-worker:1');
@@ -201,6 +202,39 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
       'echo $EXTRA $PWD',
     );
     expect(withEnv.stdout.trim()).toBe('1 /tmp');
+  });
+
+  it('forwards Ctrl-C to an exec command, and kills it on a second Ctrl-C within a second', async () => {
+    const execWith = async (
+      script: string,
+      interrupts: number,
+    ): Promise<{ code: number | null; out: string }> => {
+      const child = spawn(
+        process.execPath,
+        [bin, 'worker', 'exec', 'busybox-worker', '--', 'sh', '-c', script],
+        {
+          env,
+          cwd: dir,
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await until('the command to start', async () => out.includes('ready'));
+      for (let i = 0; i < interrupts; i++) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { code: await exited, out };
+    };
+    const trapped = await execWith(
+      'trap "echo got-int; exit 7" INT; echo ready; while :; do sleep 1; done',
+      1,
+    );
+    expect(trapped.out).toContain('got-int');
+    expect(trapped.code).toBe(7);
+    const stubborn = await execWith('trap "" INT; echo ready; sleep 30', 2);
+    expect(stubborn.code).toBe(130);
   });
 
   it('prints the last lines of a worker log, and follows new ones', async () => {

@@ -18,6 +18,7 @@ import {
 import { ImageStore, openImage } from '@iii/oci';
 import { registerWorker } from '@iii/sdk';
 import { busybox } from '@iii/tools/fixtures';
+import { requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -61,6 +62,7 @@ describe('worker manager with runc and the busybox fixture', () => {
   const reports: string[] = [];
 
   beforeAll(async () => {
+    requireTools(['runc', 'skopeo', 'umoci', 'buildah']);
     home = await mkdtemp(join(tmpdir(), 'iii-manager-'));
     const paths = iiiPaths({ env: { III_HOME: home } });
     const fixture = await busybox();
