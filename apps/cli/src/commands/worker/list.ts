@@ -56,7 +56,8 @@ export default class WorkerList extends BaseCommand {
             workers,
           };
         } catch (err) {
-          if ((err as { code?: string }).code !== 'ENGINE_NOT_RUNNING') throw err;
+          const code = (err as { code?: string }).code;
+          if (code !== 'ENGINE_NOT_RUNNING' && code !== 'ENGINE_WITHOUT_MANAGER') throw err;
         } finally {
           await client.close();
         }
