@@ -159,6 +159,30 @@ describe('unpack applies layers like a union file system', () => {
     expect(mode(path.join(rootfs, 'pipe'))).toBe(0o640);
   });
 
+  it('gives files their exact modes whatever the umask, and writes files that have no permissions', async () => {
+    const previous = process.umask(0o077);
+    try {
+      const { rootfs } = await unpack(
+        [
+          await tarLayer([
+            { name: 'public', content: 'p', mode: 0o644 },
+            { name: 'tool', content: 't', mode: 0o755 },
+            { name: 'sealed', content: 'nobody may read me', mode: 0o000 },
+            { name: 'sticky', content: 's', mode: 0o1755 },
+          ]),
+        ],
+        target(),
+      );
+      expect(mode(path.join(rootfs, 'public'))).toBe(0o644);
+      expect(mode(path.join(rootfs, 'tool'))).toBe(0o755);
+      expect(mode(path.join(rootfs, 'sealed'))).toBe(0);
+      expect(fs.statSync(path.join(rootfs, 'sealed')).size).toBe('nobody may read me'.length);
+      expect(mode(path.join(rootfs, 'sticky'))).toBe(0o1755);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
   it('drops setuid and setgid bits and keeps the sticky bit', async () => {
     const { rootfs } = await unpack(
       [

@@ -67,10 +67,12 @@ export async function unpack(
   try {
     // mkdtemp creates 0700; a container's '/' must be traversable by non-root users.
     await fs.chmod(temp, 0o755);
+    const umask = await probeUmask(temp);
     const writer = new RootfsWriter({
       root: temp,
       rootless: options.rootless ?? process.getuid?.() !== 0,
       limits: { ...defaultUnpackLimits, ...options.limits },
+      umask,
       onWarning: (warning) => {
         warnings.push(warning);
         options.onWarning?.(warning);
@@ -104,6 +106,15 @@ async function commit(temp: string, target: string): Promise<void> {
     if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') throw new TargetExistsError(target);
     throw error;
   }
+}
+
+/** The umask, read from a probe file rather than process.umask() (deprecated: it briefly changes it). */
+async function probeUmask(dir: string): Promise<number> {
+  const probe = path.join(dir, '.umask-probe');
+  await fs.writeFile(probe, '', { mode: 0o777 });
+  const { mode } = await fs.stat(probe);
+  await fs.unlink(probe);
+  return ~mode & 0o777;
 }
 
 async function exists(target: string): Promise<boolean> {

@@ -35,7 +35,11 @@ export async function tarBytes(entries: readonly TarEntry[]): Promise<Buffer> {
         {
           name: entry.name,
           type,
-          mode: entry.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
+          // tar-stream replaces a mode of 0 by its default; a file-type bit (masked off on encode) keeps it 0.
+          mode:
+            entry.mode === 0
+              ? 0o100000
+              : (entry.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644)),
           uid: entry.uid ?? 0,
           gid: entry.gid ?? 0,
           mtime: entry.mtime ?? new Date('2020-01-02T03:04:05Z'),
