@@ -127,6 +127,11 @@ export class WorkerManager implements WorkerController {
       return;
     }
     await Promise.all(state.doc.workers.map((w) => this.serialize(w.name, () => this.launch(w.name, state))));
+    const skipped = state.doc.workers.filter((w) => this.slots.get(w.name)?.error).map((w) => w.name);
+    const total = state.doc.workers.length;
+    this.report(
+      `started ${total - skipped.length} of ${total} worker${total === 1 ? '' : 's'}${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}`,
+    );
   }
 
   /**
@@ -306,7 +311,8 @@ export class WorkerManager implements WorkerController {
   }
 
   private fail(slot: Slot, err: unknown): void {
-    const message = (err as Error).message ?? String(err);
+    // Errors that already name the worker are not prefixed twice.
+    const message = ((err as Error).message ?? String(err)).replace(`worker "${slot.entry.name}": `, '');
     slot.status = 'not started';
     slot.error = message;
     const hint = (err as { hint?: unknown }).hint;
