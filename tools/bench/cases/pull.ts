@@ -175,7 +175,7 @@ export const benchCase: BenchCase = {
   name: 'pull',
   description:
     'pull + unpack from a local registry (~100 MB 5-layer and ~20,000-file images) vs skopeo copy + umoci unpack and curl | tar -xz; peak RSS on ~1 GB',
-  requires: ['buildah', 'skopeo', 'umoci', 'docker-registry', 'curl', 'tar'],
+  requires: ['buildah', 'skopeo', 'umoci', 'docker-registry', 'curl', 'tar', 'time'],
   async run(ctx) {
     const cacheDir = join(ctx.repoRoot, '.cache/bench');
     const images = {
