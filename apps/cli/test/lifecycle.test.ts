@@ -245,6 +245,15 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     });
     expect(last.every((l) => /^busybox-worker/.test(l))).toBe(true);
     const seen = Math.max(...last.map((l) => Number(/line (\d+)/.exec(l)?.[1] ?? 0)));
+    const stamped = await iii('worker', 'logs', 'busybox-worker', '-n', '3', '--timestamps');
+    const stampedLines = stamped.stdout.split('\n').filter(Boolean);
+    expect(stampedLines).toHaveLength(3);
+    for (const l of stampedLines)
+      expect(l).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z busybox-worker/);
+    const recent = await iii('worker', 'logs', 'busybox-worker', '--since', '1h', '-n', '1000');
+    expect(recent.stdout.split('\n').filter(Boolean).length).toBeGreaterThan(5);
+    const future = await iii('worker', 'logs', 'busybox-worker', '--since', '2999-01-01T00:00:00Z');
+    expect(future.stdout).toBe('');
 
     const follow = spawn(process.execPath, [bin, 'worker', 'logs', 'busybox-worker', '-f', '-n', '0'], {
       env,
