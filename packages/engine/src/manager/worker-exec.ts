@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { iiiPaths } from '@iii/config';
 import {
   containerId,
@@ -31,11 +33,33 @@ export async function execInWorker(home: string, name: string, request: ExecRequ
   return startExec({ driver, id, base: spec.process, runDir: paths.run }, request);
 }
 
+/** A runtime binary on PATH, or in the sbin directories a user's PATH may lack (runc lives in /usr/sbin). */
+async function findBinary(name: string): Promise<string | undefined> {
+  const dirs = [
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
+    '/usr/local/sbin',
+    '/usr/sbin',
+    '/sbin',
+  ];
+  for (const dir of dirs) {
+    const path = join(dir, name);
+    if (
+      await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  }
+  return undefined;
+}
+
 /** The runtime (of those iii uses) whose state root holds the running container `id`. */
 async function runningDriver(stateDir: string, id: string): Promise<RuntimeDriver | undefined> {
   for (const name of KNOWN_RUNTIMES) {
-    // A bare name is looked up on PATH when the runtime is spawned.
-    const driver = createDriver(name, name, stateDir);
+    const binary = await findBinary(name);
+    if (!binary) continue;
+    const driver = createDriver(name, binary, stateDir);
     const state = await driver.state(id).catch(() => undefined);
     if (state?.status === 'running') return driver;
   }
