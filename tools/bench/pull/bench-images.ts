@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { budArgs } from '../../fixtures/buildah.ts';
 import { runCommand } from '../../test-env/index.ts';
 
 /** What one pull benchmark image holds: `dirs` are layers, one `COPY` each. */
@@ -149,18 +150,8 @@ export async function benchImage(
         },
       );
     const ref = `localhost/iii-bench/${spec.name}:${tag}`;
-    await buildah([
-      'bud',
-      '--isolation',
-      'chroot',
-      '--layers',
-      '--timestamp',
-      '0',
-      '--quiet',
-      '-t',
-      ref,
-      context,
-    ]);
+    // The fixtures' build flags: chroot isolation, one layer per step, epoch timestamps.
+    await buildah(budArgs(context, ref));
     await buildah(['push', '--quiet', ref, `oci:${join(temp, 'layout')}:${tag}`]);
     await buildah(['rmi', '--all', '--force']).catch(() => '');
     await rm(context, { recursive: true, force: true });
