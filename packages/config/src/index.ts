@@ -43,8 +43,6 @@ export {
   type IiiPaths,
   iiiPaths,
   type PathsOptions,
-  workerLogDir,
-  workerSandboxDir,
 } from './paths.js';
 export { formatBytes, parseCpus, parseMemory } from './resources.js';
 export {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockPathFor, resolveConfigPath } from './config-path.js';
-import { ensureHome, iiiPaths, workerLogDir } from './paths.js';
+import { ensureHome, iiiPaths } from './paths.js';
 
 describe('iiiPaths', () => {
   it('defaults to ~/.iii and lays out the state directories', () => {
@@ -12,7 +12,7 @@ describe('iiiPaths', () => {
     expect(p.store).toBe('/home/u/.iii/store');
     expect(p.rootfs).toBe('/home/u/.iii/rootfs');
     expect(p.engineRecord).toBe('/home/u/.iii/run/engine.json');
-    expect(workerLogDir(p, 'a')).toBe('/home/u/.iii/logs/a');
+    expect(p.sandbox).toBe('/home/u/.iii/sandbox');
   });
 
   it('honours $III_HOME', () => {

@@ -13,9 +13,7 @@ export interface IiiPaths {
   run: string;
   /** `run/engine.json`: pid, address and config path of the running engine. */
   engineRecord: string;
-  /** Captured worker output, one directory per worker. */
-  logs: string;
-  /** Per-worker sandbox state: bundles, writable overlays. */
+  /** Sandbox state owned by `@iii/sandbox`: per-worker bundles, writable overlays and logs. */
   sandbox: string;
   /** Local images built by `iii worker build`. */
   builds: string;
@@ -37,20 +35,9 @@ export function iiiPaths(opts: PathsOptions = {}): IiiPaths {
     rootfs: join(home, 'rootfs'),
     run,
     engineRecord: join(run, 'engine.json'),
-    logs: join(home, 'logs'),
     sandbox: join(home, 'sandbox'),
     builds: join(home, 'builds'),
   };
-}
-
-/** Directory of a worker's logs. */
-export function workerLogDir(paths: IiiPaths, worker: string): string {
-  return join(paths.logs, worker);
-}
-
-/** Directory of a worker's sandbox state. */
-export function workerSandboxDir(paths: IiiPaths, worker: string): string {
-  return join(paths.sandbox, worker);
 }
 
 /** Creates `$III_HOME` with mode 0700 (it may hold credentials in worker env) and returns the layout. */
