@@ -112,3 +112,20 @@ export class LockTimeoutError extends ConfigError {
     this.lockPath = lockPath;
   }
 }
+
+/** `iii worker add` found a worker of that name that runs another image. */
+export class WorkerExistsError extends ConfigError {
+  readonly workerName: string;
+  /** The image the existing entry runs. */
+  readonly image: string;
+
+  constructor(name: string, image: string) {
+    super(
+      'WORKER_EXISTS',
+      `a worker named "${name}" already exists with another image (${image})`,
+      `Replace its image with --force (your edited config values are kept), or choose another name with --name.`,
+    );
+    this.workerName = name;
+    this.image = image;
+  }
+}

@@ -17,6 +17,7 @@ export {
   InvalidResourceError,
   InvalidWorkerNameError,
   LockTimeoutError,
+  WorkerExistsError,
   WorkerNotFoundError,
 } from './errors.js';
 export { acquireFileLock, type FileLockOptions, withFileLock } from './file-lock.js';
@@ -75,3 +76,14 @@ export {
   type WorkerManifest,
 } from './worker-defaults.js';
 export { assertWorkerName, workerNameProblem } from './worker-name.js';
+export {
+  type ConfigEdit,
+  type MoveWorkerImageInput,
+  moveWorkerImage,
+  type ResolvedPin,
+  type UpsertWorkerImageInput,
+  upsertWorkerImage,
+  type WorkerUpsert,
+  type WorkerUpsertAction,
+  type WorkerUpsertResult,
+} from './worker-upsert.js';

@@ -2,14 +2,12 @@ import { readFile } from 'node:fs/promises';
 import {
   assertWorkerName,
   ConfigDocument,
-  ConfigError,
   editConfig,
   ensureHome,
-  type LockEntry,
-  mergeWorkerConfig,
-  pinWorker,
   resolveConfigPath,
-  type WorkerEntry,
+  upsertWorkerImage,
+  WorkerExistsError,
+  type WorkerUpsertAction,
 } from '@iii/config';
 import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
 import { Args, Errors, Flags } from '@oclif/core';
@@ -27,8 +25,6 @@ import {
   storedImageDefaults,
 } from '../../lib/worker-image.js';
 
-type AddAction = 'added' | 'unchanged' | 'replaced';
-
 interface AddedWorker {
   name: string;
   image: string;
@@ -36,7 +32,7 @@ interface AddedWorker {
   index?: string;
   platform: string;
   rootfs: string;
-  action: AddAction;
+  action: WorkerUpsertAction;
   /** Set when the tag now points elsewhere than iii.lock (an unchanged entry keeps its pin). */
   lockedDigest?: string;
 }
@@ -116,7 +112,7 @@ An image can be given as:
         const name = assertWorkerName(flags.name ?? target.suggestedName);
         const existing = before?.worker(name);
         if (existing && !flags.force && !sameImage(existing.image, target.image, cwd)) {
-          throw collision(name, existing.image);
+          throw new WorkerExistsError(name, existing.image);
         }
         const image = await openWorkerImage(target.source, {
           client,
@@ -161,12 +157,6 @@ An image can be given as:
     force: boolean,
     cwd: string,
   ): Promise<AddedWorker> {
-    const pin: LockEntry = {
-      image: target.image,
-      digest: installed.digest,
-      ...(installed.index ? { index: installed.index } : {}),
-      platform: installed.platform,
-    };
     const base = {
       name,
       image: target.image,
@@ -178,52 +168,27 @@ An image can be given as:
     return editConfig<AddedWorker>(
       configPath,
       async ({ doc, lock }) => {
-        const current = doc.worker(name);
-        if (!current) {
-          const entry: WorkerEntry = {
-            name,
-            image: target.image,
-            ...(Object.keys(installed.defaults).length > 0 ? { config: installed.defaults } : {}),
-            ...(installed.resources ? { resources: installed.resources } : {}),
-          };
-          return {
-            doc: doc.withWorker(entry),
-            lock: pinWorker(lock, name, pin),
-            result: { ...base, action: 'added' },
-          };
-        }
-        if (sameImage(current.image, target.image, cwd)) {
-          // Same image: the entry stays as the user has it; a missing pin is filled in, an existing
-          // pin is kept (a moved tag changes nothing until `iii worker update`).
-          const locked = lock.workers[name];
-          if (locked && sameImage(locked.image, current.image, cwd)) {
-            const moved = locked.digest !== installed.digest ? { lockedDigest: locked.digest } : {};
-            return { doc, lock, result: { ...base, ...moved, action: 'unchanged' } };
-          }
-          return {
-            doc,
-            lock: pinWorker(lock, name, { ...pin, image: current.image }),
-            result: { ...base, action: 'unchanged' },
-          };
-        }
-        if (!force) throw collision(name, current.image);
-        const previousDefaults = await storedImageDefaults(store, lock.workers[name]?.digest);
-        const merged = mergeWorkerConfig({
-          current: current.config,
-          previousDefaults,
-          nextDefaults: installed.defaults,
-        });
-        const entry: WorkerEntry = {
-          ...current,
+        // Only a replacement merges against the old image's defaults; read them only when one can happen.
+        const previousDefaults = force
+          ? await storedImageDefaults(store, lock.workers[name]?.digest)
+          : undefined;
+        const upsert = upsertWorkerImage({
+          doc,
+          lock,
+          name,
           image: target.image,
-          config: Object.keys(merged).length > 0 ? merged : undefined,
-          resources: current.resources ?? installed.resources,
-        };
-        return {
-          doc: doc.withReplacedWorker(name, entry),
-          lock: pinWorker(lock, name, pin),
-          result: { ...base, action: 'replaced' },
-        };
+          pin: {
+            digest: installed.digest,
+            ...(installed.index ? { index: installed.index } : {}),
+            platform: installed.platform,
+          },
+          defaults: installed.defaults,
+          resources: installed.resources,
+          force,
+          previousDefaults,
+          sameImage: (a, b) => sameImage(a, b, cwd),
+        });
+        return { doc: upsert.doc, lock: upsert.lock, result: { ...base, ...upsert.result } };
       },
       { create: true },
     );
@@ -245,14 +210,6 @@ An image can be given as:
   private warnLine(text: string): void {
     process.stderr.write(`Warning: ${text}\n`);
   }
-}
-
-function collision(name: string, image: string): ConfigError {
-  return new ConfigError(
-    'WORKER_EXISTS',
-    `a worker named "${name}" already exists with another image (${image})`,
-    `Replace its image with --force (your edited config values are kept), or choose another name with --name.`,
-  );
 }
 
 async function readDocument(configPath: string): Promise<ConfigDocument | undefined> {

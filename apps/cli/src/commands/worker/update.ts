@@ -2,8 +2,7 @@ import {
   editConfig,
   ensureHome,
   loadConfig,
-  mergeWorkerConfig,
-  pinWorker,
+  moveWorkerImage,
   resolveConfigPath,
   WorkerNotFoundError,
 } from '@iii/config';
@@ -85,22 +84,20 @@ export default class WorkerUpdate extends BaseCommand {
         const changed = await editConfig(configPath, ({ doc: current, lock: pins }) => {
           const entry = current.worker(worker.name);
           if (!entry) throw new WorkerNotFoundError(worker.name, configPath);
-          const config = mergeWorkerConfig({
-            current: entry.config,
+          const moved = moveWorkerImage({
+            doc: current,
+            lock: pins,
+            entry,
+            image: entry.image,
+            pin: {
+              digest: installed.digest,
+              ...(installed.index ? { index: installed.index } : {}),
+              platform: installed.platform,
+            },
             previousDefaults,
             nextDefaults: installed.defaults,
           });
-          const next = current.withReplacedWorker(worker.name, {
-            ...entry,
-            config: Object.keys(config).length > 0 ? config : undefined,
-          });
-          const pinned = pinWorker(pins, worker.name, {
-            image: entry.image,
-            digest: installed.digest,
-            ...(installed.index ? { index: installed.index } : {}),
-            platform: installed.platform,
-          });
-          return { doc: next, lock: pinned, result: pins.workers[worker.name]?.digest !== installed.digest };
+          return { ...moved, result: pins.workers[worker.name]?.digest !== installed.digest };
         });
         out.push({
           name: worker.name,
