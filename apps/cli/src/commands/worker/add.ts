@@ -13,13 +13,13 @@ import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
-import { openWorkerImage } from '../../lib/open-worker-image.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { pullWorkerImage } from '../../lib/pull-worker-image.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 import {
   type ImageTarget,
-  installImage,
+  type InstalledImage,
   resolveTarget,
   sameImage,
   storedImageDefaults,
@@ -114,23 +114,14 @@ An image can be given as:
         if (existing && !flags.force && !sameImage(existing.image, target.image, cwd)) {
           throw new WorkerExistsError(name, existing.image);
         }
-        const image = await openWorkerImage(target.source, {
+        const installed = await pullWorkerImage(target.source, {
           client,
           store,
+          rootfsDir: paths.rootfs,
+          progress,
+          image: target.image,
           ...(platform ? { platform } : {}),
         });
-        progress.message(`Pulling ${target.image}`);
-        let installed: Awaited<ReturnType<typeof installImage>>;
-        try {
-          installed = await installImage(image, {
-            store,
-            rootfsDir: paths.rootfs,
-            progress,
-            names: [target.image],
-          });
-        } finally {
-          await image.close?.();
-        }
         const result = await this.record(configPath, name, target, installed, store, flags.force, cwd);
         results.push(result);
         this.report(result);
@@ -152,7 +143,7 @@ An image can be given as:
     configPath: string,
     name: string,
     target: ImageTarget,
-    installed: Awaited<ReturnType<typeof installImage>>,
+    installed: InstalledImage,
     store: ImageStore,
     force: boolean,
     cwd: string,

@@ -10,10 +10,10 @@ import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
-import { openWorkerImage } from '../../lib/open-worker-image.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { pullWorkerImage } from '../../lib/pull-worker-image.js';
 import { configFlag } from '../../lib/worker-flags.js';
-import { imageTarget, installImage, storedImageDefaults } from '../../lib/worker-image.js';
+import { imageTarget, storedImageDefaults } from '../../lib/worker-image.js';
 
 interface UpdatedWorker {
   name: string;
@@ -63,23 +63,14 @@ export default class WorkerUpdate extends BaseCommand {
         const old = lock.workers[worker.name];
         const platformText = flags.platform ?? old?.platform;
         const target = imageTarget(worker.image, cwd);
-        const image = await openWorkerImage(target.source, {
+        const installed = await pullWorkerImage(target.source, {
           client,
           store,
+          rootfsDir: paths.rootfs,
+          progress,
+          image: worker.image,
           ...(platformText ? { platform: parsePlatform(platformText) } : {}),
         });
-        progress.message(`Pulling ${worker.image}`);
-        let installed: Awaited<ReturnType<typeof installImage>>;
-        try {
-          installed = await installImage(image, {
-            store,
-            rootfsDir: paths.rootfs,
-            progress,
-            names: [worker.image],
-          });
-        } finally {
-          await image.close?.();
-        }
         const previousDefaults = old ? await storedImageDefaults(store, old.digest) : undefined;
         const changed = await editConfig(configPath, ({ doc: current, lock: pins }) => {
           const entry = current.worker(worker.name);
