@@ -1,13 +1,8 @@
 import { iiiPaths } from '@iii/config';
 import { execInWorker, parseDuration } from '@iii/engine';
-import { Args, Errors, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-
-/** Bad flag values are usage errors (exit 2), with the hint of the parser. */
-function usageError(err: unknown): Error {
-  const e = new Errors.CLIError((err as Error).message, { exit: 2 });
-  return Object.assign(e, { hint: (err as { hint?: unknown }).hint });
-}
+import { usageError } from '../../lib/usage-error.js';
 
 /** Exit code after a forced kill by a second Ctrl-C, like a shell's for SIGINT. */
 const INTERRUPTED = 130;

@@ -1,14 +1,9 @@
 import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
 import { parseSince, workerLogs } from '@iii/engine';
-import { Args, Errors, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { usageError } from '../../lib/usage-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
-
-/** Bad flag values are usage errors (exit 2), with the hint of the parser. */
-function usageError(err: unknown): Error {
-  const e = new Errors.CLIError((err as Error).message, { exit: 2 });
-  return Object.assign(e, { hint: (err as { hint?: unknown }).hint });
-}
 
 export default class WorkerLogs extends BaseCommand {
   static override summary = "Print a worker's output.";

@@ -1,13 +1,8 @@
 import { iiiPaths } from '@iii/config';
 import { connectEngine, parseDuration, type WorkerInfo } from '@iii/engine';
-import { Args, Errors, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-
-/** Bad flag values are usage errors (exit 2), with the hint of the parser. */
-function usageError(err: unknown): Error {
-  const e = new Errors.CLIError((err as Error).message, { exit: 2 });
-  return Object.assign(e, { hint: (err as { hint?: unknown }).hint });
-}
+import { usageError } from '../../lib/usage-error.js';
 
 export default class WorkerRestart extends BaseCommand {
   static override summary = 'Restart a worker of the running iii.';
