@@ -35,4 +35,10 @@ describe('parseSince', () => {
   it('refuses a malformed time', () => {
     expect(() => parseSince('2026-13-45Tnope')).toThrow(expect.objectContaining({ code: 'INVALID_TIME' }));
   });
+
+  it('names both accepted forms when neither matches', () => {
+    expect(() => parseSince('yesterday')).toThrow(
+      expect.objectContaining({ code: 'INVALID_DURATION', hint: expect.stringContaining('RFC 3339') }),
+    );
+  });
 });

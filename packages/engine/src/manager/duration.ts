@@ -41,5 +41,15 @@ export function parseSince(text: string, now: () => number = Date.now): Date {
     }
     return new Date(t);
   }
-  return new Date(now() - parseDuration(text, '--since'));
+  try {
+    return new Date(now() - parseDuration(text, '--since'));
+  } catch (err) {
+    if (!(err instanceof ManagerError)) throw err;
+    // The duration hint alone would hide that a timestamp is accepted too.
+    throw new ManagerError(
+      err.code,
+      err.message,
+      'Use a duration such as 10m or 1h30m, or an RFC 3339 time (2026-01-02T15:04:05Z).',
+    );
+  }
 }
