@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import type { Image } from '../image/types.js';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Image, Layer } from '../image/types.js';
 import type { ImageStore, PullOptions } from '../store/image-store.js';
 import type { UnpackLayer } from './layer-source.js';
 import type { UnpackOptions } from './unpack.js';
@@ -35,9 +36,10 @@ function deferred(): Deferred {
 }
 
 /**
- * Pulls an image into the store and unpacks it into the rootfs cache at the same time: layer N is
- * unpacked from the store as soon as its blob is committed there (verified), while later layers
- * are still downloading. So the whole takes about as long as the slower of the two, not their sum.
+ * Pulls an image into the store and unpacks it into the rootfs cache at the same time: a layer the
+ * unpack is already waiting for when its download starts is unpacked from the download itself
+ * (finishing only once the store verified and committed the blob); any other layer is unpacked
+ * from the store as soon as its blob is committed there, while later layers are still downloading. So the whole takes about as long as the slower of the two, not their sum.
  * If either side fails, the other is cancelled; a failed unpack leaves nothing in the rootfs cache.
  */
 export async function pullAndUnpack(
@@ -54,8 +56,22 @@ export async function pullAndUnpack(
 
   const manifest = await image.manifest();
   const ready = new Map(manifest.layers.map((layer) => [layer.digest, deferred()]));
+  // Unpacks waiting for a blob whose download has not started yet: the download is teed to them.
+  const waiting = new Map<string, (stream: Readable) => void>();
+  const teeing: Image = {
+    reference: image.reference,
+    digest: image.digest,
+    mediaType: image.mediaType,
+    ...(image.platform ? { platform: image.platform } : {}),
+    ...(image.index ? { index: image.index } : {}),
+    manifest: () => image.manifest(),
+    rawManifest: () => image.rawManifest(),
+    config: () => image.config(),
+    rawConfig: () => image.rawConfig(),
+    layers: async () => (await image.layers()).map((layer) => teeLayer(layer, waiting, ready)),
+  };
   const pulled = store
-    .pull(image, {
+    .pull(teeing, {
       ...options.pull,
       signal: controller.signal,
       onProgress: (event) => {
@@ -82,7 +98,19 @@ export async function pullAndUnpack(
     descriptor,
     // The store verified size and digest when it committed the blob.
     open: async (signal?: AbortSignal) => {
-      await ready.get(descriptor.digest)?.promise;
+      const { digest } = descriptor;
+      const committed = ready.get(digest)?.promise;
+      // Whichever comes first: the download starting (teed to us) or the blob already committed.
+      const teed = await new Promise<Readable | undefined>((resolve) => {
+        waiting.set(digest, resolve);
+        committed?.then(
+          () => resolve(undefined),
+          () => resolve(undefined),
+        );
+      });
+      waiting.delete(digest);
+      if (teed) return teed;
+      await committed;
       return createReadStream(store.blobPath(descriptor.digest), { signal, highWaterMark: 256 * 1024 });
     },
   }));
@@ -107,4 +135,89 @@ export async function pullAndUnpack(
   } finally {
     outer?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/**
+ * Wraps a layer so that a download from its start, of a blob an unpack is already waiting for, is
+ * also fed to that unpack as it arrives, instead of the unpack reading the blob back once it is
+ * committed. The unpack's copy ends only after the store verified and committed the blob (and
+ * fails if the store could not), so no layer is ever finished on unverified bytes.
+ */
+function teeLayer(
+  layer: Layer,
+  waiting: Map<string, (stream: Readable) => void>,
+  ready: Map<string, Deferred>,
+): Layer {
+  const digest = layer.descriptor.digest;
+  const tee = (source: Readable): Readable => {
+    const unpacker = waiting.get(digest);
+    const committed = ready.get(digest)?.promise;
+    if (!unpacker || !committed) return source;
+    waiting.delete(digest);
+    return splitStream(source, committed, unpacker);
+  };
+  return {
+    descriptor: layer.descriptor,
+    ...(layer.diffId ? { diffId: layer.diffId } : {}),
+    open: async (signal) => tee(await layer.open(signal)),
+    ...(layer.openFrom
+      ? {
+          openFrom: async (offset: number, signal?: AbortSignal) => {
+            const source = await (layer.openFrom as NonNullable<Layer['openFrom']>)(offset, signal);
+            return offset === 0 ? tee(source) : source;
+          },
+        }
+      : {}),
+  };
+}
+
+/** Two copies of `source` at the pace of the slower reader; the second ends once `committed`. */
+function splitStream(
+  source: Readable,
+  committed: Promise<void>,
+  handOver: (stream: Readable) => void,
+): Readable {
+  const store = new PassThrough({ highWaterMark: 256 * 1024 });
+  const unpack = new PassThrough({ highWaterMark: 256 * 1024 });
+  handOver(unpack);
+  let blocked = 0;
+  const waitFor = (side: PassThrough) => {
+    blocked += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      side.off('drain', release);
+      side.off('close', release);
+      blocked -= 1;
+      if (blocked === 0) source.resume();
+    };
+    side.on('drain', release);
+    // A reader that goes away must not hold the other one up.
+    side.on('close', release);
+  };
+  source.on('data', (chunk: Buffer) => {
+    for (const side of [store, unpack]) {
+      if (!side.destroyed && !side.write(chunk)) waitFor(side);
+    }
+    if (blocked > 0) source.pause();
+  });
+  source.once('end', () => {
+    store.end();
+    committed.then(
+      () => unpack.end(),
+      (error: unknown) => unpack.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
+  source.once('error', (error) => {
+    store.destroy(error);
+    unpack.destroy(error);
+  });
+  source.once('close', () => {
+    if (!source.readableEnded) unpack.destroy(new Error('the download of the layer stopped'));
+  });
+  store.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
+  return store;
 }
