@@ -1,7 +1,7 @@
-import { iiiPaths } from '@iii/config';
-import { connectEngine, type WorkerInfo } from '@iii/engine';
-import { Args } from '@oclif/core';
+import type { WorkerInfo } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
+import { withEngine } from '../../lib/engine-call.js';
+import { workerNameArg } from '../../lib/worker-flags.js';
 
 export default class WorkerStart extends BaseCommand {
   static override summary = 'Start a worker of the running iii.';
@@ -9,19 +9,12 @@ export default class WorkerStart extends BaseCommand {
     'Starts a stopped worker, or one added to config.yaml after `iii` began. It runs the image pinned in iii.lock from the local cache: nothing is pulled. Needs a running `iii`.';
   static override examples = ['<%= config.bin %> worker start image-resize'];
   static override enableJsonFlag = true;
-  static override args = {
-    name: Args.string({ description: 'Worker name, as in config.yaml.', required: true }),
-  };
+  static override args = { name: workerNameArg };
 
   async run(): Promise<{ worker: WorkerInfo }> {
     const { args } = await this.parse(WorkerStart);
-    const client = await connectEngine({ home: iiiPaths().home });
-    try {
-      const worker = await client.start(args.name);
-      this.logToStderr(`Started ${worker.name}${worker.pid ? ` (pid ${worker.pid})` : ''}.`);
-      return { worker };
-    } finally {
-      await client.close();
-    }
+    const worker = await withEngine((client) => client.start(args.name));
+    this.logToStderr(`Started ${worker.name}${worker.pid ? ` (pid ${worker.pid})` : ''}.`);
+    return { worker };
   }
 }
