@@ -19,7 +19,7 @@ export interface ConfigState {
 /** Reads config.yaml and iii.lock without locking; a missing config.yaml is {@link ConfigNotFoundError}. */
 export async function loadConfig(configPath: string): Promise<ConfigState> {
   const lockPath = lockPathFor(configPath);
-  const doc = await readDocument(configPath);
+  const doc = await readConfigDocument(configPath);
   if (!doc) throw new ConfigNotFoundError(configPath);
   return { doc, lock: await readLockFile(lockPath), configPath, lockPath, exists: true };
 }
@@ -56,7 +56,7 @@ export async function editConfig<T>(
     async () => {
       const lockPath = lockPathFor(configPath);
       await sweepTempFiles(configPath, lockPath);
-      const existing = await readDocument(configPath);
+      const existing = await readConfigDocument(configPath);
       if (!existing && !opts.create) throw new ConfigNotFoundError(configPath);
       const doc = existing ?? ConfigDocument.empty(configPath);
       const lock = await readLockFile(lockPath);
@@ -72,7 +72,8 @@ export async function editConfig<T>(
   );
 }
 
-async function readDocument(configPath: string): Promise<ConfigDocument | undefined> {
+/** config.yaml parsed (with file, line and column on errors), or undefined when there is none yet. */
+export async function readConfigDocument(configPath: string): Promise<ConfigDocument | undefined> {
   let text: string;
   try {
     text = await readFile(configPath, 'utf8');

@@ -7,6 +7,7 @@ export {
   type EditResult,
   editConfig,
   loadConfig,
+  readConfigDocument,
 } from './config-store.js';
 export { ConfigDocument, type ConfigWarning, type WorkerEntryInput } from './document.js';
 export {

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import {
   assertWorkerName,
-  ConfigDocument,
   editConfig,
   ensureHome,
+  readConfigDocument,
   resolveConfigPath,
   upsertWorkerImage,
   WorkerExistsError,
@@ -96,7 +95,7 @@ An image can be given as:
     }
     const configPath = resolveConfigPath({ flag: flags.config });
     // A broken config.yaml is reported before anything is downloaded.
-    const before = await readDocument(configPath);
+    const before = await readConfigDocument(configPath);
     for (const w of before?.warnings ?? []) this.warnLine(w.message);
 
     const paths = await ensureHome();
@@ -201,15 +200,4 @@ An image can be given as:
   private warnLine(text: string): void {
     process.stderr.write(`Warning: ${text}\n`);
   }
-}
-
-async function readDocument(configPath: string): Promise<ConfigDocument | undefined> {
-  let text: string;
-  try {
-    text = await readFile(configPath, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return ConfigDocument.parse(text, configPath);
 }
