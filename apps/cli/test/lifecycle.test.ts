@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Logger, registerWorker } from '@iii/sdk';
-import { busybox, pushFixture } from '@iii/tools/fixtures';
+import { busybox, crashingImage, pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -33,23 +33,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-/** The busybox image with an ENTRYPOINT that exits 3 at once, made with skopeo and umoci. */
-async function crashingImage(source: string, dir: string): Promise<string> {
-  await run('skopeo', ['copy', '--quiet', source, `oci:${dir}:crashy`]);
-  await run('umoci', [
-    'config',
-    '--image',
-    `${dir}:crashy`,
-    '--config.entrypoint',
-    '/bin/sh',
-    '--config.cmd',
-    '-c',
-    '--config.cmd',
-    'echo crashing; exit 3',
-  ]);
-  return `oci-layout:${dir}:crashy`;
 }
 
 interface ListRow {

@@ -17,7 +17,7 @@ import {
 } from '@iii/engine';
 import { ImageStore, openImage } from '@iii/oci';
 import { registerWorker } from '@iii/sdk';
-import { busybox } from '@iii/tools/fixtures';
+import { busybox, crashingImage } from '@iii/tools/fixtures';
 import { requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -35,23 +35,6 @@ async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** The busybox image with an ENTRYPOINT that exits 3 at once, made with skopeo and umoci. */
-async function crashingImage(source: string, dir: string): Promise<string> {
-  await run('skopeo', ['copy', '--quiet', source, `oci:${dir}:crashy`]);
-  await run('umoci', [
-    'config',
-    '--image',
-    `${dir}:crashy`,
-    '--config.entrypoint',
-    '/bin/sh',
-    '--config.cmd',
-    '-c',
-    '--config.cmd',
-    'echo crashing; exit 3',
-  ]);
-  return `oci-layout:${dir}:crashy`;
 }
 
 describe('worker manager with runc and the busybox fixture', () => {
