@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { requireTools } from '@iii/tools/test-env';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -129,6 +130,113 @@ describe('unpack applies layers like a union file system', () => {
     expect(read(path.join(rootfs, 'p'))).toBe('now a file');
     expect(read(path.join(rootfs, 'q/inner'))).toBe('i');
     expect(fs.lstatSync(path.join(rootfs, 'r')).isDirectory()).toBe(true);
+  });
+
+  it('links a hard link of an upper layer to the lower file as it was below that layer', async () => {
+    const { rootfs } = await unpack(
+      [
+        await tarLayer([{ name: 'bin/tool', content: 'v1' }]),
+        // The links come first and point below the layer; then the layer replaces the file itself.
+        await tarLayer([
+          { name: 'bin/alias', type: 'link', linkname: 'bin/tool' },
+          { name: 'bin/alias2', type: 'link', linkname: 'bin/alias' },
+          { name: 'bin/tool', content: 'v2' },
+          { name: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
+        ]),
+      ],
+      target(),
+    );
+    const ino = (name: string) => fs.lstatSync(path.join(rootfs, name)).ino;
+    expect(read(path.join(rootfs, 'bin/alias'))).toBe('v1');
+    expect(read(path.join(rootfs, 'bin/alias2'))).toBe('v1');
+    expect(read(path.join(rootfs, 'bin/tool'))).toBe('v2');
+    expect(ino('bin/alias2')).toBe(ino('bin/alias'));
+    expect(ino('bin/tool2')).toBe(ino('bin/tool'));
+    expect(ino('bin/alias')).not.toBe(ino('bin/tool'));
+  });
+
+  it('gives the same tree whether layers are staged one at a time or together', async () => {
+    const layers = [
+      await tarLayer([
+        { name: 'etc/', type: 'directory', mode: 0o755 },
+        { name: 'etc/a', content: 'a0' },
+        { name: 'etc/dir/', type: 'directory', mode: 0o700 },
+        { name: 'etc/dir/x', content: 'x0' },
+        { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+        { name: 'usr/lib/libc', content: 'c0' },
+      ]),
+      await tarLayer([
+        { name: 'etc/a', content: 'a1' },
+        { name: 'etc/dir/.wh..wh..opq' },
+        { name: 'etc/dir/y', content: 'y1' },
+        { name: 'usr/lib/.wh.libc' },
+        { name: 'usr/lib/libd', content: 'd1' },
+      ]),
+      await tarLayer([
+        { name: 'etc/dir/', type: 'directory', mode: 0o750 },
+        { name: 'etc/.wh.a' },
+        { name: 'lib/', type: 'directory', mode: 0o711 },
+        { name: 'lib/own', content: 'o2' },
+        { name: 'usr/lib/libd2', type: 'link', linkname: 'usr/lib/libd' },
+      ]),
+      await tarLayer([{ name: 'etc/a', content: 'a3' }, { name: 'usr/.wh.lib' }]),
+    ];
+    const tree = (root: string): string[] => {
+      const out: string[] = [];
+      const walk = (dir: string, rel: string) => {
+        for (const name of list(dir)) {
+          const abs = path.join(dir, name);
+          const st = fs.lstatSync(abs);
+          const kind = st.isDirectory()
+            ? 'd'
+            : st.isSymbolicLink()
+              ? `l:${fs.readlinkSync(abs)}`
+              : `f:${read(abs)}`;
+          out.push(`${rel}${name} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.nlink}`);
+          if (st.isDirectory()) walk(abs, `${rel}${name}/`);
+        }
+      };
+      walk(root, '');
+      return out;
+    };
+    const one = await unpack(layers, path.join(base, 'one'), { concurrency: 1 });
+    const all = await unpack(layers, path.join(base, 'all'), { concurrency: 8 });
+    expect(tree(all.rootfs)).toEqual(tree(one.rootfs));
+    expect(tree(all.rootfs)).toEqual([
+      'etc d 755 3',
+      'etc/a f:a3 644 1',
+      'etc/dir d 750 2',
+      'etc/dir/y f:y1 644 1',
+      'lib d 711 2',
+      'lib/own f:o2 644 1',
+      'usr d 755 2',
+    ]);
+  });
+
+  it('stops the layers below when an upper layer is refused, and leaves nothing behind', async () => {
+    const big = await tarBytes(
+      Array.from({ length: 200 }, (_, i) => ({ name: `data/f${i}`, content: 'x'.repeat(4096) })),
+    );
+    let lowerChunks = 0;
+    const slow: UnpackLayer = {
+      ...blobLayer(big, layerMediaTypes.none, 512),
+      open: async () =>
+        Readable.from(
+          (async function* () {
+            for (let i = 0; i < big.length; i += 512) {
+              lowerChunks += 1;
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              yield big.subarray(i, i + 512);
+            }
+          })(),
+        ),
+    };
+    const error = await unpack([slow, await tarLayer([{ name: '../escape', content: 'x' }])], target()).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'UNPACK_UNSAFE_ENTRY', reason: 'parent-traversal' });
+    expect(lowerChunks).toBeLessThan(big.length / 512);
+    expect(list(base)).toEqual([]);
   });
 
   it('creates regular files, directories, symlinks, hard links and FIFOs with their modes', async () => {

@@ -5,7 +5,7 @@ import { createDecompressor } from './compression.js';
 import { LayerFormatError, RootfsWriteError, UnpackError } from './errors.js';
 import { openLayerBlob } from './layer-blob.js';
 import type { UnpackLayer } from './layer-source.js';
-import { type RootfsWriter, type TarEntryHeader, TruncatedEntryError } from './rootfs-writer.js';
+import { type LayerWriter, type TarEntryHeader, TruncatedEntryError } from './layer-writer.js';
 import { limitTarMetadata } from './tar-metadata-limit.js';
 
 export interface ApplyLayerOptions {
@@ -17,11 +17,10 @@ export interface ApplyLayerOptions {
 /** Streams one layer blob through decompression and the tar parser into the writer. */
 export async function applyLayer(
   layer: UnpackLayer,
-  writer: RootfsWriter,
+  writer: LayerWriter,
   options: ApplyLayerOptions,
 ): Promise<void> {
   const { digest } = layer.descriptor;
-  writer.beginLayer(digest);
   const blob = await openLayerBlob(layer, options);
 
   let entryError: unknown;

@@ -3,10 +3,12 @@ import path from 'node:path';
 import { applyLayer } from './apply-layer.js';
 import { TargetExistsError } from './errors.js';
 import type { UnpackLayer } from './layer-source.js';
+import { LayerWriter, type StagedLayer } from './layer-writer.js';
 import { defaultUnpackLimits, type UnpackLimits } from './limits.js';
 import type { UnpackProgress } from './progress.js';
 import { removeTree } from './remove-tree.js';
-import { RootfsWriter } from './rootfs-writer.js';
+import { RootfsMerger } from './rootfs-merger.js';
+import { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
 
 export interface UnpackOptions {
@@ -23,6 +25,11 @@ export interface UnpackOptions {
    * image source already verifies size and digest while streaming).
    */
   readonly verify?: boolean;
+  /**
+   * How many layers are read and staged at the same time (default 4), lowest first; they are
+   * merged into the rootfs strictly in order. 1 unpacks one layer after another.
+   */
+  readonly concurrency?: number;
   readonly onProgress?: (progress: UnpackProgress) => void;
   readonly onWarning?: (warning: UnpackWarning) => void;
 }
@@ -43,10 +50,12 @@ export function unpackTempPrefix(target: string): string {
 }
 
 /**
- * Unpacks layers, lowest first, into `targetDir`, which must not exist yet. The work happens in a
- * temporary directory next to it that is renamed into place at the end, so `targetDir` appears
- * complete or not at all; on any error the temporary directory is removed.
- * Throws `TargetExistsError` if `targetDir` exists (also when another process won a race to it).
+ * Unpacks layers into `targetDir`, which must not exist yet. Layers are read, decompressed and
+ * written at the same time, each into a staging directory of its own, and merged into the rootfs
+ * lowest first (`RootfsMerger`), so the result is the same as applying them one after another.
+ * The work happens in a temporary directory next to `targetDir` that is renamed into place at the
+ * end, so `targetDir` appears complete or not at all; on any error the temporary directories are
+ * removed. Throws `TargetExistsError` if `targetDir` exists (also when another process won a race to it).
  */
 export async function unpack(
   layers: readonly UnpackLayer[],
@@ -55,46 +64,103 @@ export async function unpack(
 ): Promise<UnpackResult> {
   const target = path.resolve(targetDir);
   if (await exists(target)) throw new TargetExistsError(target);
-  const signal = options.signal ?? new AbortController().signal;
-  signal.throwIfAborted();
+  const outer = options.signal ?? new AbortController().signal;
+  outer.throwIfAborted();
 
   await fs.mkdir(path.dirname(target), { recursive: true });
   // The pid in the name lets a later unpack recognise directories abandoned by a crashed process.
   const temp = await fs.mkdtemp(
     path.join(path.dirname(target), `${unpackTempPrefix(target)}${process.pid}-`),
   );
+  const staging = `${temp}-layers`;
+  const controller = new AbortController();
+  const signal = AbortSignal.any([outer, controller.signal]);
   const warnings: UnpackWarning[] = [];
+  let staged: Promise<StagedLayer>[] = [];
   try {
     // mkdtemp creates 0700; a container's '/' must be traversable by non-root users.
     await fs.chmod(temp, 0o755);
+    await fs.mkdir(staging);
     const umask = await probeUmask(temp);
-    const writer = new RootfsWriter({
-      root: temp,
-      rootless: options.rootless ?? process.getuid?.() !== 0,
-      limits: { ...defaultUnpackLimits, ...options.limits },
-      umask,
-      onWarning: (warning) => {
-        warnings.push(warning);
-        options.onWarning?.(warning);
-      },
-    });
-    for (const [index, layer] of layers.entries()) {
-      const { digest, size } = layer.descriptor;
-      const report = (bytes: number, done: boolean) =>
-        options.onProgress?.({ index, count: layers.length, digest, bytes, total: size, done });
-      await applyLayer(layer, writer, {
-        signal,
-        verify: options.verify ?? false,
-        onBytes: (bytes) => report(bytes, false),
+    const rootless = options.rootless ?? process.getuid?.() !== 0;
+    const budget = new UnpackBudget({ ...defaultUnpackLimits, ...options.limits });
+    const report = (index: number, bytes: number, done: boolean) => {
+      const { digest, size } = (layers[index] as UnpackLayer).descriptor;
+      options.onProgress?.({
+        index,
+        count: layers.length,
+        digest,
+        bytes: done ? size : bytes,
+        total: size,
+        done,
       });
-      report(size, true);
+    };
+    const slots = new Slots(Math.max(1, options.concurrency ?? 4));
+    staged = layers.map((layer, index) =>
+      slots.run(async () => {
+        signal.throwIfAborted();
+        const root = path.join(staging, String(index));
+        await fs.mkdir(root);
+        const writer = new LayerWriter({
+          root,
+          digest: layer.descriptor.digest,
+          rootless,
+          budget,
+          umask,
+          onWarning: (warning) => {
+            warnings.push(warning);
+            options.onWarning?.(warning);
+          },
+        });
+        await applyLayer(layer, writer, {
+          signal,
+          verify: options.verify ?? false,
+          onBytes: (bytes) => report(index, bytes, false),
+        });
+        return writer.staged();
+      }),
+    );
+    // The first layer to fail stops the others at once (the loop below may be waiting on a lower one).
+    for (const promise of staged) promise.catch((error: unknown) => controller.abort(error));
+
+    const merger = new RootfsMerger({ root: temp, rootless });
+    for (const [index, promise] of staged.entries()) {
+      merger.merge(await promise);
+      report(index, 0, true);
     }
-    writer.finish();
+    merger.finish();
+    await removeTree(staging);
     await commit(temp, target);
-    return { rootfs: target, entries: writer.entries, bytes: writer.bytes, warnings };
+    return { rootfs: target, entries: budget.entries, bytes: budget.bytes, warnings };
   } catch (error) {
+    // Stop the layers still being staged, and wait for them before removing their directories.
+    controller.abort(error);
+    await Promise.allSettled(staged);
+    await removeTree(staging);
     await removeTree(temp);
-    throw error;
+    throw outer.aborted ? (outer.reason ?? error) : error;
+  }
+}
+
+/** Runs at most `limit` tasks at a time, in the order they were handed in. */
+class Slots {
+  private free: number;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = limit;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.queue.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.free += 1;
+    }
   }
 }
 

@@ -1,14 +1,10 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { entryPathComponents } from './entry-path.js';
-import {
-  UnpackLimitError,
-  UnsafeEntryError,
-  type UnsafeEntryReason,
-  UnsupportedEntryError,
-} from './errors.js';
-import type { UnpackLimits } from './limits.js';
+import { UnsupportedEntryError } from './errors.js';
+import { deleteTree, lstatOrUndefined, SafeTree } from './safe-tree.js';
 import { createSpecialFile } from './special-file.js';
+import type { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
 
 /** The tar header fields the writer reads (tar-stream's decoded header). */
@@ -26,99 +22,130 @@ export interface TarEntryHeader {
   pax?: Record<string, string> | undefined;
 }
 
-export interface RootfsWriterOptions {
-  /** Absolute path of an empty directory owned by this writer alone. */
+export interface LayerWriterOptions {
+  /** Absolute path of an empty directory owned by this writer alone: where the layer is staged. */
   readonly root: string;
+  /** Digest of the layer, named in errors. */
+  readonly digest: string;
   /** Skip ownership and refuse device nodes, as an unprivileged user must. */
   readonly rootless: boolean;
-  readonly limits: UnpackLimits;
+  /** Entry and size limits, shared by all layers of the unpack. */
+  readonly budget: UnpackBudget;
   readonly onWarning: (warning: UnpackWarning) => void;
   /** The process umask, so files created with their final mode need no extra chmod. */
   readonly umask: number;
 }
 
-interface DirMetadata {
+/** Mode, mtime and owner of a directory the layer has an entry for, applied when the rootfs is done. */
+export interface DirMetadata {
   mode: number;
   mtime: Date;
+  uid: number;
+  gid: number;
+}
+
+/** A whiteout of the layer: it removes lower-layer paths, so it is applied when the layer is merged. */
+export interface StagedWhiteout {
+  /** The entry name, for errors. */
+  name: string;
+  parent: string[];
+  /** The whiteout's last component: `.wh.<name>` or `.wh..wh..opq`. */
+  base: string;
+}
+
+/** A hard link to a file of a lower layer, made when the layer is merged. */
+export interface DeferredLink {
+  name: string;
+  /** Where the link goes, relative to the root. */
+  rel: string;
+  /** The target as written in the tar entry. */
+  linkname: string;
+}
+
+/**
+ * One layer unpacked on its own, waiting to be merged onto the layers below it: the staging
+ * directory with its files, and what can only be applied on top of the lower layers. Plain data
+ * (structured-clonable), so a layer can be staged in another thread.
+ */
+export interface StagedLayer {
+  readonly digest: string;
+  readonly root: string;
+  /** Directories the layer has an entry for (others were created implicitly, mode 0755). */
+  readonly dirs: Map<string, DirMetadata>;
+  readonly whiteouts: StagedWhiteout[];
+  /** By path; a later entry for the same path replaces an earlier one. */
+  readonly links: Map<string, DeferredLink>;
 }
 
 const whiteoutPrefix = '.wh.';
-const opaqueWhiteout = '.wh..wh..opq';
+export const opaqueWhiteout = '.wh..wh..opq';
 // setuid/setgid are dropped (SPEC); the sticky bit stays because /tmp needs it.
 const permissionMask = 0o1777;
 const createFlags =
   fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /**
- * Applies tar entries, layer after layer, to a directory with union-filesystem semantics.
+ * Applies the tar entries of one layer to its own empty staging directory, so that layers can be
+ * unpacked at the same time; `RootfsMerger` then moves each staged layer onto the ones below it, in
+ * order. What depends on the lower layers is recorded instead of applied: whiteouts, and hard links
+ * to files the layer does not contain.
  *
  * Safety does not rely on the kernel resolving paths: every entry name is split into components,
  * '..' and absolute names are refused, and every parent component is lstat'ed and must be a real
  * directory, never a symlink. The final component is never opened through a symlink (existing
  * entries are unlinked first and files are created with O_EXCL | O_NOFOLLOW). This is sound because
- * the writer is the only one touching its private temporary root.
+ * the writer is the only one touching its private staging directory.
  *
  * File-system calls are synchronous on purpose: entries are applied strictly one after another,
  * and the sync calls skip a thread-pool round trip per syscall, which dominates for many small files.
  */
-export class RootfsWriter {
-  private readonly root: string;
-  private readonly options: RootfsWriterOptions;
-  /** Absolute paths already verified to be real directories; cleared whenever a directory is removed. */
-  private readonly knownDirs = new Set<string>();
-  /** Directory modes and mtimes, applied last so that writing children cannot disturb them. */
-  private readonly dirMetadata = new Map<string, DirMetadata>();
-  /** Paths created by the current layer and their ancestors: whiteouts only remove lower-layer paths. */
-  private readonly upperPaths = new Set<string>();
-  private layer: string | undefined;
-  private entryCount = 0;
-  private contentBytes = 0;
+export class LayerWriter extends SafeTree {
+  private readonly options: LayerWriterOptions;
+  private readonly dirs = new Map<string, DirMetadata>();
+  private readonly whiteouts: StagedWhiteout[] = [];
+  private readonly links = new Map<string, DeferredLink>();
   /** Who new entries belong to when created (the root was made mode 0755 without setgid). */
   private readonly owner: { uid: number; gid: number };
 
-  constructor(options: RootfsWriterOptions) {
+  constructor(options: LayerWriterOptions) {
+    super(options.root, options.digest);
     this.options = options;
-    this.root = options.root;
     this.owner = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
   }
 
-  get entries(): number {
-    return this.entryCount;
-  }
-
-  get bytes(): number {
-    return this.contentBytes;
-  }
-
-  beginLayer(digest: string): void {
-    this.layer = digest;
-    this.upperPaths.clear();
+  /** What the merge needs, once every entry is applied. */
+  staged(): StagedLayer {
+    return {
+      digest: this.options.digest,
+      root: this.root,
+      dirs: this.dirs,
+      whiteouts: this.whiteouts,
+      links: this.links,
+    };
   }
 
   /** Applies one entry; `content` is its data stream, always drained before returning. */
   async apply(header: TarEntryHeader, content: Readable): Promise<void> {
-    this.entryCount += 1;
-    const { limits } = this.options;
-    if (this.entryCount > limits.maxEntries) {
-      throw new UnpackLimitError('maxEntries', limits.maxEntries, this.entryCount);
-    }
+    this.options.budget.chargeEntry();
     const components = entryPathComponents(header.name, this.layer);
     const type = header.type ?? 'unknown';
 
     if (components.length === 0) {
       if (type !== 'directory') throw this.unsafe('root-type', header.name);
-      this.dirMetadata.set('', this.metadataOf(header));
+      this.dirs.set('', this.metadataOf(header));
       return drain(content);
     }
 
     const base = components[components.length - 1] as string;
     const parentComponents = components.slice(0, -1);
     if (base.startsWith(whiteoutPrefix)) {
-      this.applyWhiteout(header.name, parentComponents, base);
+      this.recordWhiteout(header.name, parentComponents, base);
       return drain(content);
     }
 
-    if (type === 'file' || type === 'contiguous-file') this.chargeFile(header);
+    if (type === 'file' || type === 'contiguous-file') {
+      this.options.budget.chargeFile(header.size ?? 0, header.name);
+    }
 
     const parent = this.resolveParent(header.name, parentComponents, true) as string;
     const path = `${parent}/${base}`;
@@ -126,20 +153,23 @@ export class RootfsWriter {
 
     let linkTarget: string | undefined;
     if (type === 'link') {
-      linkTarget = this.resolveHardlinkTarget(header);
-      if (linkTarget === path) {
-        this.markUpper(rel);
+      const target = this.resolveHardlinkTarget(header, rel);
+      if (target === 'self') return drain(content);
+      if (typeof target !== 'string') {
+        this.links.delete(rel);
+        this.links.set(rel, { name: header.name, rel, linkname: target.lower });
         return drain(content);
       }
+      linkTarget = target;
+      if (linkTarget === path) return drain(content);
     }
 
     switch (type) {
       case 'directory': {
         const created = this.createOrReplace(path, rel, () => fs.mkdirSync(path, { mode: 0o700 }), true);
         this.knownDirs.add(path);
-        // An existing directory keeps its owner unless the header says otherwise: always chown it.
         this.chown(path, header, !created);
-        this.dirMetadata.set(rel, this.metadataOf(header));
+        this.dirs.set(rel, this.metadataOf(header));
         await drain(content);
         break;
       }
@@ -180,81 +210,18 @@ export class RootfsWriter {
           'Rebuild the image with a standard tool (docker, buildah); sparse and vendor-specific tar entries are not supported.',
         );
     }
-    this.markUpper(rel);
   }
 
-  /** Sets directory modes and mtimes, deepest first, after all layers are applied. */
-  finish(): void {
-    const verified = new Map<string, boolean>();
-    const isRealDir = (rel: string): boolean => {
-      const known = verified.get(rel);
-      if (known !== undefined) return known;
-      const slash = rel.lastIndexOf('/');
-      const parentOk = rel === '' || slash < 0 || isRealDir(rel.slice(0, slash));
-      const stat = parentOk ? lstatOrUndefined(this.absolute(rel)) : undefined;
-      const ok = stat?.isDirectory() === true;
-      verified.set(rel, ok);
-      return ok;
-    };
-    const depth = (rel: string) => (rel === '' ? 0 : rel.split('/').length);
-    const ordered = [...this.dirMetadata].sort((a, b) => depth(b[0]) - depth(a[0]));
-    for (const [rel, meta] of ordered) {
-      // A directory later replaced by a symlink or file must not have its metadata applied through it.
-      if (!isRealDir(rel)) continue;
-      const path = this.absolute(rel);
-      fs.chmodSync(path, meta.mode);
-      fs.utimesSync(path, meta.mtime, meta.mtime);
-    }
-  }
-
-  private absolute(rel: string): string {
-    return rel === '' ? this.root : `${this.root}/${rel}`;
-  }
-
-  private unsafe(reason: UnsafeEntryReason, name: string, detail?: string): UnsafeEntryError {
-    return new UnsafeEntryError(reason, name, this.layer, detail);
-  }
-
-  private chargeFile(header: TarEntryHeader): void {
-    const { limits } = this.options;
-    const size = header.size ?? 0;
-    if (size > limits.maxFileSize)
-      throw new UnpackLimitError('maxFileSize', limits.maxFileSize, size, header.name);
-    this.contentBytes += size;
-    if (this.contentBytes > limits.maxTotalSize) {
-      throw new UnpackLimitError('maxTotalSize', limits.maxTotalSize, this.contentBytes);
-    }
+  protected forgetTree(rel: string): void {
+    deleteTree(this.dirs, rel);
   }
 
   /**
-   * Walks the parent components without following symlinks. Missing directories are created (mode
-   * 0755, like umoci) when `create` is set, otherwise the walk answers undefined.
+   * Where a hard link points: a file this layer already wrote (an absolute path in the staging
+   * directory), the link's own path ('self', nothing to do), or a file of a lower layer, linked at
+   * merge time (`lower` is the target to link to then; a link to a link made that way is followed).
    */
-  private resolveParent(name: string, components: readonly string[], create: boolean): string | undefined {
-    let path = this.root;
-    let rel = '';
-    for (const component of components) {
-      path = `${path}/${component}`;
-      rel = rel === '' ? component : `${rel}/${component}`;
-      if (create) this.upperPaths.add(rel);
-      if (this.knownDirs.has(path)) continue;
-      const stat = lstatOrUndefined(path);
-      if (!stat) {
-        if (!create) return undefined;
-        fs.mkdirSync(path);
-        fs.chmodSync(path, 0o755);
-      } else if (stat.isSymbolicLink()) {
-        throw this.unsafe('symlink-traversal', name, `'${rel}' is a symbolic link`);
-      } else if (!stat.isDirectory()) {
-        if (!create) return undefined;
-        throw this.unsafe('not-a-directory', name, `'${rel}' is not a directory`);
-      }
-      this.knownDirs.add(path);
-    }
-    return path;
-  }
-
-  private resolveHardlinkTarget(header: TarEntryHeader): string {
+  private resolveHardlinkTarget(header: TarEntryHeader, rel: string): string | 'self' | { lower: string } {
     const linkname = header.linkname ?? '';
     let components: string[];
     try {
@@ -264,67 +231,32 @@ export class RootfsWriter {
     }
     if (components.length === 0)
       throw this.unsafe('hardlink-to-directory', header.name, `target '${linkname}'`);
+    const targetRel = components.join('/');
+    if (targetRel === rel) return 'self';
     const parent = this.resolveParent(header.name, components.slice(0, -1), false);
     const target = parent === undefined ? undefined : `${parent}/${components[components.length - 1]}`;
     const stat = target === undefined ? undefined : lstatOrUndefined(target);
-    if (!stat || target === undefined)
-      throw this.unsafe('hardlink-missing', header.name, `target '${linkname}'`);
-    if (stat.isDirectory()) throw this.unsafe('hardlink-to-directory', header.name, `target '${linkname}'`);
-    return target;
+    if (stat && target !== undefined) {
+      if (stat.isDirectory()) throw this.unsafe('hardlink-to-directory', header.name, `target '${linkname}'`);
+      return target;
+    }
+    return { lower: this.links.get(targetRel)?.linkname ?? linkname };
   }
 
-  private applyWhiteout(name: string, parentComponents: readonly string[], base: string): void {
+  private recordWhiteout(name: string, parent: string[], base: string): void {
     if (base !== opaqueWhiteout && base.startsWith(`${whiteoutPrefix}${whiteoutPrefix}`)) {
       // AUFS bookkeeping entries (.wh..wh.plnk, .wh..wh.aufs) carry no meaning for a rootfs.
       return;
     }
-    const parent = this.resolveParent(name, parentComponents, false);
-    if (parent === undefined) return;
-    const parentRel = parentComponents.join('/');
-    if (base === opaqueWhiteout) {
-      this.removeLower(parent, parentRel, true);
-      return;
-    }
     const target = base.slice(whiteoutPrefix.length);
     if (target === '' || target === '.' || target === '..') throw this.unsafe('invalid-whiteout', name);
-    this.removeLower(`${parent}/${target}`, parentRel === '' ? target : `${parentRel}/${target}`, false);
-  }
-
-  /** Removes `path` and what is below it, except paths the current layer itself created. */
-  private removeLower(path: string, rel: string, keepSelf: boolean): void {
-    const stat = lstatOrUndefined(path);
-    if (!stat) return;
-    if (!keepSelf && !this.upperPaths.has(rel)) {
-      this.removePath(path, rel, stat);
-      return;
-    }
-    if (!stat.isDirectory()) return;
-    for (const child of fs.readdirSync(path)) {
-      this.removeLower(`${path}/${child}`, rel === '' ? child : `${rel}/${child}`, false);
-    }
-  }
-
-  private removePath(path: string, rel: string, stat: fs.Stats): void {
-    if (!stat.isDirectory()) {
-      fs.unlinkSync(path);
-      return;
-    }
-    fs.rmSync(path, { recursive: true, force: true });
-    this.knownDirs.clear();
-    const prefix = `${rel}/`;
-    for (const key of this.dirMetadata.keys()) {
-      if (key === rel || key.startsWith(prefix)) this.dirMetadata.delete(key);
-    }
-  }
-
-  private markUpper(rel: string): void {
-    this.upperPaths.add(rel);
+    this.whiteouts.push({ name, parent, base });
   }
 
   /**
-   * Runs `create`; if the path is taken, removes what is there (a lower layer's entry; kept if both
-   * are directories and `keepDirectory`) and runs it again. Trying first saves an lstat per entry,
-   * which adds up for images of many small files. Answers whether `create` made a new entry.
+   * Runs `create`; if the path is taken, removes what is there (an earlier entry of this layer; kept
+   * if both are directories and `keepDirectory`) and runs it again. Trying first saves an lstat per
+   * entry, which adds up for images of many small files. Answers whether `create` made a new entry.
    */
   private createOrReplace(path: string, rel: string, create: () => void, keepDirectory = false): boolean {
     try {
@@ -345,7 +277,7 @@ export class RootfsWriter {
   private async writeFile(fd: number, header: TarEntryHeader, content: Readable): Promise<void> {
     try {
       await consume(content, (chunk) => writeAll(fd, chunk));
-      if (this.needsChown(header, false)) fs.fchownSync(fd, this.uidOf(header), this.gidOf(header));
+      if (this.needsChown(header, false)) fs.fchownSync(fd, uidOf(header), gidOf(header));
       const mode = modeOf(header);
       // One syscall less per file unless the umask took bits away or the sticky bit is asked for.
       if ((mode & ~this.options.umask & 0o777) !== mode) fs.fchmodSync(fd, mode);
@@ -382,19 +314,19 @@ export class RootfsWriter {
     }
   }
 
-  /** `existed`: the entry was there before (a directory kept from a lower layer), so owned by anyone. */
+  /** `existed`: the entry was there before (a directory of an earlier entry), so owned by anyone. */
   private chown(path: string, header: TarEntryHeader, existed: boolean): void {
-    if (this.needsChown(header, existed)) fs.lchownSync(path, this.uidOf(header), this.gidOf(header));
+    if (this.needsChown(header, existed)) fs.lchownSync(path, uidOf(header), gidOf(header));
   }
 
   /** A new entry is already owned by us; chown only when the header names someone else. */
   private needsChown(header: TarEntryHeader, existed: boolean): boolean {
     if (this.options.rootless) return false;
-    return existed || this.uidOf(header) !== this.owner.uid || this.gidOf(header) !== this.owner.gid;
+    return existed || uidOf(header) !== this.owner.uid || gidOf(header) !== this.owner.gid;
   }
 
   private metadataOf(header: TarEntryHeader): DirMetadata {
-    return { mode: modeOf(header), mtime: this.mtimeOf(header) };
+    return { mode: modeOf(header), mtime: this.mtimeOf(header), uid: uidOf(header), gid: gidOf(header) };
   }
 
   private mtimeOf(header: TarEntryHeader): Date {
@@ -403,14 +335,14 @@ export class RootfsWriter {
     if (pax !== undefined && Number.isFinite(Number(pax))) return new Date(Number(pax) * 1000);
     return header.mtime ?? new Date(0);
   }
+}
 
-  private uidOf(header: TarEntryHeader): number {
-    return paxNumber(header.pax?.uid) ?? header.uid ?? 0;
-  }
+function uidOf(header: TarEntryHeader): number {
+  return paxNumber(header.pax?.uid) ?? header.uid ?? 0;
+}
 
-  private gidOf(header: TarEntryHeader): number {
-    return paxNumber(header.pax?.gid) ?? header.gid ?? 0;
-  }
+function gidOf(header: TarEntryHeader): number {
+  return paxNumber(header.pax?.gid) ?? header.gid ?? 0;
 }
 
 function modeOf(header: TarEntryHeader): number {
@@ -420,10 +352,6 @@ function modeOf(header: TarEntryHeader): number {
 function paxNumber(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d+$/.test(value)) return undefined;
   return Number(value);
-}
-
-function lstatOrUndefined(path: string): fs.Stats | undefined {
-  return fs.lstatSync(path, { throwIfNoEntry: false });
 }
 
 function writeAll(fd: number, chunk: Buffer): void {
