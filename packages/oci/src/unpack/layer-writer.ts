@@ -64,8 +64,7 @@ export interface DeferredLink {
 
 /**
  * One layer unpacked on its own, waiting to be merged onto the layers below it: the staging
- * directory with its files, and what can only be applied on top of the lower layers. Plain data
- * (structured-clonable), so a layer can be staged in another thread.
+ * directory with its files, and what can only be applied on top of the lower layers.
  */
 export interface StagedLayer {
   readonly digest: string;
