@@ -76,7 +76,7 @@ export interface StagedLayer {
   readonly links: Map<string, DeferredLink>;
 }
 
-const whiteoutPrefix = '.wh.';
+export const whiteoutPrefix = '.wh.';
 export const opaqueWhiteout = '.wh..wh..opq';
 // setuid/setgid are dropped (SPEC); the sticky bit stays because /tmp needs it.
 const permissionMask = 0o1777;
@@ -232,13 +232,8 @@ export class LayerWriter extends SafeTree {
       throw this.unsafe('hardlink-to-directory', header.name, `target '${linkname}'`);
     const targetRel = components.join('/');
     if (targetRel === rel) return 'self';
-    const parent = this.resolveParent(header.name, components.slice(0, -1), false);
-    const target = parent === undefined ? undefined : `${parent}/${components[components.length - 1]}`;
-    const stat = target === undefined ? undefined : lstatOrUndefined(target);
-    if (stat && target !== undefined) {
-      if (stat.isDirectory()) throw this.unsafe('hardlink-to-directory', header.name, `target '${linkname}'`);
-      return target;
-    }
+    const target = this.existingLinkTarget(header.name, components, linkname);
+    if (target !== undefined) return target;
     return { lower: this.links.get(targetRel)?.linkname ?? linkname };
   }
 

@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import { entryPathComponents } from './entry-path.js';
-import { type DeferredLink, type DirMetadata, opaqueWhiteout, type StagedLayer } from './layer-writer.js';
+import {
+  type DeferredLink,
+  type DirMetadata,
+  opaqueWhiteout,
+  type StagedLayer,
+  whiteoutPrefix,
+} from './layer-writer.js';
 import { deleteTree, lstatOrUndefined, SafeTree } from './safe-tree.js';
 
 export interface RootfsMergerOptions {
@@ -86,13 +92,9 @@ export class RootfsMerger extends SafeTree {
   }
 
   private lowerLinkTarget(link: DeferredLink): string {
-    const detail = `target '${link.linkname}'`;
     const components = entryPathComponents(link.linkname, this.layer);
-    const parent = this.resolveParent(link.name, components.slice(0, -1), false);
-    const target = parent === undefined ? undefined : `${parent}/${components[components.length - 1]}`;
-    const stat = target === undefined ? undefined : lstatOrUndefined(target);
-    if (!stat || target === undefined) throw this.unsafe('hardlink-missing', link.name, detail);
-    if (stat.isDirectory()) throw this.unsafe('hardlink-to-directory', link.name, detail);
+    const target = this.existingLinkTarget(link.name, components, link.linkname);
+    if (target === undefined) throw this.unsafe('hardlink-missing', link.name, `target '${link.linkname}'`);
     return target;
   }
 
@@ -110,7 +112,7 @@ export class RootfsMerger extends SafeTree {
       }
       return;
     }
-    const target = base.slice('.wh.'.length);
+    const target = base.slice(whiteoutPrefix.length);
     const path = `${parent}/${target}`;
     const stat = lstatOrUndefined(path);
     if (stat) this.removePath(path, child(target), stat);

@@ -58,6 +58,23 @@ export abstract class SafeTree {
     return path;
   }
 
+  /**
+   * The file a hard link entry `name` points to (`components` of its target), if the tree has one
+   * there: its absolute path, found without following symlinks. A directory there is refused.
+   */
+  protected existingLinkTarget(
+    name: string,
+    components: readonly string[],
+    linkname: string,
+  ): string | undefined {
+    const parent = this.resolveParent(name, components.slice(0, -1), false);
+    if (parent === undefined) return undefined;
+    const target = `${parent}/${components[components.length - 1]}`;
+    const stat = lstatOrUndefined(target);
+    if (stat?.isDirectory()) throw this.unsafe('hardlink-to-directory', name, `target '${linkname}'`);
+    return stat ? target : undefined;
+  }
+
   /** Removes what is at `path` (a whole tree for a directory). */
   protected removePath(path: string, rel: string, stat: fs.Stats): void {
     if (!stat.isDirectory()) {
