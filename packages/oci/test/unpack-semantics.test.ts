@@ -213,6 +213,70 @@ describe('unpack applies layers like a union file system', () => {
     ]);
   });
 
+  it('applies a layer in entry order while its small files are still being written by the helper thread', async () => {
+    const when = at('2021-05-06T07:08:09Z');
+    const smallFiles = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        name: `d/${prefix}${i}`,
+        content: `${prefix} ${i}`,
+        mtime: when,
+      }));
+    const big = 'B'.repeat(100_000);
+    const { rootfs } = await unpack(
+      [
+        await tarLayer([
+          { name: 'd/', type: 'directory' },
+          // Each entry after a group touches the group's last file, still queued for the helper thread
+          // when the entry is read (a batch holds 128 files).
+          ...smallFiles('f', 300),
+          { name: 'd/hard', type: 'link', linkname: 'd/f299' },
+          ...smallFiles('a', 10),
+          { name: 'd/a9/', type: 'directory', mode: 0o750 },
+          { name: 'd/a9/child', content: 'below a replaced file' },
+          ...smallFiles('b', 10),
+          { name: 'd/b9', type: 'symlink', linkname: 'f0' },
+          ...smallFiles('c', 10),
+          { name: 'd/c9', content: big },
+          ...smallFiles('e', 10),
+          { name: 'd/e9', content: 'written twice', mode: 0o600 },
+          { name: 'd/large', content: big },
+          { name: 'd/large', content: 'now small' },
+          { name: 'implied/deeper/file', content: 'in directories with no entry' },
+        ]),
+      ],
+      target(),
+    );
+    const d = path.join(rootfs, 'd');
+    expect(list(d)).toHaveLength(342);
+    expect(read(path.join(d, 'f0'))).toBe('f 0');
+    expect(read(path.join(d, 'e8'))).toBe('e 8');
+    expect(fs.statSync(path.join(d, 'f298')).mtime).toEqual(when);
+    expect(fs.statSync(path.join(d, 'hard')).ino).toBe(fs.statSync(path.join(d, 'f299')).ino);
+    expect(read(path.join(d, 'hard'))).toBe('f 299');
+    expect(mode(path.join(d, 'a9'))).toBe(0o750);
+    expect(read(path.join(d, 'a9/child'))).toBe('below a replaced file');
+    expect(fs.readlinkSync(path.join(d, 'b9'))).toBe('f0');
+    expect(read(path.join(d, 'c9'))).toBe(big);
+    expect(read(path.join(d, 'e9'))).toBe('written twice');
+    expect(mode(path.join(d, 'e9'))).toBe(0o600);
+    expect(read(path.join(d, 'large'))).toBe('now small');
+    expect(read(path.join(rootfs, 'implied/deeper/file'))).toBe('in directories with no entry');
+  });
+
+  it('refuses an entry below a small file of the same layer, as below any file', async () => {
+    const error = await unpack(
+      [
+        await tarLayer([
+          { name: 'f', content: 'a file' },
+          { name: 'f/below', content: 'x' },
+        ]),
+      ],
+      target(),
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNPACK_UNSAFE_ENTRY', reason: 'not-a-directory' });
+    expect(list(base)).toEqual([]);
+  });
+
   it('stops the layers below when an upper layer is refused, and leaves nothing behind', async () => {
     const big = await tarBytes(
       Array.from({ length: 200 }, (_, i) => ({ name: `data/f${i}`, content: 'x'.repeat(4096) })),

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { entryPathComponents } from './entry-path.js';
 import { UnsupportedEntryError } from './errors.js';
 import { deleteTree, lstatOrUndefined, SafeTree } from './safe-tree.js';
+import { type SmallFileFinish, SmallFiles, smallFileLimit } from './small-files.js';
 import { createSpecialFile } from './special-file.js';
 import type { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
@@ -95,14 +96,21 @@ const createFlags =
  * entries are unlinked first and files are created with O_EXCL | O_NOFOLLOW). This is sound because
  * the writer is the only one touching its private staging directory.
  *
- * File-system calls are synchronous on purpose: entries are applied strictly one after another,
- * and the sync calls skip a thread-pool round trip per syscall, which dominates for many small files.
+ * Small regular files are written by a helper thread (`SmallFiles`), in batches, while the next
+ * entries are read; everything else is applied here with synchronous calls, in order (they skip a
+ * thread-pool round trip per call, which would cost more than the call). The writer keeps the set
+ * of paths it has made, so it knows without a system call whether an entry replaces an earlier one,
+ * and it waits for the pending small files before it touches such a path, reads through a directory
+ * it has not verified yet, or makes a hard link.
  */
 export class LayerWriter extends SafeTree {
   private readonly options: LayerWriterOptions;
   private readonly dirs = new Map<string, DirMetadata>();
   private readonly whiteouts: StagedWhiteout[] = [];
   private readonly links = new Map<string, DeferredLink>();
+  private readonly smallFiles = new SmallFiles();
+  /** Absolute paths of everything this layer has created in its staging directory. */
+  private readonly made = new Set<string>();
   /** Who new entries belong to when created (the root was made mode 0755 without setgid). */
   private readonly owner: { uid: number; gid: number };
 
@@ -112,8 +120,9 @@ export class LayerWriter extends SafeTree {
     this.owner = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
   }
 
-  /** What the merge needs, once every entry is applied. */
-  staged(): StagedLayer {
+  /** What the merge needs, once every entry is applied: waits for the small files still pending. */
+  async finish(): Promise<StagedLayer> {
+    await this.smallFiles.flush();
     return {
       digest: this.options.digest,
       root: this.root,
@@ -123,8 +132,17 @@ export class LayerWriter extends SafeTree {
     };
   }
 
-  /** Applies one entry; `content` is its data stream, always drained before returning. */
+  /** After a failure: waits until the helper thread is done with this layer's files. */
+  settle(): Promise<void> {
+    return this.smallFiles.settle();
+  }
+
+  /**
+   * Applies one entry; `content` is its data stream, always drained before returning. A small file
+   * may still be pending when this resolves (`finish` waits for it).
+   */
   async apply(header: TarEntryHeader, content: Readable): Promise<void> {
+    this.smallFiles.throwIfFailed();
     this.options.budget.chargeEntry();
     const components = entryPathComponents(header.name, this.layer);
     const type = header.type ?? 'unknown';
@@ -146,9 +164,22 @@ export class LayerWriter extends SafeTree {
       this.options.budget.chargeFile(header.size ?? 0, header.name);
     }
 
+    // A parent not verified yet may be a small file still pending, as may the path itself or the
+    // target of a hard link; such entries are rare, so they simply wait for every pending file.
+    if (
+      this.smallFiles.pending &&
+      parentComponents.length > 0 &&
+      !this.knownDirs.has(this.absolute(parentComponents.join('/')))
+    ) {
+      await this.smallFiles.flush();
+    }
     const parent = this.resolveParent(header.name, parentComponents, true) as string;
     const path = `${parent}/${base}`;
     const rel = components.join('/');
+    const replacing = this.made.has(path);
+    if (this.smallFiles.pending && (replacing || type === 'link' || isSpecial(type))) {
+      await this.smallFiles.flush();
+    }
 
     let linkTarget: string | undefined;
     if (type === 'link') {
@@ -174,6 +205,27 @@ export class LayerWriter extends SafeTree {
       }
       case 'file':
       case 'contiguous-file': {
+        if (!replacing && (header.size ?? 0) <= smallFileLimit) {
+          this.made.add(path);
+          const chunks: Buffer[] = [];
+          let length = 0;
+          await consume(content, (chunk) => {
+            chunks.push(chunk);
+            length += chunk.length;
+          });
+          // A new file's fd is writable whatever its mode, so it is created with its final mode.
+          const mode = modeOf(header) & 0o777;
+          await this.smallFiles.add(
+            header.name,
+            path,
+            createFlags,
+            mode,
+            this.finishOf(header),
+            chunks,
+            length,
+          );
+          break;
+        }
         let fd = -1;
         this.createOrReplace(path, rel, () => {
           // A new file's fd is writable whatever its mode, so it is created with its final mode.
@@ -197,6 +249,7 @@ export class LayerWriter extends SafeTree {
       case 'fifo': {
         const existing = lstatOrUndefined(path);
         if (existing) this.removePath(path, rel, existing);
+        this.made.add(path);
         await this.createSpecial(path, header, type);
         await drain(content);
         break;
@@ -213,6 +266,15 @@ export class LayerWriter extends SafeTree {
 
   protected forgetTree(rel: string): void {
     deleteTree(this.dirs, rel);
+    const path = this.absolute(rel);
+    const prefix = `${path}/`;
+    for (const made of this.made) {
+      if (made === path || made.startsWith(prefix)) this.made.delete(made);
+    }
+  }
+
+  protected override madeDirectory(path: string): void {
+    this.made.add(path);
   }
 
   /**
@@ -253,6 +315,7 @@ export class LayerWriter extends SafeTree {
    * entry, which adds up for images of many small files. Answers whether `create` made a new entry.
    */
   private createOrReplace(path: string, rel: string, create: () => void, keepDirectory = false): boolean {
+    this.made.add(path);
     try {
       create();
       return true;
@@ -271,15 +334,24 @@ export class LayerWriter extends SafeTree {
   private async writeFile(fd: number, header: TarEntryHeader, content: Readable): Promise<void> {
     try {
       await consume(content, (chunk) => writeAll(fd, chunk));
-      if (this.needsChown(header, false)) fs.fchownSync(fd, uidOf(header), gidOf(header));
-      const mode = modeOf(header);
-      // One syscall less per file unless the umask took bits away or the sticky bit is asked for.
-      if ((mode & ~this.options.umask & 0o777) !== mode) fs.fchmodSync(fd, mode);
-      const mtime = this.mtimeOf(header);
+      const { owner, chmod, mtime } = this.finishOf(header);
+      if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
+      if (chmod !== undefined) fs.fchmodSync(fd, chmod);
       fs.futimesSync(fd, mtime, mtime);
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** What a regular file gets after its content: owner, mode (when creating could not set it), mtime. */
+  private finishOf(header: TarEntryHeader): SmallFileFinish {
+    const mode = modeOf(header);
+    return {
+      owner: this.needsChown(header, false) ? { uid: uidOf(header), gid: gidOf(header) } : undefined,
+      // One syscall less per file unless the umask took bits away or the sticky bit is asked for.
+      chmod: (mode & ~this.options.umask & 0o777) !== mode ? mode : undefined,
+      mtime: this.mtimeOf(header),
+    };
   }
 
   private async createSpecial(
@@ -346,6 +418,10 @@ function modeOf(header: TarEntryHeader): number {
 function paxNumber(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d+$/.test(value)) return undefined;
   return Number(value);
+}
+
+function isSpecial(type: string): boolean {
+  return type === 'character-device' || type === 'block-device' || type === 'fifo';
 }
 
 function writeAll(fd: number, chunk: Buffer): void {

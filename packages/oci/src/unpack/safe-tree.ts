@@ -47,6 +47,7 @@ export abstract class SafeTree {
         if (!create) return undefined;
         fs.mkdirSync(path);
         fs.chmodSync(path, 0o755);
+        this.madeDirectory(path);
       } else if (stat.isSymbolicLink()) {
         throw this.unsafe('symlink-traversal', name, `'${rel}' is a symbolic link`);
       } else if (!stat.isDirectory()) {
@@ -88,6 +89,9 @@ export abstract class SafeTree {
 
   /** Called when the directory at `rel` and everything below it is gone. */
   protected abstract forgetTree(rel: string): void;
+
+  /** Called when a missing parent directory was created at `path`. */
+  protected madeDirectory(_path: string): void {}
 }
 
 /** Deletes the keys of `map` that are `rel` or below it. */

@@ -112,12 +112,18 @@ export async function unpack(
             options.onWarning?.(warning);
           },
         });
-        await applyLayer(layer, writer, {
-          signal,
-          verify: options.verify ?? false,
-          onBytes: (bytes) => report(index, bytes, false),
-        });
-        return writer.staged();
+        try {
+          await applyLayer(layer, writer, {
+            signal,
+            verify: options.verify ?? false,
+            onBytes: (bytes) => report(index, bytes, false),
+          });
+        } catch (error) {
+          // The helper thread may still be writing into the staging directory about to be removed.
+          await writer.settle();
+          throw error;
+        }
+        return await writer.finish();
       }),
     );
     // The first layer to fail stops the others at once (the loop below may be waiting on a lower one).
