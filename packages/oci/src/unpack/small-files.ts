@@ -10,23 +10,25 @@ export interface SmallFileFinish {
   readonly mtime: Date;
 }
 
-/** A file of a batch, as the helper thread reads it; its content is `data[offset, offset + length)`. */
-interface BatchFile {
-  path: string;
-  flags: number;
-  mode: number;
-  uid: number | undefined;
-  gid: number | undefined;
-  chmod: number | undefined;
-  /** Seconds since the epoch, as `fs.futimesSync` takes them. */
-  mtime: number;
-  offset: number;
-  length: number;
-}
+/**
+ * Numbers of a batch's files, `fieldCount` per file at `index * fieldCount` (no object per file, and
+ * the array goes back and forth without being copied): open flags, mode, uid and gid (-1: keep),
+ * mode for fchmod (-1: none), mtime in seconds, and where the content lies in the data buffer.
+ */
+const fieldCount = 8;
+const flagsField = 0;
+const modeField = 1;
+const uidField = 2;
+const gidField = 3;
+const chmodField = 4;
+const mtimeField = 5;
+const offsetField = 6;
+const lengthField = 7;
 
 interface BatchReply {
   id: number;
   data: ArrayBuffer;
+  fields: Float64Array;
   /** The first file that could not be written; the files after it in the batch were not tried. */
   failure?: { index: number; code?: string; message: string };
 }
@@ -44,20 +46,23 @@ const batchesInFlight = 4;
 const helperSource = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-parentPort.on('message', ({ id, files, data }) => {
+parentPort.on('message', ({ id, paths, fields, data }) => {
   const bytes = new Uint8Array(data);
   let failure;
-  for (let index = 0; index < files.length && failure === undefined; index++) {
-    const file = files[index];
+  for (let index = 0; index < paths.length && failure === undefined; index++) {
+    const at = index * ${fieldCount};
     let fd = -1;
     try {
-      fd = fs.openSync(file.path, file.flags, file.mode);
-      let at = file.offset;
-      const end = file.offset + file.length;
-      while (at < end) at += fs.writeSync(fd, bytes, at, end - at);
-      if (file.uid !== undefined) fs.fchownSync(fd, file.uid, file.gid);
-      if (file.chmod !== undefined) fs.fchmodSync(fd, file.chmod);
-      fs.futimesSync(fd, file.mtime, file.mtime);
+      fd = fs.openSync(paths[index], fields[at + ${flagsField}], fields[at + ${modeField}]);
+      let from = fields[at + ${offsetField}];
+      const end = from + fields[at + ${lengthField}];
+      while (from < end) from += fs.writeSync(fd, bytes, from, end - from);
+      const uid = fields[at + ${uidField}];
+      if (uid >= 0) fs.fchownSync(fd, uid, fields[at + ${gidField}]);
+      const chmod = fields[at + ${chmodField}];
+      if (chmod >= 0) fs.fchmodSync(fd, chmod);
+      const mtime = fields[at + ${mtimeField}];
+      fs.futimesSync(fd, mtime, mtime);
     } catch (error) {
       failure = { index, code: error.code, message: error.message };
     } finally {
@@ -66,7 +71,7 @@ parentPort.on('message', ({ id, files, data }) => {
       }
     }
   }
-  parentPort.postMessage({ id, data, failure }, [data]);
+  parentPort.postMessage({ id, data, fields, failure }, [data, fields.buffer]);
 });
 `;
 
@@ -98,12 +103,12 @@ class HelperThread {
     this.worker.on('exit', (code) => fail(new Error(`the file-writing thread exited with code ${code}`)));
   }
 
-  send(files: BatchFile[], data: ArrayBuffer): Promise<BatchReply | Error> {
+  send(paths: string[], fields: Float64Array, data: ArrayBuffer): Promise<BatchReply | Error> {
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage({ id, files, data }, [data]);
+      this.worker.postMessage({ id, paths, fields, data }, [data, fields.buffer as ArrayBuffer]);
     });
   }
 }
@@ -132,18 +137,18 @@ function helperThread(): HelperThread {
  * entry it happened to.
  */
 export class SmallFiles {
-  private files: BatchFile[] = [];
+  private paths: string[] = [];
   private names: string[] = [];
-  private data: Uint8Array | undefined;
+  private batch: { data: Uint8Array; fields: Float64Array } | undefined;
   private used = 0;
-  private readonly spare: ArrayBuffer[] = [];
+  private readonly spare: { data: Uint8Array; fields: Float64Array }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private failure: RootfsWriteError | undefined;
   private closed = false;
 
   /** Whether files are waiting to be written or being written. */
   get pending(): boolean {
-    return this.files.length > 0 || this.inFlight.size > 0;
+    return this.paths.length > 0 || this.inFlight.size > 0;
   }
 
   throwIfFailed(): void {
@@ -165,24 +170,23 @@ export class SmallFiles {
     length: number,
   ): Promise<void> {
     this.throwIfFailed();
-    if (this.files.length >= batchFiles || this.used + length > batchBytes) await this.send();
-    const data = this.buffer();
+    if (this.paths.length >= batchFiles || this.used + length > batchBytes) await this.send();
+    const { data, fields } = this.current();
     let at = this.used;
     for (const chunk of chunks) {
       data.set(chunk, at);
       at += chunk.length;
     }
-    this.files.push({
-      path,
-      flags,
-      mode,
-      uid: finish.owner?.uid,
-      gid: finish.owner?.gid,
-      chmod: finish.chmod,
-      mtime: finish.mtime.getTime() / 1000,
-      offset: this.used,
-      length,
-    });
+    const field = this.paths.length * fieldCount;
+    fields[field + flagsField] = flags;
+    fields[field + modeField] = mode;
+    fields[field + uidField] = finish.owner?.uid ?? -1;
+    fields[field + gidField] = finish.owner?.gid ?? -1;
+    fields[field + chmodField] = finish.chmod ?? -1;
+    fields[field + mtimeField] = finish.mtime.getTime() / 1000;
+    fields[field + offsetField] = this.used;
+    fields[field + lengthField] = length;
+    this.paths.push(path);
     this.names.push(name);
     this.used = at;
   }
@@ -200,36 +204,39 @@ export class SmallFiles {
    */
   async settle(): Promise<void> {
     this.closed = true;
-    this.files = [];
+    this.paths = [];
     this.names = [];
     this.used = 0;
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
-  private buffer(): Uint8Array {
-    if (!this.data) this.data = new Uint8Array(this.spare.pop() ?? new ArrayBuffer(batchBytes));
-    return this.data;
+  private current(): { data: Uint8Array; fields: Float64Array } {
+    this.batch ??= this.spare.pop() ?? {
+      data: new Uint8Array(batchBytes),
+      fields: new Float64Array(batchFiles * fieldCount),
+    };
+    return this.batch;
   }
 
   /** Hands the queued files to the helper thread, once fewer than `batchesInFlight` are out. */
   private async send(): Promise<void> {
-    while (this.files.length > 0 && this.inFlight.size >= batchesInFlight) await Promise.race(this.inFlight);
-    if (this.files.length === 0 || this.closed) return;
-    const files = this.files;
+    while (this.paths.length > 0 && this.inFlight.size >= batchesInFlight) await Promise.race(this.inFlight);
+    if (this.paths.length === 0 || this.closed) return;
+    const paths = this.paths;
     const names = this.names;
-    const data = (this.data as Uint8Array).buffer as ArrayBuffer;
-    this.files = [];
+    const { data, fields } = this.current();
+    this.paths = [];
     this.names = [];
-    this.data = undefined;
+    this.batch = undefined;
     this.used = 0;
     const batch = helperThread()
-      .send(files, data)
+      .send(paths, fields, data.buffer as ArrayBuffer)
       .then((reply) => {
         if (reply instanceof Error) {
           this.failure ??= new RootfsWriteError(names[0] ?? '', reply);
           return;
         }
-        this.spare.push(reply.data);
+        this.spare.push({ data: new Uint8Array(reply.data), fields: reply.fields });
         if (reply.failure) {
           const { index, code, message } = reply.failure;
           const error = Object.assign(new Error(message), code ? { code } : {});
