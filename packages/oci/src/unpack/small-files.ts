@@ -170,7 +170,11 @@ export class SmallFiles {
     length: number,
   ): Promise<void> {
     this.throwIfFailed();
-    if (this.paths.length >= batchFiles || this.used + length > batchBytes) await this.send();
+    if (this.paths.length >= batchFiles || this.used + length > batchBytes) {
+      await this.send();
+      // A batch may have failed, or the unpack stopped, while this one waited for room.
+      this.throwIfFailed();
+    }
     const { data, fields } = this.current();
     let at = this.used;
     for (const chunk of chunks) {
