@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { entryPathComponents } from './entry-path.js';
 import { UnsupportedEntryError } from './errors.js';
 import { deleteTree, lstatOrUndefined, SafeTree } from './safe-tree.js';
@@ -83,6 +84,8 @@ export const opaqueWhiteout = '.wh..wh..opq';
 const permissionMask = 0o1777;
 const createFlags =
   fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+const openInPool = promisify(fs.open);
+const mkdirInPool = promisify(fs.mkdir);
 
 /**
  * Applies the tar entries of one layer to its own empty staging directory, so that layers can be
@@ -97,11 +100,13 @@ const createFlags =
  * the writer is the only one touching its private staging directory.
  *
  * Small regular files are written by a helper thread (`SmallFiles`), in batches, while the next
- * entries are read; everything else is applied here with synchronous calls, in order (they skip a
- * thread-pool round trip per call, which would cost more than the call). The writer keeps the set
- * of paths it has made, so it knows without a system call whether an entry replaces an earlier one,
- * and it waits for the pending small files before it touches such a path, reads through a directory
- * it has not verified yet, or makes a hard link.
+ * entries are read. New directories and larger files are created in libuv's thread pool: on a slow
+ * disk that can take milliseconds, which would stall every layer and download the main thread
+ * serves, and the round trip costs little next to writing such a file. The rest is applied with
+ * synchronous calls, in order (cheap calls, which a round trip each would slow down). The writer
+ * keeps the set of paths it has made, so it knows without a system call whether an entry replaces
+ * an earlier one, and it waits for the pending small files before it touches such a path, reads
+ * through a directory it has not verified yet, or makes a hard link.
  */
 export class LayerWriter extends SafeTree {
   private readonly options: LayerWriterOptions;
@@ -196,7 +201,13 @@ export class LayerWriter extends SafeTree {
 
     switch (type) {
       case 'directory': {
-        const created = this.createOrReplace(path, rel, () => fs.mkdirSync(path, { mode: 0o700 }), true);
+        let created = true;
+        if (replacing) {
+          created = this.createOrReplace(path, rel, () => fs.mkdirSync(path, { mode: 0o700 }), true);
+        } else {
+          this.made.add(path);
+          await mkdirInPool(path, { mode: 0o700 });
+        }
         this.knownDirs.add(path);
         this.chown(path, header, !created);
         this.dirs.set(rel, this.metadataOf(header));
@@ -213,7 +224,6 @@ export class LayerWriter extends SafeTree {
             chunks.push(chunk);
             length += chunk.length;
           });
-          // A new file's fd is writable whatever its mode, so it is created with its final mode.
           const mode = modeOf(header) & 0o777;
           await this.smallFiles.add(
             header.name,
@@ -226,11 +236,14 @@ export class LayerWriter extends SafeTree {
           );
           break;
         }
+        // A new file's fd is writable whatever its mode, so it is created with its final mode.
+        const mode = modeOf(header) & 0o777;
         let fd = -1;
-        this.createOrReplace(path, rel, () => {
-          // A new file's fd is writable whatever its mode, so it is created with its final mode.
-          fd = fs.openSync(path, createFlags, modeOf(header) & 0o777);
-        });
+        if (replacing) this.createOrReplace(path, rel, () => (fd = fs.openSync(path, createFlags, mode)));
+        else {
+          this.made.add(path);
+          fd = await openInPool(path, createFlags, mode);
+        }
         await this.writeFile(fd, header, content);
         break;
       }
