@@ -85,7 +85,8 @@ class HelperThread {
   private nextId = 1;
 
   constructor(onGone: () => void) {
-    this.worker = new Worker(helperSource, { eval: true, name: 'iii-oci-small-files' });
+    // No flags of the host process (a TypeScript loader, say): the thread only needs node:fs.
+    this.worker = new Worker(helperSource, { eval: true, name: 'iii-oci-small-files', execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (reply: BatchReply) => {
       const resolve = this.waiting.get(reply.id);
