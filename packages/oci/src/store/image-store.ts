@@ -200,7 +200,9 @@ export class ImageStore {
           await pipeline(
             source,
             verifyingStream(d, { initialHash: hash, offset, onBytes }),
-            createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }),
+            // With the default 16 KiB buffer every network chunk (64 KiB) waited for its disk write
+            // before the next one was read; a few chunks of slack keep the download going.
+            createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 256 * 1024 }),
             { signal: options.signal },
           );
         } catch (err) {
