@@ -200,9 +200,7 @@ export class ImageStore {
           await pipeline(
             source,
             verifyingStream(d, { initialHash: hash, offset, onBytes }),
-            // With the default 16 KiB buffer every network chunk (64 KiB) waited for its disk write
-            // before the next one was read; a few chunks of slack keep the download going.
-            createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 256 * 1024 }),
+            createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }),
             { signal: options.signal },
           );
         } catch (err) {
