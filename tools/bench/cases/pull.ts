@@ -48,9 +48,14 @@ async function serve(registry: TestRegistry, image: BenchImage): Promise<ServedI
   };
 }
 
+/**
+ * An empty `dir`, with the file system settled: the previous run's tree is removed and everything
+ * pending is written out first, so no tool pays for the writeback or the deletes of the one before.
+ */
 async function fresh(dir: string): Promise<string> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  await run('sync', []);
   return dir;
 }
 
