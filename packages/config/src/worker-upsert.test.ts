@@ -2,12 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { ConfigDocument } from './document.js';
 import { WorkerExistsError } from './errors.js';
 import { emptyLockFile, type LockFile, pinWorker } from './iii-lock.js';
-import { moveWorkerImage, upsertWorkerImage } from './worker-upsert.js';
+import { moveWorkerImage, type UpsertWorkerImageInput, upsertWorkerImage } from './worker-upsert.js';
 
 const OLD = `sha256:${'a'.repeat(64)}`;
 const NEW = `sha256:${'b'.repeat(64)}`;
 const pinTo = (digest: string) => ({ digest, platform: 'linux/amd64' });
 const exact = (a: string, b: string) => a === b;
+
+/** `upsertWorkerImage` with the usual inputs of these tests: worker `w`, no defaults, no force. */
+function upsert(
+  input: Partial<UpsertWorkerImageInput> & Pick<UpsertWorkerImageInput, 'doc' | 'lock' | 'image'>,
+) {
+  return upsertWorkerImage({
+    name: 'w',
+    pin: pinTo(NEW),
+    defaults: {},
+    force: false,
+    sameImage: exact,
+    ...input,
+  });
+}
 
 function state(yaml: string, pins: Record<string, { image: string; digest: string }> = {}) {
   let lock: LockFile = emptyLockFile();
@@ -19,16 +33,13 @@ function state(yaml: string, pins: Record<string, { image: string; digest: strin
 describe('upsertWorkerImage', () => {
   it('adds a new entry with the image defaults and resources and pins its digest', () => {
     const { doc, lock } = state('workers: []\n');
-    const out = upsertWorkerImage({
+    const out = upsert({
       doc,
       lock,
       name: 'resize',
       image: 'reg/resize:1',
-      pin: pinTo(NEW),
       defaults: { MODE: 'fast' },
       resources: { cpus: 1 },
-      force: false,
-      sameImage: exact,
     });
     expect(out.result).toEqual({ action: 'added' });
     expect(out.doc.worker('resize')).toEqual({
@@ -42,32 +53,14 @@ describe('upsertWorkerImage', () => {
 
   it('adds an entry without config: when the image has no defaults', () => {
     const { doc, lock } = state('workers: []\n');
-    const out = upsertWorkerImage({
-      doc,
-      lock,
-      name: 'w',
-      image: 'reg/w:1',
-      pin: pinTo(NEW),
-      defaults: {},
-      force: false,
-      sameImage: exact,
-    });
+    const out = upsert({ doc, lock, image: 'reg/w:1' });
     expect(out.doc.worker('w')).toEqual({ name: 'w', image: 'reg/w:1' });
   });
 
   it('leaves an entry of the same image and its pin unchanged', () => {
     const yaml = 'workers:\n  - name: w # mine\n    image: reg/w:1\n    config:\n      MODE: slow\n';
     const { doc, lock } = state(yaml, { w: { image: 'reg/w:1', digest: NEW } });
-    const out = upsertWorkerImage({
-      doc,
-      lock,
-      name: 'w',
-      image: 'reg/w:1',
-      pin: pinTo(NEW),
-      defaults: { MODE: 'fast' },
-      force: true,
-      sameImage: exact,
-    });
+    const out = upsert({ doc, lock, image: 'reg/w:1', defaults: { MODE: 'fast' }, force: true });
     expect(out.result).toEqual({ action: 'unchanged' });
     expect(out.doc.text).toBe(yaml);
     expect(out.lock).toBe(lock);
@@ -77,16 +70,7 @@ describe('upsertWorkerImage', () => {
     const { doc, lock } = state('workers:\n  - name: w\n    image: reg/w:1\n', {
       w: { image: 'reg/w:1', digest: OLD },
     });
-    const out = upsertWorkerImage({
-      doc,
-      lock,
-      name: 'w',
-      image: 'reg/w:1',
-      pin: pinTo(NEW),
-      defaults: {},
-      force: false,
-      sameImage: exact,
-    });
+    const out = upsert({ doc, lock, image: 'reg/w:1' });
     expect(out.result).toEqual({ action: 'unchanged', lockedDigest: OLD });
     expect(out.lock.workers.w?.digest).toBe(OLD);
   });
@@ -94,16 +78,7 @@ describe('upsertWorkerImage', () => {
   it('fills a missing pin with the reference as config.yaml writes it', () => {
     const { doc, lock } = state('workers:\n  - name: w\n    image: ./w.tar\n');
     const sameFile = (a: string, b: string) => a.replace(/^\.\//, '') === b.replace(/^\.\//, '');
-    const out = upsertWorkerImage({
-      doc,
-      lock,
-      name: 'w',
-      image: 'w.tar',
-      pin: pinTo(NEW),
-      defaults: {},
-      force: false,
-      sameImage: sameFile,
-    });
+    const out = upsert({ doc, lock, image: 'w.tar', sameImage: sameFile });
     expect(out.result).toEqual({ action: 'unchanged' });
     expect(out.lock.workers.w).toEqual({ image: './w.tar', digest: NEW, platform: 'linux/amd64' });
   });
@@ -111,17 +86,7 @@ describe('upsertWorkerImage', () => {
   it('refuses another image under the same name without force', () => {
     const yaml = 'workers:\n  - name: w\n    image: reg/w:1\n';
     const { doc, lock } = state(yaml);
-    const attempt = () =>
-      upsertWorkerImage({
-        doc,
-        lock,
-        name: 'w',
-        image: 'reg/other:2',
-        pin: pinTo(NEW),
-        defaults: {},
-        force: false,
-        sameImage: exact,
-      });
+    const attempt = () => upsert({ doc, lock, image: 'reg/other:2' });
     expect(attempt).toThrow(WorkerExistsError);
     expect(attempt).toThrow('a worker named "w" already exists with another image (reg/w:1)');
     try {
@@ -144,17 +109,14 @@ describe('upsertWorkerImage', () => {
       '',
     ].join('\n');
     const { doc, lock } = state(yaml, { w: { image: 'reg/w:1', digest: OLD } });
-    const out = upsertWorkerImage({
+    const out = upsert({
       doc,
       lock,
-      name: 'w',
       image: 'reg/w:2',
-      pin: pinTo(NEW),
       defaults: { MODE: 'fast', LEVEL: '2', NEW_KEY: 'x' },
       resources: { cpus: 2, memory: '1Gi' },
       force: true,
       previousDefaults: { MODE: 'fast', LEVEL: '1' },
-      sameImage: exact,
     });
     expect(out.result).toEqual({ action: 'replaced' });
     expect(out.doc.worker('w')).toEqual({
@@ -169,17 +131,7 @@ describe('upsertWorkerImage', () => {
 
   it('takes the new image resources when a replaced entry has none', () => {
     const { doc, lock } = state('workers:\n  - name: w\n    image: reg/w:1\n');
-    const out = upsertWorkerImage({
-      doc,
-      lock,
-      name: 'w',
-      image: 'reg/w:2',
-      pin: pinTo(NEW),
-      defaults: {},
-      resources: { cpus: 0.5 },
-      force: true,
-      sameImage: exact,
-    });
+    const out = upsert({ doc, lock, image: 'reg/w:2', resources: { cpus: 0.5 }, force: true });
     expect(out.doc.worker('w')).toEqual({ name: 'w', image: 'reg/w:2', resources: { cpus: 0.5 } });
   });
 });
