@@ -12,7 +12,8 @@ import {
   type PullProgress as OciPullProgress,
   parseImageSourceRef,
   parseReference,
-  unpackImage,
+  pullAndUnpack,
+  withPullHeapTuning,
 } from '@iii/oci';
 import type { PullProgress } from './progress.js';
 import { isRegistryShorthand, type ResolveShorthandOptions, resolveShorthand } from './worker-registry.js';
@@ -121,7 +122,11 @@ export interface InstallOptions {
   signal?: AbortSignal;
 }
 
-/** Pulls an opened image into the store (only missing blobs), unpacks it once, and reads its defaults. */
+/**
+ * Pulls an opened image into the store (only missing blobs) and unpacks it once, both at the same
+ * time, then reads its defaults. The process is the CLI's own, so the pull runs with the heap
+ * tuning of @iii/oci.
+ */
 export async function installImage(image: Image, opts: InstallOptions): Promise<InstalledImage> {
   const onProgress = (e: OciPullProgress) => {
     if (e.kind !== 'layer') return;
@@ -132,13 +137,13 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
       total: e.total,
     });
   };
-  const stored = await opts.store.pull(image, {
-    onProgress,
-    ...(opts.names ? { names: opts.names } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const { image: stored, rootfs: unpacked } = await withPullHeapTuning(() =>
+    pullAndUnpack(image, opts.store, opts.rootfsDir, {
+      pull: { onProgress, ...(opts.names ? { names: opts.names } : {}) },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }),
+  );
   opts.progress?.finish();
-  const unpacked = await unpackImage(stored, opts.rootfsDir, opts.signal ? { signal: opts.signal } : {});
   const config = await stored.config();
   const platform = stored.platform ?? {
     os: config.os,
