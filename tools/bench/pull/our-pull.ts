@@ -1,10 +1,17 @@
 import { join } from 'node:path';
-import { ImageStore, openRegistryImage, parseReference, pullAndUnpack, RegistryClient } from '@iii/oci';
+import {
+  ImageStore,
+  openRegistryImage,
+  parseReference,
+  pullAndUnpack,
+  RegistryClient,
+  withPullHeapTuning,
+} from '@iii/oci';
 
 /**
  * What `iii worker add` does for an image, through the public API of @iii/oci: open the image in
  * the registry, pull it into a store (verified, parallel layers) while unpacking it into the rootfs
- * cache.
+ * cache, with the heap tuning the CLI runs pulls with.
  */
 export async function ourPull(reference: string, workDir: string, signal?: AbortSignal): Promise<string> {
   const client = new RegistryClient();
@@ -14,7 +21,9 @@ export async function ourPull(reference: string, workDir: string, signal?: Abort
       ...(signal ? { signal } : {}),
     });
     const store = new ImageStore(join(workDir, 'store'));
-    const { rootfs } = await pullAndUnpack(image, store, join(workDir, 'rootfs'), signal ? { signal } : {});
+    const { rootfs } = await withPullHeapTuning(() =>
+      pullAndUnpack(image, store, join(workDir, 'rootfs'), signal ? { signal } : {}),
+    );
     return rootfs.rootfs;
   } finally {
     client.close();

@@ -2,7 +2,14 @@
 // process of its own, for the pull benchmark's peak-memory measurement. Plain JavaScript on the
 // built @iii/oci, so no TypeScript loader inflates the number (run `npm run build` first).
 import { join } from 'node:path';
-import { ImageStore, openRegistryImage, parseReference, pullAndUnpack, RegistryClient } from '@iii/oci';
+import {
+  ImageStore,
+  openRegistryImage,
+  parseReference,
+  pullAndUnpack,
+  RegistryClient,
+  withPullHeapTuning,
+} from '@iii/oci';
 
 const [reference, workDir] = process.argv.slice(2);
 if (!reference || !workDir) {
@@ -13,7 +20,10 @@ const client = new RegistryClient();
 const start = performance.now();
 try {
   const image = await openRegistryImage(parseReference(reference), { client });
-  await pullAndUnpack(image, new ImageStore(join(workDir, 'store')), join(workDir, 'rootfs'));
+  // With the heap tuning `iii worker add` runs pulls with.
+  await withPullHeapTuning(() =>
+    pullAndUnpack(image, new ImageStore(join(workDir, 'store')), join(workDir, 'rootfs')),
+  );
 } finally {
   client.close();
 }
