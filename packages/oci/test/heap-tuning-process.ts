@@ -19,11 +19,17 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+// GC entries are delivered asynchronously: wait for them before reading the count.
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
 const image = await openImage(source);
 const counts: number[] = [];
 for (const step of plan.split(',')) {
   if (step === 'full-gc') {
-    (globalThis as { gc?: () => void }).gc?.();
+    const { gc } = globalThis as { gc?: () => void };
+    if (!gc) throw new Error('full-gc needs node --expose-gc');
+    gc();
+    await settle();
     continue;
   }
   const rootfsCache = await mkdtemp(join(workDir, 'rootfs-'));
@@ -37,8 +43,7 @@ for (const step of plan.split(',')) {
       await unpack();
     });
   else throw new Error(`unknown step ${step}`);
-  // GC entries are delivered asynchronously.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await settle();
   counts.push(fullGcs - before);
 }
 process.stdout.write(`${JSON.stringify(counts)}\n`);
