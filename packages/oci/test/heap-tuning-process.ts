@@ -14,8 +14,9 @@ const [source, workDir, plan] = process.argv.slice(2) as [string, string, string
 let fullGcs = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    if ((entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
-      fullGcs += 1;
+    // A 'gc' entry's detail says which kind of GC it was.
+    const { detail } = entry as { detail?: { kind?: number } };
+    if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs += 1;
   }
 }).observe({ entryTypes: ['gc'] });
 

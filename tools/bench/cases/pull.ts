@@ -17,7 +17,7 @@ import {
   type TestRegistry,
 } from '../../test-env/index.ts';
 import { type BenchImage, benchImage, bigImage, hugeImage, manyFilesImage } from '../pull/bench-images.ts';
-import { ourPull } from '../pull/our-pull.ts';
+import { ourPull } from '../pull/our-pull.mjs';
 import type { BenchCase, BenchContext, Measurement } from '../types.ts';
 
 const run = promisify(execFile);

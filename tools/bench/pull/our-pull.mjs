@@ -1,3 +1,5 @@
+// Plain JavaScript on the built @iii/oci, so that pull-once.mjs can run it without a TypeScript
+// loader, which would inflate the peak RSS it measures; types in our-pull.d.mts.
 import { join } from 'node:path';
 import {
   ImageStore,
@@ -13,7 +15,7 @@ import {
  * the registry, pull it into a store (verified, parallel layers) while unpacking it into the rootfs
  * cache, with the heap tuning the CLI runs pulls with.
  */
-export async function ourPull(reference: string, workDir: string, signal?: AbortSignal): Promise<string> {
+export async function ourPull(reference, workDir, signal) {
   const client = new RegistryClient();
   try {
     const image = await openRegistryImage(parseReference(reference), {
