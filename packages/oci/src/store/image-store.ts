@@ -37,7 +37,7 @@ export interface PullOptions {
   onProgress?: (event: PullProgress) => void;
   /** Names to record in index.json (`org.opencontainers.image.ref.name`); default the image's reference. */
   names?: string[];
-  /** Blobs downloaded at once (default 4). */
+  /** Blobs downloaded at once (default 6, as skopeo does). */
   concurrency?: number;
 }
 
@@ -268,7 +268,7 @@ export class ImageStore {
       );
       await boundedParallel(
         unique,
-        options.concurrency ?? 4,
+        options.concurrency ?? 6,
         (layer, _i, inner) => this.ingestLayer(layer, { signal: inner, onProgress }),
         signal,
       );

@@ -26,8 +26,9 @@ export interface UnpackOptions {
    */
   readonly verify?: boolean;
   /**
-   * How many layers are read and staged at the same time (default 4), lowest first; they are
-   * merged into the rootfs strictly in order. 1 unpacks one layer after another.
+   * How many layers are read and staged at the same time (default 6, as many as `store.pull`
+   * downloads, so every download can feed its unpack), lowest first; they are merged into the
+   * rootfs strictly in order. 1 unpacks one layer after another.
    */
   readonly concurrency?: number;
   readonly onProgress?: (progress: UnpackProgress) => void;
@@ -95,7 +96,7 @@ export async function unpack(
         done,
       });
     };
-    const slots = new Slots(Math.max(1, options.concurrency ?? 4));
+    const slots = new Slots(Math.max(1, options.concurrency ?? 6));
     staged = layers.map((layer, index) =>
       slots.run(async () => {
         signal.throwIfAborted();
