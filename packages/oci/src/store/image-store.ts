@@ -32,12 +32,15 @@ export interface PullProgress {
   status: 'exists' | 'downloading' | 'verifying' | 'done';
 }
 
+/** Layers downloaded at once unless told otherwise: 6, as skopeo does. */
+export const defaultPullConcurrency = 6;
+
 export interface PullOptions {
   signal?: AbortSignal;
   onProgress?: (event: PullProgress) => void;
   /** Names to record in index.json (`org.opencontainers.image.ref.name`); default the image's reference. */
   names?: string[];
-  /** Blobs downloaded at once (default 6, as skopeo does). */
+  /** Blobs downloaded at once (default {@link defaultPullConcurrency}). */
   concurrency?: number;
 }
 
@@ -268,7 +271,7 @@ export class ImageStore {
       );
       await boundedParallel(
         unique,
-        options.concurrency ?? 6,
+        options.concurrency ?? defaultPullConcurrency,
         (layer, _i, inner) => this.ingestLayer(layer, { signal: inner, onProgress }),
         signal,
       );

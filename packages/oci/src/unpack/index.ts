@@ -15,7 +15,7 @@ export type { UnpackImage, UnpackLayer } from './layer-source.js';
 export { defaultUnpackLimits, type UnpackLimits } from './limits.js';
 export type { UnpackProgress } from './progress.js';
 export { type PullAndUnpackOptions, type PullAndUnpackResult, pullAndUnpack } from './pull-and-unpack.js';
-export { PULL_HEAP_GROWING_PERCENT, withPullHeapTuning } from './pull-heap-tuning.js';
+export { withPullHeapTuning } from './pull-heap-tuning.js';
 export { type UnpackOptions, type UnpackResult, unpack } from './unpack.js';
 export { rootfsPath, type UnpackImageResult, unpackImage } from './unpack-image.js';
 export type { UnpackWarning } from './warning.js';

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
  * every ~16 MB that went through: about 12 per ~100 MB image, ~250 ms of GC threads' CPU in a pull
  * of ~600 ms. With the wider limit, the young-generation GCs, which free those Buffers, come first.
  */
-export const PULL_HEAP_GROWING_PERCENT = 400;
+const PULL_HEAP_GROWING_PERCENT = 400;
 
 const FLAG = /^--heap[-_]growing[-_]percent(=|$)/;
 
@@ -18,10 +18,12 @@ const FLAG = /^--heap[-_]growing[-_]percent(=|$)/;
 let running = 0;
 let applied = false;
 
-/** Whether the process was started with its own `--heap-growing-percent`, which then stays. */
+/**
+ * Whether the process was started with its own `--heap-growing-percent`, which then stays (node
+ * refuses it in NODE_OPTIONS, so the command line is the only place to look).
+ */
 function chosenByUser(): boolean {
-  const nodeOptions = process.env.NODE_OPTIONS?.split(/\s+/) ?? [];
-  return [...process.execArgv, ...nodeOptions].some((arg) => FLAG.test(arg));
+  return process.execArgv.some((arg) => FLAG.test(arg));
 }
 
 /**

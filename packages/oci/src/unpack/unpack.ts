@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { defaultPullConcurrency } from '../store/image-store.js';
 import { applyLayer } from './apply-layer.js';
 import { TargetExistsError } from './errors.js';
 import type { UnpackLayer } from './layer-source.js';
@@ -26,7 +27,7 @@ export interface UnpackOptions {
    */
   readonly verify?: boolean;
   /**
-   * How many layers are read and staged at the same time (default 6, as many as `store.pull`
+   * How many layers are read and staged at the same time (default: as many as `store.pull`
    * downloads, so every download can feed its unpack), lowest first; they are merged into the
    * rootfs strictly in order. 1 unpacks one layer after another.
    */
@@ -96,7 +97,7 @@ export async function unpack(
         done,
       });
     };
-    const slots = new Slots(Math.max(1, options.concurrency ?? 6));
+    const slots = new Slots(Math.max(1, options.concurrency ?? defaultPullConcurrency));
     staged = layers.map((layer, index) =>
       slots.run(async () => {
         signal.throwIfAborted();
