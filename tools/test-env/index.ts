@@ -1,4 +1,5 @@
 export { dockerConfigJson } from './docker-config.ts';
+export { FaultProxy, type RecordedRequest } from './fault-proxy.ts';
 export { freePort } from './free-port.ts';
 export {
   type RegistryFlavor,

@@ -65,14 +65,83 @@ export class UnknownHostError extends OciError {
 
 export class RegistryUnreachableError extends OciError {
   readonly host: string;
-  constructor(host: string, detail: string, options?: { cause?: unknown }) {
+  constructor(host: string, detail: string, options?: { cause?: unknown; hint?: string }) {
     super(
       'REGISTRY_UNREACHABLE',
       `cannot reach registry ${host}: ${detail}`,
-      'Check that the registry is up and reachable; for a plain-HTTP registry pass --insecure or add it to $III_INSECURE_REGISTRIES.',
+      options?.hint ??
+        'Check that the registry is up and reachable; for a plain-HTTP registry pass --insecure or add it to $III_INSECURE_REGISTRIES.',
       options,
     );
     this.host = host;
+  }
+}
+
+/**
+ * A registry that went silent: it accepted the connection but never answered, or stopped sending a
+ * body, for longer than the client's stall timeout, on every try.
+ */
+export class RegistryStalledError extends OciError {
+  readonly host: string;
+  /** What was being read: `layer sha256:…`, `GET /v2/<repo>/manifests/<tag>`… */
+  readonly what: string;
+  readonly timeoutMs: number;
+  readonly tries: number;
+  constructor(
+    host: string,
+    what: string,
+    details: { timeoutMs: number; tries: number; headers: boolean; received?: number; size?: number },
+    options?: { cause?: unknown },
+  ) {
+    const seconds = `${details.timeoutMs / 1000} s`;
+    const where =
+      details.received !== undefined && details.size !== undefined
+        ? `, stopped at byte ${details.received} of ${details.size}`
+        : '';
+    super(
+      'REGISTRY_STALLED',
+      details.headers
+        ? `registry ${host} accepted the connection but did not answer ${what} within ${seconds} (${details.tries} ${details.tries === 1 ? 'try' : 'tries'})`
+        : `registry ${host} stalled while sending ${what}: no data for ${seconds} (${details.tries} ${details.tries === 1 ? 'try' : 'tries'}${where})`,
+      'The registry or the network to it stopped responding; nothing was stored (a partial layer is kept and resumed by the next pull). Retry later, or allow a slower link with $III_REGISTRY_STALL_TIMEOUT=<seconds>.',
+      options,
+    );
+    this.host = host;
+    this.what = what;
+    this.timeoutMs = details.timeoutMs;
+    this.tries = details.tries;
+  }
+}
+
+/** The registry sent a whole blob, and it is shorter than the manifest's descriptor says. */
+export class BlobTooShortError extends OciError {
+  readonly host: string;
+  readonly digest: string;
+  readonly declared: number;
+  readonly actual: number;
+  constructor(host: string, what: string, digest: string, declared: number, actual: number) {
+    super(
+      'BLOB_TOO_SHORT',
+      `${what} from registry ${host} is shorter than the manifest declares: ${actual} bytes, manifest says ${declared}`,
+      'The image or the registry is corrupt: its manifest describes content the registry does not have. Push the image again; nothing was stored.',
+    );
+    this.host = host;
+    this.digest = digest;
+    this.declared = declared;
+    this.actual = actual;
+  }
+}
+
+/** A setting from the environment (or an option) that cannot be used. */
+export class InvalidSettingError extends OciError {
+  readonly setting: string;
+  constructor(setting: string, value: string, expected: string) {
+    super(
+      'INVALID_SETTING',
+      `invalid ${setting} "${value}": ${expected}`,
+      `Set ${setting} to ${expected}, or unset it.`,
+    );
+    this.setting = setting;
   }
 }
 

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  FaultProxy,
   type RegistryFlavor,
   requireTools,
   runCommand,
@@ -22,7 +23,6 @@ import {
   staticCredentials,
 } from '../src/index.js';
 import { buildLayoutImage } from './build-image.js';
-import { FaultProxy } from './fault-proxy.js';
 
 let work: string;
 let layout: string;

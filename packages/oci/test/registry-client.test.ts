@@ -4,19 +4,28 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registryRef, skopeoCopy, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import {
+  FaultProxy,
+  freePort,
+  registryRef,
+  skopeoCopy,
+  startRegistry,
+  type TestRegistry,
+} from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type HttpTransport,
+  nodeHttpTransport,
   openRegistryImage,
   parseReference,
   RegistryClient,
+  type RegistryRetryEvent,
   RegistryUnreachableError,
   staticCredentials,
   TlsError,
   UnknownHostError,
 } from '../src/index.js';
 import { buildLayoutImage } from './build-image.js';
-import { FaultProxy } from './fault-proxy.js';
 
 let work: string;
 let layout: string;
@@ -73,6 +82,84 @@ describe('redirects to blob storage', () => {
       expect(proxy.requests.find((r) => r.path.includes('/manifests/'))?.authorization).toMatch(/^Bearer /);
       // Credentials went to the token service once for this scope, and the token was reused.
       expect(registry.tokenServer!.requests() - tokensBefore).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('a refused connection', () => {
+  /** The default transport, counting the requests it sends. */
+  function countingTransport(): { transport: HttpTransport & { close(): void }; sent: string[] } {
+    const inner = nodeHttpTransport();
+    const sent: string[] = [];
+    const transport = Object.assign(
+      (req: Parameters<HttpTransport>[0]) => {
+        sent.push(`${req.method} ${req.url}`);
+        return inner(req);
+      },
+      { close: () => inner.close() },
+    );
+    return { transport, sent };
+  }
+
+  it('fails at once, without retrying, when nothing listens on a loopback port', async () => {
+    const port = await freePort();
+    const { transport, sent } = countingTransport();
+    const retries: RegistryRetryEvent[] = [];
+    const waits: number[] = [];
+    const client = new RegistryClient({
+      transport,
+      credentials: staticCredentials({}),
+      env: {},
+      onRetry: (e) => retries.push(e),
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    try {
+      const err = await openRegistryImage(parseReference(`127.0.0.1:${port}/team/app:1`), { client }).catch(
+        (e) => e,
+      );
+      expect(err).toBeInstanceOf(RegistryUnreachableError);
+      expect(err.message).toBe(`cannot reach registry 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
+      expect(err.hint).toMatch(/^Nothing listens at that address/);
+      expect(err.hint).not.toContain('--insecure');
+      // One try: HTTPS is refused, and the same port would refuse plain HTTP too.
+      expect(sent).toEqual([`GET https://127.0.0.1:${port}/v2/`]);
+      expect(retries).toEqual([]);
+      expect(waits).toEqual([]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('retries a refused remote host with backoff, telling the caller each time', async () => {
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!address) throw new Error('this test needs a non-loopback IPv4 address on the machine');
+    // Free on 127.0.0.1 means free on every address: a wildcard listener would have held it.
+    const host = `${address}:${await freePort()}`;
+    const { transport, sent } = countingTransport();
+    const retries: RegistryRetryEvent[] = [];
+    const client = new RegistryClient({
+      transport,
+      credentials: staticCredentials({}),
+      env: {},
+      retry: { attempts: 3, baseDelayMs: 100 },
+      onRetry: (e) => retries.push(e),
+      sleep: async () => {},
+    });
+    try {
+      const err = await client.ping(host).catch((e) => e);
+      expect(err).toBeInstanceOf(RegistryUnreachableError);
+      expect(err.message).toBe(`cannot reach registry ${host}: ECONNREFUSED`);
+      expect(sent).toHaveLength(3);
+      expect(retries).toEqual([
+        { host, what: 'GET /v2/', attempt: 1, attempts: 3, reason: 'ECONNREFUSED', delayMs: 100 },
+        { host, what: 'GET /v2/', attempt: 2, attempts: 3, reason: 'ECONNREFUSED', delayMs: 200 },
+      ]);
     } finally {
       client.close();
     }

@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  FaultProxy,
   registryRef,
+  registryRequest,
   requireTools,
   runCommand,
   skopeoCopy,
@@ -11,6 +13,7 @@ import {
 } from '@iii/tools/test-env';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  BlobTooShortError,
   DigestMismatchError,
   ImageNotFoundError,
   ImageStore,
@@ -18,10 +21,12 @@ import {
   type PullProgress,
   parseReference,
   RegistryClient,
+  type RegistryClientOptions,
+  type RegistryRetryEvent,
+  RegistryStalledError,
   staticCredentials,
 } from '../src/index.js';
 import { buildLayoutImage } from './build-image.js';
-import { FaultProxy } from './fault-proxy.js';
 
 let work: string;
 let registry: TestRegistry;
@@ -61,6 +66,14 @@ beforeAll(async () => {
   bigLayer = manifest.layers.reduce((a: { size: number }, b: { size: number }) =>
     a.size > b.size ? a : b,
   ).digest;
+  // A corrupt image: its manifest declares the big layer 1000 bytes longer than the blob is.
+  for (const layer of manifest.layers) if (layer.digest === bigLayer) layer.size += 1000;
+  const put = await registryRequest(registry, '/v2/team/app/manifests/short', {
+    method: 'PUT',
+    headers: { 'content-type': manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' },
+    body: JSON.stringify(manifest),
+  });
+  if (put.status !== 201) throw new Error(`pushing the short manifest: HTTP ${put.status} ${put.text()}`);
 });
 afterAll(async () => {
   await proxy?.stop();
@@ -74,12 +87,25 @@ beforeEach(async () => {
   proxy.clear();
 });
 
-function client(attempts = 5): RegistryClient {
+function client(attempts = 5, options: RegistryClientOptions = {}): RegistryClient {
   return new RegistryClient({
     credentials: staticCredentials({}),
     env: {},
     retry: { attempts, baseDelayMs: 5, maxDelayMs: 50 },
+    ...options,
   });
+}
+
+/** A client that gives up on a silent registry after `ms` (short, so stall tests are quick). */
+function stallClient(ms: number, retries: RegistryRetryEvent[] = []): RegistryClient {
+  return client(5, { stallTimeoutMs: ms, onRetry: (e) => retries.push(e) });
+}
+
+/** The store holds no image and no blob of `digest`, whatever its ingest directory keeps. */
+async function nothingCommitted(digest: string): Promise<void> {
+  const store = new ImageStore(storeDir);
+  expect(await store.list()).toEqual([]);
+  await expect(stat(store.blobPath(digest))).rejects.toThrow();
 }
 
 async function pull(tag: string, c = client(), onProgress?: (e: PullProgress) => void) {
@@ -186,6 +212,82 @@ describe('ImageStore.pull', () => {
     await expect(stat(store.blobPath(bigLayer))).rejects.toThrow();
     await pull('v1');
     expect((await store.list()).length).toBe(1);
+  });
+
+  it('resumes with a Range request a blob that stalls once mid-body', async () => {
+    proxy.stallAt(new RegExp(`GET .*/blobs/${bigLayer}`), 150_000);
+    const retries: RegistryRetryEvent[] = [];
+    const { store, image } = await pull('v1', stallClient(500, retries));
+    const gets = blobGets().filter((r) => r.path.includes(bigLayer));
+    expect(gets.map((r) => r.fault)).toEqual(['stall', undefined]);
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(gets[1]?.range ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThanOrEqual(150_000);
+    expect(retries).toEqual([
+      expect.objectContaining({
+        host: proxy.host,
+        what: `layer ${bigLayer}`,
+        attempt: 1,
+        reason: 'no data for 0.5 s',
+      }),
+    ]);
+    for (const l of await image.layers()) expect(await store.hasBlob(l.descriptor)).toBe(true);
+  });
+
+  it('fails naming the registry and the layer when a blob stalls on every try, and commits nothing', async () => {
+    proxy.stallAt(new RegExp(`GET .*/blobs/${bigLayer}`), 150_000, Number.POSITIVE_INFINITY);
+    const err = await pull('v1', stallClient(300)).catch((e) => e);
+    expect(err).toBeInstanceOf(RegistryStalledError);
+    expect(err.code).toBe('REGISTRY_STALLED');
+    expect(err.message).toContain(`registry ${proxy.host} stalled while sending layer ${bigLayer}`);
+    expect(err.tries).toBe(3);
+    // The first try sent bytes, the two resumes none: three tries without progress past the stall.
+    expect(blobGets().filter((r) => r.path.includes(bigLayer) && r.fault === 'stall')).toHaveLength(3);
+    await nothingCommitted(bigLayer);
+    // What did arrive is kept for the next pull to resume from, outside the blobs.
+    expect((await stat(join(storeDir, 'ingest', bigLayer.slice(7)))).size).toBeLessThanOrEqual(150_000);
+  });
+
+  it('retries a request the registry never answers, then fails naming the registry and the request', async () => {
+    proxy.hang(/GET .*\/manifests\//);
+    await pull('v1', stallClient(300));
+    expect(proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.fault)).toEqual([
+      'hang',
+      undefined,
+    ]);
+    proxy.clear();
+    proxy.hang(/GET .*\/manifests\//, Number.POSITIVE_INFINITY);
+    const err = await pull('v2', stallClient(300)).catch((e) => e);
+    expect(err).toBeInstanceOf(RegistryStalledError);
+    expect(err.message).toBe(
+      `registry ${proxy.host} accepted the connection but did not answer GET /v2/team/app/manifests/v2 within 0.3 s (3 tries)`,
+    );
+    expect(proxy.requests.filter((r) => r.fault === 'hang')).toHaveLength(3);
+  });
+
+  it('fails when the registry never answers a blob request, and commits nothing', async () => {
+    proxy.hang(new RegExp(`GET .*/blobs/${bigLayer}`), Number.POSITIVE_INFINITY);
+    const err = await pull('v1', stallClient(300)).catch((e) => e);
+    expect(err).toBeInstanceOf(RegistryStalledError);
+    expect(err.message).toContain(`did not answer GET /v2/team/app/blobs/${bigLayer}`);
+    expect(blobGets().filter((r) => r.path.includes(bigLayer))).toHaveLength(3);
+    await nothingCommitted(bigLayer);
+  });
+
+  it('says a blob is shorter than its manifest declares, without retrying, and commits nothing', async () => {
+    const err = await pull('short').catch((e) => e);
+    expect(err).toBeInstanceOf(BlobTooShortError);
+    expect(err.code).toBe('BLOB_TOO_SHORT');
+    expect(err.message).toMatch(
+      new RegExp(
+        `^layer ${bigLayer} from registry ${proxy.host} is shorter than the manifest declares: (\\d+) bytes, manifest says \\d+$`,
+      ),
+    );
+    expect(err.declared - err.actual).toBe(1000);
+    expect(err.hint).toMatch(/corrupt/);
+    expect(blobGets().filter((r) => r.path.includes(bigLayer))).toHaveLength(1);
+    await nothingCommitted(bigLayer);
+    expect(await readdir(join(storeDir, 'ingest'))).not.toContain(bigLayer.slice(7));
   });
 
   it('retries 500 and 429 answers', async () => {

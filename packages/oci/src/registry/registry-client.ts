@@ -3,11 +3,14 @@ import { isIP } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { z } from 'zod';
 import {
+  BlobTooShortError,
   DigestMismatchError,
   ImageNotFoundError,
   InvalidManifestError,
+  InvalidSettingError,
   OciError,
   RegistryError,
+  RegistryStalledError,
   RegistryUnreachableError,
   TlsError,
   UnauthorizedError,
@@ -29,6 +32,7 @@ import {
   nodeHttpTransport,
 } from './http-transport.js';
 import { type BlobRange, ResumingBlobStream } from './resuming-blob-stream.js';
+import { StallTimeout, stallTimeoutFromEnv, stallTries } from './stall-timeout.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.js';
 
 export interface RetryOptions {
@@ -38,6 +42,21 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Cap for backoff and for a server's Retry-After. Default 30 s. */
   maxDelayMs?: number;
+}
+
+/** A failed try that the client is about to retry: what a CLI tells a user who would otherwise wait in silence. */
+export interface RegistryRetryEvent {
+  /** The host the try went to (`host:port`). */
+  host: string;
+  /** What was asked: `GET /v2/<repo>/manifests/<tag>`, or `layer sha256:…` for a resumed blob. */
+  what: string;
+  /** The try that failed (1 = the first) and how many this kind of failure is allowed. */
+  attempt: number;
+  attempts: number;
+  /** Why it failed: `ECONNREFUSED`, `HTTP 503`, `no answer for 30 s`… */
+  reason: string;
+  /** How long the client waits before the next try. */
+  delayMs: number;
 }
 
 export interface RegistryClientOptions {
@@ -55,6 +74,15 @@ export interface RegistryClientOptions {
   insecureRegistries?: string[];
   env?: NodeJS.ProcessEnv;
   retry?: RetryOptions;
+  /**
+   * How long a registry may stay silent, with no answer to a request or no next byte of a body we
+   * wait for, before that try counts as stalled: it is retried (a blob resumes with Range), and after
+   * 3 stalled tries in a row without progress the call fails with `RegistryStalledError`. Default
+   * `$III_REGISTRY_STALL_TIMEOUT` (seconds), else 30 s.
+   */
+  stallTimeoutMs?: number;
+  /** Called before each retry, so a caller can say why it waits (never called for the last failure). */
+  onRetry?: (event: RegistryRetryEvent) => void;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
   userAgent?: string;
@@ -66,6 +94,10 @@ interface Endpoint {
 }
 
 const MANIFEST_LIMIT = 8 << 20;
+/** A request body up to this size goes out at once, so its answer is timed from the start. */
+const TIMED_BODY_LIMIT = 64 << 10;
+const LOOPBACK_REFUSED_HINT =
+  'Nothing listens at that address: start the registry, or check the host and port in the image reference.';
 const TLS_CODES = /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|EPROTO$|ERR_OSSL)/;
 const tokenReplySchema = z.object({
   token: z.string().optional(),
@@ -97,18 +129,37 @@ function sleepDefault(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-async function readBody(stream: Readable, limit: number): Promise<Buffer> {
+/** How long a small reply may pause mid-body, and the error that says it stalled. */
+interface Silence {
+  ms: number;
+  error: () => Error;
+}
+
+async function readBody(stream: Readable, limit: number, silence?: Silence): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      stream.destroy();
-      throw new InvalidManifestError('registry reply', `larger than ${limit} bytes`);
+  const timer = silence && setTimeout(() => stream.destroy(silence.error()), silence.ms);
+  try {
+    for await (const chunk of stream) {
+      timer?.refresh();
+      total += (chunk as Buffer).length;
+      if (total > limit) {
+        stream.destroy();
+        throw new InvalidManifestError('registry reply', `larger than ${limit} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks);
+}
+
+/** How errors and progress name a blob: a layer, or the image config. */
+function blobLabel(descriptor: { digest: string; mediaType?: string }): string {
+  return descriptor.mediaType?.includes('config')
+    ? `config blob ${descriptor.digest}`
+    : `layer ${descriptor.digest}`;
 }
 
 function drain(res: HttpResponse): void {
@@ -142,6 +193,8 @@ export class RegistryClient {
   private readonly attempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly stallTimeoutMs: number;
+  private readonly onRetry: ((event: RegistryRetryEvent) => void) | undefined;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly now: () => number;
   private readonly userAgent: string;
@@ -153,9 +206,24 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions = {}) {
     const env = options.env ?? process.env;
+    if (options.stallTimeoutMs !== undefined && !(options.stallTimeoutMs > 0)) {
+      throw new InvalidSettingError(
+        'stallTimeoutMs',
+        String(options.stallTimeoutMs),
+        'a number of milliseconds greater than 0',
+      );
+    }
+    this.stallTimeoutMs = options.stallTimeoutMs ?? stallTimeoutFromEnv(env);
+    this.onRetry = options.onRetry;
     if (options.transport) this.transport = options.transport;
     else if (options.fetch) this.transport = fetchTransport(options.fetch);
-    else this.transport = nodeHttpTransport({ ca: (options.caFiles ?? []).map((f) => readFileSync(f)) });
+    else {
+      this.transport = nodeHttpTransport({
+        ca: (options.caFiles ?? []).map((f) => readFileSync(f)),
+        // Only a backstop (uploads, long backpressure pauses): stalls are the client's to detect.
+        idleTimeoutMs: Math.max(60_000, 2 * this.stallTimeoutMs),
+      });
+    }
     this.credentials = options.credentials ?? dockerConfigCredentials({ env });
     this.insecure = options.insecure ?? false;
     this.insecureRegistries = new Set(
@@ -223,6 +291,14 @@ export class RegistryClient {
         // The HTTPS failure explains more than a failed HTTP fallback (e.g. an untrusted certificate).
         if (!(lastError instanceof TlsError)) lastError = err;
         if (err instanceof UnknownHostError || signal?.aborted) throw err;
+        // A loopback port refused over HTTPS has no listener for HTTP either: fail now, as send did.
+        if (
+          err instanceof RegistryUnreachableError &&
+          networkErrorCode(err.cause) === 'ECONNREFUSED' &&
+          isLoopbackHost(host)
+        ) {
+          throw err;
+        }
         if (!(err instanceof TlsError || err instanceof RegistryUnreachableError)) throw err;
       }
     }
@@ -321,7 +397,7 @@ export class RegistryClient {
       const d = await errorDetail(res);
       throw new RegistryError(res.status, `token service ${url.host} answered ${d.message}`);
     }
-    const body = await readBody(res.body, 1 << 20);
+    const body = await readBody(res.body, 1 << 20, this.silence(url.host, `GET ${url.pathname}`));
     let parsed: z.infer<typeof tokenReplySchema>;
     try {
       parsed = tokenReplySchema.parse(JSON.parse(body.toString('utf8')));
@@ -335,35 +411,115 @@ export class RegistryClient {
     return { header: `Bearer ${token}`, expiresAt: this.now() + ttl * 1000 };
   }
 
-  /** One exchange with retries on network errors, 5xx and 429 (Retry-After honoured). */
+  /** A reply body that pauses longer than the stall timeout fails with RegistryStalledError. */
+  private silence(host: string, what: string): Silence {
+    return {
+      ms: this.stallTimeoutMs,
+      error: () =>
+        new RegistryStalledError(host, what, { timeoutMs: this.stallTimeoutMs, tries: 1, headers: false }),
+    };
+  }
+
+  /**
+   * One exchange with retries on network errors, 5xx and 429 (Retry-After honoured). A request whose
+   * answer does not start within the stall timeout is retried too, at most 3 times in all. A refused
+   * connection to a loopback address fails at once: nothing listens there, and waiting will not
+   * change that as it may for a remote host that is restarting.
+   */
   private async send(req: HttpRequest, attempts: number): Promise<HttpResponse> {
     const replayable = !(req.body instanceof Readable);
     const host = req.url.host;
+    const what = `${req.method} ${req.url.pathname}`;
+    // An upload may take longer than the timeout to send: only small requests are timed from the start.
+    const timed =
+      req.body === undefined || (Buffer.isBuffer(req.body) && req.body.length <= TIMED_BODY_LIMIT);
+    const stallLimit = Math.min(attempts, stallTries);
+    let stalls = 0;
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= attempts || !replayable;
       let res: HttpResponse;
+      const silent = timed ? new AbortController() : undefined;
+      const timer =
+        silent && setTimeout(() => silent.abort(new StallTimeout(this.stallTimeoutMs)), this.stallTimeoutMs);
+      const signal = silent
+        ? req.signal
+          ? AbortSignal.any([req.signal, silent.signal])
+          : silent.signal
+        : req.signal;
       try {
-        res = await this.transport({ ...req, headers: { 'user-agent': this.userAgent, ...req.headers } });
+        res = await this.transport({
+          ...req,
+          headers: { 'user-agent': this.userAgent, ...req.headers },
+          ...(signal ? { signal } : {}),
+        });
       } catch (err) {
         if (req.signal?.aborted) throw req.signal.reason ?? err;
+        if (silent?.signal.aborted) {
+          stalls++;
+          if (stalls >= stallLimit || last) {
+            throw new RegistryStalledError(
+              host,
+              what,
+              { timeoutMs: this.stallTimeoutMs, tries: stalls, headers: true },
+              { cause: err },
+            );
+          }
+          await this.pause(req, {
+            host,
+            what,
+            attempt: stalls,
+            attempts: stallLimit,
+            reason: `no answer for ${this.stallTimeoutMs / 1000} s`,
+            delayMs: this.backoff(attempt),
+          });
+          continue;
+        }
         const code = networkErrorCode(err) ?? '';
         if (code === 'ENOTFOUND' || code === 'EAI_NONAME') throw new UnknownHostError(host, { cause: err });
         if (TLS_CODES.test(code))
           throw new TlsError(host, `${code}: ${(err as Error).message}`, { cause: err });
+        if (code === 'ECONNREFUSED' && isLoopbackHost(host)) {
+          throw new RegistryUnreachableError(host, 'connection refused (ECONNREFUSED)', {
+            cause: err,
+            hint: LOOPBACK_REFUSED_HINT,
+          });
+        }
         if (last) {
           throw new RegistryUnreachableError(host, code || (err as Error).message, { cause: err });
         }
-        await this.sleep(this.backoff(attempt), req.signal);
+        await this.pause(req, {
+          host,
+          what,
+          attempt,
+          attempts,
+          reason: code || (err as Error).message,
+          delayMs: this.backoff(attempt),
+        });
         continue;
+      } finally {
+        clearTimeout(timer);
       }
       const retryable = res.status === 429 || res.status === 408 || (res.status >= 500 && res.status !== 501);
       if (retryable && !last) {
         drain(res);
-        await this.sleep(this.retryDelay(res, attempt), req.signal);
+        await this.pause(req, {
+          host,
+          what,
+          attempt,
+          attempts,
+          reason: `HTTP ${res.status}`,
+          delayMs: this.retryDelay(res, attempt),
+        });
         continue;
       }
       return res;
     }
+  }
+
+  /** Tells the caller a retry is coming, then waits for it. */
+  private async pause(req: HttpRequest, event: RegistryRetryEvent): Promise<void> {
+    this.onRetry?.(event);
+    await this.sleep(event.delayMs, req.signal);
   }
 
   private backoff(attempt: number): number {
@@ -484,7 +640,7 @@ export class RegistryClient {
       signal: options.signal,
     });
     if (res.status !== 200) return this.fail(res, ref, `manifest ${id}`);
-    const bytes = await readBody(res.body, MANIFEST_LIMIT);
+    const bytes = await readBody(res.body, MANIFEST_LIMIT, this.silence(ref.registry, `manifest ${id}`));
     const digest = sha256Digest(bytes);
     if (id.startsWith('sha256:') && digest !== id) {
       throw new DigestMismatchError(id, digest, 'manifest');
@@ -516,11 +672,14 @@ export class RegistryClient {
     };
   }
 
-  /** GETs a blob from `offset` on (Range), unverified. */
+  /**
+   * GETs a blob from `offset` on (Range), unverified. With `expected`, a registry that says the blob
+   * ends before `offset` (416 with its size) fails with BlobTooShortError.
+   */
   async getBlobRange(
     ref: Reference,
     digest: string,
-    options: { offset?: number; signal?: AbortSignal } = {},
+    options: { offset?: number; signal?: AbortSignal; expected?: { size: number; label: string } } = {},
   ): Promise<BlobRange> {
     const offset = options.offset ?? 0;
     const res = await this.request(ref.registry, {
@@ -530,10 +689,18 @@ export class RegistryClient {
       headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
       signal: options.signal,
     });
-    if (res.status === 206 && offset > 0) return { body: res.body, offset };
-    if (res.status === 200) return { body: res.body, offset: 0 };
+    const lengthHeader = res.headers.get('content-length');
+    const length = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    const withLength = length !== undefined ? { length } : {};
+    if (res.status === 206 && offset > 0) return { body: res.body, offset, ...withLength };
+    if (res.status === 200) return { body: res.body, offset: 0, ...withLength };
     if (res.status === 416 && offset > 0) {
       drain(res);
+      const total = /^bytes \*\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1];
+      const { expected } = options;
+      if (expected && total !== undefined && Number(total) < expected.size) {
+        throw new BlobTooShortError(ref.registry, expected.label, digest, expected.size, Number(total));
+      }
       return this.getBlobRange(ref, digest, { signal: options.signal });
     }
     return this.fail(res, ref, `blob ${digest}`);
@@ -545,23 +712,29 @@ export class RegistryClient {
    */
   async openBlobFrom(
     ref: Reference,
-    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    descriptor: Pick<Descriptor, 'digest' | 'size'> & { mediaType?: string },
     offset: number,
     signal?: AbortSignal,
   ): Promise<Readable> {
-    const first = await this.getBlobRange(ref, descriptor.digest, { offset, signal });
+    const label = blobLabel(descriptor);
+    const expected = { size: descriptor.size, label };
+    const first = await this.getBlobRange(ref, descriptor.digest, { offset, signal, expected });
     return new ResumingBlobStream(
-      (at) => this.getBlobRange(ref, descriptor.digest, { offset: at, signal }),
+      (at) => this.getBlobRange(ref, descriptor.digest, { offset: at, signal, expected }),
       first,
       offset,
       {
         registry: ref.registry,
         digest: descriptor.digest,
+        label,
         size: descriptor.size,
         attempts: this.attempts,
+        stallTimeoutMs: this.stallTimeoutMs,
+        stallTries,
         backoff: (n) => this.backoff(n),
         sleep: this.sleep,
         signal,
+        onRetry: (r) => this.onRetry?.({ host: ref.registry, what: label, ...r }),
       },
     );
   }
@@ -569,7 +742,7 @@ export class RegistryClient {
   /** A blob as a stream verified against its descriptor (fails with DigestMismatchError before 'end'). */
   async openBlob(
     ref: Reference,
-    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    descriptor: Pick<Descriptor, 'digest' | 'size'> & { mediaType?: string },
     signal?: AbortSignal,
   ): Promise<Readable> {
     const raw = await this.openBlobFrom(ref, descriptor, 0, signal);

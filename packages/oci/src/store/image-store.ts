@@ -4,7 +4,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
+import { BlobTooShortError, DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
 import { parseDigest, sha256Digest } from '../image/digest.js';
 import { type ResolveOptions, resolveImage } from '../image/manifest-image.js';
 import { MediaTypes } from '../image/media-types.js';
@@ -54,7 +54,9 @@ const PROGRESS_STEP = 256 << 10;
 const INDEX_LOCK_STALE_MS = 60_000;
 
 function isCorruption(err: unknown): boolean {
-  return err instanceof DigestMismatchError || err instanceof SizeMismatchError;
+  return (
+    err instanceof DigestMismatchError || err instanceof SizeMismatchError || err instanceof BlobTooShortError
+  );
 }
 
 /**
