@@ -1,4 +1,5 @@
 import { formatBytes } from '@iii/config';
+import type { RegistryRetryEvent } from '@iii/oci';
 
 export type LayerState = 'waiting' | 'downloading' | 'exists' | 'verifying' | 'complete' | 'failed';
 
@@ -62,6 +63,14 @@ export class PullProgress {
     if (this.#mode === 'none') return;
     this.#out.write(`${text}\n`);
     this.#drawnLines = 0;
+  }
+
+  /** A registry try failed and will be retried: said at once, so a slow pull is never a silent one. */
+  retrying(e: RegistryRetryEvent): void {
+    const wait = e.delayMs >= 100 ? ` in ${(e.delayMs / 1000).toFixed(1)} s` : '';
+    this.message(
+      `Registry ${e.host}: ${e.reason} on ${e.what}; retrying${wait} (try ${e.attempt + 1} of ${e.attempts})`,
+    );
   }
 
   update(u: LayerUpdate): void {

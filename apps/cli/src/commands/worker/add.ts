@@ -100,9 +100,9 @@ An image can be given as:
 
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
-    const client = new RegistryClient({ insecure: flags.insecure });
-    const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
     const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));
+    const client = new RegistryClient({ insecure: flags.insecure, onRetry: (e) => progress.retrying(e) });
+    const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
     const cwd = process.cwd();
     const results: AddedWorker[] = [];
     try {

@@ -38,8 +38,8 @@ export default class WorkerSync extends BaseCommand {
     const { doc, lock } = await loadConfig(configPath);
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
-    const client = new RegistryClient({ insecure: flags.insecure });
     const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));
+    const client = new RegistryClient({ insecure: flags.insecure, onRetry: (e) => progress.retrying(e) });
     const cwd = process.cwd();
     const out: SyncedWorker[] = [];
     try {

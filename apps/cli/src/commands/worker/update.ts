@@ -53,8 +53,8 @@ export default class WorkerUpdate extends BaseCommand {
     if (args.name && !workers[0]) throw new WorkerNotFoundError(args.name, configPath);
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
-    const client = new RegistryClient({ insecure: flags.insecure });
     const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));
+    const client = new RegistryClient({ insecure: flags.insecure, onRetry: (e) => progress.retrying(e) });
     const cwd = process.cwd();
     const out: UpdatedWorker[] = [];
     try {
