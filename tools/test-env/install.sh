@@ -4,7 +4,9 @@
 # something has to be installed.
 set -euo pipefail
 
-PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl)
+# uidmap (newuidmap, newgidmap) and fuse-overlayfs are the rootless tool kit of this host kind, for
+# the tests that run workers as an ordinary user (iii itself needs neither on kernels >= 5.11).
+PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,6 +1,9 @@
 /**
  * @iii/engine: the iii engine's WebSocket router for workers and functions, with its built-in functions.
  */
+
+// What this host gives worker sandboxes (`iii system check`); the CLI reaches the sandbox only through the engine.
+export { checkHost, type HostCheck, type HostCheckItem } from '@iii/sandbox';
 export { type BuiltinContext, type BuiltinDefinition, BuiltinError, type BuiltinHandler } from './builtin.js';
 export type { FunctionListEntry } from './builtins/function-builtins.js';
 export type { WorkerListEntry } from './builtins/worker-builtins.js';

@@ -202,14 +202,25 @@ describe('unpack refuses entries that would land outside the rootfs', () => {
     );
   });
 
-  it('refuses device nodes when unpacking without root privileges', async () => {
-    const error = await unpack(
-      [await layer([{ name: 'null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }])],
+  it('skips device nodes with a warning when unpacking without root privileges, and keeps the rest', async () => {
+    const result = await unpack(
+      [
+        await layer([
+          { name: 'dev/', type: 'directory' },
+          { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+          { name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0, mode: 0o660 },
+          { name: 'kept', content: 'x' },
+        ]),
+      ],
       target,
       { rootless: true },
-    ).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'UNPACK_UNSUPPORTED_ENTRY', entry: 'null' });
-    expectNothingWritten();
+    );
+    expect(result.warnings.map((w) => [w.code, w.entry])).toEqual([
+      ['device-node-skipped', 'dev/null'],
+      ['device-node-skipped', 'dev/sda'],
+    ]);
+    expect(fs.readdirSync(path.join(result.rootfs, 'dev'))).toEqual([]);
+    expect(fs.readFileSync(path.join(result.rootfs, 'kept'), 'utf8')).toBe('x');
   });
 });
 

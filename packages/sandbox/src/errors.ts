@@ -33,7 +33,7 @@ export class RuntimeUnavailableError extends SandboxError {
     super(
       'RUNTIME_UNAVAILABLE',
       `No OCI runtime can start containers here: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`,
-      'Check that you run as root (or rootless mode is supported) and that cgroups are mounted; apt-get install runc',
+      'Run `iii system check` to see which part this host lacks (runtime, user namespaces, cgroups); apt-get install runc',
     );
     this.attempts = attempts;
   }

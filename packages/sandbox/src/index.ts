@@ -29,6 +29,13 @@ export {
   execProcess,
   startExec,
 } from './exec.js';
+export {
+  type CheckHostOptions,
+  checkHost,
+  type HostCheck,
+  type HostCheckItem,
+  subordinateRanges,
+} from './host-check.js';
 export { readHostLimits } from './host-limits.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './logs/files.js';
 export { type ReadLogsOptions, readLogs } from './logs/reader.js';
@@ -67,11 +74,21 @@ export { OciCliRuntime, type OciCliRuntimeOptions } from './runtime/oci-cli-runt
 export type * from './runtime-spec.js';
 export {
   type LeftoverReport,
+  type RootfsSupport,
   Sandbox,
   type SandboxOptions,
   Worker,
   type WorkerDefinition,
 } from './sandbox.js';
+export {
+  type CgroupVersion,
+  cgroupVersion,
+  detectSandboxMode,
+  type LimitsSupport,
+  limitsSupport,
+  rootlessIds,
+  type SandboxMode,
+} from './sandbox-mode.js';
 export {
   type BuildSpecInput,
   buildArgv,
@@ -84,6 +101,8 @@ export {
   DEFAULT_PIDS_LIMIT,
   type HostLimits,
   type ImageConfig,
+  type OverlayLayers,
+  type RootlessIds,
   type WorkerEntry,
   type WorkerResources,
   workerUrl,

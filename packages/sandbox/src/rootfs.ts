@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { RootfsError } from './errors.js';
 import { readMounts } from './mountinfo.js';
+import type { OverlayLayers } from './spec.js';
 
 const run = promisify(execFile);
 
@@ -18,6 +19,11 @@ export interface PrepareRootfsOptions {
   mode?: 'auto' | RootfsMode;
   /** Aborts a long copy. */
   signal?: AbortSignal;
+  /**
+   * Who mounts the overlay: `host` (default) mounts it here, which needs root; `runtime` only
+   * prepares the layers for the runtime to mount inside the sandbox's user namespace (rootless).
+   */
+  overlayMountedBy?: 'host' | 'runtime';
 }
 
 export interface PreparedRootfs {
@@ -26,6 +32,8 @@ export interface PreparedRootfs {
   mode: RootfsMode;
   /** Why overlayfs was not used, when `auto` fell back to a copy. */
   fallbackReason?: string;
+  /** With `overlayMountedBy: 'runtime'`: the layers the runtime mounts at `path`. */
+  overlay?: OverlayLayers;
 }
 
 /**
@@ -41,6 +49,9 @@ export async function prepareRootfs(options: PrepareRootfsOptions): Promise<Prep
   const merged = join(dir, 'merged');
   let fallbackReason: string | undefined;
 
+  if (mode !== 'copy' && options.overlayMountedBy === 'runtime') {
+    return { path: merged, mode: 'overlay', overlay: await overlayLayers(image, dir) };
+  }
   if (mode !== 'copy') {
     try {
       await mountOverlay(image, dir);
@@ -73,7 +84,13 @@ export async function prepareRootfs(options: PrepareRootfsOptions): Promise<Prep
   return { path: merged, mode: 'copy', ...(fallbackReason ? { fallbackReason } : {}) };
 }
 
-async function mountOverlay(image: string, dir: string): Promise<void> {
+/** Where a worker overlay's layers are: the image rootfs below, the worker's own `upper` and `work`. */
+export function overlayLayersOf(image: string, dir: string): OverlayLayers {
+  return { lower: resolve(image), upper: join(resolve(dir), 'upper'), work: join(resolve(dir), 'work') };
+}
+
+/** Creates the upper, work and mount point directories of a worker overlay. */
+async function overlayLayers(image: string, dir: string): Promise<OverlayLayers> {
   // The kernel splits overlay options on ',' and ':'; such paths cannot be passed safely.
   if (/[,:\\]/.test(image) || /[,:\\]/.test(dir)) {
     throw new RootfsError(
@@ -81,12 +98,16 @@ async function mountOverlay(image: string, dir: string): Promise<void> {
       'Use a state directory without ",", ":" or "\\" in its path',
     );
   }
-  const upper = join(dir, 'upper');
-  const work = join(dir, 'work');
+  const layers = overlayLayersOf(image, dir);
+  await mkdir(layers.upper, { recursive: true, mode: 0o755 });
+  await mkdir(layers.work, { recursive: true, mode: 0o700 });
+  await mkdir(join(dir, 'merged'), { recursive: true, mode: 0o755 });
+  return layers;
+}
+
+async function mountOverlay(image: string, dir: string): Promise<void> {
+  const { upper, work } = await overlayLayers(image, dir);
   const merged = join(dir, 'merged');
-  await mkdir(upper, { recursive: true, mode: 0o755 });
-  await mkdir(work, { recursive: true, mode: 0o700 });
-  await mkdir(merged, { recursive: true, mode: 0o755 });
   try {
     await run('mount', [
       '-t',
@@ -99,7 +120,7 @@ async function mountOverlay(image: string, dir: string): Promise<void> {
   } catch (err) {
     throw new RootfsError(
       `Mounting the worker overlay failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
-      'Run as root on a kernel with overlayfs, or let the sandbox copy the rootfs (mode "copy")',
+      'Use a kernel with overlayfs, or let the sandbox copy the rootfs (mode "copy"); `iii system check` shows what this host supports',
       { cause: err },
     );
   }
@@ -140,5 +161,22 @@ export async function releaseRootfs(dir: string): Promise<void> {
     .filter((p) => p === abs || p.startsWith(`${abs}/`))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) await unmount(m);
-  await rm(abs, { recursive: true, force: true });
+  await removeOwnTree(abs);
+}
+
+/**
+ * Removes a tree we own. Without root, directories we may not write or list (the overlay's
+ * `work/work`, which the kernel creates with mode 000, or read-only directories of a copied
+ * image) must first be made writable to their owner.
+ */
+async function removeOwnTree(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    // chmod -R does not follow symbolic links met in the tree.
+    await run('chmod', ['-R', 'u+rwX', path]).catch(() => {});
+    await rm(path, { recursive: true, force: true });
+  }
 }

@@ -60,9 +60,19 @@ export interface OciResources {
   pids: { limit: number };
 }
 
+/** One range of a user namespace's id map: `size` ids from `containerID` in the sandbox are `hostID` outside. */
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface OciLinux {
   namespaces: OciNamespace[];
-  resources: OciResources;
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
+  /** Absent where no cgroup can be written (rootless without delegation): runtimes then set none. */
+  resources?: OciResources;
   cgroupsPath?: string;
   maskedPaths: string[];
   readonlyPaths: string[];

@@ -13,10 +13,11 @@ import { LogWriter, type LogWriterOptions } from './logs/writer.js';
 import { readMounts } from './mountinfo.js';
 import { containerId, type WorkerPaths, workerPaths } from './paths.js';
 import { readFileInRoot } from './root-file.js';
-import { type PreparedRootfs, prepareRootfs, releaseRootfs } from './rootfs.js';
-import { type DetectedRuntime, detectRuntime } from './runtime/detect.js';
+import { overlayLayersOf, type PreparedRootfs, prepareRootfs, releaseRootfs } from './rootfs.js';
+import { type DetectedRuntime, detectRuntime, probeRuntime } from './runtime/detect.js';
 import type { RuntimeDriver } from './runtime/driver.js';
 import type { OciRuntimeSpec } from './runtime-spec.js';
+import { detectSandboxMode, type SandboxMode } from './sandbox-mode.js';
 import { buildSpec, type HostLimits, type ImageConfig, type WorkerEntry } from './spec.js';
 import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
 
@@ -36,6 +37,8 @@ export interface SandboxOptions {
   clock?: Clock;
   /** Default: read from /proc/self/limits and our cgroup. */
   hostLimits?: HostLimits;
+  /** Rootful or rootless, and what the cgroups allow. Default: detected (rootless when not root). */
+  mode?: SandboxMode;
   /**
    * Parent cgroup for worker containers (e.g. `/iii`). Default: the runtime's own choice (runc:
    * below our cgroup on v1, below its parent on v2, where a cgroup with processes cannot have
@@ -55,6 +58,16 @@ export interface WorkerDefinition extends WorkerEntry {
   backoff?: BackoffOptions;
   /** Grace period of `stop` when the caller gives none. Default 10 s. */
   stopTimeoutMs?: number;
+}
+
+/**
+ * How worker roots are made: an overlay the host mounts (root), an overlay the runtime mounts
+ * inside the sandbox's user namespace (rootless, kernel >= 5.11), or a private copy.
+ */
+export interface RootfsSupport {
+  kind: 'overlay' | 'userns-overlay' | 'copy';
+  /** Why no overlay is used, when it is a copy. */
+  reason?: string;
 }
 
 export interface LeftoverReport {
@@ -185,27 +198,34 @@ export class Sandbox {
   readonly driver: RuntimeDriver;
   /** Runtimes tried before the chosen one, with the reason each was not used. */
   readonly skippedRuntimes: DetectedRuntime['skipped'];
+  /** Rootful or rootless, and whether cgroup limits are enforced. */
+  readonly mode: SandboxMode;
+  readonly rootfsSupport: RootfsSupport;
   private readonly options: SandboxOptions;
   private readonly workers = new Map<string, Worker>();
   private readonly starting = new Set<string>();
 
-  private constructor(options: SandboxOptions, detected: DetectedRuntime) {
+  private constructor(
+    options: SandboxOptions,
+    detected: DetectedRuntime,
+    mode: SandboxMode,
+    rootfsSupport: RootfsSupport,
+  ) {
     this.options = options;
     this.stateDir = resolve(options.stateDir);
     this.driver = detected.driver;
     this.skippedRuntimes = detected.skipped;
+    this.mode = mode;
+    this.rootfsSupport = rootfsSupport;
   }
 
-  /** Creates the state directory and picks the runtime (probing it by running a container). */
+  /**
+   * Creates the state directory and picks the runtime (probing it by running a container).
+   * Not as root, sandboxes are rootless: a user namespace maps the caller's ids, and the runtime
+   * mounts each worker's overlay inside it (probed too; a copy where the kernel refuses).
+   */
   static async open(options: SandboxOptions): Promise<Sandbox> {
-    if (process.getuid?.() !== 0) {
-      // Rootless runs need user-namespace id mappings and cgroup delegation, which we do not set up.
-      throw new SandboxError(
-        'ROOT_REQUIRED',
-        'Running container workers needs root: rootless sandboxes are not supported yet',
-        'Run iii as root (for example with sudo)',
-      );
-    }
+    const mode = options.mode ?? (await detectSandboxMode());
     const stateDir = resolve(options.stateDir);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const detected: DetectedRuntime = options.driver
@@ -215,8 +235,23 @@ export class Sandbox {
           ...(options.runtime ? { preferred: options.runtime } : {}),
           ...(options.strictRuntime ? { strict: true } : {}),
           ...(options.env ? { env: options.env } : {}),
+          ...(mode.ids ? { rootless: mode.ids } : {}),
         });
-    return new Sandbox(options, detected);
+    let rootfsSupport: RootfsSupport = { kind: options.rootfsMode === 'copy' ? 'copy' : 'overlay' };
+    if (mode.ids && options.rootfsMode !== 'copy') {
+      const reason = await probeRuntime(detected.driver, stateDir, { rootless: mode.ids, overlay: true });
+      if (reason === undefined) rootfsSupport = { kind: 'userns-overlay' };
+      else if (options.rootfsMode === 'overlay') {
+        throw new SandboxError(
+          'OVERLAY_UNAVAILABLE',
+          `The runtime cannot mount an overlay in a user namespace here: ${reason}`,
+          'Use a kernel >= 5.11, or let the sandbox copy the rootfs (mode "copy"); iii system check shows what this host supports',
+        );
+      } else rootfsSupport = { kind: 'copy', reason: `overlay in a user namespace failed: ${reason}` };
+    } else if (mode.ids) {
+      rootfsSupport = { kind: 'copy' };
+    }
+    return new Sandbox(options, detected, mode, rootfsSupport);
   }
 
   paths(name: string): WorkerPaths {
@@ -245,7 +280,8 @@ export class Sandbox {
     const active = new Set(this.list().map((w) => w.id));
     for (const c of await this.driver.list()) {
       if (active.has(c.id)) continue;
-      await this.driver.kill(c.id, 'SIGKILL', { all: true }).catch(() => false);
+      // Rootless containers have no cgroup to list processes from; killing init ends the pid namespace.
+      await this.driver.kill(c.id, 'SIGKILL', { all: this.mode.limits.enforced }).catch(() => false);
       await this.driver.delete(c.id, { force: true });
       report.containers.push(c.id);
     }
@@ -287,9 +323,12 @@ export class Sandbox {
     signal?: AbortSignal,
   ): Promise<Worker> {
     const id = containerId(this.stateDir, def.name);
+    const enforceLimits = this.mode.limits.enforced;
     const parent = this.options.cgroupParent?.replace(/\/+$/, '');
-    const cgroupsPath = parent === undefined ? undefined : `${parent}/${id}`;
+    const cgroupsPath = parent === undefined || !enforceLimits ? undefined : `${parent}/${id}`;
     const imageRootfs = resolve(def.imageRootfs);
+    const rootless = this.mode.ids;
+    const runtimeOverlay = rootless !== undefined && this.rootfsSupport.kind === 'userns-overlay';
     const [passwd, group, hostLimits, hostResolv] = await Promise.all([
       readFileInRoot(imageRootfs, '/etc/passwd'),
       readFileInRoot(imageRootfs, '/etc/group'),
@@ -308,6 +347,9 @@ export class Sandbox {
       ...(group !== undefined ? { group } : {}),
       hostLimits,
       ...(cgroupsPath ? { cgroupsPath } : {}),
+      ...(rootless ? { rootless } : {}),
+      enforceLimits,
+      ...(runtimeOverlay ? { rootfsOverlay: overlayLayersOf(imageRootfs, paths.rootfsDir) } : {}),
     });
 
     await this.driver.delete(id, { force: true });
@@ -318,7 +360,8 @@ export class Sandbox {
     const rootfs = await prepareRootfs({
       image: imageRootfs,
       dir: paths.rootfsDir,
-      mode: this.options.rootfsMode ?? 'auto',
+      mode: rootless && !runtimeOverlay ? 'copy' : (this.options.rootfsMode ?? 'auto'),
+      ...(runtimeOverlay ? { overlayMountedBy: 'runtime' as const } : {}),
       ...(signal ? { signal } : {}),
     });
     try {
@@ -331,6 +374,7 @@ export class Sandbox {
         bundle: paths.bundle,
         ...(cgroupsPath ? { cgroupsPath } : {}),
         runDir: paths.run,
+        ownCgroup: enforceLimits,
         logs: logWriter,
         ...(def.restart ? { restart: def.restart } : {}),
         ...(def.backoff ? { backoff: def.backoff } : {}),

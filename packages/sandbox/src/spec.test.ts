@@ -237,7 +237,88 @@ describe('buildSpec', () => {
       worker: { name: 'w', resources: { cpus: 0.25, memory: 1_000_000 } },
       passwd: PASSWD,
     });
-    expect(spec.linux.resources.cpu).toEqual({ quota: 25_000, period: 100_000 });
-    expect(spec.linux.resources.memory?.limit).toBe(1_000_000);
+    expect(spec.linux.resources?.cpu).toEqual({ quota: 25_000, period: 100_000 });
+    expect(spec.linux.resources?.memory?.limit).toBe(1_000_000);
+  });
+});
+
+describe('buildSpec rootless', () => {
+  const image = { config: { Cmd: ['/bin/w'] } };
+  const rootless = { uid: 1001, gid: 1002 };
+
+  it('maps the image user to the caller in a user namespace of its own', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD, rootless });
+    expect(spec.linux.namespaces).toContainEqual({ type: 'user' });
+    expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: 1001, size: 1 }]);
+    expect(spec.linux.gidMappings).toEqual([{ containerID: 0, hostID: 1002, size: 1 }]);
+    expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
+    expect(spec.process.capabilities.effective).toContain('CAP_CHOWN');
+  });
+
+  it("maps a USER image's own uid and gid to the caller, without supplementary groups", () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: { config: { ...image.config, User: 'app' } },
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      group: GROUP,
+      rootless,
+    });
+    expect(spec.process.user).toEqual({ uid: 1000, gid: 1000 });
+    expect(spec.linux.uidMappings).toEqual([{ containerID: 1000, hostID: 1001, size: 1 }]);
+    expect(spec.linux.gidMappings).toEqual([{ containerID: 1000, hostID: 1002, size: 1 }]);
+  });
+
+  it('binds the host /sys read-only and gives devpts no unmapped group, as runc spec --rootless does', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, rootless });
+    const sys = spec.mounts.find((m) => m.destination === '/sys');
+    expect(sys).toEqual({
+      destination: '/sys',
+      type: 'none',
+      source: '/sys',
+      options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+    });
+    const devpts = spec.mounts.find((m) => m.destination === '/dev/pts');
+    expect(devpts?.options).not.toContain('gid=5');
+    expect(spec.mounts.find((m) => m.destination === '/dev/mqueue')?.type).toBe('mqueue');
+  });
+
+  it('asks for no resources and no cgroup where limits cannot be enforced', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w', resources: { cpus: 1, memory: 1 << 26 } },
+      rootless,
+      enforceLimits: false,
+      cgroupsPath: '/iii/w',
+    });
+    expect(spec.linux.resources).toBeUndefined();
+    expect(spec.linux.cgroupsPath).toBeUndefined();
+  });
+
+  it('mounts the overlay root first, for the runtime to mount inside the user namespace', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w' },
+      rootless,
+      rootfsOverlay: { lower: '/cache/img', upper: '/state/w/upper', work: '/state/w/work' },
+    });
+    expect(spec.mounts[0]).toEqual({
+      destination: '/',
+      type: 'overlay',
+      source: 'overlay',
+      options: ['lowerdir=/cache/img', 'upperdir=/state/w/upper', 'workdir=/state/w/work'],
+    });
+  });
+
+  it('leaves the rootful spec without user namespace, mappings or overlay mount', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' } });
+    expect(spec.linux.namespaces).not.toContainEqual({ type: 'user' });
+    expect(spec.linux.uidMappings).toBeUndefined();
+    expect(spec.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
+    expect(spec.mounts.find((m) => m.destination === '/dev/pts')?.options).toContain('gid=5');
+    expect(spec.mounts.some((m) => m.type === 'overlay')).toBe(false);
+    expect(spec.linux.resources?.pids).toEqual({ limit: 1024 });
   });
 });

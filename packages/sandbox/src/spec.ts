@@ -1,5 +1,12 @@
 import { NoCommandError } from './errors.js';
-import type { OciCapabilities, OciMount, OciNamespace, OciRlimit, OciRuntimeSpec } from './runtime-spec.js';
+import type {
+  OciCapabilities,
+  OciLinux,
+  OciMount,
+  OciNamespace,
+  OciRlimit,
+  OciRuntimeSpec,
+} from './runtime-spec.js';
 import { resolveUser } from './user.js';
 
 /** The fields of an OCI image config (`config` of the image config JSON) that decide how a worker runs. */
@@ -56,6 +63,34 @@ export interface BuildSpecInput {
   pidsLimit?: number;
   /** Where the runtime creates the container's cgroup; default: the runtime's own choice (`<caller's cgroup>/<id>`). */
   cgroupsPath?: string;
+  /**
+   * Rootless: the caller's host uid and gid. The sandbox gets a user namespace in which the
+   * image's user is this one host id (an unprivileged user may map only itself, with no
+   * /etc/subuid range and newuidmap), and only mounts such a user may make.
+   */
+  rootless?: RootlessIds;
+  /**
+   * Whether cgroup limits can be set here. False where no cgroup is writable (rootless on cgroup
+   * v1, or v2 without delegation): the spec then asks for no resources, since runtimes refuse to
+   * start a container whose limits they cannot apply. Default true.
+   */
+  enforceLimits?: boolean;
+  /**
+   * Layers of an overlay the runtime mounts as the root itself, inside the user namespace, where
+   * the caller cannot mount on the host (rootless). `rootfs` is then its mount point.
+   */
+  rootfsOverlay?: OverlayLayers;
+}
+
+export interface RootlessIds {
+  uid: number;
+  gid: number;
+}
+
+export interface OverlayLayers {
+  lower: string;
+  upper: string;
+  work: string;
 }
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -188,8 +223,38 @@ function rlimits(hostLimits: HostLimits | undefined): OciRlimit[] | undefined {
   return [{ type: 'RLIMIT_NOFILE', hard, soft: hard }];
 }
 
-function mounts(hostsFile: string, resolvFile: string): OciMount[] {
+/**
+ * The sandbox's mounts. Rootless, they are those an unprivileged user may make, as in runc's
+ * `spec --rootless`: /sys is a read-only bind of the host's (sysfs can only be mounted by the
+ * owner of the network namespace) and devpts gets no `gid=5` (that group is not mapped).
+ */
+function mounts(input: BuildSpecInput): OciMount[] {
+  const { hostsFile, resolvFile, rootless, rootfsOverlay } = input;
+  const overlay: OciMount[] = rootfsOverlay
+    ? [
+        {
+          destination: '/',
+          type: 'overlay',
+          source: 'overlay',
+          options: [
+            `lowerdir=${rootfsOverlay.lower}`,
+            `upperdir=${rootfsOverlay.upper}`,
+            `workdir=${rootfsOverlay.work}`,
+          ],
+        },
+      ]
+    : [];
+  const devptsOptions = ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'];
+  const sys: OciMount = rootless
+    ? {
+        destination: '/sys',
+        type: 'none',
+        source: '/sys',
+        options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+      }
+    : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
   return [
+    ...overlay,
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
       destination: '/dev',
@@ -201,7 +266,7 @@ function mounts(hostsFile: string, resolvFile: string): OciMount[] {
       destination: '/dev/pts',
       type: 'devpts',
       source: 'devpts',
-      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      options: rootless ? devptsOptions : [...devptsOptions, 'gid=5'],
     },
     {
       destination: '/dev/shm',
@@ -210,7 +275,7 @@ function mounts(hostsFile: string, resolvFile: string): OciMount[] {
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    sys,
     {
       destination: '/sys/fs/cgroup',
       type: 'cgroup',
@@ -246,6 +311,12 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
 
   const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (worker.network === 'none') namespaces.push({ type: 'network' });
+  const rootless = input.rootless;
+  if (rootless) namespaces.push({ type: 'user' });
+  // Rootless, supplementary groups cannot be set: the kernel denies setgroups to a namespace
+  // whose map an unprivileged user wrote, and only one group is mapped anyway.
+  const additionalGids = rootless ? [] : user.additionalGids;
+  const enforceLimits = input.enforceLimits ?? true;
 
   const limits = rlimits(input.hostLimits);
   const spec: OciRuntimeSpec = {
@@ -255,7 +326,7 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
       user: {
         uid: user.uid,
         gid: user.gid,
-        ...(user.additionalGids.length > 0 ? { additionalGids: user.additionalGids } : {}),
+        ...(additionalGids.length > 0 ? { additionalGids } : {}),
       },
       args,
       env: buildEnv(imageConfig, worker, engineUrl, user.home),
@@ -266,15 +337,36 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
     },
     root: { path: input.rootfs, readonly: false },
     hostname: hostnameOf(worker.name),
-    mounts: mounts(input.hostsFile, input.resolvFile),
+    mounts: mounts(input),
     linux: {
       namespaces,
-      resources: buildResources(worker.resources, input.pidsLimit, input.hostLimits?.swapLimit ?? true),
-      ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
+      ...(rootless ? idMappings(rootless, user.uid, user.gid) : {}),
+      ...(enforceLimits
+        ? {
+            resources: buildResources(worker.resources, input.pidsLimit, input.hostLimits?.swapLimit ?? true),
+            ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
+          }
+        : {}),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     },
     annotations: { 'dev.iii.worker': worker.name },
   };
   return spec;
+}
+
+/**
+ * A single-id map: the image's user (root for most images) is the caller's host id, so every file
+ * of the rootfs, all owned by the caller, belongs to that user inside and the host sees the
+ * worker's processes as the caller's.
+ */
+function idMappings(
+  host: RootlessIds,
+  uid: number,
+  gid: number,
+): Pick<OciLinux, 'uidMappings' | 'gidMappings'> {
+  return {
+    uidMappings: [{ containerID: uid, hostID: host.uid, size: 1 }],
+    gidMappings: [{ containerID: gid, hostID: host.gid, size: 1 }],
+  };
 }

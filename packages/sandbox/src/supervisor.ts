@@ -44,6 +44,11 @@ export interface SupervisorOptions {
   cgroupsPath?: string;
   /** Directory for pid files. */
   runDir: string;
+  /**
+   * Whether the container has a cgroup of its own to read the OOM counter from. False when the
+   * runtime could create none (rootless): the cgroup it sits in is then ours. Default true.
+   */
+  ownCgroup?: boolean;
   restart?: RestartPolicy;
   backoff?: BackoffOptions;
   logs?: LogWriter;
@@ -139,7 +144,11 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
         });
       });
       if (timedOut) {
-        await this.o.driver.kill(this.o.id, 'SIGKILL', { all: true }).catch(() => false);
+        // Without a cgroup of its own the runtime cannot list the container's processes (`--all`);
+        // killing its init ends the whole pid namespace anyway.
+        await this.o.driver
+          .kill(this.o.id, 'SIGKILL', { all: this.o.ownCgroup !== false })
+          .catch(() => false);
       }
       await run.done;
     }
@@ -211,11 +220,12 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
       const text = await readFile(pidFile, 'utf8').catch(() => '');
       const pid = Number.parseInt(text, 10);
       if (pid > 0) {
-        cgroup = await findContainerCgroup({
-          pid,
-          id,
-          ...(this.o.cgroupsPath ? { cgroupsPath: this.o.cgroupsPath } : {}),
-        });
+        if (this.o.ownCgroup !== false)
+          cgroup = await findContainerCgroup({
+            pid,
+            id,
+            ...(this.o.cgroupsPath ? { cgroupsPath: this.o.cgroupsPath } : {}),
+          });
         if (!exited) this.update({ status: 'running', pid, startedAt });
         break;
       }
@@ -227,12 +237,14 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
     run.exited = true;
     const finishedAt = this.clock.now();
     logs?.endOfOutput();
-    cgroup ??= await findContainerCgroup({
-      id,
-      ...(this.o.cgroupsPath ? { cgroupsPath: this.o.cgroupsPath } : {}),
-    });
+    if (this.o.ownCgroup !== false) {
+      cgroup ??= await findContainerCgroup({
+        id,
+        ...(this.o.cgroupsPath ? { cgroupsPath: this.o.cgroupsPath } : {}),
+      });
+    }
     // With --keep the stopped container's cgroup is still there to read the OOM counter from.
-    const oomKilled = ((await readOomKills(cgroup)) ?? 0) > 0;
+    const oomKilled = cgroup !== undefined && ((await readOomKills(cgroup)) ?? 0) > 0;
     await driver.delete(id, { force: true });
     const ranMs = finishedAt - startedAt;
     const ended = { exitCode, oomKilled, finishedAt, pid: undefined };

@@ -35,6 +35,15 @@ export interface WorkerDetails extends WorkerInfo {
   imageRootfs?: string;
   rootfs?: string;
   runtime?: string;
+  /** How the running `iii` sandboxes workers: rootful or rootless, and whether limits apply. */
+  sandbox?: {
+    mode: 'rootful' | 'rootless';
+    /** `overlay` (mounted by iii), `userns-overlay` (mounted by the runtime in the user namespace) or `copy`. */
+    rootfs: string;
+    limitsEnforced: boolean;
+    /** Why limits are not enforced. */
+    limitsNote?: string;
+  };
   containerId?: string;
   logDir: string;
 }

@@ -84,6 +84,12 @@ export class WorkerManager implements WorkerController {
         stateDir: this.paths.sandbox,
         ...(this.options.runtime ? { runtime: this.options.runtime } : {}),
       });
+      const { limits } = sandbox.mode;
+      if (!limits.enforced) {
+        this.report(
+          `running rootless: cpus and memory limits are not enforced (${limits.reason}); see \`iii system check\``,
+        );
+      }
       // Containers and mounts of an `iii` that crashed would block workers of the same names.
       const left = await sandbox.cleanupLeftovers();
       if (left.containers.length + left.mounts.length > 0) {
@@ -166,7 +172,16 @@ export class WorkerManager implements WorkerController {
       details.rootfs = w.rootfs.path;
       details.containerId = w.id;
     }
-    if (this.sandbox) details.runtime = this.sandbox.driver.name;
+    if (this.sandbox) {
+      details.runtime = this.sandbox.driver.name;
+      const { mode, rootfsSupport } = this.sandbox;
+      details.sandbox = {
+        mode: mode.rootless ? 'rootless' : 'rootful',
+        rootfs: rootfsSupport.kind,
+        limitsEnforced: mode.limits.enforced,
+        ...(mode.limits.enforced ? {} : { limitsNote: mode.limits.reason }),
+      };
+    }
     return details;
   }
 

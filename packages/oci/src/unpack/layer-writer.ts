@@ -373,12 +373,14 @@ export class LayerWriter extends SafeTree {
     type: 'character-device' | 'block-device' | 'fifo',
   ): Promise<void> {
     if (type !== 'fifo' && this.options.rootless) {
-      throw new UnsupportedEntryError(
-        header.name,
-        type.replace('-', ' '),
-        this.layer,
-        'Device nodes can only be created as root: run as root, or remove the device node from the image (the sandbox provides /dev).',
-      );
+      // Only root may create device nodes. Like rootless podman, skip them rather than fail the
+      // image: the sandbox provides /dev, and an image's own nodes outside it are rarely used.
+      this.options.onWarning({
+        code: 'device-node-skipped',
+        entry: header.name,
+        message: `skipped device node ${header.name}: only root can create device nodes`,
+      });
+      return;
     }
     await createSpecialFile(path, type, modeOf(header), header.devmajor ?? 0, header.devminor ?? 0);
     this.chown(path, header, false);

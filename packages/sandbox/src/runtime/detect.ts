@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
+import type { RootlessIds } from '../spec.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliRuntime } from './oci-cli-runtime.js';
 
@@ -17,6 +18,14 @@ export interface DetectRuntimeOptions {
   /** With `strict`, a failing preferred runtime is an error instead of a fallback. */
   strict?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Probe rootless: in a user namespace mapping these host ids to root. */
+  rootless?: RootlessIds;
+}
+
+export interface ProbeOptions {
+  rootless?: RootlessIds;
+  /** Let the runtime mount an overlay as the root, as rootless workers need. */
+  overlay?: boolean;
 }
 
 export interface DetectedRuntime {
@@ -70,22 +79,42 @@ async function supportsKeep(binary: string): Promise<boolean> {
  * runtime works here. Asking the runtime is the only reliable test: crun for example refuses to run
  * when cgroup v1 and v2 hierarchies are mixed, which no version check reveals.
  */
-export async function probeRuntime(driver: RuntimeDriver, stateDir: string): Promise<string | undefined> {
+export async function probeRuntime(
+  driver: RuntimeDriver,
+  stateDir: string,
+  options: ProbeOptions = {},
+): Promise<string | undefined> {
   const id = `iii-probe-${randomBytes(4).toString('hex')}`;
   const bundle = join(stateDir, 'probe', id);
-  const rootfs = join(bundle, 'rootfs');
+  const lower = join(bundle, 'lower');
+  const rootfs = options.overlay ? join(bundle, 'merged') : lower;
   try {
-    await mkdir(join(rootfs, 'usr'), { recursive: true });
-    const mounts: object[] = [
+    await mkdir(join(lower, 'usr'), { recursive: true });
+    await mkdir(join(lower, 'proc'), { recursive: true });
+    const mounts: object[] = [];
+    if (options.overlay) {
+      for (const d of ['upper', 'work', 'merged']) await mkdir(join(bundle, d));
+      mounts.push({
+        destination: '/',
+        type: 'overlay',
+        source: 'overlay',
+        options: [
+          `lowerdir=${lower}`,
+          `upperdir=${join(bundle, 'upper')}`,
+          `workdir=${join(bundle, 'work')}`,
+        ],
+      });
+    }
+    mounts.push(
       { destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro'] },
       { destination: '/proc', type: 'proc', source: 'proc' },
-    ];
+    );
     for (const dir of ['bin', 'lib', 'lib64', 'sbin']) {
       const st = await lstat(`/${dir}`).catch(() => undefined);
       if (!st) continue;
-      if (st.isSymbolicLink()) await symlink(await readlink(`/${dir}`), join(rootfs, dir));
+      if (st.isSymbolicLink()) await symlink(await readlink(`/${dir}`), join(lower, dir));
       else if (st.isDirectory()) {
-        await mkdir(join(rootfs, dir));
+        await mkdir(join(lower, dir));
         mounts.push({ destination: `/${dir}`, type: 'bind', source: `/${dir}`, options: ['rbind', 'ro'] });
       }
     }
@@ -99,10 +128,24 @@ export async function probeRuntime(driver: RuntimeDriver, stateDir: string): Pro
         cwd: '/',
         noNewPrivileges: true,
       },
-      root: { path: rootfs, readonly: true },
+      root: { path: rootfs, readonly: !options.overlay },
       hostname: 'probe',
       mounts,
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }] },
+      linux: {
+        namespaces: [
+          { type: 'pid' },
+          { type: 'mount' },
+          { type: 'ipc' },
+          { type: 'uts' },
+          ...(options.rootless ? [{ type: 'user' }] : []),
+        ],
+        ...(options.rootless
+          ? {
+              uidMappings: [{ containerID: 0, hostID: options.rootless.uid, size: 1 }],
+              gidMappings: [{ containerID: 0, hostID: options.rootless.gid, size: 1 }],
+            }
+          : {}),
+      },
     };
     await writeFile(join(bundle, 'config.json'), JSON.stringify(config));
     const run = driver.run(id, bundle, { pidFile: join(bundle, 'pid') });
@@ -120,6 +163,8 @@ export async function probeRuntime(driver: RuntimeDriver, stateDir: string): Pro
     return (err as Error).message;
   } finally {
     await driver.delete(id, { force: true }).catch(() => {});
+    // The overlay's work/work is created with mode 000: make it ours to remove.
+    if (options.overlay) await chmod(join(bundle, 'work', 'work'), 0o700).catch(() => {});
     await rm(bundle, { recursive: true, force: true });
   }
 }
@@ -144,7 +189,11 @@ export async function detectRuntime(options: DetectRuntimeOptions): Promise<Dete
     } else {
       found++;
       const driver = createDriver(name, binary, options.stateDir, await supportsKeep(binary));
-      const reason = await probeRuntime(driver, options.stateDir);
+      const reason = await probeRuntime(
+        driver,
+        options.stateDir,
+        options.rootless ? { rootless: options.rootless } : {},
+      );
       if (reason === undefined) return { driver, skipped };
       skipped.push({ name, reason });
     }

@@ -182,6 +182,13 @@ export default class WorkerInspect extends BaseCommand {
             .join(' ')
         : '(none)',
     );
+    const sandbox = r.run?.sandbox;
+    if (sandbox) {
+      row(
+        'Sandbox',
+        `${sandbox.mode}, rootfs ${sandbox.rootfs}, ${sandbox.limitsEnforced ? 'limits enforced' : `limits not enforced (${sandbox.limitsNote ?? 'no cgroup'})`}`,
+      );
+    }
     row('Restart', r.restart);
     row('Network', r.network);
     row('Logs', r.logs);

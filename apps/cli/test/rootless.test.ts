@@ -1,0 +1,298 @@
+// The whole worker lifecycle as an ordinary user: a user made for the test (useradd -M) runs the
+// built `iii` through `su`, with its own HOME and $III_HOME, no sudo. Workers then run rootless:
+// in a user namespace mapping the user's id to root, on overlays the runtime mounts inside it.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { pushFixture } from '@iii/tools/fixtures';
+import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface ListRow {
+  name: string;
+  status: string;
+  pid?: number;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Host pids of the processes running as `uid`. */
+async function processesOf(uid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
+    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    if (real !== undefined && Number(real) === uid) out.push(Number(p));
+  }
+  return out;
+}
+
+/**
+ * The user must reach the built CLI: ancestors of the checkout that others may not traverse
+ * (a clone below /root) get o+x for the test's duration. Returns what restores them.
+ */
+async function letOthersTraverse(path: string): Promise<() => Promise<void>> {
+  const changed: Array<[string, number]> = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      changed.push([dir, mode]);
+    }
+    if (dir === dirname(dir)) break;
+  }
+  return async () => {
+    for (const [dir, mode] of changed) await chmod(dir, mode).catch(() => {});
+  };
+}
+
+describe('iii runs workers rootless as an ordinary user (runc, user namespaces)', () => {
+  let registry: TestRegistry;
+  let user: string;
+  let uid: number;
+  let dir: string;
+  let home: string;
+  let port: number;
+  let restoreModes: (() => Promise<void>) | undefined;
+  let engine: ChildProcess | undefined;
+  let engineOutput = '';
+  let engineExit: Promise<number | null> | undefined;
+
+  /** A shell line that runs the built `iii` as the user, in its own directory and environment. */
+  const command = (args: string[]) =>
+    [
+      `cd ${quote(dir)} &&`,
+      'exec env -i',
+      `HOME=${quote(dir)}`,
+      `III_HOME=${quote(home)}`,
+      `III_CONFIG_PATH=${quote(join(dir, 'config.yaml'))}`,
+      'CI=true',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      quote(process.execPath),
+      quote(bin),
+      ...args.map(quote),
+    ].join(' ');
+
+  const iii = async (...args: string[]): Promise<Result> => {
+    try {
+      const { stdout, stderr } = await run('su', [user, '-s', '/bin/bash', '-c', command(args)], {
+        maxBuffer: 16 << 20,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const list = async (): Promise<ListRow[]> => {
+    const r = await iii('worker', 'list', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { workers: ListRow[] }).workers;
+  };
+  const row = async (name: string) => (await list()).find((w) => w.name === name);
+  const exec = (name: string, script: string) => iii('worker', 'exec', name, '--', 'sh', '-c', script);
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) {
+      throw new Error('This test creates an ordinary user (useradd) to run iii as: run the tests as root.');
+    }
+    requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry', 'useradd', 'userdel', 'su']);
+    registry = await startRegistry({ flavor: 'plain' });
+    await pushFixture('node-worker', registry, 'iii/node-worker:1');
+    await pushFixture('busybox', registry, 'iii/busybox-worker:1');
+
+    user = `iiirl${randomBytes(4).toString('hex')}`;
+    await run('useradd', ['-M', '-s', '/bin/bash', user]);
+    uid = Number((await run('id', ['-u', user])).stdout.trim());
+    const gid = Number((await run('id', ['-g', user])).stdout.trim());
+    dir = await mkdtemp(join(tmpdir(), 'iii-rootless-'));
+    await chown(dir, uid, gid);
+    await chmod(dir, 0o700);
+    home = join(dir, 'home');
+    restoreModes = await letOthersTraverse(repoRoot);
+    // One of the user's own files, outside any worker's rootfs.
+    await writeFile(join(dir, 'secret.txt'), 'only-the-user\n', { mode: 0o600 });
+    await chown(join(dir, 'secret.txt'), uid, gid);
+    port = await freePort();
+  });
+
+  afterAll(async () => {
+    try {
+      if (engine && engine.exitCode === null) {
+        engine.kill('SIGKILL');
+        await engineExit;
+      }
+      // Anything the user still runs was started by this test.
+      for (const pid of uid ? await processesOf(uid) : []) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      await registry?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    } finally {
+      await restoreModes?.();
+      if (user) await run('userdel', [user]).catch(() => {});
+    }
+  });
+
+  it('adds the busybox and the Node worker images as the user, owning every file', async () => {
+    const check = await iii('system', 'check', '--json');
+    expect(check.code, check.stderr).toBe(0);
+    const report = JSON.parse(check.stdout) as {
+      mode: string;
+      rootfs: { kind: string };
+      cgroup: { limitsEnforced: boolean };
+    };
+    expect(report.mode).toBe('rootless');
+    expect(report.rootfs.kind).toBe('userns-overlay');
+
+    for (const args of [
+      [`${registry.host}/iii/node-worker:1`, '--name', 'node-worker'],
+      [`${registry.host}/iii/busybox-worker:1`, '--name', 'busybox-worker'],
+      [`${registry.host}/iii/busybox-worker:1`, '--name', 'neighbour'],
+    ]) {
+      const r = await iii('worker', 'add', ...args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const { stdout } = await run('find', [home, '!', '-user', String(uid), '-print', '-quit']);
+    expect(stdout).toBe('');
+  });
+
+  it('starts iii in the background and runs both workers as processes of the user', async () => {
+    // The image's III_URL default was copied into config: where it would win over the engine's
+    // address; drop it so the busybox workers dial the engine on its test port.
+    const configPath = join(dir, 'config.yaml');
+    const text = await readFile(configPath, 'utf8');
+    await writeFile(configPath, text.replace(/^\s+III_URL: .*\n/gm, ''));
+
+    engine = spawn('su', [user, '-s', '/bin/bash', '-c', command(['start', '--port', String(port)])], {
+      stdio: 'pipe',
+    });
+    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    const child = engine;
+    engineExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const rows = await until('all workers running', async () => {
+      const all = await list();
+      return all.every((w) => w.status === 'running') && all;
+    });
+    for (const w of rows) {
+      expect(w.pid).toBeGreaterThan(0);
+      // The host sees the worker's init as the user's process.
+      const status = await readFile(`/proc/${w.pid}/status`, 'utf8');
+      expect(Number(/^Uid:\s+(\d+)/m.exec(status)?.[1])).toBe(uid);
+    }
+    // Said once, plainly: limits cannot be enforced without a cgroup the user may write.
+    expect(engineOutput.match(/limits are not enforced/g) ?? [], engineOutput).toHaveLength(1);
+  });
+
+  it("triggers the Node worker's function", async () => {
+    const answer = await until('node-worker::echo', async () => {
+      const r = await iii('trigger', 'node-worker::echo', 'who=rootless', '--timeout', '5s');
+      return r.code === 0 && (JSON.parse(r.stdout) as Record<string, unknown>);
+    });
+    expect(answer).toMatchObject({ workerName: 'node-worker' });
+  });
+
+  it('execs as root of the user namespace, which is the user on the host', async () => {
+    const id = await exec('busybox-worker', 'id -u; cat /proc/self/uid_map');
+    expect(id.code, id.stderr).toBe(0);
+    const [inside, map] = id.stdout.split('\n');
+    expect(inside).toBe('0');
+    expect(map?.trim().split(/\s+/)).toEqual(['0', String(uid), '1']);
+  });
+
+  it('shows in inspect that the worker runs rootless without enforced limits', async () => {
+    const r = await iii('worker', 'inspect', 'busybox-worker', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const sandbox = (JSON.parse(r.stdout) as { run: { sandbox: Record<string, unknown> } }).run.sandbox;
+    expect(sandbox).toMatchObject({ mode: 'rootless', rootfs: 'userns-overlay', limitsEnforced: false });
+    const text = await iii('worker', 'inspect', 'busybox-worker');
+    expect(text.stdout).toMatch(/Sandbox:\s+rootless, .*limits not enforced \(.+\)/);
+  });
+
+  it("isolates workers: no user's files, no host processes, no neighbour's writes", async () => {
+    const secret = await exec('busybox-worker', `cat ${join(dir, 'secret.txt')}`);
+    expect(secret.code).not.toBe(0);
+    expect(secret.stdout).not.toContain('only-the-user');
+    // Inside its pid namespace the worker sees its own processes only.
+    const ps = await exec('busybox-worker', 'ls /proc | grep -E "^[0-9]+$"');
+    const pids = ps.stdout.split('\n').filter(Boolean).map(Number);
+    expect(pids).toContain(1);
+    expect(pids.length).toBeLessThan(6);
+    const host = (await readdir('/proc')).filter((p) => /^\d+$/.test(p)).length;
+    expect(host).toBeGreaterThan(pids.length);
+
+    const wrote = await exec('busybox-worker', 'echo mine > /root/written && cat /root/written');
+    expect(wrote.stdout.trim()).toBe('mine');
+    const seen = await exec('neighbour', 'cat /root/written');
+    expect(seen.code).not.toBe(0);
+    const { stdout } = await run('find', [join(home, 'rootfs'), '-name', 'written']);
+    expect(stdout).toBe('');
+  });
+
+  it('prints the logs, stops, starts and removes a worker', async () => {
+    const logs = await until('log lines', async () => {
+      const r = await iii('worker', 'logs', 'busybox-worker', '-n', '2');
+      return r.code === 0 && /busybox-worker line \d+/.test(r.stdout) && r.stdout;
+    });
+    expect(logs).toMatch(/busybox-worker line/);
+
+    const stop = await iii('worker', 'stop', 'busybox-worker');
+    expect(stop.code, stop.stderr).toBe(0);
+    expect((await row('busybox-worker'))?.status).toBe('stopped');
+    const start = await iii('worker', 'start', 'busybox-worker');
+    expect(start.code, start.stderr).toBe(0);
+    await until(
+      'busybox-worker running again',
+      async () => (await row('busybox-worker'))?.status === 'running',
+    );
+    // Its writable layer began afresh.
+    expect((await exec('busybox-worker', 'cat /root/written')).code).not.toBe(0);
+
+    const removed = await iii('worker', 'remove', 'neighbour', '--yes');
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await row('neighbour')).toBeUndefined();
+  });
+
+  it('shuts down on Ctrl-C and leaves no process or mount behind', async () => {
+    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
+    process.kill(record.pid, 'SIGINT');
+    expect(await engineExit).toBe(0);
+    await until('no process of the user', async () => (await processesOf(uid)).length === 0, 30_000);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
+    const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
+    expect(await readdir(runtimeRoot).catch(() => [])).toEqual([]);
+  });
+});

@@ -1,0 +1,174 @@
+import { readFile, rm } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { SandboxError } from './errors.js';
+import { Sandbox } from './sandbox.js';
+import { detectSandboxMode } from './sandbox-mode.js';
+
+/** One thing the host gives (or does not give) the sandbox, with what to do when it is missing. */
+export interface HostCheckItem {
+  ok: boolean;
+  /** What was found, in a few words. */
+  value: string;
+  /** How to get it, when `ok` is false (or when a better setup exists). */
+  hint?: string;
+}
+
+/** What this host gives worker sandboxes, as `iii system check` shows it. */
+export interface HostCheck {
+  /** Every part needed to run workers works (limits and subordinate ids are not needed). */
+  ok: boolean;
+  mode: 'rootful' | 'rootless';
+  user: { uid: number; gid: number; name: string };
+  runtime: HostCheckItem & { name?: string; path?: string; version?: string };
+  userNamespace: HostCheckItem & { uidMap?: string; gidMap?: string; subordinateIds?: string };
+  rootfs: HostCheckItem & { kind?: 'overlay' | 'userns-overlay' | 'copy' };
+  cgroup: HostCheckItem & { version: 'v1' | 'v2' | 'none'; limitsEnforced: boolean };
+  network: HostCheckItem & { modes: Array<'host' | 'none'> };
+}
+
+export interface CheckHostOptions {
+  /** The sandbox state directory (`$III_HOME/sandbox`); the probes run in it and leave nothing. */
+  stateDir: string;
+  /** Runtime to prefer, as for `Sandbox.open`. */
+  runtime?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The `<start>:<count>` ranges of /etc/subuid-style text that belong to a user (by name or uid). */
+export function subordinateRanges(text: string, name: string, id: number): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const [who, start, count] = line.trim().split(':');
+    if ((who === name || who === String(id)) && start && count) out.push(`${start}:${count}`);
+  }
+  return out;
+}
+
+async function runtimeVersion(binary: string): Promise<string | undefined> {
+  const r = await execa(binary, ['--version'], { reject: false, stdin: 'ignore' });
+  return /version\s+(\S+)/.exec(r.stdout)?.[1];
+}
+
+/**
+ * Finds out, by running probe containers as `iii` would, what the sandbox gets here: which
+ * runtime, rootful or rootless, the id mapping, how worker roots are made, whether cgroup limits
+ * are enforced, and the network modes. Never throws for a missing part: it reports it with a hint.
+ */
+export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
+  const mode = await detectSandboxMode();
+  const uid = process.geteuid?.() ?? 0;
+  const gid = process.getegid?.() ?? 0;
+  const name = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return String(uid);
+    }
+  })();
+  const stateDir = resolve(options.stateDir);
+
+  let sandbox: Sandbox | undefined;
+  let failure: SandboxError | Error | undefined;
+  try {
+    sandbox = await Sandbox.open({
+      stateDir,
+      ...(options.runtime ? { runtime: options.runtime } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      mode,
+    });
+  } catch (err) {
+    failure = err as Error;
+  } finally {
+    await rm(join(stateDir, 'probe'), { recursive: true, force: true }).catch(() => {});
+  }
+
+  const version = sandbox ? await runtimeVersion(sandbox.driver.binary) : undefined;
+  const runtime: HostCheck['runtime'] = sandbox
+    ? {
+        ok: true,
+        name: sandbox.driver.name,
+        path: sandbox.driver.binary,
+        value: `${sandbox.driver.name} ${version ?? '(version unknown)'} at ${sandbox.driver.binary}`,
+        ...(version ? { version } : {}),
+      }
+    : {
+        ok: false,
+        value: failure?.message ?? 'no runtime',
+        hint:
+          failure instanceof SandboxError
+            ? failure.hint
+            : 'Install runc (apt-get install runc) or crun, or set III_RUNTIME',
+      };
+
+  const subuid = await readFile('/etc/subuid', 'utf8').catch(() => '');
+  const ranges = subordinateRanges(subuid, name, uid);
+  const userNamespace: HostCheck['userNamespace'] = mode.ids
+    ? {
+        ok: sandbox !== undefined,
+        value: sandbox
+          ? `uid ${uid} and gid ${gid} are the sandbox's user (a single-id map); other ids are not mapped`
+          : 'no container could be started in a user namespace',
+        uidMap: `${uid} -> image user`,
+        gidMap: `${gid} -> image group`,
+        subordinateIds: ranges.length > 0 ? `${ranges.join(', ')} (not used: single-id map)` : 'none',
+        ...(sandbox
+          ? {}
+          : {
+              hint: 'Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)',
+            }),
+      }
+    : { ok: true, value: 'not used: running as root, ids are the host ids' };
+
+  const support = sandbox?.rootfsSupport;
+  const rootfs: HostCheck['rootfs'] = support
+    ? {
+        ok: true,
+        kind: support.kind,
+        value:
+          support.kind === 'overlay'
+            ? 'overlayfs, mounted by iii'
+            : support.kind === 'userns-overlay'
+              ? 'overlayfs, mounted by the runtime inside the user namespace'
+              : `a private copy per worker${support.reason ? ` (${support.reason})` : ''}`,
+        ...(support.kind === 'copy'
+          ? { hint: 'Use a kernel >= 5.11 for overlayfs in user namespaces; copies take disk space and time' }
+          : {}),
+      }
+    : { ok: false, value: 'unknown: no runtime works', hint: runtime.hint ?? '' };
+
+  const cgroup: HostCheck['cgroup'] = mode.limits.enforced
+    ? {
+        ok: true,
+        version: mode.cgroup,
+        limitsEnforced: true,
+        value: `${mode.cgroup}, cpus and memory limits are enforced`,
+      }
+    : {
+        ok: true,
+        version: mode.cgroup,
+        limitsEnforced: false,
+        value: `${mode.cgroup}, cpus and memory limits are not enforced: ${mode.limits.reason}`,
+        hint: mode.limits.hint,
+      };
+
+  const network: HostCheck['network'] = {
+    ok: sandbox !== undefined,
+    modes: sandbox ? ['host', 'none'] : [],
+    value: sandbox
+      ? 'host (the host network, to reach the engine on localhost), none (loopback only)'
+      : 'unknown: no runtime works',
+  };
+
+  return {
+    ok: runtime.ok && userNamespace.ok && rootfs.ok && network.ok,
+    mode: mode.rootless ? 'rootless' : 'rootful',
+    user: { uid, gid, name },
+    runtime,
+    userNamespace,
+    rootfs,
+    cgroup,
+    network,
+  };
+}
