@@ -209,6 +209,8 @@ echo "config.yaml:" >&2
 sed 's/^/  | /' config.yaml >&2
 
 step "Start iii (engine + workers) in the background"
+# On a random free port, not the default 49134 the image declares (ENV III_URL in the template's
+# Dockerfile): iii gives the worker the engine's real address.
 show iii start --port 0
 # node itself, not the iii function: a function in the background is a subshell, and the signals
 # below must reach iii. The log exists before iii starts, so reading it never races its creation.
@@ -224,6 +226,7 @@ for _ in $(seq 1 120); do
 done
 [[ -n "$ADDRESS" ]] || { echo "quickstart: iii did not listen within 60 s" >&2; exit 1; }
 echo "iii is listening on $ADDRESS (pid $ENGINE_PID)" >&2
+echo "the image says III_URL=ws://localhost:49134; iii gives the worker $ADDRESS instead" >&2
 
 step "Wait until the worker has registered $NAME::hello"
 registered=0

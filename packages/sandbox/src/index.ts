@@ -91,13 +91,10 @@ export {
 } from './sandbox-mode.js';
 export {
   type BuildSpecInput,
-  buildArgv,
-  buildEnv,
   buildResources,
   buildSpec,
   CPU_PERIOD_US,
   DEFAULT_CAPABILITIES,
-  DEFAULT_PATH,
   DEFAULT_PIDS_LIMIT,
   type HostLimits,
   type ImageConfig,
@@ -105,7 +102,6 @@ export {
   type RootlessIds,
   type WorkerEntry,
   type WorkerResources,
-  workerUrl,
 } from './spec.js';
 export {
   type ExitEvent,
@@ -116,3 +112,17 @@ export {
   type WorkerStatus,
 } from './supervisor.js';
 export { type ResolvedUser, resolveUser } from './user.js';
+export {
+  buildArgv,
+  buildEnv,
+  DEFAULT_PATH,
+  dialableEngineUrl,
+  ENGINE_URL_KEYS,
+  type EngineUrlKey,
+  envEntries,
+  type WorkerAddress,
+  type WorkerProcess,
+  type WorkerProcessInput,
+  workerAddress,
+  workerProcess,
+} from './worker-process.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NoCommandError, UnknownUserError } from './errors.js';
-import { buildArgv, buildEnv, buildResources, buildSpec, DEFAULT_PATH } from './spec.js';
+import { buildResources, buildSpec } from './spec.js';
 
 const base = {
   engineUrl: 'ws://127.0.0.1:49134',
@@ -12,80 +12,6 @@ const base = {
 const PASSWD =
   'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n';
 const GROUP = 'root:x:0:\napp:x:1000:\nstaff:x:50:app,web\naudio:x:29:app\nwww:x:33:\n';
-
-describe('buildArgv', () => {
-  it('concatenates ENTRYPOINT and CMD', () => {
-    expect(buildArgv({ config: { Entrypoint: ['/bin/w', '-v'], Cmd: ['serve'] } }, 'ws://e:1')).toEqual([
-      '/bin/w',
-      '-v',
-      'serve',
-    ]);
-  });
-
-  it('replaces the value after --url with the engine URL', () => {
-    const argv = buildArgv(
-      { config: { Entrypoint: ['/w'], Cmd: ['--url', 'ws://localhost:49134', '-x'] } },
-      'ws://10.0.0.1:5',
-    );
-    expect(argv).toEqual(['/w', '--url', 'ws://10.0.0.1:5', '-x']);
-  });
-
-  it('replaces --url=value forms and leaves a trailing --url alone', () => {
-    expect(buildArgv({ config: { Cmd: ['/w', '--url=ws://old', '--url'] } }, 'ws://new')).toEqual([
-      '/w',
-      '--url=ws://new',
-      '--url',
-    ]);
-  });
-
-  it('treats null ENTRYPOINT or CMD as empty', () => {
-    expect(buildArgv({ config: { Entrypoint: null, Cmd: ['/a'] } }, 'x')).toEqual(['/a']);
-  });
-});
-
-describe('buildEnv', () => {
-  const image = { config: { Env: ['PATH=/img/bin', 'A=image', 'B=image', 'III_URL=ws://image'] } };
-
-  it('lets worker config override image Env, and III_* override both', () => {
-    const env = buildEnv(
-      image,
-      { name: 'w1', config: { B: 'config', C: 'config', III_WORKER_NAME: 'x' } },
-      'ws://e',
-    );
-    const map = Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    expect(map).toMatchObject({
-      PATH: '/img/bin',
-      A: 'image',
-      B: 'config',
-      C: 'config',
-      III_WORKER_NAME: 'w1',
-      III_ENGINE_URL: 'ws://e',
-      III_URL: 'ws://e',
-    });
-    // The III_* variables come last, in the documented order.
-    expect(env.slice(-3)).toEqual(['III_WORKER_NAME=w1', 'III_ENGINE_URL=ws://e', 'III_URL=ws://e']);
-  });
-
-  it('uses a configured III_ENGINE_URL for both URL variables', () => {
-    const env = buildEnv(image, { name: 'w', config: { III_ENGINE_URL: 'ws://proxy:1' } }, 'ws://e');
-    expect(env).toContain('III_ENGINE_URL=ws://proxy:1');
-    expect(env).toContain('III_URL=ws://proxy:1');
-  });
-
-  it('uses a configured III_URL for both URL variables', () => {
-    const env = buildEnv({}, { name: 'w', config: { III_URL: 'ws://other:2' } }, 'ws://e');
-    expect(env).toContain('III_ENGINE_URL=ws://other:2');
-    expect(env).toContain('III_URL=ws://other:2');
-  });
-
-  it('adds a default PATH when the image has none', () => {
-    expect(buildEnv({}, { name: 'w' }, 'ws://e')).toContain(DEFAULT_PATH);
-  });
-
-  it('keeps values containing "=" intact', () => {
-    expect(buildEnv({ config: { Env: ['Q=a=b'] } }, { name: 'w' }, 'ws://e')).toContain('Q=a=b');
-  });
-});
 
 describe('buildResources', () => {
   it('converts cpus to a quota over a 100 ms period', () => {

@@ -8,6 +8,7 @@ import type {
   OciRuntimeSpec,
 } from './runtime-spec.js';
 import { resolveUser } from './user.js';
+import { hostnameOf, workerProcess } from './worker-process.js';
 
 /** The fields of an OCI image config (`config` of the image config JSON) that decide how a worker runs. */
 export interface ImageConfig {
@@ -93,7 +94,6 @@ export interface OverlayLayers {
   work: string;
 }
 
-export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_PIDS_LIMIT = 1024;
 export const CPU_PERIOD_US = 100_000;
 /** containerd's default; we cap it further at the caller's hard limit. */
@@ -133,55 +133,6 @@ const MASKED_PATHS = [
 
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/**
- * ENTRYPOINT + CMD, with the value of every `--url <v>` / `--url=<v>` replaced by the engine URL,
- * so binary workers built with a default URL dial the engine that actually runs them.
- */
-export function buildArgv(imageConfig: ImageConfig, url: string): string[] {
-  const c = imageConfig.config ?? {};
-  const argv = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
-  return argv.map((arg, i) => {
-    if (i > 0 && argv[i - 1] === '--url') return url;
-    if (arg.startsWith('--url=')) return `--url=${url}`;
-    return arg;
-  });
-}
-
-/** The URL workers are told: `III_ENGINE_URL` or `III_URL` from the worker config win over the engine's own. */
-export function workerUrl(worker: WorkerEntry, engineUrl: string): string {
-  return worker.config?.III_ENGINE_URL ?? worker.config?.III_URL ?? engineUrl;
-}
-
-/**
- * The worker environment, later wins: defaults (PATH, HOME, HOSTNAME) < image Env < worker config
- * < III_WORKER_NAME, III_ENGINE_URL, III_URL.
- */
-export function buildEnv(
-  imageConfig: ImageConfig,
-  worker: WorkerEntry,
-  engineUrl: string,
-  home = '/',
-): string[] {
-  const env = new Map<string, string>();
-  const set = (entry: string) => {
-    const eq = entry.indexOf('=');
-    const key = eq < 0 ? entry : entry.slice(0, eq);
-    if (key === '') return;
-    env.delete(key);
-    env.set(key, eq < 0 ? '' : entry.slice(eq + 1));
-  };
-  set(DEFAULT_PATH);
-  set(`HOSTNAME=${hostnameOf(worker.name)}`);
-  set(`HOME=${home}`);
-  for (const e of imageConfig.config?.Env ?? []) set(e);
-  for (const [k, v] of Object.entries(worker.config ?? {})) set(`${k}=${v}`);
-  const url = workerUrl(worker, engineUrl);
-  set(`III_WORKER_NAME=${worker.name}`);
-  set(`III_ENGINE_URL=${url}`);
-  set(`III_URL=${url}`);
-  return [...env].map(([k, v]) => `${k}=${v}`);
-}
-
 /** Converts `resources` into cgroup settings: memory in bytes (no extra swap), cpus as a CFS quota. */
 export function buildResources(
   resources: WorkerResources | undefined,
@@ -201,10 +152,6 @@ export function buildResources(
     out.cpu = { quota: Math.max(1000, Math.round(resources.cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
   }
   return out;
-}
-
-function hostnameOf(name: string): string {
-  return name.slice(0, 63);
 }
 
 function capabilities(uid: number): OciCapabilities {
@@ -304,10 +251,10 @@ function mounts(input: BuildSpecInput): OciMount[] {
  */
 export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
   const { imageConfig, worker, engineUrl } = input;
-  const url = workerUrl(worker, engineUrl);
-  const args = buildArgv(imageConfig, url);
-  if (args.length === 0) throw new NoCommandError(worker.name);
-  const user = resolveUser(imageConfig.config?.User ?? undefined, input.passwd, input.group);
+  const c = imageConfig.config;
+  if ((c?.Entrypoint?.length ?? 0) + (c?.Cmd?.length ?? 0) === 0) throw new NoCommandError(worker.name);
+  const user = resolveUser(c?.User ?? undefined, input.passwd, input.group);
+  const { argv: args, env } = workerProcess({ imageConfig, worker, engineUrl, home: user.home });
 
   const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (worker.network === 'none') namespaces.push({ type: 'network' });
@@ -329,7 +276,7 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
         ...(additionalGids.length > 0 ? { additionalGids } : {}),
       },
       args,
-      env: buildEnv(imageConfig, worker, engineUrl, user.home),
+      env,
       cwd: imageConfig.config?.WorkingDir || '/',
       capabilities: capabilities(user.uid),
       ...(limits ? { rlimits: limits } : {}),

@@ -1,3 +1,4 @@
+export type { WorkerAddress, WorkerProcess } from '@iii/sandbox';
 export { parseDuration, parseSince } from './duration.js';
 export {
   type EngineRecord,
@@ -23,3 +24,4 @@ export type { WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 export { type LogLine, workerLogs, workerLogsDir } from './worker-logs.js';
 export { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 export { LockMismatchError, planWorker, type WorkerPlan } from './worker-plan.js';
+export { type PlanWorkerProcessInput, planWorkerProcess } from './worker-process-plan.js';
