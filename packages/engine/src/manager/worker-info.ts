@@ -18,6 +18,13 @@ export interface WorkerInfo {
   lastExitCode?: number;
   /** Whether the last exit was an OOM kill. */
   oomKilled?: boolean;
+  /** While `restarting`: when the next start is due (RFC 3339). */
+  nextRestartAt?: string;
+  /**
+   * The last lines the worker printed (both streams, oldest first): in a list only for a worker that
+   * is restarting, has exited or could not start, so a crash loop shows its reason.
+   */
+  lastOutput?: string[];
   /** Why it is not running when it could not start (bad interpolation, image missing, sandbox error). */
   error?: string;
 }

@@ -6,7 +6,7 @@ import {
   maskSecrets,
   type WorkerEntry,
 } from '@iii/config';
-import { type LogStream, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
+import { type LogStream, readLogs, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
 import type { WorkerController } from '../control/worker-controller.js';
 import type { WorkerLogLevel } from '../log-sink.js';
 import { UnknownWorkerError } from './errors.js';
@@ -30,6 +30,13 @@ export interface WorkerManagerOptions {
   /** Clock for uptimes. */
   now?: () => number;
 }
+
+/** Lines of output shown for a worker in trouble by `list`, and for any worker by `inspect`. */
+const LIST_OUTPUT_LINES = 3;
+const INSPECT_OUTPUT_LINES = 10;
+
+/** Until `startAll` says where the engine listens. */
+const DEFAULT_ENGINE_URL = 'ws://127.0.0.1:49134';
 
 /** What the manager remembers of one worker between runs. */
 interface Slot {
@@ -147,7 +154,29 @@ export class WorkerManager implements WorkerController {
   async list(): Promise<WorkerInfo[]> {
     await this.readConfig().catch(() => undefined);
     const extra = [...this.slots.values()].filter((s) => !this.order.includes(s.entry.name) && s.worker);
-    return [...this.order.map((n) => this.slots.get(n)!), ...extra].map((s) => this.info(s));
+    const infos = [...this.order.map((n) => this.slots.get(n)!), ...extra].map((s) => this.info(s));
+    // Only for the workers in trouble: a healthy worker's log is not read for a list.
+    await Promise.all(
+      infos
+        .filter((i) => i.status === 'restarting' || i.status === 'exited' || i.error !== undefined)
+        .map(async (i) => {
+          const lines = await this.lastOutput(i.name, LIST_OUTPUT_LINES);
+          if (lines.length > 0) i.lastOutput = lines;
+        }),
+    );
+    return infos;
+  }
+
+  /** The last `n` lines a worker printed, from its log files (none when it never ran). */
+  private async lastOutput(name: string, n: number): Promise<string[]> {
+    const dir = this.sandbox?.paths(name).logs ?? this.logDir(name);
+    const out: string[] = [];
+    try {
+      for await (const l of readLogs(dir, { tail: n })) out.push(l.line);
+    } catch {
+      // No log files yet: nothing to show.
+    }
+    return out;
   }
 
   async inspect(name: string): Promise<WorkerDetails> {
@@ -167,6 +196,8 @@ export class WorkerManager implements WorkerController {
       details.argv = [...process.args];
       details.env = maskSecrets(envMap(process.env));
     }
+    const lines = await this.lastOutput(name, INSPECT_OUTPUT_LINES);
+    if (lines.length > 0) details.lastOutput = lines;
     if (slot.imageRootfs) details.imageRootfs = slot.imageRootfs;
     if (w) {
       details.rootfs = w.rootfs.path;
@@ -272,13 +303,12 @@ export class WorkerManager implements WorkerController {
       const sandbox = await this.openSandbox();
       const worker = await sandbox.start({
         name,
-        // The official SDK's Logger reports through OpenTelemetry; the service name says whose lines they are.
-        config: { OTEL_SERVICE_NAME: name, ...plan.config },
+        config: plan.config,
         resources: plan.resources,
         network: plan.network,
         imageRootfs: image.rootfs,
         imageConfig: image.config,
-        engineUrl: this.workerEngineUrl(),
+        engineUrl: this.engineUrl ?? DEFAULT_ENGINE_URL,
         restart: plan.restart,
         stopTimeoutMs: this.options.stopTimeoutMs ?? 10_000,
       });
@@ -352,16 +382,13 @@ export class WorkerManager implements WorkerController {
       info.uptimeMs = Math.max(0, this.now() - live.startedAt);
     }
     if (s?.exitCode !== undefined) info.lastExitCode = s.exitCode;
+    if (live?.status === 'restarting' && live.nextStartAt !== undefined) {
+      info.nextRestartAt = new Date(live.nextStartAt).toISOString();
+    }
     if (s?.oomKilled) info.oomKilled = true;
     const error = slot.error ?? s?.error;
     if (error) info.error = error;
     return info;
-  }
-
-  /** Workers share the host network, so a wildcard listen address is dialled on loopback. */
-  private workerEngineUrl(): string {
-    const url = this.engineUrl ?? 'ws://127.0.0.1:49134';
-    return url.replace('ws://0.0.0.0:', 'ws://127.0.0.1:').replace('ws://[::]:', 'ws://[::1]:');
   }
 }
 

@@ -12,8 +12,8 @@ import {
   resolveConfigPath,
   WorkerNotFoundError,
 } from '@iii/config';
-import type { WorkerDetails } from '@iii/engine';
-import { ImageStore, rootfsPath } from '@iii/oci';
+import type { WorkerAddress, WorkerDetails } from '@iii/engine';
+import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { imagePresent } from '../../lib/image-presence.js';
@@ -33,6 +33,8 @@ interface InspectResult {
   entrypoint: string[];
   cmd: string[];
   argv: string[];
+  /** The address the worker is given (env III_ENGINE_URL/III_URL and argv --url), and the rule that chose it. */
+  engineAddress: WorkerAddress;
   user: string | null;
   workingDir: string | null;
   env: Record<string, string>;
@@ -72,7 +74,7 @@ export default class WorkerInspect extends BaseCommand {
     const port = doc.config.engine?.port ?? DEFAULT_ENGINE_PORT;
     const engineUrl = engine?.address ?? `ws://${host}:${port}`;
 
-    let imageEnv: string[] = [];
+    let imageConfig: Pick<ImageConfig, 'config'> = {};
     let entrypoint: string[] = [];
     let cmd: string[] = [];
     let user: string | null = null;
@@ -86,8 +88,8 @@ export default class WorkerInspect extends BaseCommand {
         const manifest = await image.manifest();
         const raw = await image.rawManifest();
         size = raw.bytes.length + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
-        const rc = (await image.config()).config ?? {};
-        imageEnv = rc.Env ?? [];
+        imageConfig = await image.config();
+        const rc = imageConfig.config ?? {};
         entrypoint = rc.Entrypoint ?? [];
         cmd = rc.Cmd ?? [];
         user = rc.User || null;
@@ -97,42 +99,38 @@ export default class WorkerInspect extends BaseCommand {
       }
     }
 
-    // Same precedence as at start: image Env < config: < the variables iii sets.
-    const env: Record<string, string> = {};
-    for (const line of imageEnv) {
-      const eq = line.indexOf('=');
-      env[eq < 0 ? line : line.slice(0, eq)] = eq < 0 ? '' : line.slice(eq + 1);
-    }
     const unresolved: string[] = [];
-    const raw = flattenConfig(entry.config);
-    for (const [key, value] of Object.entries(raw)) {
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(flattenConfig(entry.config))) {
       try {
-        Object.assign(env, flattenConfig({ [key]: value }, { env: process.env, worker: entry.name }));
+        Object.assign(config, flattenConfig({ [key]: value }, { env: process.env, worker: entry.name }));
       } catch (err) {
         if (!(err instanceof InterpolationError)) throw err;
-        env[key] = value;
+        config[key] = value;
         unresolved.push(`${key} (\${${err.variable}} is not set here)`);
       }
     }
-    const url = env.III_ENGINE_URL ?? env.III_URL ?? engineUrl;
-    env.III_WORKER_NAME = entry.name;
-    env.III_ENGINE_URL = url;
-    env.III_URL = url;
-    const argv = [...entrypoint, ...cmd];
-    const urlAt = argv.indexOf('--url');
-    if (urlAt >= 0 && urlAt + 1 < argv.length) argv[urlAt + 1] = url;
-
-    // The engine package is loaded only when iii runs (see running-engine.ts).
-    const engineApi = engine ? await import('@iii/engine') : undefined;
-    const live = engineApi
-      ? await engineApi.runningWorkerDetails({ home: paths.home, name: entry.name })
-      : undefined;
-    const logs = (engineApi ?? (await import('@iii/engine'))).workerLogsDir(paths.home, entry.name);
 
     const rootfs = pin ? rootfsPath(paths.rootfs, pin.digest) : null;
     const rootfsExists = rootfs
       ? (await lstat(rootfs).catch(() => undefined))?.isDirectory() === true
       : false;
+    // The engine package is loaded only when needed (see running-engine.ts).
+    const engineApi = await import('@iii/engine');
+    // What the sandbox will run, from the same function it builds the runtime spec with.
+    const planned = await engineApi.planWorkerProcess({
+      imageConfig,
+      ...(rootfsExists && rootfs ? { imageRootfs: rootfs } : {}),
+      name: entry.name,
+      config,
+      engineUrl,
+    });
+    const env = Object.fromEntries(envPairs(planned.env));
+
+    const live = engine
+      ? await engineApi.runningWorkerDetails({ home: paths.home, name: entry.name })
+      : undefined;
+    const logs = engineApi.workerLogsDir(paths.home, entry.name);
     const result: InspectResult = {
       name: entry.name,
       image: entry.image,
@@ -144,7 +142,13 @@ export default class WorkerInspect extends BaseCommand {
       rootfs: rootfsExists ? rootfs : null,
       entrypoint,
       cmd,
-      argv,
+      argv: planned.argv,
+      engineAddress: {
+        url: planned.address.url,
+        rule: planned.address.rule,
+        ...(planned.address.key ? { key: planned.address.key } : {}),
+        reason: planned.address.reason,
+      },
       user,
       workingDir,
       env: maskSecrets(sortKeys(env)),
@@ -172,6 +176,7 @@ export default class WorkerInspect extends BaseCommand {
     if (r.size !== null) row('Size', formatBytes(r.size));
     if (r.rootfs) row('Rootfs', r.rootfs);
     row('Argv', r.argv.length > 0 ? JSON.stringify(r.argv) : '(none)');
+    row('Engine', `${r.engineAddress.url}, ${r.engineAddress.reason}`);
     if (r.user) row('User', r.user);
     if (r.workingDir) row('WorkingDir', r.workingDir);
     row(
@@ -196,11 +201,19 @@ export default class WorkerInspect extends BaseCommand {
     if (r.run?.pid) row('PID', String(r.run.pid));
     if (r.run?.startedAt) row('Started', r.run.startedAt);
     if (r.run) row('Restarts', String(r.run.restarts));
+    if (r.run?.lastExitCode !== undefined) {
+      row('Last exit', `${r.run.lastExitCode}${r.run.oomKilled ? ' (OOM killed)' : ''}`);
+    }
+    if (r.run?.nextRestartAt) row('Next retry', r.run.nextRestartAt);
     if (r.run?.containerId) row('Container', `${r.run.containerId} (${r.run.runtime ?? 'runtime'})`);
     if (r.run?.rootfs) row('Root', r.run.rootfs);
     lines.push('Env:');
     for (const [k, v] of Object.entries(r.env)) lines.push(`  ${k}=${v}`);
     for (const u of r.unresolved) lines.push(`Unresolved: ${u}`);
+    if (r.run?.lastOutput?.length) {
+      lines.push('Last output:');
+      for (const l of r.run.lastOutput) lines.push(`  | ${l}`);
+    }
     this.log(lines.join('\n'));
   }
 }
@@ -212,6 +225,14 @@ function stateText(w: WorkerDetails): string {
   }
   if (w.error) text += `: ${w.error}`;
   return text;
+}
+
+/** `KEY=value` lines as pairs (keys are unique: the plan already applied precedence). */
+function envPairs(lines: readonly string[]): [string, string][] {
+  return lines.map((line) => {
+    const eq = line.indexOf('=');
+    return [eq < 0 ? line : line.slice(0, eq), eq < 0 ? '' : line.slice(eq + 1)];
+  });
 }
 
 function sortKeys(env: Record<string, string>): Record<string, string> {

@@ -22,11 +22,16 @@ function formatUptime(ms: number | undefined): string {
   return `${s}s`;
 }
 
-function statusText(w: WorkerInfo): string {
+function statusText(w: WorkerInfo, now: number): string {
   let text = w.status;
+  const notes: string[] = [];
   if ((w.status === 'exited' || w.status === 'restarting') && w.lastExitCode !== undefined) {
-    text += ` (${w.oomKilled ? 'OOM killed, ' : ''}exit ${w.lastExitCode})`;
+    notes.push(`${w.oomKilled ? 'OOM killed, ' : ''}exit ${w.lastExitCode}`);
   }
+  if (w.status === 'restarting' && w.nextRestartAt) {
+    notes.push(`retry in ${formatUptime(Math.max(0, Date.parse(w.nextRestartAt) - now))}`);
+  }
+  if (notes.length > 0) text += ` (${notes.join(', ')})`;
   if (w.error) text += ': see `iii` output';
   return text;
 }
@@ -34,7 +39,7 @@ function statusText(w: WorkerInfo): string {
 export default class WorkerList extends BaseCommand {
   static override summary = 'List the workers of config.yaml and whether they run.';
   static override description =
-    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. The state comes from the running `iii`; without one, every worker shows as stopped and a note says so.';
+    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. STATUS of a crashing worker has its last exit code and when it is retried; its last lines of output follow the table. The state comes from the running `iii`; without one, every worker shows as stopped and a note says so.';
   static override examples = ['<%= config.bin %> worker list', '<%= config.bin %> worker list --json'];
   static override enableJsonFlag = true;
   static override flags = {
@@ -84,10 +89,11 @@ export default class WorkerList extends BaseCommand {
 
   private render(workers: WorkerInfo[]): void {
     const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'RESTARTS'];
+    const now = Date.now();
     const rows = workers.map((w) => [
       w.name,
       w.image,
-      statusText(w),
+      statusText(w, now),
       w.pid ? String(w.pid) : '-',
       w.status === 'running' ? formatUptime(w.uptimeMs) : '-',
       String(w.restarts),
@@ -100,6 +106,12 @@ export default class WorkerList extends BaseCommand {
           .join('   ')
           .trimEnd(),
       );
+    }
+    // Why a worker is in trouble, in its own words.
+    for (const w of workers) {
+      if (!w.lastOutput?.length) continue;
+      this.log(`\nLast output of ${w.name}:`);
+      for (const line of w.lastOutput) this.log(`  | ${line}`);
     }
     if (workers.length === 0)
       this.logToStderr('No workers in config.yaml. Add one with `iii worker add <image>`.');
