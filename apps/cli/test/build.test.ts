@@ -120,6 +120,8 @@ describe('iii worker build with buildah, from a node project made by iii init', 
     // The image's ENV and /iii/worker.yaml became the entry's defaults.
     expect(entry).toMatch(/name: greeter\n/);
     expect(entry).toMatch(/GREETING: Hello/);
+    // The template's engine address default; the worker still reaches the engine on --port 0.
+    expect(entry).toMatch(/III_URL: ws:\/\/localhost:49134/);
     expect(entry).toMatch(/memory: 256Mi/);
 
     const engine = execa(process.execPath, [bin, 'start', '--config', config, '--port', '0'], {

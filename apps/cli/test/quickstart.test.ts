@@ -35,6 +35,14 @@ describe('the README quickstart (bash tools/quickstart.sh --no-install)', () => 
     expect(JSON.parse(run.stdout)).toEqual({ message: 'Hello, iii!' });
   });
 
+  it("runs the engine on a random port although the template's image declares ws://localhost:49134", () => {
+    // `iii worker add` copied the Dockerfile's ENV III_URL into config.yaml (printed with a `  | ` prefix).
+    expect(run.stderr).toMatch(/^ {2}\| +III_URL: ws:\/\/localhost:49134$/m);
+    const port = /iii is listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(run.stderr)?.[1];
+    expect(Number(port)).toBeGreaterThan(0);
+    expect(port).not.toBe('49134');
+  });
+
   it('walks through init, build, add, start, trigger, list and logs under step headings', () => {
     const headings = run.stderr.split('\n').filter((line) => line.includes('==> '));
     expect(headings.map((h) => h.replace(/^.*==> \d+\. /, ''))).toEqual([

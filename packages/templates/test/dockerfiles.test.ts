@@ -50,7 +50,8 @@ describe.each(['node', 'python', 'rust'] as const)('the %s Dockerfile', (lang) =
     expect(entrypoint[0]?.json?.length).toBeGreaterThan(0);
 
     const env = Object.assign({}, ...only(instructions, 'ENV').map((i) => envPairs(i.raw)));
-    expect(env).toMatchObject({ GREETING: 'Hello' });
+    // The engine address as the docs tell image authors to declare it.
+    expect(env).toMatchObject({ GREETING: 'Hello', III_URL: 'ws://localhost:49134' });
     expect(only(instructions, 'COPY').map((i) => i.raw)).toContain('iii.worker.yaml /iii/worker.yaml');
     expect(only(instructions, 'USER').map((i) => i.raw)).toEqual(['1000:1000']);
 
