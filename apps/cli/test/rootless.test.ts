@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { pushFixture } from '@iii/tools/fixtures';
-import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { busybox, pushFixture } from '@iii/tools/fixtures';
+import { freePort, requireTools, runCommand, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -80,9 +80,12 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
   let registry: TestRegistry;
   let user: string;
   let uid: number;
+  let gidOf: number;
   let dir: string;
   let home: string;
   let port: number;
+  /** The busybox image with `USER 1000:1000`, as an OCI layout the user can read. */
+  let userImage: string;
   let restoreModes: (() => Promise<void>) | undefined;
   let engine: ChildProcess | undefined;
   let engineOutput = '';
@@ -135,6 +138,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     await run('useradd', ['-M', '-s', '/bin/bash', user]);
     uid = Number((await run('id', ['-u', user])).stdout.trim());
     const gid = Number((await run('id', ['-g', user])).stdout.trim());
+    gidOf = gid;
     dir = await mkdtemp(join(tmpdir(), 'iii-rootless-'));
     await chown(dir, uid, gid);
     await chmod(dir, 0o700);
@@ -144,6 +148,12 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     await writeFile(join(dir, 'secret.txt'), 'only-the-user\n', { mode: 0o600 });
     await chown(join(dir, 'secret.txt'), uid, gid);
     port = await freePort();
+    const layout = join(dir, 'user-image');
+    await runCommand('skopeo', ['copy', '--quiet', (await busybox()).ref, `oci:${layout}:user`]);
+    await runCommand('umoci', ['config', '--image', `${layout}:user`, '--config.user', '1000:1000']);
+    // Written by root with private modes: hand the layout to the user, who adds it.
+    await run('chown', ['-R', `${uid}:${gid}`, layout]);
+    userImage = `oci-layout:${layout}:user`;
   });
 
   afterAll(async () => {
@@ -181,12 +191,15 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       [`${registry.host}/iii/node-worker:1`, '--name', 'node-worker'],
       [`${registry.host}/iii/busybox-worker:1`, '--name', 'busybox-worker'],
       [`${registry.host}/iii/busybox-worker:1`, '--name', 'neighbour'],
+      [userImage, '--name', 'as-user'],
     ]) {
       const r = await iii('worker', 'add', ...args);
       expect(r.code, r.stderr).toBe(0);
     }
     const { stdout } = await run('find', [home, '!', '-user', String(uid), '-print', '-quit']);
     expect(stdout).toBe('');
+    const { stdout: otherGroup } = await run('find', [home, '!', '-group', String(gidOf), '-print', '-quit']);
+    expect(otherGroup).toBe('');
   });
 
   it('starts iii in the background and runs both workers as processes of the user', async () => {
@@ -223,6 +236,13 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       return r.code === 0 && (JSON.parse(r.stdout) as Record<string, unknown>);
     });
     expect(answer).toMatchObject({ workerName: 'node-worker' });
+  });
+
+  it("runs an image's other USER as the sandbox's root, the one id mapped, and says so", async () => {
+    expect(engineOutput).toMatch(/worker "as-user": runs as root of its user namespace .*USER "1000:1000"/);
+    const id = await exec('as-user', 'id -u; id -g');
+    expect(id.code, id.stderr).toBe(0);
+    expect(id.stdout.split('\n').slice(0, 2)).toEqual(['0', '0']);
   });
 
   it('execs as root of the user namespace, which is the user on the host', async () => {

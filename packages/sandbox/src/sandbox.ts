@@ -83,6 +83,8 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
   readonly spec: OciRuntimeSpec;
   readonly rootfs: PreparedRootfs;
   readonly definition: WorkerDefinition;
+  /** What runs differently from what the image asks, and why (e.g. its USER, rootless). */
+  readonly notes: readonly string[];
   private readonly supervisor: Supervisor;
   private readonly logWriter: LogWriter;
   private readonly sandbox: Sandbox;
@@ -98,8 +100,10 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
     rootfs: PreparedRootfs;
     supervisor: Supervisor;
     logWriter: LogWriter;
+    notes?: readonly string[];
   }) {
     super();
+    this.notes = init.notes ?? [];
     this.sandbox = init.sandbox;
     this.definition = init.definition;
     this.name = init.definition.name;
@@ -389,6 +393,7 @@ export class Sandbox {
         rootfs,
         supervisor,
         logWriter,
+        notes: rootlessNotes(def.imageConfig, rootless !== undefined),
       });
       this.workers.set(def.name, worker);
       supervisor.start();
@@ -432,4 +437,13 @@ export class Sandbox {
   async stopAll(options: StopOptions = {}): Promise<void> {
     await Promise.all(this.list().map((w) => w.stop(options)));
   }
+}
+
+/** Rootless, an image's non-root USER runs as the sandbox's root: the one id mapped, the caller. */
+function rootlessNotes(imageConfig: ImageConfig, rootless: boolean): string[] {
+  const user = imageConfig.config?.User;
+  if (!rootless || !user || /^(root|0)(:(root|0))?$/.test(user)) return [];
+  return [
+    `runs as root of its user namespace (you on the host), not as the image's USER "${user}": without root only your own id is mapped into the sandbox`,
+  ];
 }

@@ -181,7 +181,7 @@ describe('buildSpec rootless', () => {
     expect(spec.process.capabilities.effective).toContain('CAP_CHOWN');
   });
 
-  it("maps a USER image's own uid and gid to the caller, without supplementary groups", () => {
+  it("runs a USER image as the sandbox's root, the only id mapped, with that user's HOME", () => {
     const spec = buildSpec({
       ...base,
       imageConfig: { config: { ...image.config, User: 'app' } },
@@ -190,9 +190,10 @@ describe('buildSpec rootless', () => {
       group: GROUP,
       rootless,
     });
-    expect(spec.process.user).toEqual({ uid: 1000, gid: 1000 });
-    expect(spec.linux.uidMappings).toEqual([{ containerID: 1000, hostID: 1001, size: 1 }]);
-    expect(spec.linux.gidMappings).toEqual([{ containerID: 1000, hostID: 1002, size: 1 }]);
+    expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
+    expect(spec.process.env).toContain('HOME=/home/app');
+    expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: 1001, size: 1 }]);
+    expect(spec.linux.gidMappings).toEqual([{ containerID: 0, hostID: 1002, size: 1 }]);
   });
 
   it('binds the host /sys read-only and gives devpts no unmapped group, as runc spec --rootless does', () => {

@@ -65,9 +65,10 @@ export interface BuildSpecInput {
   /** Where the runtime creates the container's cgroup; default: the runtime's own choice (`<caller's cgroup>/<id>`). */
   cgroupsPath?: string;
   /**
-   * Rootless: the caller's host uid and gid. The sandbox gets a user namespace in which the
-   * image's user is this one host id (an unprivileged user may map only itself, with no
-   * /etc/subuid range and newuidmap), and only mounts such a user may make.
+   * Rootless: the caller's host uid and gid. The sandbox gets a user namespace in which root is
+   * this one host id (an unprivileged user may map only itself without /etc/subuid ranges and
+   * newuidmap) and runs as that root whatever the image's USER, with only the mounts such a user
+   * may make.
    */
   rootless?: RootlessIds;
   /**
@@ -253,16 +254,18 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
   const { imageConfig, worker, engineUrl } = input;
   const c = imageConfig.config;
   if ((c?.Entrypoint?.length ?? 0) + (c?.Cmd?.length ?? 0) === 0) throw new NoCommandError(worker.name);
-  const user = resolveUser(c?.User ?? undefined, input.passwd, input.group);
+  const imageUser = resolveUser(c?.User ?? undefined, input.passwd, input.group);
+  // Rootless with a single-id map, root is the only id of the sandbox (runtimes need root mapped),
+  // so an image's other USER runs as that root: the caller on the host either way. HOME stays the
+  // image user's.
+  const user = input.rootless ? { ...imageUser, uid: 0, gid: 0, additionalGids: [] } : imageUser;
   const { argv: args, env } = workerProcess({ imageConfig, worker, engineUrl, home: user.home });
 
   const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (worker.network === 'none') namespaces.push({ type: 'network' });
   const rootless = input.rootless;
   if (rootless) namespaces.push({ type: 'user' });
-  // Rootless, supplementary groups cannot be set: the kernel denies setgroups to a namespace
-  // whose map an unprivileged user wrote, and only one group is mapped anyway.
-  const additionalGids = rootless ? [] : user.additionalGids;
+  const additionalGids = user.additionalGids;
   const enforceLimits = input.enforceLimits ?? true;
 
   const limits = rlimits(input.hostLimits);
@@ -287,7 +290,7 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
     mounts: mounts(input),
     linux: {
       namespaces,
-      ...(rootless ? idMappings(rootless, user.uid, user.gid) : {}),
+      ...(rootless ? idMappings(rootless) : {}),
       ...(enforceLimits
         ? {
             resources: buildResources(worker.resources, input.pidsLimit, input.hostLimits?.swapLimit ?? true),
@@ -303,17 +306,13 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
 }
 
 /**
- * A single-id map: the image's user (root for most images) is the caller's host id, so every file
- * of the rootfs, all owned by the caller, belongs to that user inside and the host sees the
- * worker's processes as the caller's.
+ * A single-id map: the sandbox's root is the caller's host id, so every file of the rootfs, all
+ * owned by the caller, belongs to root inside, and the host sees the worker's processes as the
+ * caller's. Supplementary groups are dropped: the kernel denies setgroups in such a namespace.
  */
-function idMappings(
-  host: RootlessIds,
-  uid: number,
-  gid: number,
-): Pick<OciLinux, 'uidMappings' | 'gidMappings'> {
+function idMappings(host: RootlessIds): Pick<OciLinux, 'uidMappings' | 'gidMappings'> {
   return {
-    uidMappings: [{ containerID: uid, hostID: host.uid, size: 1 }],
-    gidMappings: [{ containerID: gid, hostID: host.gid, size: 1 }],
+    uidMappings: [{ containerID: 0, hostID: host.uid, size: 1 }],
+    gidMappings: [{ containerID: 0, hostID: host.gid, size: 1 }],
   };
 }

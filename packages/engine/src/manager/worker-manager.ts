@@ -333,6 +333,7 @@ export class WorkerManager implements WorkerController {
         }
       });
       if (userAsked || image.unpacked) this.report(`worker "${name}" started`);
+      for (const note of worker.notes) this.report(`worker "${name}": ${note}`);
     } catch (err) {
       this.fail(slot, err);
       if (userAsked) throw err;
