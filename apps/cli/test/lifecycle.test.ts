@@ -101,9 +101,9 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     doc.setIn(['workers', 0, 'config', 'GREETING'], '${III_E2E_GREETING:greeting-from-default}');
     doc.setIn(['workers', 1, 'config', 'GREETING'], '${III_E2E_GREETING:greeting-from-default}');
     doc.setIn(['workers', 2, 'config', 'TOKEN'], '${III_E2E_MISSING}');
-    // The image's III_URL default was copied into config:, where it would win over the engine's
-    // real address (a user's override); drop it so the worker dials the engine on its test port.
-    doc.deleteIn(['workers', 1, 'config', 'III_URL']);
+    // The busybox image's III_URL default (ws://localhost:49134) stays in config:, as `add` copied
+    // it: the worker still gets the engine's real address on its test port.
+    expect(doc.getIn(['workers', 1, 'config', 'III_URL'])).toBe('ws://localhost:49134');
     await writeFile(configPath, doc.toString());
 
     engine = spawn(process.execPath, [bin, 'start', '--port', String(port)], {

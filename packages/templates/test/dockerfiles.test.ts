@@ -147,7 +147,9 @@ describe('building the python and rust templates with buildah', () => {
     expect(built.source).toBe(`oci-layout:${join(images, 'py-built')}:0.1.0`);
     const { config } = await imageConfig(built.output.path, '0.1.0');
     expect(config.Entrypoint).toEqual(['python', '/app/worker.py']);
-    expect(config.Env).toEqual(expect.arrayContaining(['GREETING=Hello', 'PYTHONUNBUFFERED=1']));
+    expect(config.Env).toEqual(
+      expect.arrayContaining(['GREETING=Hello', 'III_URL=ws://localhost:49134', 'PYTHONUNBUFFERED=1']),
+    );
     expect(config.User).toBe('1000:1000');
     const files = await imageFiles(built.output.path, '0.1.0');
     expect(files).toEqual(
@@ -168,7 +170,7 @@ describe('building the python and rust templates with buildah', () => {
     const { config } = await imageConfig(built.output.path, '0.1.0');
     expect(config.Entrypoint).toEqual(['/usr/local/bin/worker']);
     expect(config.Cmd).toEqual(['--url', 'ws://localhost:49134']);
-    expect(config.Env).toEqual(expect.arrayContaining(['GREETING=Hello']));
+    expect(config.Env).toEqual(expect.arrayContaining(['GREETING=Hello', 'III_URL=ws://localhost:49134']));
     const files = await imageFiles(built.output.path, '0.1.0');
     expect(files).toEqual(expect.arrayContaining(['iii/worker.yaml', 'usr/local/bin/worker']));
   });
