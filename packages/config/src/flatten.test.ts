@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about literal ${VAR} placeholders.
 import { describe, expect, it } from 'vitest';
-import { flattenConfig } from './flatten.js';
+import { flattenConfig, flattenConfigWithOrigins } from './flatten.js';
 
 describe('flattenConfig', () => {
   it('joins nested keys with _ and upper-cases them', () => {
@@ -48,5 +48,40 @@ describe('flattenConfig', () => {
     expect(flattenConfig(undefined)).toEqual({});
     expect(flattenConfig(null)).toEqual({});
     expect(flattenConfig({})).toEqual({});
+  });
+});
+
+describe('flattenConfigWithOrigins', () => {
+  it('tells which keys were interpolated, as written, and what filled them', () => {
+    const flat = flattenConfigWithOrigins(
+      {
+        DB_URL: 'postgres://app:${S}@db/x',
+        PLAIN: 'S3CR3T',
+        ESCAPED: '$${S}',
+        LEVEL: '${LEVEL:info}',
+        nested: { hosts: ['${H}', 'b'] },
+        N: 3,
+      },
+      { env: { S: 'S3CR3T', H: 'h1' }, worker: 'w' },
+    );
+    expect(flat.values).toEqual({
+      DB_URL: 'postgres://app:S3CR3T@db/x',
+      PLAIN: 'S3CR3T',
+      ESCAPED: '${S}',
+      LEVEL: 'info',
+      NESTED_HOSTS: '["h1","b"]',
+      N: '3',
+    });
+    expect(flat.written).toEqual({
+      DB_URL: 'postgres://app:${S}@db/x',
+      LEVEL: '${LEVEL:info}',
+      NESTED_HOSTS: '["${H}","b"]',
+    });
+    // A default is written in config.yaml, not taken from the environment.
+    expect(flat.substituted.sort()).toEqual(['S3CR3T', 'h1']);
+  });
+
+  it('reports nothing as interpolated without an environment', () => {
+    expect(flattenConfigWithOrigins({ A: '${S}' }).written).toEqual({});
   });
 });

@@ -8,6 +8,22 @@ export interface FlattenOptions {
 }
 
 /**
+ * A flattened `config:` with where each value came from, so that what was filled from the
+ * environment of `iii` can be shown as written instead of as resolved.
+ */
+export interface FlatConfig {
+  /** The variables as the worker gets them. */
+  values: Record<string, string>;
+  /**
+   * For each key whose value was filled from at least one `${VAR}` (or its default), the value as
+   * written in config.yaml (`postgres://app:${S}@db/x`), flattened the same way.
+   */
+  written: Record<string, string>;
+  /** Every value taken from the environment for a `${VAR}`, to scrub from messages that might quote it. */
+  substituted: string[];
+}
+
+/**
  * A worker's `config:` mapping as environment variables: nested keys joined with `_` and upper-cased,
  * numbers and booleans as text, arrays (and anything inside them) as JSON, null as the empty string.
  * With `env`, strings are interpolated first, so a substituted value is never re-parsed.
@@ -16,14 +32,34 @@ export function flattenConfig(
   config: Record<string, unknown> | null | undefined,
   opts: FlattenOptions = {},
 ): Record<string, string> {
-  const out: Record<string, string> = {};
+  return flattenConfigWithOrigins(config, opts).values;
+}
+
+/** {@link flattenConfig}, also telling which values were interpolated and how they were written. */
+export function flattenConfigWithOrigins(
+  config: Record<string, unknown> | null | undefined,
+  opts: FlattenOptions = {},
+): FlatConfig {
+  const values: Record<string, string> = {};
+  const written: Record<string, string> = {};
+  const substituted = new Set<string>();
   const worker = opts.worker ?? '';
-  const expand = (value: unknown, key: string): unknown => {
+  const expand = (value: unknown, key: string, touched: { yes: boolean }): unknown => {
     if (!opts.env) return value;
-    if (typeof value === 'string') return interpolate(value, { worker, key, env: opts.env });
-    if (Array.isArray(value)) return value.map((v) => expand(v, key));
+    if (typeof value === 'string') {
+      return interpolate(value, {
+        worker,
+        key,
+        env: opts.env,
+        onSubstitute: (_name, text, fromEnv) => {
+          touched.yes = true;
+          if (fromEnv && text !== '') substituted.add(text);
+        },
+      });
+    }
+    if (Array.isArray(value)) return value.map((v) => expand(v, key, touched));
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, key)]));
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, key, touched)]));
     }
     return value;
   };
@@ -33,11 +69,12 @@ export function flattenConfig(
         walk(v, prefix ? `${prefix}_${k.toUpperCase()}` : k.toUpperCase());
       return;
     }
-    const expanded = expand(value, prefix);
-    out[prefix] = envText(expanded);
+    const touched = { yes: false };
+    values[prefix] = envText(expand(value, prefix, touched));
+    if (touched.yes) written[prefix] = envText(value);
   };
   for (const [k, v] of Object.entries(config ?? {})) walk(v, k.toUpperCase());
-  return out;
+  return { values, written, substituted: [...substituted] };
 }
 
 function envText(value: unknown): string {

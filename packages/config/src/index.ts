@@ -22,7 +22,7 @@ export {
   WorkerNotFoundError,
 } from './errors.js';
 export { acquireFileLock, type FileLockOptions, withFileLock } from './file-lock.js';
-export { type FlattenOptions, flattenConfig } from './flatten.js';
+export { type FlatConfig, type FlattenOptions, flattenConfig, flattenConfigWithOrigins } from './flatten.js';
 export {
   emptyLockFile,
   type LockEntry,
@@ -67,7 +67,15 @@ export {
   workerEntrySchema,
   workerNameSchema,
 } from './schema.js';
-export { isSecretKey, maskSecrets } from './secret-keys.js';
+export {
+  isSecretKey,
+  KEY_QUALIFIERS,
+  type MaskEnvOptions,
+  maskEnv,
+  maskSecrets,
+  SECRET_LAST_WORDS,
+  scrubSecrets,
+} from './secret-keys.js';
 export {
   imageEnvDefaults,
   type MergeConfigInput,

@@ -7,6 +7,8 @@ export interface InterpolateContext {
   worker: string;
   key: string;
   env: Record<string, string | undefined>;
+  /** Told of every `${VAR}` filled in: with the variable's value, or with its default (`fromEnv` false). */
+  onSubstitute?: (variable: string, value: string, fromEnv: boolean) => void;
 }
 
 /**
@@ -17,8 +19,12 @@ export function interpolate(value: string, ctx: InterpolateContext): string {
   return value.replace(TOKEN_RE, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$${') return '${';
     const v = ctx.env[name!];
-    if (v !== undefined) return v;
-    if (fallback !== undefined) return fallback;
-    throw new InterpolationError(ctx.worker, ctx.key, name!);
+    if (v !== undefined) {
+      ctx.onSubstitute?.(name!, v, true);
+      return v;
+    }
+    if (fallback === undefined) throw new InterpolationError(ctx.worker, ctx.key, name!);
+    ctx.onSubstitute?.(name!, fallback, false);
+    return fallback;
   });
 }

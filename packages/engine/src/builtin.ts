@@ -19,6 +19,12 @@ export interface BuiltinDefinition {
   handler: BuiltinHandler;
   description?: string;
   metadata?: Record<string, JsonValue>;
+  /**
+   * Only the engine's owner (a connection that presented the management token) may call it or see
+   * it listed; anyone else gets `forbidden`. For anything that reveals a worker's environment or
+   * changes its state.
+   */
+  ownerOnly?: boolean;
 }
 
 /** An error a built-in throws to answer with a specific code (e.g. `function_not_found`). */

@@ -12,6 +12,7 @@ import {
 } from '@iii/sdk';
 import { type BuiltinDefinition, BuiltinError } from './builtin.js';
 import { invokeOverHttp } from './http-invoke.js';
+import { isOwner } from './peer.js';
 import type { WorkerConnection } from './worker-connection.js';
 
 /** A function the router can reach: on a worker socket, over HTTP, or built into the engine. */
@@ -57,9 +58,17 @@ export class Router {
   private readonly traceOwners = new Map<string, string>();
   private readonly drainWaiters = new Set<() => void>();
   private readonly debug: (message: string) => void;
+  private readonly warn: (message: string) => void;
 
-  constructor(debug: (message: string) => void) {
+  /** `warn` gets what the engine's owner should hear about (refused management calls). */
+  constructor(debug: (message: string) => void, warn: (message: string) => void = () => {}) {
     this.debug = debug;
+    this.warn = warn;
+  }
+
+  /** Whether `conn` may call or see the function (owner-only built-ins need the owner). */
+  mayUse(conn: WorkerConnection | undefined, fn: FunctionEntry): boolean {
+    return fn.builtin?.ownerOnly !== true || (conn !== undefined && isOwner(conn.peer));
   }
 
   addBuiltin(id: string, definition: BuiltinDefinition): void {
@@ -176,6 +185,11 @@ export class Router {
 
   private onRegisterFunction(conn: WorkerConnection, frame: RegisterFunctionFrame): void {
     if (typeof frame.id !== 'string' || frame.id === '') return;
+    if (this.builtins.has(frame.id)) {
+      // The engine's own functions always win; a look-alike would only confuse the listings.
+      this.debug(`ignored ${conn.name} registering the built-in ${frame.id}`);
+      return;
+    }
     const previous = this.functions.get(frame.id);
     if (previous && previous.owner !== conn) previous.owner.functionIds.delete(frame.id);
     this.functions.set(frame.id, { owner: conn, frame });
@@ -194,6 +208,10 @@ export class Router {
     }
 
     const builtin = this.builtins.get(functionId);
+    if (builtin?.ownerOnly && !isOwner(caller.peer)) {
+      this.refuse(caller, functionId, replyTo);
+      return;
+    }
     if (builtin) {
       void this.runBuiltin(caller, functionId, builtin, data, replyTo);
       return;
@@ -234,6 +252,28 @@ export class Router {
     if (this.invocations.has(forwardId)) forwardId = randomUUID();
     this.invocations.set(forwardId, { caller, callerInvocationId: replyTo, owner, functionId });
     owner.send(JSON.stringify(forwardId === replyTo ? frame : { ...frame, invocation_id: forwardId }));
+  }
+
+  /**
+   * Answers a management call from someone who is not the owner with `forbidden`, and does nothing
+   * else. Logged once per connection and function, without the payload (it may name secrets).
+   */
+  private refuse(caller: WorkerConnection, functionId: string, replyTo: string | undefined): void {
+    const why =
+      caller.peer.access === 'wrong-token'
+        ? 'the token it presented is not this engine’s'
+        : 'it presented no management token';
+    if (!caller.refused.has(functionId)) {
+      caller.refused.add(functionId);
+      const who = caller.metadata ? `worker "${caller.metadata.name}" (${caller.id})` : `client ${caller.id}`;
+      this.warn(`refused ${functionId} to ${who} from ${caller.peer.address}: ${why}`);
+    }
+    if (replyTo) {
+      this.reply(caller, replyTo, functionId, {
+        code: 'forbidden',
+        message: `${functionId} is for the owner of this engine only, and ${why}`,
+      });
+    }
   }
 
   /** Relays a result frame as-is when its id needs no rewriting; false means "parse it instead". */

@@ -7,7 +7,9 @@ import { functionBuiltins } from './builtins/function-builtins.js';
 import { logBuiltins } from './builtins/log-builtins.js';
 import { listWorkers, type WorkerListEntry, workerBuiltins } from './builtins/worker-builtins.js';
 import type { LogSink } from './log-sink.js';
+import { bearerToken, createManagementToken, tokenMatches } from './management-token.js';
 import { parseOtelLogs } from './otel-logs.js';
+import type { Peer } from './peer.js';
 import { Router } from './router.js';
 import { WorkerConnection } from './worker-connection.js';
 
@@ -30,6 +32,13 @@ export interface EngineOptions {
    * dropped, so a half-open socket cannot hold invocations forever. Default 30000 ms.
    */
   heartbeatMs?: number;
+  /**
+   * The secret a client presents (`Authorization: Bearer <token>` on the handshake) to call the
+   * owner-only built-ins. Default: a new random one, readable as {@link Engine.managementToken}.
+   */
+  managementToken?: string;
+  /** What the owner should hear about, one line each (refused management calls). Default: dropped. */
+  report?: (message: string) => void;
   /** Diagnostics about ignored frames and routing misses. Default: dropped. */
   debug?: (message: string) => void;
   /** Clock for connection timestamps. */
@@ -42,6 +51,8 @@ export interface Engine {
   readonly address: string;
   readonly host: string;
   readonly port: number;
+  /** What a client presents to be the owner; keep it where only the owner can read it. */
+  readonly managementToken: string;
   /** Adds or replaces a built-in function. */
   registerBuiltin(id: string, handler: BuiltinHandler | BuiltinDefinition): void;
   /** Workers that announced themselves, as `engine::workers::list` returns them. */
@@ -72,7 +83,22 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const logSink: LogSink = options.logSink ?? (() => {});
   const now = options.now ?? Date.now;
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  const router = new Router(debug);
+  const report = options.report ?? (() => {});
+  const router = new Router(debug, report);
+  const managementToken = options.managementToken ?? createManagementToken();
+  const peerOf = (req: IncomingMessage): Peer => {
+    const presented = bearerToken(req.headers.authorization);
+    const remote = req.socket.remoteAddress ?? '';
+    return {
+      address: `${formatHost(remote)}:${req.socket.remotePort ?? ''}`,
+      access:
+        presented === undefined
+          ? 'anonymous'
+          : tokenMatches(managementToken, presented)
+            ? 'owner'
+            : 'wrong-token',
+    };
+  };
 
   const builtins: Record<string, BuiltinDefinition> = {
     ...workerBuiltins(router),
@@ -114,7 +140,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   heartbeat.unref();
 
   workers.on('connection', (ws, req: IncomingMessage) => {
-    const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now());
+    const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now(), peerOf(req));
     // A protocol violation (e.g. a frame over maxPayload) closes this socket only.
     ws.on('error', (err) => debug(`connection ${conn.id}: ${err.message}`));
     ws.on('message', (data, isBinary) => {
@@ -171,6 +197,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     address: `ws://${formatHost(host)}:${port}`,
     host,
     port,
+    managementToken,
     registerBuiltin(id, handler) {
       router.addBuiltin(id, toDefinition(handler));
     },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { Peer } from './peer.js';
 
 /** What a worker says about itself through `engine::workers::register`. */
 export interface WorkerMetadata {
@@ -27,11 +28,16 @@ export class WorkerConnection {
   readonly functionIds = new Set<string>();
   /** True once a reattach moved this connection's work elsewhere; its close then stops nothing. */
   retired = false;
+  /** Where it came from and whether it proved to be the owner (on the handshake). */
+  readonly peer: Peer;
+  /** Owner-only functions this connection was refused, so each is logged once. */
+  readonly refused = new Set<string>();
 
-  constructor(socket: WebSocket, ipAddress: string, now: number) {
+  constructor(socket: WebSocket, ipAddress: string, now: number, peer?: Peer) {
     this.socket = socket;
     this.ipAddress = ipAddress;
     this.connectedAtMs = now;
+    this.peer = peer ?? { address: ipAddress, access: 'anonymous' };
   }
 
   /** The name used in lists and logs: the registered name, else the connection id. */

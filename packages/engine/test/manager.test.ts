@@ -153,12 +153,15 @@ describe('worker manager with runc and the busybox fixture', () => {
   it('serves iii::workers::* to SDK clients through the engine, hidden from function lists', async () => {
     const client = await connectEngine({ home });
     try {
-      expect(client.record.address).toBe(engine.address);
+      expect(client.target.address).toBe(engine.address);
       const rows = await client.list();
       expect(rows.map((w) => w.name)).toEqual(['bb', 'broken', 'crashy']);
       const details = await client.inspect('bb');
       expect(details).toMatchObject({ name: 'bb', restartPolicy: 'on-failure', runtime: 'runc' });
-      expect(details.env?.GREETING).toBe('from-default');
+      // Filled from ${VAR}: shown as written unless the owner asks to reveal it.
+      expect(details.env?.GREETING).toBe('${III_TEST_GREETING:from-default}');
+      expect(details.env?.NESTED_KEY).toBe('42');
+      expect((await client.inspect('bb', { reveal: true })).env?.GREETING).toBe('from-default');
       await expect(client.stop('nope')).rejects.toMatchObject({ code: 'WORKER_NOT_FOUND' });
       expect((await client.stop('bb', 5000)).status).toBe('stopped');
       expect((await client.start('bb')).status).toMatch(/starting|running/);
@@ -172,6 +175,16 @@ describe('worker manager with runc and the busybox fixture', () => {
         payload: {},
       });
       expect(all.functions.map((f) => f.function_id)).not.toContain('iii::workers::list');
+      // Without the management token nothing is listed or done, whatever is asked.
+      const internal = await sdk.trigger<{ functions: { function_id: string }[] }>({
+        function_id: 'engine::functions::list',
+        payload: { include_internal: true },
+      });
+      expect(internal.functions.map((f) => f.function_id).filter((id) => id.startsWith('iii::'))).toEqual([]);
+      await expect(
+        sdk.trigger({ function_id: 'iii::workers::stop', payload: { name: 'bb' } }),
+      ).rejects.toMatchObject({ code: 'forbidden' });
+      expect((await manager.list()).find((w) => w.name === 'bb')?.status).toMatch(/starting|running/);
     } finally {
       await sdk.shutdown();
     }

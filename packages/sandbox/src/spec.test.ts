@@ -87,7 +87,19 @@ describe('buildSpec', () => {
       group: GROUP,
     });
     expect(spec.process.capabilities.effective).toEqual([]);
-    expect(spec.process.capabilities.bounding).toHaveLength(14);
+    expect(spec.process.capabilities.bounding).toHaveLength(13);
+  });
+
+  it('keeps raw sockets from a worker on the host network, where they could read loopback traffic', () => {
+    const host = buildSpec({ ...base, imageConfig: { config: { Cmd: ['/x'] } }, worker: { name: 'w' } });
+    expect(host.process.capabilities.bounding).not.toContain('CAP_NET_RAW');
+    expect(host.process.capabilities.effective).not.toContain('CAP_NET_RAW');
+    const own = buildSpec({
+      ...base,
+      imageConfig: { config: { Cmd: ['/x'] } },
+      worker: { name: 'w', network: 'none' },
+    });
+    expect(own.process.capabilities.effective).toContain('CAP_NET_RAW');
   });
 
   it('refuses a USER name the image does not define', () => {

@@ -155,8 +155,10 @@ export function buildResources(
   return out;
 }
 
-function capabilities(uid: number): OciCapabilities {
-  const all = [...DEFAULT_CAPABILITIES];
+function capabilities(uid: number, network: 'host' | 'none' | undefined): OciCapabilities {
+  // In the host's network namespace, raw sockets would let a worker read the host's loopback
+  // traffic: the engine's management token on a CLI handshake, what other workers send.
+  const all = DEFAULT_CAPABILITIES.filter((c) => network === 'none' || c !== 'CAP_NET_RAW');
   // A non-root user keeps the bounding set only (like Docker): it gains capabilities
   // solely through file capabilities, never by default.
   const active = uid === 0 ? all : [];
@@ -281,7 +283,7 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
       args,
       env,
       cwd: imageConfig.config?.WorkingDir || '/',
-      capabilities: capabilities(user.uid),
+      capabilities: capabilities(user.uid, worker.network),
       ...(limits ? { rlimits: limits } : {}),
       noNewPrivileges: true,
     },

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { defaultEngineAddress, defaultWorkerName } from './worker-defaults.js';
+import { defaultEngineAddress, defaultHeaders, defaultWorkerName } from './worker-defaults.js';
 
 describe('worker defaults', () => {
   it('takes the address from III_URL, then III_ENGINE_URL, then localhost:49134', () => {
@@ -12,5 +12,13 @@ describe('worker defaults', () => {
   it('takes the name from III_WORKER_NAME, then hostname:pid', () => {
     expect(defaultWorkerName({ III_WORKER_NAME: 'resize' }, 7)).toBe('resize');
     expect(defaultWorkerName({}, 7)).toBe(`${hostname()}:7`);
+  });
+
+  it('presents $III_TOKEN as a bearer token unless the caller set Authorization', () => {
+    expect(defaultHeaders(undefined, {})).toBeUndefined();
+    expect(defaultHeaders({ X: '1' }, { III_TOKEN: 't' })).toEqual({ Authorization: 'Bearer t', X: '1' });
+    expect(defaultHeaders({ Authorization: 'Bearer mine' }, { III_TOKEN: 't' })).toEqual({
+      Authorization: 'Bearer mine',
+    });
   });
 });

@@ -13,3 +13,16 @@ export function defaultEngineAddress(env: Env = process.env): string {
 export function defaultWorkerName(env: Env = process.env, pid: number = process.pid): string {
   return env.III_WORKER_NAME || `${hostname()}:${pid}`;
 }
+
+/**
+ * Handshake headers: `Authorization: Bearer $III_TOKEN` when it is set (the engine owner's
+ * management token, as the official SDKs send it), then the caller's own headers, which win.
+ */
+export function defaultHeaders(
+  headers: Record<string, string> | undefined,
+  env: Env = process.env,
+): Record<string, string> | undefined {
+  const token = env.III_TOKEN;
+  if (!token) return headers;
+  return { Authorization: `Bearer ${token}`, ...headers };
+}

@@ -99,6 +99,7 @@ export default class Start extends BaseCommand {
       engine = await startEngine({
         host,
         port,
+        report,
         logSink:
           manager?.logSink ??
           ((worker, level, message) => process.stderr.write(`${worker} ${level.toUpperCase()} ${message}\n`)),
@@ -123,6 +124,7 @@ export default class Start extends BaseCommand {
         port: engine.port,
         configPath,
         startedAt: new Date().toISOString(),
+        token: engine.managementToken,
       });
       report(`iii engine listening on ${engine.address}`);
       if (manager) workers = await startWorkers(engine, { manager, configPath });

@@ -14,11 +14,13 @@ class FunctionError extends Error {
     this.hint =
       err.code === 'function_not_found'
         ? 'List the functions of the running workers with `iii trigger engine::functions::list`.'
-        : err.code === 'TIMEOUT'
-          ? `No answer within ${timeoutMs} ms; raise --timeout or check the worker's logs with \`iii worker logs <name>\`.`
-          : err.code === 'invocation_stopped'
-            ? `The worker serving ${functionId} went away mid-call; see \`iii worker list\`.`
-            : `Reported by the worker serving ${functionId}; see its logs with \`iii worker logs <name>\`.`;
+        : err.code === 'forbidden'
+          ? 'Management functions answer the engine owner only: run as the user who started `iii`, or set III_TOKEN to its token.'
+          : err.code === 'TIMEOUT'
+            ? `No answer within ${timeoutMs} ms; raise --timeout or check the worker's logs with \`iii worker logs <name>\`.`
+            : err.code === 'invocation_stopped'
+              ? `The worker serving ${functionId} went away mid-call; see \`iii worker list\`.`
+              : `Reported by the worker serving ${functionId}; see its logs with \`iii worker logs <name>\`.`;
     if (err.stacktrace) this.stack = err.stacktrace;
   }
 }
@@ -50,7 +52,7 @@ function parsePairs(pairs: string[]): Record<string, unknown> {
 export default class Trigger extends BaseCommand {
   static override summary = 'Call a function through the running engine and print its result.';
   static override description =
-    'Finds the running `iii` (--address, then $III_URL, then $III_HOME/run/engine.json), invokes the function with the given data and prints the result as JSON on stdout. A function error prints its code and message on stderr and exits 1.';
+    'Finds the running `iii` (--address, then $III_URL, then $III_HOME/run/engine.json, whose management token it presents; elsewhere it presents $III_TOKEN if set), invokes the function with the given data and prints the result as JSON on stdout. A function error prints its code and message on stderr and exits 1.';
   static override examples = [
     {
       description: 'Call with key=value pairs (strings) and key:=json values',
@@ -114,9 +116,12 @@ export default class Trigger extends BaseCommand {
       throw new Errors.CLIError((err as Error).message, { exit: 2 });
     }
 
-    const address =
-      flags.address ?? process.env.III_URL ?? (await readEngineRecord(iiiPaths().home))?.address;
+    const record =
+      (flags.address ?? process.env.III_URL) ? undefined : await readEngineRecord(iiiPaths().home);
+    const address = flags.address ?? process.env.III_URL ?? record?.address;
     if (!address) throw new EngineNotRunningError();
+    // The local `iii` is ours: present its token. Elsewhere the SDK presents $III_TOKEN if set.
+    const headers = record?.token ? { Authorization: `Bearer ${record.token}` } : undefined;
 
     // One connect attempt, not announced as a worker: the CLI is a caller, not part of the system.
     const client = registerWorker(address, {
@@ -124,6 +129,7 @@ export default class Trigger extends BaseCommand {
       announce: false,
       reconnectionConfig: { maxRetries: 0 },
       invocationTimeoutMs: timeoutMs,
+      ...(headers ? { headers } : {}),
     });
     try {
       const result = await client.trigger({ function_id: args.function, payload, timeoutMs });

@@ -23,3 +23,14 @@ export const graceTimeoutFlag = Flags.string({
   description: 'Grace period between SIGTERM and SIGKILL (e.g. 10s, 1m, 500ms).',
   default: '10s',
 });
+
+/**
+ * `--engine-url`, for the commands that manage a running `iii`: manage the engine at this address
+ * (another machine's) instead of this `$III_HOME`'s, presenting `$III_TOKEN`. Its variable is not
+ * `III_ENGINE_URL`, which `iii` sets inside every worker as the address the worker dials.
+ */
+export const engineUrlFlag = Flags.string({
+  description: 'Manage the engine at this address instead of the local one; its token comes from $III_TOKEN.',
+  env: 'III_CLI_ENGINE_URL',
+  helpValue: '<ws://host:port>',
+});

@@ -43,11 +43,13 @@ export function functionBuiltins(router: Router): Record<string, BuiltinDefiniti
   return {
     'engine::functions::list': {
       description: 'Lists functions, optionally by id prefix or worker (name or id).',
-      handler: (data) => {
+      handler: (data, { caller }) => {
         const parsed = listSchema.safeParse(data);
         const query = parsed.success ? (parsed.data ?? {}) : {};
         const functions = router
           .listFunctions()
+          // Management functions do not exist for whoever may not call them.
+          .filter((fn) => router.mayUse(caller, fn))
           .filter((fn) => query.include_internal === true || !isInternal(fn))
           .filter((fn) => !query.prefix || fn.id.startsWith(query.prefix))
           .filter(
@@ -64,11 +66,11 @@ export function functionBuiltins(router: Router): Record<string, BuiltinDefiniti
     },
     'engine::functions::info': {
       description: 'Describes one function: its worker, description, metadata and formats.',
-      handler: (data) => {
+      handler: (data, { caller }) => {
         const parsed = infoSchema.safeParse(data);
         if (!parsed.success) throw new BuiltinError('invalid_request', 'function_id is required');
         const fn = router.getFunction(parsed.data.function_id);
-        if (!fn) {
+        if (!fn || !router.mayUse(caller, fn)) {
           throw new BuiltinError('function_not_found', `Function ${parsed.data.function_id} not found`);
         }
         return {

@@ -2,7 +2,11 @@ import { EngineConnectionError, InvocationError, registerWorker, type WorkerClie
 import { type EngineRecord, readEngineRecord } from '../manager/engine-record.js';
 import {
   EngineNotRunningError,
+  type EngineSource,
+  ForbiddenError,
+  InvalidEngineUrlError,
   ManagerError,
+  MissingTokenError,
   UnknownWorkerError,
   WorkerNotStartedError,
 } from '../manager/errors.js';
@@ -10,30 +14,62 @@ import type { WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
 import { WorkerFunctions } from './worker-functions.js';
 
 export interface ConnectEngineOptions {
-  /** `$III_HOME`, where `run/engine.json` says where the engine is. */
+  /** `$III_HOME`, where `run/engine.json` says where the engine is and holds its token. */
   home: string;
   /** How long one call may take before it fails. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Manage the engine at this address (`ws://host:port`) instead of the one recorded in `home`:
+   * then `token` is what proves the caller is its owner.
+   */
+  engineUrl?: string;
+  /** The management token for `engineUrl` (the CLI takes it from `$III_TOKEN`). */
+  token?: string;
+}
+
+/** Which engine a control client talks to and what it presents to be its owner. */
+export interface EngineTarget {
+  address: string;
+  token: string | undefined;
+  source: EngineSource;
+  /** The local record, when the engine was found through it. */
+  record?: EngineRecord;
+}
+
+/**
+ * The engine to manage: the one at `engineUrl` with `token`, else the running `iii` recorded in
+ * `$III_HOME/run/engine.json` with the token it wrote there. Undefined when neither is there.
+ */
+export async function findEngine(options: ConnectEngineOptions): Promise<EngineTarget | undefined> {
+  if (options.engineUrl !== undefined) {
+    if (!/^wss?:\/\/[^/\s]+/.test(options.engineUrl)) throw new InvalidEngineUrlError(options.engineUrl);
+    if (!options.token) throw new MissingTokenError(options.engineUrl);
+    return { address: options.engineUrl, token: options.token, source: 'url' };
+  }
+  const record = await readEngineRecord(options.home);
+  return record ? { address: record.address, token: record.token, source: 'record', record } : undefined;
 }
 
 /**
  * Talks to the running `iii` through its engine, with `@iii/sdk`, calling the `iii::workers::*`
- * built-ins. The CLI's `iii worker start|stop|restart|list|inspect` are thin layers over this.
+ * built-ins as the engine's owner (its management token on the handshake). The CLI's
+ * `iii worker start|stop|restart|list|inspect` are thin layers over this.
  */
 export class EngineControlClient {
-  readonly record: EngineRecord;
+  readonly target: EngineTarget;
   private readonly client: WorkerClient;
   private readonly timeoutMs: number;
 
-  constructor(record: EngineRecord, timeoutMs = 30_000) {
-    this.record = record;
+  constructor(target: EngineTarget, timeoutMs = 30_000) {
+    this.target = target;
     this.timeoutMs = timeoutMs;
     // One connect attempt: a dead engine must fail fast, not retry forever.
-    this.client = registerWorker(record.address, {
+    this.client = registerWorker(target.address, {
       workerName: 'iii-cli',
       announce: false,
       reconnectionConfig: { maxRetries: 0 },
       invocationTimeoutMs: timeoutMs,
+      ...(target.token ? { headers: { Authorization: `Bearer ${target.token}` } } : {}),
     });
   }
 
@@ -41,8 +77,10 @@ export class EngineControlClient {
     return (await this.call<{ workers: WorkerInfo[] }>(WorkerFunctions.list, {})).workers;
   }
 
-  async inspect(name: string): Promise<WorkerDetails> {
-    return (await this.call<{ worker: WorkerDetails }>(WorkerFunctions.inspect, { name })).worker;
+  /** `reveal` shows the values filled from `${VAR}` as resolved (they are shown as written otherwise). */
+  async inspect(name: string, options: { reveal?: boolean } = {}): Promise<WorkerDetails> {
+    const payload = options.reveal ? { name, reveal: true } : { name };
+    return (await this.call<{ worker: WorkerDetails }>(WorkerFunctions.inspect, payload)).worker;
   }
 
   async start(name: string): Promise<WorkerInfo> {
@@ -72,18 +110,27 @@ export class EngineControlClient {
         timeoutMs: this.timeoutMs + graceMs,
       });
     } catch (err) {
-      throw toUserError(err, String(payload.name ?? ''));
+      throw toUserError(err, String(payload.name ?? ''), this.target);
     }
   }
 }
 
 /** Turns codes from the built-ins (which carry no hint over the wire) back into errors with hints. */
-function toUserError(err: unknown, name: string): unknown {
-  if (err instanceof EngineConnectionError)
-    return new EngineNotRunningError(`cannot reach its engine: ${err.message}`);
+function toUserError(err: unknown, name: string, target: EngineTarget): unknown {
+  if (err instanceof EngineConnectionError) {
+    return target.source === 'url'
+      ? new ManagerError(
+          'ENGINE_UNREACHABLE',
+          `cannot reach the engine at ${target.address}: ${err.message}`,
+          'Check the address and that `iii` runs there, listening on an interface this machine reaches.',
+        )
+      : new EngineNotRunningError(`cannot reach its engine: ${err.message}`);
+  }
   if (!(err instanceof InvocationError)) return err;
   const message = err.message.replace(/^[a-zA-Z_]+: /, '');
   switch (err.code) {
+    case 'forbidden':
+      return new ForbiddenError(target.address, target.source, target.token !== undefined);
     case 'WORKER_NOT_FOUND':
       return new UnknownWorkerError(name);
     case 'WORKER_NOT_RUNNING':
@@ -103,9 +150,9 @@ function toUserError(err: unknown, name: string): unknown {
 
 /** Connects to the running `iii`, or throws {@link EngineNotRunningError} when there is none. */
 export async function connectEngine(options: ConnectEngineOptions): Promise<EngineControlClient> {
-  const record = await readEngineRecord(options.home);
-  if (!record) throw new EngineNotRunningError();
-  return new EngineControlClient(record, options.timeoutMs);
+  const target = await findEngine(options);
+  if (!target) throw new EngineNotRunningError();
+  return new EngineControlClient(target, options.timeoutMs);
 }
 
 /**
@@ -115,9 +162,9 @@ export async function connectEngine(options: ConnectEngineOptions): Promise<Engi
 export async function stopRunningWorker(
   options: ConnectEngineOptions & { name: string; timeoutMs?: number },
 ): Promise<boolean> {
-  const record = await readEngineRecord(options.home);
-  if (!record) return false;
-  const client = new EngineControlClient(record, options.timeoutMs ?? 30_000);
+  const target = await findEngine(options);
+  if (!target) return false;
+  const client = new EngineControlClient(target, options.timeoutMs ?? 30_000);
   try {
     const before = (await client.list()).find((w) => w.name === options.name);
     if (!before || before.pid === undefined) return false;
@@ -136,13 +183,13 @@ export async function stopRunningWorker(
  * when `iii` is not running or does not know the worker.
  */
 export async function runningWorkerDetails(
-  options: ConnectEngineOptions & { name: string },
+  options: ConnectEngineOptions & { name: string; reveal?: boolean },
 ): Promise<WorkerDetails | undefined> {
-  const record = await readEngineRecord(options.home);
-  if (!record) return undefined;
-  const client = new EngineControlClient(record, options.timeoutMs ?? 10_000);
+  const target = await findEngine(options);
+  if (!target) return undefined;
+  const client = new EngineControlClient(target, options.timeoutMs ?? 10_000);
   try {
-    return await client.inspect(options.name);
+    return await client.inspect(options.name, { reveal: options.reveal });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ENGINE_NOT_RUNNING' || code === 'WORKER_NOT_FOUND') return undefined;

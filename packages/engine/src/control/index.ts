@@ -2,6 +2,8 @@ export {
   type ConnectEngineOptions,
   connectEngine,
   EngineControlClient,
+  type EngineTarget,
+  findEngine,
   runningWorkerDetails,
   stopRunningWorker,
 } from './engine-client.js';

@@ -3,7 +3,8 @@ import type { WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
 /** What the `iii::workers::*` built-ins act on: the worker manager of the running `iii`. */
 export interface WorkerController {
   list(): Promise<WorkerInfo[]>;
-  inspect(name: string): Promise<WorkerDetails>;
+  /** Environment values filled from `${VAR}` are shown as written unless `reveal`. */
+  inspect(name: string, options?: { reveal?: boolean }): Promise<WorkerDetails>;
   start(name: string): Promise<WorkerInfo>;
   /** SIGTERM, then SIGKILL after `timeoutMs` (default 10 s); the worker stays stopped. */
   stop(name: string, options?: { timeoutMs?: number }): Promise<WorkerInfo>;

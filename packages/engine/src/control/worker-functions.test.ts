@@ -38,10 +38,13 @@ function controller(calls: string[]): WorkerController {
 const ctx = { caller: undefined, callerWorkerId: undefined };
 
 describe('iii::workers::* built-ins', () => {
-  it('are internal so function lists hide them', () => {
+  it('are internal and owner-only, so function lists hide them from everyone else', () => {
     const fns = workerFunctions(controller([]));
     expect(Object.keys(fns).sort()).toEqual(Object.values(WorkerFunctions).sort());
-    for (const def of Object.values(fns)) expect(def.metadata).toEqual({ internal: true });
+    for (const def of Object.values(fns)) {
+      expect(def.metadata).toEqual({ internal: true });
+      expect(def.ownerOnly).toBe(true);
+    }
   });
 
   it('pass names and grace periods to the manager', async () => {

@@ -12,6 +12,7 @@ export const WorkerFunctions = {
 } as const;
 
 const nameInput = z.object({ name: z.string().min(1) });
+const inspectInput = nameInput.extend({ reveal: z.boolean().optional() });
 const stopInput = nameInput.extend({ timeoutMs: z.number().int().nonnegative().optional() });
 
 function parse<T>(schema: z.ZodType<T>, data: unknown): T {
@@ -39,21 +40,26 @@ async function answer<T>(work: () => T | Promise<T>): Promise<T> {
 
 /**
  * The `iii::workers::list|start|stop|restart|inspect` built-ins over a worker controller. They are
- * internal (`metadata.internal`), so function lists hide them like the engine's own.
+ * internal (`metadata.internal`), so function lists hide them like the engine's own, and owner-only:
+ * they reveal workers' environments and change their state.
  */
 export function workerFunctions(controller: WorkerController): Record<string, BuiltinDefinition> {
   const metadata = { internal: true };
-  return {
+  const fns: Record<string, Omit<BuiltinDefinition, 'ownerOnly'>> = {
     [WorkerFunctions.list]: {
       description: 'The workers of config.yaml with their run-time state.',
       metadata,
       handler: () => answer(async () => ({ workers: await controller.list() })),
     },
     [WorkerFunctions.inspect]: {
-      description: 'Everything known about one worker, run-time state included.',
+      description:
+        'Everything known about one worker, run-time state included; `reveal` shows interpolated values.',
       metadata,
       handler: (data) =>
-        answer(async () => ({ worker: await controller.inspect(parse(nameInput, data).name) })),
+        answer(async () => {
+          const input = parse(inspectInput, data);
+          return { worker: await controller.inspect(input.name, { reveal: input.reveal === true }) };
+        }),
     },
     [WorkerFunctions.start]: {
       description: 'Starts a worker of config.yaml (from the cached image; nothing is pulled).',
@@ -80,4 +86,5 @@ export function workerFunctions(controller: WorkerController): Record<string, Bu
         }),
     },
   };
+  return Object.fromEntries(Object.entries(fns).map(([id, def]) => [id, { ...def, ownerOnly: true }]));
 }

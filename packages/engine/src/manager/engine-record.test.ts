@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,5 +48,19 @@ describe('engine record', () => {
     expect(JSON.parse(await readFile(engineRecordPath(home), 'utf8')).pid).toBe(process.pid);
     await removeEngineRecord(home, process.pid);
     expect(await readEngineRecord(home)).toBeUndefined();
+  });
+
+  it('keeps the management token where only its owner reads it (0600 in a 0700 directory)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'iii-rec-'));
+    try {
+      await mkdir(join(home, 'run'), { mode: 0o755 });
+      await chmod(join(home, 'run'), 0o755);
+      await writeEngineRecord(home, { ...record(process.pid), token: 'tkn' });
+      expect((await stat(join(home, 'run'))).mode & 0o777).toBe(0o700);
+      expect((await stat(engineRecordPath(home))).mode & 0o777).toBe(0o600);
+      expect((await readEngineRecord(home))?.token).toBe('tkn');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { iiiPaths } from '@iii/config';
 import { z } from 'zod';
@@ -17,6 +17,11 @@ export const engineRecordSchema = z.object({
   startedAt: z.string(),
   /** The sandbox state directory of its workers (bundles, runtime root, logs). */
   sandboxDir: z.string().optional(),
+  /**
+   * The management token: presented as `Authorization: Bearer <token>`, it lets a client call the
+   * owner-only `iii::workers::*` functions. Only the owner can read this file (0600 in a 0700 dir).
+   */
+  token: z.string().min(1).optional(),
 });
 
 export type EngineRecord = z.infer<typeof engineRecordSchema>;
@@ -62,12 +67,18 @@ export async function readEngineRecord(
   return alive(parsed.data.pid) ? parsed.data : undefined;
 }
 
-/** Writes the record atomically (temp file + rename) so a reader never sees half of it. */
+/**
+ * Writes the record atomically (temp file + rename) so a reader never sees half of it. It holds the
+ * management token, so the file is 0600 and its directory 0700 whatever was there before.
+ */
 export async function writeEngineRecord(home: string, record: EngineRecord): Promise<void> {
   const path = engineRecordPath(home);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await chmod(dirname(path), 0o700);
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  // A temp file left by a crash could have other modes; start from none.
+  await rm(tmp, { force: true });
+  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   await rename(tmp, path);
 }
 

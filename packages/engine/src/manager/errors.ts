@@ -67,3 +67,48 @@ export class WorkerNotStartedError extends ManagerError {
     );
   }
 }
+
+/** Where the control client's address and token came from, for errors that say what to fix. */
+export type EngineSource = 'record' | 'url';
+
+/** The engine refused a management call: the client did not prove it is the owner. */
+export class ForbiddenError extends ManagerError {
+  override readonly name = 'ForbiddenError';
+  constructor(address: string, source: EngineSource, presented: boolean) {
+    super(
+      'FORBIDDEN',
+      source === 'url'
+        ? presented
+          ? `the engine at ${address} refused the token in III_TOKEN`
+          : `the engine at ${address} manages workers for its owner only, and no token was presented`
+        : `the engine at ${address} refused the token of $III_HOME/run/engine.json`,
+      source === 'url'
+        ? 'Set III_TOKEN to the "token" of run/engine.json in the $III_HOME of whoever runs that engine (it changes at each start).'
+        : 'Run the command as the user who started `iii`, with the same $III_HOME.',
+    );
+  }
+}
+
+/** `--engine-url` (or `$III_CLI_ENGINE_URL`) without a token to present. */
+export class MissingTokenError extends ManagerError {
+  override readonly name = 'MissingTokenError';
+  constructor(address: string) {
+    super(
+      'TOKEN_REQUIRED',
+      `managing the engine at ${address} needs its management token`,
+      'Set III_TOKEN to the "token" of run/engine.json in the $III_HOME of whoever runs that engine.',
+    );
+  }
+}
+
+/** An `--engine-url` that is not a WebSocket address. */
+export class InvalidEngineUrlError extends ManagerError {
+  override readonly name = 'InvalidEngineUrlError';
+  constructor(url: string) {
+    super(
+      'INVALID_ENGINE_URL',
+      `"${url}" is not an engine address`,
+      'Give a WebSocket address such as ws://10.0.0.5:49134 (wss:// behind a TLS proxy).',
+    );
+  }
+}

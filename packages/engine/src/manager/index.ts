@@ -12,7 +12,11 @@ export {
 export {
   EngineAlreadyRunningError,
   EngineNotRunningError,
+  type EngineSource,
+  ForbiddenError,
+  InvalidEngineUrlError,
   ManagerError,
+  MissingTokenError,
   UnknownWorkerError,
   WorkerNotLockedError,
   WorkerNotStartedError,

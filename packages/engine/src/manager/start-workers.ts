@@ -47,6 +47,7 @@ export async function startWorkers(engine: Engine, options: StartWorkersOptions)
     configPath: options.configPath ?? manager.configPath,
     startedAt: new Date().toISOString(),
     sandboxDir: manager.paths.sandbox,
+    token: engine.managementToken,
   });
   let stopping: Promise<void> | undefined;
   const stop = (o: { timeoutMs?: number } = {}) => {

@@ -3,7 +3,8 @@ import {
   type IiiPaths,
   iiiPaths,
   loadConfig,
-  maskSecrets,
+  maskEnv,
+  scrubSecrets,
   type WorkerEntry,
 } from '@iii/config';
 import { type LogStream, readLogs, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
@@ -179,7 +180,7 @@ export class WorkerManager implements WorkerController {
     return out;
   }
 
-  async inspect(name: string): Promise<WorkerDetails> {
+  async inspect(name: string, options: { reveal?: boolean } = {}): Promise<WorkerDetails> {
     await this.readConfig().catch(() => undefined);
     const slot = this.slots.get(name);
     if (!slot) throw new UnknownWorkerError(name);
@@ -194,7 +195,7 @@ export class WorkerManager implements WorkerController {
     };
     if (process) {
       details.argv = [...process.args];
-      details.env = maskSecrets(envMap(process.env));
+      details.env = maskEnv(envMap(process.env), { written: slot.plan?.written, reveal: options.reveal });
     }
     const lines = await this.lastOutput(name, INSPECT_OUTPUT_LINES);
     if (lines.length > 0) details.lastOutput = lines;
@@ -316,7 +317,8 @@ export class WorkerManager implements WorkerController {
       delete slot.status;
       worker.on('state', (s) => {
         if (s.status === 'restarting' && s.exitCode !== undefined) {
-          this.report(
+          this.reportAbout(
+            slot,
             `worker "${name}" exited with code ${s.exitCode}${s.oomKilled ? ' (OOM killed)' : ''}; restarting in ${Math.round((s.restartDelayMs ?? 0) / 1000)}s`,
           );
         }
@@ -327,7 +329,8 @@ export class WorkerManager implements WorkerController {
         slot.restartsBefore += final.restarts;
         delete slot.worker;
         if (final.status === 'exited' && !this.closing) {
-          this.report(
+          this.reportAbout(
+            slot,
             `worker "${name}" exited with code ${final.exitCode ?? '?'}${final.error ? ` (${final.error})` : ''}; not restarted (restart: ${plan.restart})`,
           );
         }
@@ -358,13 +361,26 @@ export class WorkerManager implements WorkerController {
 
   private fail(slot: Slot, err: unknown): void {
     // Errors that already name the worker are not prefixed twice.
-    const message = ((err as Error).message ?? String(err)).replace(`worker "${slot.entry.name}": `, '');
+    const message = this.scrub(
+      slot,
+      ((err as Error).message ?? String(err)).replace(`worker "${slot.entry.name}": `, ''),
+    );
     slot.status = 'not started';
     slot.error = message;
     const hint = (err as { hint?: unknown }).hint;
-    this.report(
+    this.reportAbout(
+      slot,
       `worker "${slot.entry.name}" skipped: ${message}${typeof hint === 'string' ? ` (${hint})` : ''}`,
     );
+  }
+
+  /** A value filled from `${VAR}` never reaches the log, `list` or an error, even quoted by a runtime. */
+  private scrub(slot: Slot, text: string): string {
+    return slot.plan ? scrubSecrets(text, slot.plan.substituted) : text;
+  }
+
+  private reportAbout(slot: Slot, message: string): void {
+    this.report(this.scrub(slot, message));
   }
 
   private info(slot: Slot): WorkerInfo {
@@ -388,7 +404,7 @@ export class WorkerManager implements WorkerController {
     }
     if (s?.oomKilled) info.oomKilled = true;
     const error = slot.error ?? s?.error;
-    if (error) info.error = error;
+    if (error) info.error = this.scrub(slot, error);
     return info;
   }
 }

@@ -37,6 +37,14 @@ describe('planWorker', () => {
       restart: 'on-failure',
       network: 'host',
     });
+    expect(plan.written).toEqual({ GREETING: '${GREETING:hi}', API: '${API_KEY}' });
+    expect(plan.substituted).toEqual(['k']);
+  });
+
+  it('never hands a worker the management token in $III_TOKEN', () => {
+    expect(() =>
+      planWorker(entry({ config: { STOLEN: '${III_TOKEN}' } }), lock, { III_TOKEN: 'owner-token' }),
+    ).toThrow(/III_TOKEN/);
   });
 
   it('prefers the environment over the default', () => {

@@ -1,6 +1,6 @@
 import {
   DEFAULT_RESTART_POLICY,
-  flattenConfig,
+  flattenConfigWithOrigins,
   type LockFile,
   parseCpus,
   parseMemory,
@@ -17,6 +17,10 @@ export interface WorkerPlan {
   platform: string;
   /** `config:` interpolated from the environment of `iii` and flattened into variables. */
   config: Record<string, string>;
+  /** The keys of `config` filled from `${VAR}`, as written: what is shown instead of the value. */
+  written: Record<string, string>;
+  /** Values taken from the environment, to scrub from messages about this worker. */
+  substituted: string[];
   resources: { cpus?: number; memory?: number };
   restart: RestartPolicy;
   network: 'host' | 'none';
@@ -45,7 +49,9 @@ export function planWorker(
   const locked = lock.workers[entry.name];
   if (!locked) throw new WorkerNotLockedError(entry.name);
   if (locked.image !== entry.image) throw new LockMismatchError(entry.name, entry.image, locked.image);
-  const config = flattenConfig(entry.config ?? {}, { env, worker: entry.name });
+  // The management token of a remote engine may sit in the owner's shell; no worker ever gets it.
+  const { III_TOKEN: _token, ...workerEnv } = env;
+  const flat = flattenConfigWithOrigins(entry.config ?? {}, { env: workerEnv, worker: entry.name });
   const resources: WorkerPlan['resources'] = {};
   if (entry.resources?.cpus !== undefined) resources.cpus = parseCpus(entry.resources.cpus);
   if (entry.resources?.memory !== undefined) resources.memory = parseMemory(entry.resources.memory);
@@ -54,7 +60,9 @@ export function planWorker(
     image: entry.image,
     digest: locked.digest,
     platform: locked.platform,
-    config,
+    config: flat.values,
+    written: flat.written,
+    substituted: flat.substituted,
     resources,
     restart: entry.restart ?? DEFAULT_RESTART_POLICY,
     network: entry.network ?? 'host',

@@ -4,21 +4,34 @@ import {
   DEFAULT_ENGINE_PORT,
   DEFAULT_RESTART_POLICY,
   flattenConfig,
+  flattenConfigWithOrigins,
   formatBytes,
   InterpolationError,
   iiiPaths,
   loadConfig,
-  maskSecrets,
+  maskEnv,
   resolveConfigPath,
   WorkerNotFoundError,
 } from '@iii/config';
 import type { WorkerAddress, WorkerDetails } from '@iii/engine';
 import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { imagePresent } from '../../lib/image-presence.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
+
+/** `--reveal` without a value to reveal: resolved values exist only in the running `iii`. */
+class NothingToRevealError extends Error {
+  readonly code = 'NOTHING_TO_REVEAL';
+  readonly hint: string;
+  constructor(name: string, iiiRuns: boolean) {
+    super(`worker "${name}" is not running, so no value was resolved for it`);
+    this.hint = iiiRuns
+      ? `Start it with \`iii worker start ${name}\`, then run inspect --reveal again.`
+      : 'Start iii with `iii`, then run inspect --reveal again.';
+  }
+}
 
 interface InspectResult {
   name: string;
@@ -51,14 +64,24 @@ interface InspectResult {
 export default class WorkerInspect extends BaseCommand {
   static override summary = 'Show everything known about a worker.';
   static override description =
-    'Image reference, pinned digest and platform, size, unpacked rootfs, entrypoint and argv as run, environment (values of secret-looking keys masked), resources and log location.';
+    'Image reference, pinned digest and platform, size, unpacked rootfs, entrypoint and argv as run, environment, resources and log location. A value filled from ${VAR} is shown as written and the value of a secret-looking key (API_KEY, *_SECRET, *_TOKEN, *_PASSWORD...) as ****; --reveal shows the values the running iii resolved.';
   static override examples = [
     '<%= config.bin %> worker inspect image-resize',
     '<%= config.bin %> worker inspect image-resize --json',
+    {
+      description: 'Show the values the running iii filled in from ${VAR}',
+      command: '<%= config.bin %> worker inspect image-resize --reveal',
+    },
   ];
   static override enableJsonFlag = true;
   static override args = { name: Args.string({ description: 'Worker name.', required: true }) };
-  static override flags = { config: configFlag };
+  static override flags = {
+    config: configFlag,
+    reveal: Flags.boolean({
+      description: 'Show environment values as the running iii resolved them, secrets included.',
+      default: false,
+    }),
+  };
 
   async run(): Promise<InspectResult> {
     const { args, flags } = await this.parse(WorkerInspect);
@@ -101,9 +124,13 @@ export default class WorkerInspect extends BaseCommand {
 
     const unresolved: string[] = [];
     const config: Record<string, string> = {};
+    // Keys filled from ${VAR}, as written: shown instead of the value unless --reveal.
+    const written: Record<string, string> = {};
     for (const [key, value] of Object.entries(flattenConfig(entry.config))) {
       try {
-        Object.assign(config, flattenConfig({ [key]: value }, { env: process.env, worker: entry.name }));
+        const flat = flattenConfigWithOrigins({ [key]: value }, { env: process.env, worker: entry.name });
+        Object.assign(config, flat.values);
+        Object.assign(written, flat.written);
       } catch (err) {
         if (!(err instanceof InterpolationError)) throw err;
         config[key] = value;
@@ -128,8 +155,10 @@ export default class WorkerInspect extends BaseCommand {
     const env = Object.fromEntries(envPairs(planned.env));
 
     const live = engine
-      ? await engineApi.runningWorkerDetails({ home: paths.home, name: entry.name })
+      ? await engineApi.runningWorkerDetails({ home: paths.home, name: entry.name, reveal: flags.reveal })
       : undefined;
+    // Resolved values come only from the engine, through a call that proved to be its owner.
+    if (flags.reveal && !live?.env) throw new NothingToRevealError(entry.name, engine !== undefined);
     const logs = engineApi.workerLogsDir(paths.home, entry.name);
     const result: InspectResult = {
       name: entry.name,
@@ -151,7 +180,7 @@ export default class WorkerInspect extends BaseCommand {
       },
       user,
       workingDir,
-      env: maskSecrets(sortKeys(env)),
+      env: flags.reveal && live?.env ? sortKeys(live.env) : maskEnv(sortKeys(env), { written }),
       unresolved,
       resources: (entry.resources as Record<string, unknown> | null | undefined) ?? null,
       restart: entry.restart ?? DEFAULT_RESTART_POLICY,

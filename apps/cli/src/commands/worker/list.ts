@@ -1,7 +1,8 @@
 import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
 import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
-import { configFlag } from '../../lib/worker-flags.js';
+import { engineTarget } from '../../lib/engine-call.js';
+import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
 interface ListResult {
   /** The running `iii`, or null when the rows come from config.yaml alone. */
@@ -40,14 +41,34 @@ export default class WorkerList extends BaseCommand {
   static override summary = 'List the workers of config.yaml and whether they run.';
   static override description =
     'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. STATUS of a crashing worker has its last exit code and when it is retried; its last lines of output follow the table. The state comes from the running `iii`; without one, every worker shows as stopped and a note says so.';
-  static override examples = ['<%= config.bin %> worker list', '<%= config.bin %> worker list --json'];
+  static override examples = [
+    '<%= config.bin %> worker list',
+    '<%= config.bin %> worker list --json',
+    {
+      description: 'The workers of the engine on another machine, as its owner',
+      command: 'III_TOKEN=<token> <%= config.bin %> worker list --engine-url ws://10.0.0.5:49134',
+    },
+  ];
   static override enableJsonFlag = true;
   static override flags = {
     config: configFlag,
+    'engine-url': engineUrlFlag,
   };
 
   async run(): Promise<ListResult> {
     const { flags } = await this.parse(WorkerList);
+    const engineUrl = flags['engine-url'];
+    if (engineUrl !== undefined) {
+      // Another machine's engine: its answer is the list, and any failure is the error.
+      const client = await connectEngine(engineTarget(engineUrl, 10_000));
+      try {
+        const result: ListResult = { engine: null, workers: await client.list() };
+        if (!this.jsonEnabled()) this.render(result.workers);
+        return result;
+      } finally {
+        await client.close();
+      }
+    }
     const home = iiiPaths().home;
     const record: EngineRecord | undefined = await readEngineRecord(home);
     let result: ListResult | undefined;
@@ -61,6 +82,7 @@ export default class WorkerList extends BaseCommand {
             workers,
           };
         } catch (err) {
+          // A refused token is an error to show, never a reason to pretend iii is stopped.
           const code = (err as { code?: string }).code;
           if (code !== 'ENGINE_NOT_RUNNING' && code !== 'ENGINE_WITHOUT_MANAGER') throw err;
         } finally {
