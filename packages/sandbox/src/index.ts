@@ -37,11 +37,21 @@ export {
   subordinateRanges,
 } from './host-check.js';
 export { readHostLimits } from './host-limits.js';
+export {
+  findLeftovers,
+  type LeftoverContainer,
+  type LeftoverReport,
+  type Leftovers,
+  type RemoveLeftoversOptions,
+  removeLeftovers,
+  workerNameOf,
+} from './leftovers.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './logs/files.js';
 export { type ReadLogsOptions, readLogs } from './logs/reader.js';
 export { formatTime, type LogLine, type LogStream } from './logs/record.js';
 export { LogWriter, type LogWriterOptions } from './logs/writer.js';
 export { assertWorkerName, containerId, type WorkerPaths, workerPaths } from './paths.js';
+export { isRunningProcess } from './process-table.js';
 export { readFileInRoot } from './root-file.js';
 export {
   type PreparedRootfs,
@@ -71,9 +81,9 @@ export type {
   StdioOption,
 } from './runtime/driver.js';
 export { OciCliRuntime, type OciCliRuntimeOptions } from './runtime/oci-cli-runtime.js';
+export { driversOfStateDir } from './runtime/state-roots.js';
 export type * from './runtime-spec.js';
 export {
-  type LeftoverReport,
   type RootfsSupport,
   Sandbox,
   type SandboxOptions,
@@ -112,6 +122,8 @@ export {
   type WorkerStatus,
 } from './supervisor.js';
 export { type ResolvedUser, resolveUser } from './user.js';
+export { Watchdog, type WatchdogOptions, waitForOrphanedWatchdog } from './watchdog.js';
+export { readWatchdogRecord, removeWatchdogRecord, type WatchdogRecord } from './watchdog-record.js';
 export {
   buildArgv,
   buildEnv,

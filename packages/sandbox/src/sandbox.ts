@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackoffOptions, RestartPolicy } from './backoff.js';
 import type { Clock } from './clock.js';
@@ -7,10 +7,10 @@ import { SandboxError, WorkerNotRunningError } from './errors.js';
 import { hostsFile, resolvConf } from './etc-files.js';
 import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
 import { readHostLimits } from './host-limits.js';
+import { type LeftoverReport, removeLeftovers } from './leftovers.js';
 import { type ReadLogsOptions, readLogs } from './logs/reader.js';
 import type { LogLine, LogStream } from './logs/record.js';
 import { LogWriter, type LogWriterOptions } from './logs/writer.js';
-import { readMounts } from './mountinfo.js';
 import { containerId, type WorkerPaths, workerPaths } from './paths.js';
 import { readFileInRoot } from './root-file.js';
 import { overlayLayersOf, type PreparedRootfs, prepareRootfs, releaseRootfs } from './rootfs.js';
@@ -20,6 +20,7 @@ import type { OciRuntimeSpec } from './runtime-spec.js';
 import { detectSandboxMode, type SandboxMode } from './sandbox-mode.js';
 import { buildSpec, type HostLimits, type ImageConfig, type WorkerEntry } from './spec.js';
 import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
+import { Watchdog, waitForOrphanedWatchdog } from './watchdog.js';
 
 export interface SandboxOptions {
   /** Where the sandbox keeps runtime state, bundles, overlays and logs (e.g. `$III_HOME/sandbox`). */
@@ -45,6 +46,13 @@ export interface SandboxOptions {
    * controlled children).
    */
   cgroupParent?: string;
+  /**
+   * Start a watchdog process that stops every worker of this state directory when this process
+   * dies without {@link Sandbox.close} (crash, OOM kill, SIGKILL). Default true.
+   */
+  watchdog?: boolean;
+  /** Where the sandbox says what it did on its own (a watchdog replaced). */
+  report?: (message: string) => void;
 }
 
 /** Everything needed to run one worker. */
@@ -68,11 +76,6 @@ export interface RootfsSupport {
   kind: 'overlay' | 'userns-overlay' | 'copy';
   /** Why no overlay is used, when it is a copy. */
   reason?: string;
-}
-
-export interface LeftoverReport {
-  containers: string[];
-  mounts: string[];
 }
 
 /** A worker the sandbox runs. */
@@ -194,7 +197,7 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
  * await sandbox.cleanupLeftovers();
  * const w = await sandbox.start({ name: 'resize', imageRootfs, imageConfig, engineUrl: 'ws://127.0.0.1:49134' });
  * for await (const l of w.logs({ tail: 10 })) console.log(l.line);
- * await sandbox.stopAll();
+ * await sandbox.close(); // stops every worker, then disarms the watchdog
  * ```
  */
 export class Sandbox {
@@ -208,12 +211,15 @@ export class Sandbox {
   private readonly options: SandboxOptions;
   private readonly workers = new Map<string, Worker>();
   private readonly starting = new Set<string>();
+  private readonly watchdog: Watchdog | undefined;
+  private closed = false;
 
   private constructor(
     options: SandboxOptions,
     detected: DetectedRuntime,
     mode: SandboxMode,
     rootfsSupport: RootfsSupport,
+    watchdog: Watchdog | undefined,
   ) {
     this.options = options;
     this.stateDir = resolve(options.stateDir);
@@ -221,10 +227,17 @@ export class Sandbox {
     this.skippedRuntimes = detected.skipped;
     this.mode = mode;
     this.rootfsSupport = rootfsSupport;
+    this.watchdog = watchdog;
+  }
+
+  /** Pid of the watchdog process (see {@link SandboxOptions.watchdog}), if there is one. */
+  get watchdogPid(): number | undefined {
+    return this.watchdog?.pid;
   }
 
   /**
-   * Creates the state directory and picks the runtime (probing it by running a container).
+   * Creates the state directory, picks the runtime (probing it by running a container) and starts
+   * the watchdog; a watchdog still clearing up after a previous owner that died is waited for.
    * Not as root, sandboxes are rootless: a user namespace maps the caller's ids, and the runtime
    * mounts each worker's overlay inside it (probed too; a copy where the kernel refuses).
    */
@@ -255,7 +268,16 @@ export class Sandbox {
     } else if (mode.ids) {
       rootfsSupport = { kind: 'copy' };
     }
-    return new Sandbox(options, detected, mode, rootfsSupport);
+    await waitForOrphanedWatchdog(stateDir);
+    const watchdog =
+      options.watchdog === false
+        ? undefined
+        : await Watchdog.arm({
+            stateDir,
+            driver: detected.driver,
+            ...(options.report ? { report: options.report } : {}),
+          });
+    return new Sandbox(options, detected, mode, rootfsSupport, watchdog);
   }
 
   paths(name: string): WorkerPaths {
@@ -280,32 +302,19 @@ export class Sandbox {
    * and worker overlays still mounted. Call it before starting workers.
    */
   async cleanupLeftovers(): Promise<LeftoverReport> {
-    const report: LeftoverReport = { containers: [], mounts: [] };
-    const active = new Set(this.list().map((w) => w.id));
-    for (const c of await this.driver.list()) {
-      if (active.has(c.id)) continue;
-      // Rootless containers have no cgroup to list processes from; killing init ends the pid namespace.
-      await this.driver.kill(c.id, 'SIGKILL', { all: this.mode.limits.enforced }).catch(() => false);
-      await this.driver.delete(c.id, { force: true });
-      report.containers.push(c.id);
-    }
-    const workersDir = join(this.stateDir, 'workers');
-    const mounted = new Set((await readMounts()).map((m) => m.mountPoint));
-    const names = await readdir(workersDir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (this.workers.has(name)) continue;
-      const p = workerPaths(this.stateDir, name);
-      if (mounted.has(p.rootfs)) report.mounts.push(p.rootfs);
-      await releaseRootfs(p.rootfsDir);
-      await rm(p.run, { recursive: true, force: true });
-    }
-    await rm(join(this.stateDir, 'probe'), { recursive: true, force: true });
-    return report;
+    return removeLeftovers({
+      stateDir: this.stateDir,
+      drivers: [this.driver],
+      keep: new Set([...this.workers.keys(), ...this.starting]),
+    });
   }
 
   /** Prepares the worker's sandbox and starts it under its restart policy. */
   async start(def: WorkerDefinition, options: { signal?: AbortSignal } = {}): Promise<Worker> {
     const paths = workerPaths(this.stateDir, def.name);
+    if (this.closed) {
+      throw new SandboxError('SANDBOX_CLOSED', 'The sandbox is closed', 'Open a new one with Sandbox.open');
+    }
     if (this.workers.has(def.name) || this.starting.has(def.name)) {
       throw new SandboxError(
         'WORKER_ALREADY_RUNNING',
@@ -436,6 +445,16 @@ export class Sandbox {
   /** Stops every worker in parallel. */
   async stopAll(options: StopOptions = {}): Promise<void> {
     await Promise.all(this.list().map((w) => w.stop(options)));
+  }
+
+  /**
+   * Stops every worker (as {@link stopAll}), then disarms the watchdog: the end of a graceful
+   * shutdown. Without it, the watchdog stops the workers when this process exits.
+   */
+  async close(options: StopOptions = {}): Promise<void> {
+    this.closed = true;
+    await this.stopAll(options);
+    await this.watchdog?.disarm();
   }
 }
 

@@ -21,6 +21,14 @@ export {
   WorkerNotLockedError,
   WorkerNotStartedError,
 } from './errors.js';
+export {
+  CLEANUP_COMMAND,
+  type CleanupReport,
+  cleanupOrphanedWorkers,
+  findOrphanedWorkers,
+  type OrphanedWorker,
+  type OrphanReport,
+} from './orphaned-workers.js';
 export { type RunningWorkers, type StartWorkersOptions, startWorkers } from './start-workers.js';
 export { execInWorker } from './worker-exec.js';
 export { ImageNotCachedError, loadWorkerImage, type WorkerImage } from './worker-image.js';

@@ -1,5 +1,15 @@
-/** What `iii worker list` shows of a worker; `not started` means it never ran in this `iii`. */
-export type WorkerStatus = 'not started' | 'starting' | 'running' | 'restarting' | 'exited' | 'stopped';
+/**
+ * What `iii worker list` shows of a worker; `not started` means it never ran in this `iii`;
+ * `orphaned` that its sandbox still runs although no `iii` does (see `findOrphanedWorkers`).
+ */
+export type WorkerStatus =
+  | 'not started'
+  | 'starting'
+  | 'running'
+  | 'restarting'
+  | 'exited'
+  | 'stopped'
+  | 'orphaned';
 
 /** One worker of the running `iii`, as the `iii::workers::list` built-in returns it. */
 export interface WorkerInfo {

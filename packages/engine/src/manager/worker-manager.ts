@@ -91,6 +91,8 @@ export class WorkerManager implements WorkerController {
       const sandbox = await Sandbox.open({
         stateDir: this.paths.sandbox,
         ...(this.options.runtime ? { runtime: this.options.runtime } : {}),
+        // Its watchdog stops the workers if `iii` dies without stopping them (crash, kill -9).
+        report: this.report,
       });
       const { limits } = sandbox.mode;
       if (!limits.enforced) {
@@ -269,7 +271,7 @@ export class WorkerManager implements WorkerController {
         ),
       ),
     );
-    if (this.sandbox) await this.sandbox.stopAll(options);
+    if (this.sandbox) await this.sandbox.close(options);
   }
 
   /**

@@ -34,7 +34,8 @@ export interface DetectedRuntime {
   skipped: RuntimeAttempt[];
 }
 
-async function which(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/** The executable `name` (a name looked up on PATH, or an absolute path), if there is one. */
+export async function which(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const candidates = isAbsolute(name)
     ? [name]
     : (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
@@ -50,7 +51,7 @@ async function which(name: string, env: NodeJS.ProcessEnv): Promise<string | und
   return undefined;
 }
 
-function runtimeName(nameOrPath: string): string {
+export function runtimeName(nameOrPath: string): string {
   return nameOrPath.split('/').pop() ?? nameOrPath;
 }
 

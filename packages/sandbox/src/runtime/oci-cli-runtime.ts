@@ -156,11 +156,16 @@ export class OciCliRuntime implements RuntimeDriver {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const out: ContainerState[] = [];
-    for (const id of ids) {
-      const s = await this.state(id).catch(() => undefined);
-      out.push(s ?? { id, pid: 0, status: 'stopped', bundle: '' });
-    }
-    return out;
+    return Promise.all(
+      ids.map(
+        async (id) =>
+          (await this.state(id).catch(() => undefined)) ?? {
+            id,
+            pid: 0,
+            status: 'stopped' as const,
+            bundle: '',
+          },
+      ),
+    );
   }
 }

@@ -13,7 +13,7 @@ import {
   resolveConfigPath,
   WorkerNotFoundError,
 } from '@iii/config';
-import type { WorkerAddress, WorkerDetails } from '@iii/engine';
+import type { OrphanedWorker, WorkerAddress, WorkerDetails } from '@iii/engine';
 import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
@@ -59,6 +59,8 @@ interface InspectResult {
   state: string;
   /** Run-time state from the running `iii` (status, pid, restarts, last exit, sandbox), or null. */
   run: WorkerDetails | null;
+  /** Its sandbox when it still runs although `iii` does not (`iii worker cleanup` stops it), or null. */
+  orphan: OrphanedWorker | null;
 }
 
 export default class WorkerInspect extends BaseCommand {
@@ -160,6 +162,10 @@ export default class WorkerInspect extends BaseCommand {
     // Resolved values come only from the engine, through a call that proved to be its owner.
     if (flags.reveal && !live?.env) throw new NothingToRevealError(entry.name, engine !== undefined);
     const logs = engineApi.workerLogsDir(paths.home, entry.name);
+    // Without `iii`, its sandbox may still run (it was killed together with its watchdog).
+    const orphan = engine
+      ? undefined
+      : (await engineApi.findOrphanedWorkers(paths.home)).running.find((o) => o.name === entry.name);
     const result: InspectResult = {
       name: entry.name,
       image: entry.image,
@@ -186,8 +192,15 @@ export default class WorkerInspect extends BaseCommand {
       restart: entry.restart ?? DEFAULT_RESTART_POLICY,
       network: entry.network ?? 'host',
       logs,
-      state: live ? stateText(live) : engine ? 'not started' : 'not running (iii is not running)',
+      state: live
+        ? stateText(live)
+        : engine
+          ? 'not started'
+          : orphan
+            ? `orphaned: its sandbox still runs (pid ${orphan.pid}) but iii is not running; stop it with \`${engineApi.CLEANUP_COMMAND}\``
+            : 'not running (iii is not running)',
       run: live ?? null,
+      orphan: orphan ?? null,
     };
     if (!this.jsonEnabled()) this.print(result, pin !== undefined);
     return result;
@@ -235,6 +248,10 @@ export default class WorkerInspect extends BaseCommand {
     }
     if (r.run?.nextRestartAt) row('Next retry', r.run.nextRestartAt);
     if (r.run?.containerId) row('Container', `${r.run.containerId} (${r.run.runtime ?? 'runtime'})`);
+    if (r.orphan) {
+      row('PID', String(r.orphan.pid));
+      row('Container', `${r.orphan.containerId} (${r.orphan.runtime})`);
+    }
     if (r.run?.rootfs) row('Root', r.run.rootfs);
     lines.push('Env:');
     for (const [k, v] of Object.entries(r.env)) lines.push(`  ${k}=${v}`);

@@ -1,5 +1,13 @@
 import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
-import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine';
+import {
+  CLEANUP_COMMAND,
+  connectEngine,
+  type EngineRecord,
+  findOrphanedWorkers,
+  type OrphanedWorker,
+  readEngineRecord,
+  type WorkerInfo,
+} from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
@@ -8,6 +16,8 @@ interface ListResult {
   /** The running `iii`, or null when the rows come from config.yaml alone. */
   engine: { pid: number; address: string; configPath: string } | null;
   workers: WorkerInfo[];
+  /** Sandboxes still running although `iii` is not (it was killed with its watchdog); empty while it runs. */
+  orphans: OrphanedWorker[];
 }
 
 /** `1h2m`, `3m4s`, `5s`: as compact as `docker ps`, precise enough to see a restart. */
@@ -32,6 +42,7 @@ function statusText(w: WorkerInfo, now: number): string {
   if (w.status === 'restarting' && w.nextRestartAt) {
     notes.push(`retry in ${formatUptime(Math.max(0, Date.parse(w.nextRestartAt) - now))}`);
   }
+  if (w.status === 'orphaned') notes.push('running without iii');
   if (notes.length > 0) text += ` (${notes.join(', ')})`;
   if (w.error) text += ': see `iii` output';
   return text;
@@ -40,7 +51,7 @@ function statusText(w: WorkerInfo, now: number): string {
 export default class WorkerList extends BaseCommand {
   static override summary = 'List the workers of config.yaml and whether they run.';
   static override description =
-    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. STATUS of a crashing worker has its last exit code and when it is retried; its last lines of output follow the table. The state comes from the running `iii`; without one, every worker shows as stopped and a note says so.';
+    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. STATUS of a crashing worker has its last exit code and when it is retried; its last lines of output follow the table. The state comes from the running `iii`; without one, workers show as stopped and a note says so, except a sandbox still running although `iii` is not (status `orphaned`), which `iii worker cleanup` stops.';
   static override examples = [
     '<%= config.bin %> worker list',
     '<%= config.bin %> worker list --json',
@@ -62,7 +73,7 @@ export default class WorkerList extends BaseCommand {
       // Another machine's engine: its answer is the list, and any failure is the error.
       const client = await connectEngine(engineTarget(engineUrl, 10_000));
       try {
-        const result: ListResult = { engine: null, workers: await client.list() };
+        const result: ListResult = { engine: null, workers: await client.list(), orphans: [] };
         if (!this.jsonEnabled()) this.render(result.workers);
         return result;
       } finally {
@@ -80,6 +91,7 @@ export default class WorkerList extends BaseCommand {
           result = {
             engine: { pid: record.pid, address: record.address, configPath: record.configPath },
             workers,
+            orphans: [],
           };
         } catch (err) {
           // A refused token is an error to show, never a reason to pretend iii is stopped.
@@ -92,18 +104,50 @@ export default class WorkerList extends BaseCommand {
     }
     if (!result) {
       const state = await loadConfig(resolveConfigPath({ flag: flags.config }));
+      // No `iii`, but its sandboxes may still run (it was killed together with its watchdog).
+      const { running: orphans, stale } = await findOrphanedWorkers(home);
+      const orphanOf = (name: string) => orphans.find((o) => o.name === name);
+      const configured = new Set(state.doc.workers.map((w) => w.name));
       result = {
         engine: null,
-        workers: state.doc.workers.map((w) => ({
-          name: w.name,
-          image: w.image,
-          ...(state.lock.workers[w.name] ? { digest: state.lock.workers[w.name]!.digest } : {}),
-          status: 'stopped' as const,
-          restarts: 0,
-        })),
+        workers: [
+          ...state.doc.workers.map((w): WorkerInfo => {
+            const orphan = orphanOf(w.name);
+            return {
+              name: w.name,
+              image: w.image,
+              ...(state.lock.workers[w.name] ? { digest: state.lock.workers[w.name]!.digest } : {}),
+              status: orphan ? 'orphaned' : 'stopped',
+              ...(orphan ? { pid: orphan.pid } : {}),
+              restarts: 0,
+            };
+          }),
+          ...orphans
+            .filter((o) => o.name === undefined || !configured.has(o.name))
+            .map(
+              (o): WorkerInfo => ({
+                name: o.name ?? o.containerId,
+                image: '(not in config.yaml)',
+                status: 'orphaned',
+                pid: o.pid,
+                restarts: 0,
+              }),
+            ),
+        ],
+        orphans,
       };
-      if (!this.jsonEnabled())
-        this.logToStderr('Note: iii is not running; showing config.yaml. Start the workers with `iii`.');
+      if (!this.jsonEnabled()) {
+        this.logToStderr(
+          orphans.length > 0
+            ? `Note: iii is not running, but ${orphans.length} worker sandbox${orphans.length === 1 ? '' : 'es'} it started still run${orphans.length === 1 ? 's' : ''}. Stop ${orphans.length === 1 ? 'it' : 'them'} with \`${CLEANUP_COMMAND}\`.`
+            : 'Note: iii is not running; showing config.yaml. Start the workers with `iii`.',
+        );
+        if (orphans.length === 0 && stale > 0) {
+          this.logToStderr(
+            `Note: a killed iii left containers or mounts of its sandboxes behind (nothing runs); \`${CLEANUP_COMMAND}\` removes them.`,
+          );
+        }
+      }
     }
     if (!this.jsonEnabled()) this.render(result.workers);
     return result;
