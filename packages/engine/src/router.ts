@@ -11,6 +11,7 @@ import {
   type RegisterTriggerTypeFrame,
 } from '@iii/sdk';
 import { type BuiltinDefinition, BuiltinError } from './builtin.js';
+import { FunctionRegistry, type Handover } from './function-registry.js';
 import { invokeOverHttp } from './http-invoke.js';
 import { isOwner } from './peer.js';
 import type { WorkerConnection } from './worker-connection.js';
@@ -21,6 +22,8 @@ export interface FunctionEntry {
   owner: WorkerConnection | undefined;
   frame: RegisterFunctionFrame | undefined;
   builtin: BuiltinDefinition | undefined;
+  /** Live connections that registered the same id later and take over, in order, if the owner leaves. */
+  standby: WorkerConnection[];
 }
 
 interface PendingInvocation {
@@ -38,15 +41,17 @@ interface TriggerEntry {
 const RESULT_PREFIX = '{"type":"invocationresult","invocation_id":"';
 const STOPPED: ErrorBody = { code: 'invocation_stopped', message: 'Invocation stopped' };
 const TRACE_MEMORY = 10_000;
+/** Code of the reference engine for a function id that another live worker already serves. */
+export const FUNCTION_CONFLICT = 'FUNCTION_NAMESPACE_CONFLICT';
 
 /**
- * Routes frames between connections: function registry (last writer wins), invocations and their
- * results, fire-and-forget calls, trigger registrations, reattach. Knows nothing about sockets beyond
- * {@link WorkerConnection.send}.
+ * Routes frames between connections: function registry (first live registrant serves, see
+ * {@link FunctionRegistry}), invocations and their results, fire-and-forget calls, trigger
+ * registrations, reattach. Knows nothing about sockets beyond {@link WorkerConnection.send}.
  */
 export class Router {
   readonly connections = new Map<string, WorkerConnection>();
-  private readonly functions = new Map<string, { owner: WorkerConnection; frame: RegisterFunctionFrame }>();
+  private readonly functions = new FunctionRegistry();
   private readonly builtins = new Map<string, BuiltinDefinition>();
   private readonly invocations = new Map<string, PendingInvocation>();
   private readonly triggerTypes = new Map<
@@ -59,8 +64,13 @@ export class Router {
   private readonly drainWaiters = new Set<() => void>();
   private readonly debug: (message: string) => void;
   private readonly warn: (message: string) => void;
+  /** Lines about connections that have not said their name yet; written once they do, or leave. */
+  private readonly untold = new Map<WorkerConnection, Array<() => string>>();
 
-  /** `warn` gets what the engine's owner should hear about (refused management calls). */
+  /**
+   * `warn` gets what the engine's owner should hear about, one line each: refused management calls,
+   * function registrations refused because another live worker serves the id, and handovers.
+   */
   constructor(debug: (message: string) => void, warn: (message: string) => void = () => {}) {
     this.debug = debug;
     this.warn = warn;
@@ -89,16 +99,44 @@ export class Router {
   /** Every function the engine can route, builtins first. */
   listFunctions(): FunctionEntry[] {
     const out: FunctionEntry[] = [];
-    for (const [id, builtin] of this.builtins) out.push({ id, owner: undefined, frame: undefined, builtin });
-    for (const [id, { owner, frame }] of this.functions) out.push({ id, owner, frame, builtin: undefined });
+    for (const [id, builtin] of this.builtins) {
+      out.push({ id, owner: undefined, frame: undefined, builtin, standby: [] });
+    }
+    for (const [id, { conn, frame }] of this.functions) {
+      out.push({ id, owner: conn, frame, builtin: undefined, standby: this.functions.standby(id) });
+    }
     return out;
   }
 
   getFunction(id: string): FunctionEntry | undefined {
     const builtin = this.builtins.get(id);
-    if (builtin) return { id, owner: undefined, frame: undefined, builtin };
+    if (builtin) return { id, owner: undefined, frame: undefined, builtin, standby: [] };
     const fn = this.functions.get(id);
-    return fn ? { id, owner: fn.owner, frame: fn.frame, builtin: undefined } : undefined;
+    return fn
+      ? { id, owner: fn.conn, frame: fn.frame, builtin: undefined, standby: this.functions.standby(id) }
+      : undefined;
+  }
+
+  /**
+   * The connection said its name (`engine::workers::register`): lines about it that waited for the
+   * name are written now. The SDKs register their functions before they say their name.
+   */
+  announced(conn: WorkerConnection): void {
+    const lines = this.untold.get(conn);
+    if (!lines) return;
+    this.untold.delete(conn);
+    for (const line of lines) this.warn(line());
+  }
+
+  /** Writes a line about `conn` now, or once it has a name to be called by. */
+  private tell(conn: WorkerConnection, line: () => string): void {
+    if (conn.metadata) {
+      this.warn(line());
+      return;
+    }
+    const lines = this.untold.get(conn) ?? [];
+    lines.push(line);
+    this.untold.set(conn, lines);
   }
 
   /** Invocations in flight whose function lives on `conn`. */
@@ -146,12 +184,12 @@ export class Router {
       case MessageType.RegisterFunction:
         this.onRegisterFunction(conn, frame);
         return;
-      case MessageType.UnregisterFunction:
-        if (typeof frame.id === 'string' && this.functions.get(frame.id)?.owner === conn) {
-          this.functions.delete(frame.id);
-          conn.functionIds.delete(frame.id);
-        }
+      case MessageType.UnregisterFunction: {
+        if (typeof frame.id !== 'string') return;
+        const handover = this.functions.unregister(conn, frame.id);
+        if (handover) this.tellHandover(handover, 'unregistered it');
         return;
+      }
       case MessageType.RegisterTriggerType:
         this.onRegisterTriggerType(conn, frame);
         return;
@@ -185,15 +223,44 @@ export class Router {
 
   private onRegisterFunction(conn: WorkerConnection, frame: RegisterFunctionFrame): void {
     if (typeof frame.id !== 'string' || frame.id === '') return;
-    if (this.builtins.has(frame.id)) {
-      // The engine's own functions always win; a look-alike would only confuse the listings.
-      this.debug(`ignored ${conn.name} registering the built-in ${frame.id}`);
+    const id = frame.id;
+    if (this.builtins.has(id)) {
+      this.reject(conn, id, '');
+      this.tell(
+        conn,
+        () => `function "${id}" is built into the engine; refused it from worker "${conn.name}"`,
+      );
       return;
     }
-    const previous = this.functions.get(frame.id);
-    if (previous && previous.owner !== conn) previous.owner.functionIds.delete(frame.id);
-    this.functions.set(frame.id, { owner: conn, frame });
-    conn.functionIds.add(frame.id);
+    const outcome = this.functions.register(conn, frame);
+    if (outcome.kind === 'serving') return;
+    const server = outcome.server;
+    this.reject(conn, id, server.id);
+    this.tell(
+      conn,
+      () =>
+        `function "${id}" is already served by worker "${server.name}"; refused it from worker "${conn.name}" (it takes over if "${server.name}" leaves)`,
+    );
+  }
+
+  /** Tells a worker that one function was not registered, as the reference engine does; it stays connected. */
+  private reject(conn: WorkerConnection, functionId: string, ownerId: string): void {
+    conn.send(
+      JSON.stringify({
+        type: MessageType.RegistrationRejected,
+        code: FUNCTION_CONFLICT,
+        namespace: 'default',
+        function_id: functionId,
+        owner_worker_id: ownerId,
+      }),
+    );
+  }
+
+  private tellHandover(h: Handover, why: string): void {
+    const to = h.to;
+    if (!to) return;
+    const from = h.from.name;
+    this.tell(to, () => `function "${h.id}": worker "${from}" ${why}; worker "${to.name}" serves it now`);
   }
 
   private onInvoke(caller: WorkerConnection, frame: InvokeFunctionFrame): void {
@@ -240,7 +307,7 @@ export class Router {
       void this.runHttp(caller, fn.frame, data, replyTo);
       return;
     }
-    const owner = fn.owner;
+    const owner = fn.conn;
     if (typeof frame.traceparent === 'string') this.rememberTrace(frame.traceparent, owner.name);
     if (!replyTo) {
       // Fire-and-forget: the worker runs it and answers nobody.
@@ -438,6 +505,13 @@ export class Router {
       if (inv.caller === old) inv.caller = conn;
     }
     for (const entry of this.triggers.values()) if (entry.registrar === old) entry.registrar = conn;
+    // Its functions stay its own: the replay that follows re-registers them without a conflict.
+    this.functions.transfer(old, conn);
+    const untold = this.untold.get(old);
+    if (untold) {
+      this.untold.delete(old);
+      this.untold.set(conn, [...(this.untold.get(conn) ?? []), ...untold]);
+    }
     this.detach(old);
     old.socket.terminate();
   }
@@ -453,10 +527,10 @@ export class Router {
   /** Forgets a closed connection: its functions and trigger types go, its callers' invocations stop. */
   detach(conn: WorkerConnection): void {
     if (!this.connections.delete(conn.id)) return;
-    for (const id of conn.functionIds) {
-      if (this.functions.get(id)?.owner === conn) this.functions.delete(id);
-    }
+    for (const handover of this.functions.removeConnection(conn)) this.tellHandover(handover, 'left');
     conn.functionIds.clear();
+    // Lines waiting for a name it never said are written with its connection id.
+    this.announced(conn);
     for (const [id, inv] of this.invocations) {
       if (inv.owner === conn) {
         this.finish(id);

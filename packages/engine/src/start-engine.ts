@@ -37,7 +37,11 @@ export interface EngineOptions {
    * owner-only built-ins. Default: a new random one, readable as {@link Engine.managementToken}.
    */
   managementToken?: string;
-  /** What the owner should hear about, one line each (refused management calls). Default: dropped. */
+  /**
+   * What the owner should hear about, one line each: refused management calls, a function id refused
+   * because another live worker serves it, a function handed to a waiting worker when its server
+   * left. Default: dropped.
+   */
   report?: (message: string) => void;
   /** Diagnostics about ignored frames and routing misses. Default: dropped. */
   debug?: (message: string) => void;

@@ -16,10 +16,12 @@ describe('engine with workers written with iii-sdk and with @iii/sdk', () => {
   let ours: WorkerProcess;
   let ourCaller: WorkerClient;
   let officialCaller: OfficialClient;
+  const reports: string[] = [];
 
   beforeAll(async () => {
     engine = await startEngine({
       port: 0,
+      report: (line) => reports.push(line),
       logSink: (worker, level, message, data) => logs.push({ worker, level, message, data }),
     });
     official = spawnWorker('official', {
@@ -205,6 +207,34 @@ describe('engine with workers written with iii-sdk and with @iii/sdk', () => {
       });
     } finally {
       await worker.kill();
+    }
+  });
+
+  it('two iii-sdk workers registering one function id: the first serves, the second takes over when it leaves', async () => {
+    const first = registerOfficial(engine.address, { workerName: 'dup-first' });
+    const second = registerOfficial(engine.address, { workerName: 'dup-second' });
+    try {
+      first.registerFunction('dup::who', async () => 'first');
+      await waitForFunctions(ourCaller, ['dup::who']);
+      second.registerFunction('dup::who', async () => 'second');
+      await eventually(() => reports.some((r) => r.includes('refused it from worker "dup-second"')));
+      for (let i = 0; i < 3; i++) {
+        await expect(ourCaller.trigger({ function_id: 'dup::who', payload: {} })).resolves.toBe('first');
+      }
+      await first.shutdown();
+      // A call racing the first worker's goodbye may be stopped; the next ones reach the second.
+      await eventually(async () =>
+        ourCaller.trigger({ function_id: 'dup::who', payload: {} }).then(
+          (who) => who === 'second',
+          () => false,
+        ),
+      );
+      expect(reports).toContain(
+        'function "dup::who": worker "dup-first" left; worker "dup-second" serves it now',
+      );
+    } finally {
+      await first.shutdown();
+      await second.shutdown();
     }
   });
 

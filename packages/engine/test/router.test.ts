@@ -57,8 +57,10 @@ describe('router', () => {
     return c;
   };
 
+  const reports: string[] = [];
+
   beforeAll(async () => {
-    engine = await startEngine({ port: 0 });
+    engine = await startEngine({ port: 0, report: (line) => reports.push(line) });
     caller = registerWorker(engine.address, { announce: false });
   });
   afterEach(async () => {
@@ -70,20 +72,154 @@ describe('router', () => {
     await engine?.close();
   });
 
-  it('routes a function to its last registrant, and forgets it when that worker leaves', async () => {
+  /** `engine::functions::list` rows of one function id. */
+  const listed = async (id: string) => {
+    const { functions } = await caller.trigger<{
+      functions: Array<{
+        function_id: string;
+        worker_name: string;
+        worker_id?: string;
+        standby?: Array<{ worker_name: string; worker_id: string }>;
+      }>;
+    }>({ function_id: 'engine::functions::list', payload: { prefix: id } });
+    return functions.find((f) => f.function_id === id);
+  };
+  const announce = (peer: RawPeer, name: string) =>
+    peer.send({
+      type: 'invokefunction',
+      function_id: 'engine::workers::register',
+      data: { name },
+      action: { type: 'void' },
+    });
+
+  it('keeps a function with its first live registrant, refuses a second with a log line, and hands it over when the first leaves', async () => {
     const first = client('first');
     first.registerFunction('shared::who', () => 'first');
     await waitForFunctions(caller, ['shared::who']);
-    const second = client('second');
-    second.registerFunction('shared::who', () => 'second');
-    await eventually(
-      async () => (await caller.trigger({ function_id: 'shared::who', payload: {} })) === 'second',
-    );
-    await second.shutdown();
-    await eventually(async () => {
-      const err = await caller.trigger({ function_id: 'shared::who', payload: {} }).catch((e: unknown) => e);
-      return (err as { code?: string }).code === 'function_not_found';
+    const second = await rawPeer(engine.address);
+    sockets.push(second.ws);
+    const hello = await second.next('workerregistered');
+    second.send({ type: 'registerfunction', id: 'shared::who' });
+    // The refused worker hears why, in the reference engine's words, and stays connected.
+    expect(await second.next('registrationrejected')).toEqual({
+      type: 'registrationrejected',
+      code: 'FUNCTION_NAMESPACE_CONFLICT',
+      namespace: 'default',
+      function_id: 'shared::who',
+      owner_worker_id: first.workerId,
     });
+    announce(second, 'second');
+    await eventually(() => reports.some((r) => r.includes('"shared::who"')));
+    expect(reports).toContain(
+      'function "shared::who" is already served by worker "first"; refused it from worker "second" (it takes over if "first" leaves)',
+    );
+    await expect(caller.trigger({ function_id: 'shared::who', payload: {} })).resolves.toBe('first');
+    expect(await listed('shared::who')).toEqual({
+      function_id: 'shared::who',
+      worker_name: 'first',
+      worker_id: first.workerId,
+      standby: [{ worker_name: 'second', worker_id: hello.worker_id }],
+    });
+    expect(second.ws.readyState).toBe(WebSocket.OPEN);
+
+    // The first worker leaves: the function is not lost, the second serves it.
+    await first.shutdown();
+    await eventually(async () => (await listed('shared::who'))?.worker_name === 'second');
+    expect((await listed('shared::who'))?.standby).toBeUndefined();
+    expect(reports).toContain('function "shared::who": worker "first" left; worker "second" serves it now');
+    const call = caller.trigger({ function_id: 'shared::who', payload: {} });
+    const invoke = await second.next('invokefunction');
+    second.send({
+      type: 'invocationresult',
+      invocation_id: invoke.invocation_id,
+      function_id: 'shared::who',
+      result: 'second',
+    });
+    await expect(call).resolves.toBe('second');
+  });
+
+  it('hands a function to the next registrant in line when its server unregisters it', async () => {
+    const a = client('line-a');
+    const b = client('line-b');
+    const c = client('line-c');
+    const reg = a.registerFunction('line::fn', () => 'a');
+    await waitForFunctions(caller, ['line::fn']);
+    b.registerFunction('line::fn', () => 'b');
+    await eventually(async () => (await listed('line::fn'))?.standby?.length === 1);
+    c.registerFunction('line::fn', () => 'c');
+    await eventually(async () => (await listed('line::fn'))?.standby?.length === 2);
+    expect((await listed('line::fn'))?.standby?.map((s) => s.worker_name)).toEqual(['line-b', 'line-c']);
+    reg.unregister();
+    await eventually(async () => (await caller.trigger({ function_id: 'line::fn', payload: {} })) === 'b');
+    expect(reports).toContain(
+      'function "line::fn": worker "line-a" unregistered it; worker "line-b" serves it now',
+    );
+    // A standby that leaves is dropped from the line; the server keeps serving.
+    await c.shutdown();
+    await eventually(async () => (await listed('line::fn'))?.standby === undefined);
+    await expect(caller.trigger({ function_id: 'line::fn', payload: {} })).resolves.toBe('b');
+  });
+
+  it('lets a worker re-register its own function (and after reattach) without a conflict', async () => {
+    const old = await rawPeer(engine.address);
+    sockets.push(old.ws);
+    const hello = await old.next('workerregistered');
+    old.send({ type: 'registerfunction', id: 'mine::fn', description: 'v1' });
+    old.send({ type: 'registerfunction', id: 'mine::fn', description: 'v2' });
+    announce(old, 'mine');
+    await waitForFunctions(caller, ['mine::fn']);
+    const rival = client('rival');
+    rival.registerFunction('mine::fn', () => 'rival');
+    await eventually(async () => (await listed('mine::fn'))?.standby?.length === 1);
+
+    // The worker reconnects and replays, as the SDKs do: reattach first, then its registrations.
+    const fresh = await rawPeer(engine.address);
+    sockets.push(fresh.ws);
+    const freshHello = await fresh.next('workerregistered');
+    fresh.send({
+      type: 'reattach',
+      previous_worker_id: hello.worker_id,
+      reattach_token: hello.reattach_token,
+    });
+    fresh.send({ type: 'registerfunction', id: 'mine::fn', description: 'v2' });
+    announce(fresh, 'mine');
+    await eventually(async () => (await listed('mine::fn'))?.worker_id === freshHello.worker_id);
+    expect(await listed('mine::fn')).toMatchObject({
+      worker_name: 'mine',
+      standby: [{ worker_name: 'rival' }],
+    });
+    expect(old.frames.some((f) => f.type === 'registrationrejected')).toBe(false);
+    expect(fresh.frames.some((f) => f.type === 'registrationrejected')).toBe(false);
+    expect(reports.filter((r) => r.includes('"mine::fn"'))).toEqual([
+      'function "mine::fn" is already served by worker "mine"; refused it from worker "rival" (it takes over if "mine" leaves)',
+    ]);
+    const info = await caller.trigger<{ description?: string }>({
+      function_id: 'engine::functions::info',
+      payload: { function_id: 'mine::fn' },
+    });
+    expect(info.description).toBe('v2');
+  });
+
+  it('refuses a worker function that would shadow a built-in', async () => {
+    const peer = await rawPeer(engine.address);
+    sockets.push(peer.ws);
+    await peer.next('workerregistered');
+    peer.send({ type: 'registerfunction', id: 'engine::workers::list' });
+    expect(await peer.next('registrationrejected')).toMatchObject({
+      code: 'FUNCTION_NAMESPACE_CONFLICT',
+      function_id: 'engine::workers::list',
+      owner_worker_id: '',
+    });
+    announce(peer, 'shadow');
+    await eventually(() => reports.some((r) => r.includes('"shadow"')));
+    expect(reports).toContain(
+      'function "engine::workers::list" is built into the engine; refused it from worker "shadow"',
+    );
+    const { workers } = await caller.trigger<{ workers: unknown[] }>({
+      function_id: 'engine::workers::list',
+      payload: {},
+    });
+    expect(Array.isArray(workers)).toBe(true);
   });
 
   it('lets the SDK time out a call the engine keeps open, with code TIMEOUT', async () => {

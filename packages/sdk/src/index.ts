@@ -21,6 +21,7 @@ export type {
   RegisterFunctionFrame,
   RegisterTriggerFrame,
   RegisterTriggerTypeFrame,
+  RegistrationRejectedFrame,
   TriggerActionBody,
   TriggerRegistrationResultFrame,
   UnregisterFunctionFrame,

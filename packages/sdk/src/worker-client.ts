@@ -491,6 +491,13 @@ export class WorkerClient {
       case MessageType.Ping:
         this.write({ type: MessageType.Pong });
         return;
+      case MessageType.RegistrationRejected:
+        // As the official SDKs do: one refused function is a warning, the worker keeps serving the rest
+        // (and the engine hands it the function if its current server leaves).
+        console.warn(
+          `[iii] registration of function "${frame.function_id ?? ''}" refused (${frame.code}): another worker already serves it${frame.owner_worker_id ? ` (${frame.owner_worker_id})` : ''}`,
+        );
+        return;
       default:
         return;
     }

@@ -18,6 +18,8 @@ export interface FunctionListEntry {
   function_id: string;
   worker_name: string;
   worker_id?: string;
+  /** Workers that registered the id too and were refused; the first takes over if the server leaves. */
+  standby?: Array<{ worker_name: string; worker_id: string }>;
   description?: string;
   metadata?: Record<string, JsonValue>;
 }
@@ -29,6 +31,9 @@ function toEntry(fn: FunctionEntry): FunctionListEntry {
     function_id: fn.id,
     worker_name: fn.owner ? fn.owner.name : 'engine',
     ...(fn.owner ? { worker_id: fn.owner.id } : {}),
+    ...(fn.standby.length > 0
+      ? { standby: fn.standby.map((c) => ({ worker_name: c.name, worker_id: c.id })) }
+      : {}),
     ...(description !== undefined ? { description } : {}),
     ...(metadata !== undefined ? { metadata } : {}),
   };

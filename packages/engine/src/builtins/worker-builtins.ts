@@ -75,6 +75,7 @@ export function workerBuiltins(router: Router): Record<string, BuiltinDefinition
           isolation: isolation ?? null,
           telemetry,
         };
+        router.announced(caller);
         return null;
       },
     },

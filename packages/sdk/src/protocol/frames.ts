@@ -111,6 +111,20 @@ export interface TriggerRegistrationResultFrame {
   error?: ErrorBody;
 }
 
+/**
+ * engine -> worker: a registration the engine refused because another live worker already serves that
+ * function id (`FUNCTION_NAMESPACE_CONFLICT`). Only that function is refused; the connection stays open.
+ */
+export interface RegistrationRejectedFrame {
+  type: typeof MessageType.RegistrationRejected;
+  code: string;
+  namespace: string;
+  function_id?: string;
+  worker_name?: string;
+  /** The worker that serves it (empty when the engine itself does). */
+  owner_worker_id: string;
+}
+
 export interface PingFrame {
   type: typeof MessageType.Ping;
 }
@@ -138,6 +152,7 @@ export type Frame =
   | RegisterTriggerFrame
   | UnregisterTriggerFrame
   | TriggerRegistrationResultFrame
+  | RegistrationRejectedFrame
   | PingFrame
   | PongFrame
   | ErrorFrame;

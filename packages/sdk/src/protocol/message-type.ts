@@ -14,6 +14,7 @@ export const MessageType = {
   RegisterTrigger: 'registertrigger',
   UnregisterTrigger: 'unregistertrigger',
   TriggerRegistrationResult: 'triggerregistrationresult',
+  RegistrationRejected: 'registrationrejected',
   Ping: 'ping',
   Pong: 'pong',
   Error: 'error',
