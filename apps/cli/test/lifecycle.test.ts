@@ -139,7 +139,7 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     }
     expect(await until('node-worker::env', greeting)).toBe('greeting-from-default');
     const table = await iii('worker', 'list');
-    expect(table.stdout).toMatch(/^NAME\s+IMAGE\s+STATUS\s+PID\s+UPTIME\s+RESTARTS/m);
+    expect(table.stdout).toMatch(/^NAME\s+IMAGE\s+STATUS\s+PID\s+UPTIME\s+CONNECTED\s+RESTARTS/m);
     expect(table.stdout).toMatch(/^node-worker\s+\S+\s+running\s+\d+/m);
   });
 

@@ -13,5 +13,5 @@ export { bearerToken, createManagementToken, tokenMatches } from './management-t
 export * from './manager/index.js';
 export { type OtelLogRecord, parseOtelLogs } from './otel-logs.js';
 export { isOwner, type Peer } from './peer.js';
-export { type Engine, type EngineOptions, startEngine } from './start-engine.js';
+export { type ConnectionInfo, type Engine, type EngineOptions, startEngine } from './start-engine.js';
 export type { WorkerConnection, WorkerMetadata } from './worker-connection.js';

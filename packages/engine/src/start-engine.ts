@@ -61,11 +61,24 @@ export interface Engine {
   registerBuiltin(id: string, handler: BuiltinHandler | BuiltinDefinition): void;
   /** Workers that announced themselves, as `engine::workers::list` returns them. */
   listWorkers(): WorkerListEntry[];
+  /** Every open worker connection (announced or not), with the TCP ports of both ends. */
+  listConnections(): ConnectionInfo[];
   /**
    * Stops accepting connections, waits up to `drainTimeoutMs` for in-flight invocations to finish,
    * then closes every socket with 1001 (workers reconnect to the next engine) and the listener.
    */
   close(): Promise<void>;
+}
+
+/** An open connection on `/`, for telling which process holds it (see `connectionsHeldBy`). */
+export interface ConnectionInfo {
+  id: string;
+  /** The name it gave through `engine::workers::register`: a claim, not a proof. */
+  name: string | undefined;
+  connectedAtMs: number;
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
 }
 
 const DEFAULT_PORT = 49134;
@@ -144,7 +157,10 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   heartbeat.unref();
 
   workers.on('connection', (ws, req: IncomingMessage) => {
-    const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now(), peerOf(req));
+    const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now(), peerOf(req), {
+      remotePort: req.socket.remotePort,
+      localPort: req.socket.localPort,
+    });
     // A protocol violation (e.g. a frame over maxPayload) closes this socket only.
     ws.on('error', (err) => debug(`connection ${conn.id}: ${err.message}`));
     ws.on('message', (data, isBinary) => {
@@ -206,6 +222,17 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       router.addBuiltin(id, toDefinition(handler));
     },
     listWorkers: () => listWorkers(router),
+    listConnections: () =>
+      [...router.connections.values()]
+        .filter((c) => !c.retired && c.open)
+        .map((c) => ({
+          id: c.id,
+          name: c.metadata?.name,
+          connectedAtMs: c.connectedAtMs,
+          remoteAddress: c.ipAddress,
+          remotePort: c.remotePort,
+          localPort: c.localPort,
+        })),
     close() {
       closing ??= (async () => {
         clearInterval(heartbeat);

@@ -21,6 +21,9 @@ export class WorkerConnection {
   readonly reattachToken = randomUUID();
   readonly connectedAtMs: number;
   readonly ipAddress: string;
+  /** TCP ports of the peer's end and of the engine's end (0 when unknown). */
+  readonly remotePort: number;
+  readonly localPort: number;
   readonly socket: WebSocket;
   /** Set once the worker calls `engine::workers::register`; unregistered connections are not listed. */
   metadata: WorkerMetadata | undefined;
@@ -33,11 +36,19 @@ export class WorkerConnection {
   /** Owner-only functions this connection was refused, so each is logged once. */
   readonly refused = new Set<string>();
 
-  constructor(socket: WebSocket, ipAddress: string, now: number, peer?: Peer) {
+  constructor(
+    socket: WebSocket,
+    ipAddress: string,
+    now: number,
+    peer?: Peer,
+    ports: { remotePort?: number; localPort?: number } = {},
+  ) {
     this.socket = socket;
     this.ipAddress = ipAddress;
     this.connectedAtMs = now;
     this.peer = peer ?? { address: ipAddress, access: 'anonymous' };
+    this.remotePort = ports.remotePort ?? 0;
+    this.localPort = ports.localPort ?? 0;
   }
 
   /** The name used in lists and logs: the registered name, else the connection id. */

@@ -139,10 +139,14 @@ describe('worker manager with runc and the busybox fixture', () => {
       code: 'WORKER_NOT_RUNNING',
     });
     const started = await manager.start('bb');
-    expect(['starting', 'running']).toContain(started.status);
+    expect(started.started).toBe(true);
+    expect(['starting', 'running']).toContain(started.worker.status);
     const first = await until('bb running again', async () =>
       (await manager.list()).find((w) => w.name === 'bb' && w.status === 'running'),
     );
+    // A second start finds it running and leaves it be.
+    const again = await manager.start('bb');
+    expect(again).toMatchObject({ started: false, worker: { status: 'running', pid: first.pid } });
     await manager.restart('bb', { timeoutMs: 5000 });
     const second = await until('bb running after restart', async () =>
       (await manager.list()).find((w) => w.name === 'bb' && w.status === 'running' && w.pid !== first.pid),
@@ -164,7 +168,7 @@ describe('worker manager with runc and the busybox fixture', () => {
       expect((await client.inspect('bb', { reveal: true })).env?.GREETING).toBe('from-default');
       await expect(client.stop('nope')).rejects.toMatchObject({ code: 'WORKER_NOT_FOUND' });
       expect((await client.stop('bb', 5000)).status).toBe('stopped');
-      expect((await client.start('bb')).status).toMatch(/starting|running/);
+      expect((await client.start('bb')).worker.status).toMatch(/starting|running/);
     } finally {
       await client.close();
     }

@@ -10,7 +10,8 @@ import {
   UnknownWorkerError,
   WorkerNotStartedError,
 } from '../manager/errors.js';
-import type { WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
+import { type StopProgress, stopInParallel } from '../manager/stop-in-parallel.js';
+import type { StartOutcome, WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
 import { WorkerFunctions } from './worker-functions.js';
 
 export interface ConnectEngineOptions {
@@ -83,8 +84,11 @@ export class EngineControlClient {
     return (await this.call<{ worker: WorkerDetails }>(WorkerFunctions.inspect, payload)).worker;
   }
 
-  async start(name: string): Promise<WorkerInfo> {
-    return (await this.call<{ worker: WorkerInfo }>(WorkerFunctions.start, { name })).worker;
+  /** Starts a worker; `started: false` says it was already running. */
+  async start(name: string): Promise<StartOutcome> {
+    const outcome = await this.call<StartOutcome>(WorkerFunctions.start, { name });
+    // An `iii` older than this answer sends no `started`: it started the worker or found it running.
+    return { ...outcome, started: outcome.started ?? true };
   }
 
   async stop(name: string, timeoutMs?: number): Promise<WorkerInfo> {
@@ -162,16 +166,49 @@ export async function connectEngine(options: ConnectEngineOptions): Promise<Engi
 export async function stopRunningWorker(
   options: ConnectEngineOptions & { name: string; timeoutMs?: number },
 ): Promise<boolean> {
+  const stopped = await stopRunningWorkers({ ...options, names: [options.name] });
+  return stopped.length > 0;
+}
+
+/** Options of {@link stopRunningWorkers}. */
+export interface StopRunningWorkersOptions extends ConnectEngineOptions {
+  names: readonly string[];
+  /** Grace period between SIGTERM and SIGKILL (default: that of `iii`, 10 s). */
+  timeoutMs?: number;
+  /** Called once with the workers that run and are about to be told to stop. */
+  onStopping?: (names: string[]) => void;
+  /** Called as each of them has stopped, with those still being waited for. */
+  onStopped?: (progress: StopProgress) => void;
+}
+
+/**
+ * Stops the named workers of the running `iii` that run, all at once, reporting each as it stops.
+ * Resolves the names that were stopped; workers that do not run and a stopped `iii` are no error.
+ * When one failed to stop, rejects with its error after the others have stopped.
+ */
+export async function stopRunningWorkers(options: StopRunningWorkersOptions): Promise<string[]> {
   const target = await findEngine(options);
-  if (!target) return false;
+  if (!target) return [];
+  // The calls wait for the grace period on top of the usual call timeout.
   const client = new EngineControlClient(target, options.timeoutMs ?? 30_000);
   try {
-    const before = (await client.list()).find((w) => w.name === options.name);
-    if (!before || before.pid === undefined) return false;
-    await client.stop(options.name, options.timeoutMs);
-    return true;
+    const listed = await client.list();
+    const running = options.names.filter((n) => listed.find((w) => w.name === n)?.pid !== undefined);
+    if (running.length === 0) return [];
+    options.onStopping?.(running);
+    let failure: Error | undefined;
+    await stopInParallel(
+      running,
+      (name) => client.stop(name, options.timeoutMs),
+      (progress) => {
+        failure ??= progress.error;
+        options.onStopped?.(progress);
+      },
+    );
+    if (failure) throw failure;
+    return running;
   } catch (err) {
-    if ((err as { code?: string }).code === 'ENGINE_NOT_RUNNING') return false;
+    if ((err as { code?: string }).code === 'ENGINE_NOT_RUNNING') return [];
     throw err;
   } finally {
     await client.close();

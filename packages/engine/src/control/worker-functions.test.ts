@@ -20,7 +20,7 @@ function controller(calls: string[]): WorkerController {
     start: async (name) => {
       known(name);
       calls.push(`start ${name}`);
-      return info(name);
+      return { worker: info(name), started: true };
     },
     stop: async (name, o) => {
       known(name);
@@ -53,7 +53,10 @@ describe('iii::workers::* built-ins', () => {
     expect(await fns[WorkerFunctions.list]!.handler({}, ctx)).toEqual({ workers: [info('a')] });
     await fns[WorkerFunctions.stop]!.handler({ name: 'a', timeoutMs: 2500 }, ctx);
     await fns[WorkerFunctions.restart]!.handler({ name: 'a' }, ctx);
-    await fns[WorkerFunctions.start]!.handler({ name: 'a' }, ctx);
+    expect(await fns[WorkerFunctions.start]!.handler({ name: 'a' }, ctx)).toEqual({
+      worker: info('a'),
+      started: true,
+    });
     expect(calls).toEqual(['stop a 2500', 'restart a undefined', 'start a']);
   });
 

@@ -64,8 +64,7 @@ export function workerFunctions(controller: WorkerController): Record<string, Bu
     [WorkerFunctions.start]: {
       description: 'Starts a worker of config.yaml (from the cached image; nothing is pulled).',
       metadata,
-      handler: (data) =>
-        answer(async () => ({ worker: await controller.start(parse(nameInput, data).name) })),
+      handler: (data) => answer(() => controller.start(parse(nameInput, data).name)),
     },
     [WorkerFunctions.stop]: {
       description: 'Stops a worker (SIGTERM, then SIGKILL after timeoutMs); it stays stopped until started.',

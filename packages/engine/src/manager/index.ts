@@ -1,4 +1,5 @@
 export type { WorkerAddress, WorkerProcess } from '@iii/sandbox';
+export { connectionsHeldBy, type PeerConnection } from './connection-owner.js';
 export { parseDuration, parseSince } from './duration.js';
 export {
   type EngineRecord,
@@ -30,9 +31,10 @@ export {
   type OrphanReport,
 } from './orphaned-workers.js';
 export { type RunningWorkers, type StartWorkersOptions, startWorkers } from './start-workers.js';
+export { type StopProgress, stopInParallel } from './stop-in-parallel.js';
 export { execInWorker } from './worker-exec.js';
 export { ImageNotCachedError, loadWorkerImage, type WorkerImage } from './worker-image.js';
-export type { WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
+export type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 export { type LogLine, workerLogs, workerLogsDir } from './worker-logs.js';
 export { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 export { LockMismatchError, planWorker, type WorkerPlan } from './worker-plan.js';

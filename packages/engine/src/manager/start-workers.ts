@@ -39,6 +39,7 @@ export async function startWorkers(engine: Engine, options: StartWorkersOptions)
   const other = await readEngineRecord(home);
   if (other && other.pid !== process.pid) throw new EngineAlreadyRunningError(other.pid, other.address);
   for (const [id, def] of Object.entries(workerFunctions(manager))) engine.registerBuiltin(id, def);
+  manager.attachEngine(engine);
   await writeEngineRecord(home, {
     pid: process.pid,
     address: engine.address,

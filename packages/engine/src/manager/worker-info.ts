@@ -37,6 +37,28 @@ export interface WorkerInfo {
   lastOutput?: string[];
   /** Why it is not running when it could not start (bad interpolation, image missing, sandbox error). */
   error?: string;
+  /**
+   * While its sandbox runs: whether one of its processes holds a connection to the engine. A worker
+   * that runs but is not connected cannot be called (wrong engine address, stuck start-up, crash loop
+   * inside the process).
+   */
+  connected?: boolean;
+  /** When the connection it holds (the oldest, if several) was opened (RFC 3339). */
+  connectedSince?: string;
+  /** The engine's id of that connection (its `worker_id` in `engine::workers::list`). */
+  connectionId?: string;
+}
+
+/** The answer to a start: the worker, and whether this call started it. */
+export interface StartOutcome {
+  worker: WorkerInfo;
+  /** False when it was already running (or restarting): nothing was done. */
+  started: boolean;
+  /**
+   * Set when it was already running an image other than the one iii.lock pins now (e.g. after
+   * `iii worker add --force`): the pinned digest, which only a restart switches to.
+   */
+  pinnedDigest?: string;
 }
 
 /** Everything the manager knows about a worker: the `iii::workers::inspect` answer. */

@@ -10,9 +10,12 @@ import {
 import { type LogStream, readLogs, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
 import type { WorkerController } from '../control/worker-controller.js';
 import type { WorkerLogLevel } from '../log-sink.js';
+import type { ConnectionInfo } from '../start-engine.js';
+import { connectionsHeldBy } from './connection-owner.js';
 import { UnknownWorkerError } from './errors.js';
+import { stopInParallel } from './stop-in-parallel.js';
 import { loadWorkerImage } from './worker-image.js';
-import type { WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
+import type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 import { planWorker, type WorkerPlan } from './worker-plan.js';
 
 export interface WorkerManagerOptions {
@@ -71,6 +74,7 @@ export class WorkerManager implements WorkerController {
   private sandbox: Sandbox | undefined;
   private sandboxOpening: Promise<Sandbox> | undefined;
   private engineUrl: string | undefined;
+  private engineConnections: (() => ConnectionInfo[]) | undefined;
   private closing = false;
 
   constructor(options: WorkerManagerOptions) {
@@ -111,6 +115,14 @@ export class WorkerManager implements WorkerController {
       return sandbox;
     })();
     return this.sandboxOpening;
+  }
+
+  /**
+   * The engine whose connections tell whether a worker is connected (`list`, `inspect`).
+   * `startWorkers` attaches the engine it joins.
+   */
+  attachEngine(engine: { listConnections(): ConnectionInfo[] }): void {
+    this.engineConnections = () => engine.listConnections();
   }
 
   /** Reads config.yaml and iii.lock now (changes apply to workers started afterwards). */
@@ -157,7 +169,8 @@ export class WorkerManager implements WorkerController {
   async list(): Promise<WorkerInfo[]> {
     await this.readConfig().catch(() => undefined);
     const extra = [...this.slots.values()].filter((s) => !this.order.includes(s.entry.name) && s.worker);
-    const infos = [...this.order.map((n) => this.slots.get(n)!), ...extra].map((s) => this.info(s));
+    const slots = [...this.order.map((n) => this.slots.get(n)!), ...extra];
+    const infos = await Promise.all(slots.map((s) => this.withConnection(this.info(s))));
     // Only for the workers in trouble: a healthy worker's log is not read for a list.
     await Promise.all(
       infos
@@ -168,6 +181,19 @@ export class WorkerManager implements WorkerController {
         }),
     );
     return infos;
+  }
+
+  /** Adds whether a running worker's processes hold a connection to the engine. */
+  private async withConnection<T extends WorkerInfo>(info: T): Promise<T> {
+    const connections = this.engineConnections?.();
+    if (!connections || info.pid === undefined) return info;
+    const [held] = await connectionsHeldBy(info.pid, connections);
+    info.connected = held !== undefined;
+    if (held) {
+      info.connectedSince = new Date(held.connectedAtMs).toISOString();
+      info.connectionId = held.id;
+    }
+    return info;
   }
 
   /** The last `n` lines a worker printed, from its log files (none when it never ran). */
@@ -216,7 +242,7 @@ export class WorkerManager implements WorkerController {
         ...(mode.limits.enforced ? {} : { limitsNote: mode.limits.reason }),
       };
     }
-    return details;
+    return this.withConnection(details);
   }
 
   /** Where a worker's logs are, whether or not it ever ran in this `iii`. */
@@ -225,16 +251,20 @@ export class WorkerManager implements WorkerController {
     return `${this.paths.sandbox}/workers/${name}/logs`;
   }
 
-  async start(name: string): Promise<WorkerInfo> {
+  async start(name: string): Promise<StartOutcome> {
     const state = await this.readConfig();
     if (!state.doc.worker(name)) throw new UnknownWorkerError(name);
-    await this.serialize(name, async () => {
-      const slot = this.slots.get(name)!;
-      if (slot.worker) return;
+    const slot = this.slots.get(name)!;
+    const started = await this.serialize(name, async () => {
+      if (slot.worker) return false;
       await this.openSandbox();
       await this.launch(name, state, true);
+      return true;
     });
-    return this.info(this.slots.get(name)!);
+    const outcome: StartOutcome = { worker: this.info(slot), started };
+    const pinned = state.lock.workers[name]?.digest;
+    if (!started && pinned && slot.plan && slot.plan.digest !== pinned) outcome.pinnedDigest = pinned;
+    return outcome;
   }
 
   async stop(name: string, options: { timeoutMs?: number } = {}): Promise<WorkerInfo> {
@@ -261,15 +291,32 @@ export class WorkerManager implements WorkerController {
     return this.info(slot);
   }
 
-  /** Stops every worker (in parallel) and leaves no container or mount behind. */
+  /**
+   * Stops every worker at once (the whole takes one grace period, not one per worker), reporting each
+   * as it stops and which are still being waited for, and leaves no container or mount behind.
+   */
   async stopAll(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing = true;
-    await Promise.all(
-      [...this.slots.values()].map((slot) =>
-        this.serialize(slot.entry.name, () => this.halt(slot, options.timeoutMs)).catch((err) =>
-          this.report(`worker "${slot.entry.name}": stopping failed: ${(err as Error).message}`),
-        ),
-      ),
+    const slots = [...this.slots.values()];
+    const running = slots.filter((s) => s.worker).map((s) => s.entry.name);
+    if (running.length > 0) {
+      const grace = Math.round((options.timeoutMs ?? this.options.stopTimeoutMs ?? 10_000) / 1000);
+      this.report(
+        `stopping ${running.length} worker${running.length === 1 ? '' : 's'}: ${running.join(', ')} (SIGKILL after ${grace}s)`,
+      );
+    }
+    const reported = new Set(running);
+    await stopInParallel(
+      slots.map((s) => s.entry.name),
+      (name) => this.serialize(name, () => this.halt(this.slots.get(name)!, options.timeoutMs)),
+      ({ name, error }) => {
+        if (error) this.report(`worker "${name}": stopping failed: ${error.message}`);
+        if (!reported.delete(name)) return;
+        const left = running.filter((n) => reported.has(n));
+        this.report(
+          `worker "${name}" ${error ? 'given up on' : 'stopped'}${left.length > 0 ? `; waiting for ${left.join(', ')}` : ''}`,
+        );
+      },
     );
     if (this.sandbox) await this.sandbox.close(options);
   }

@@ -130,8 +130,13 @@ An image can be given as:
     }
     const engine = await runningEngine(paths.home).catch(() => undefined);
     if (engine) {
-      for (const r of results.filter((x) => x.action !== 'unchanged')) {
-        note(`iii is running: start the worker with \`iii worker start ${r.name}\`.`);
+      for (const r of results) {
+        // A running worker keeps its image until it restarts; `start` leaves a running worker alone.
+        if (r.action === 'replaced') {
+          note(`iii is running: switch the worker to the new image with \`iii worker restart ${r.name}\`.`);
+        } else if (r.action === 'added') {
+          note(`iii is running: start the worker with \`iii worker start ${r.name}\`.`);
+        }
       }
     }
     return { workers: results };

@@ -242,6 +242,14 @@ export default class WorkerInspect extends BaseCommand {
     row('State', r.state);
     if (r.run?.pid) row('PID', String(r.run.pid));
     if (r.run?.startedAt) row('Started', r.run.startedAt);
+    if (r.run?.connected !== undefined) {
+      row(
+        'Connected',
+        r.run.connected
+          ? `yes, since ${r.run.connectedSince ?? '?'} (worker id ${r.run.connectionId ?? '?'})`
+          : 'no: it runs but holds no connection to the engine, so its functions cannot be called (see `iii worker logs`)',
+      );
+    }
     if (r.run) row('Restarts', String(r.run.restarts));
     if (r.run?.lastExitCode !== undefined) {
       row('Last exit', `${r.run.lastExitCode}${r.run.oomKilled ? ' (OOM killed)' : ''}`);

@@ -33,6 +33,13 @@ function formatUptime(ms: number | undefined): string {
   return `${s}s`;
 }
 
+/** `yes (3m4s)` since it connected, `no` when it runs unreachable, `-` when it does not run. */
+function connectedText(w: WorkerInfo, now: number): string {
+  if (w.connected === undefined) return '-';
+  if (!w.connected) return 'no';
+  return w.connectedSince ? `yes (${formatUptime(now - Date.parse(w.connectedSince))})` : 'yes';
+}
+
 function statusText(w: WorkerInfo, now: number): string {
   let text = w.status;
   const notes: string[] = [];
@@ -51,7 +58,7 @@ function statusText(w: WorkerInfo, now: number): string {
 export default class WorkerList extends BaseCommand {
   static override summary = 'List the workers of config.yaml and whether they run.';
   static override description =
-    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, RESTARTS. STATUS of a crashing worker has its last exit code and when it is retried; its last lines of output follow the table. The state comes from the running `iii`; without one, workers show as stopped and a note says so, except a sandbox still running although `iii` is not (status `orphaned`), which `iii worker cleanup` stops.';
+    'One row per worker in config.yaml order: NAME, IMAGE, STATUS, PID, UPTIME, CONNECTED, RESTARTS. CONNECTED says whether the running worker holds a connection to the engine, and for how long (`no`: it runs but cannot be called). STATUS of a crashing worker has its last exit code and when it is retried; its last lines of output follow the table. The state comes from the running `iii`; without one, workers show as stopped and a note says so, except a sandbox still running although `iii` is not (status `orphaned`), which `iii worker cleanup` stops.';
   static override examples = [
     '<%= config.bin %> worker list',
     '<%= config.bin %> worker list --json',
@@ -154,7 +161,7 @@ export default class WorkerList extends BaseCommand {
   }
 
   private render(workers: WorkerInfo[]): void {
-    const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'RESTARTS'];
+    const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'CONNECTED', 'RESTARTS'];
     const now = Date.now();
     const rows = workers.map((w) => [
       w.name,
@@ -162,6 +169,7 @@ export default class WorkerList extends BaseCommand {
       statusText(w, now),
       w.pid ? String(w.pid) : '-',
       w.status === 'running' ? formatUptime(w.uptimeMs) : '-',
+      connectedText(w, now),
       String(w.restarts),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

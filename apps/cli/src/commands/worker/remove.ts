@@ -11,11 +11,12 @@ import { ImageStore } from '@iii/oci';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
+import { graceMs } from '../../lib/engine-call.js';
 import { lockedDigests } from '../../lib/locked-digests.js';
 import { note } from '../../lib/note.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { unreferencedCache } from '../../lib/store-usage.js';
-import { configFlag, yesFlag } from '../../lib/worker-flags.js';
+import { configFlag, graceTimeoutFlag, yesFlag } from '../../lib/worker-flags.js';
 
 interface RemoveResult {
   removed: string[];
@@ -26,21 +27,23 @@ interface RemoveResult {
 export default class WorkerRemove extends BaseCommand {
   static override summary = 'Remove workers from config.yaml and iii.lock.';
   static override description =
-    'Deletes the worker entries and their pins. Cached image layers stay on disk so adding the worker again is instant; the command says how much space `iii worker prune` would free. Asks for confirmation on a terminal; elsewhere -y is required.';
+    'Deletes the worker entries and their pins. Workers that the running `iii` runs are stopped first, all at once (SIGTERM, then SIGKILL after --timeout), each reported as it stops. Cached image layers stay on disk so adding the worker again is instant; the command says how much space `iii worker prune` would free. Asks for confirmation on a terminal; elsewhere -y is required.';
   static override examples = [
     '<%= config.bin %> worker remove image-resize',
     '<%= config.bin %> worker remove ocr image-resize -y',
+    '<%= config.bin %> worker remove ocr image-resize -y --timeout 3s',
   ];
   static override strict = false;
   static override enableJsonFlag = true;
   static override args = {
     name: Args.string({ description: 'Worker name; several may be given.', required: true }),
   };
-  static override flags = { yes: yesFlag, config: configFlag };
+  static override flags = { yes: yesFlag, config: configFlag, timeout: graceTimeoutFlag };
 
   async run(): Promise<RemoveResult> {
     const { argv, flags } = await this.parse(WorkerRemove);
     const names = [...new Set(argv as string[])];
+    const timeoutMs = graceMs(flags.timeout);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc } = await loadConfig(configPath);
     for (const name of names) if (!doc.worker(name)) throw new WorkerNotFoundError(name, configPath);
@@ -55,13 +58,26 @@ export default class WorkerRemove extends BaseCommand {
         return { removed: [], reclaimable: 0 };
       }
     }
-    // A running worker is stopped first, so nothing keeps running that config.yaml no longer names.
+    // Running workers are stopped first, so nothing keeps running that config.yaml no longer names.
     const paths = iiiPaths();
     if (await runningEngine(paths.home)) {
-      const { stopRunningWorker } = await import('@iii/engine');
-      for (const name of names) {
-        if (await stopRunningWorker({ home: paths.home, name })) note(`Stopped worker "${name}".`);
-      }
+      const { stopRunningWorkers } = await import('@iii/engine');
+      await stopRunningWorkers({
+        home: paths.home,
+        names,
+        timeoutMs,
+        onStopping: (running) =>
+          note(
+            `Stopping ${running.map((n) => `"${n}"`).join(', ')} (SIGKILL after ${flags.timeout} for any still running)...`,
+          ),
+        onStopped: ({ name, remaining, error }) => {
+          const waiting =
+            remaining.length > 0 ? `; waiting for ${remaining.map((n) => `"${n}"`).join(', ')}` : '';
+          note(
+            `${error ? `Could not stop worker "${name}": ${error.message}` : `Stopped worker "${name}"`}${waiting}.`,
+          );
+        },
+      });
     }
     const lock = await editConfig(configPath, ({ doc: current, lock: pins }) => {
       let next = current;

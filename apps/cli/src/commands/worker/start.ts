@@ -1,12 +1,25 @@
-import type { WorkerInfo } from '@iii/engine';
+import type { StartOutcome } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
 import { withEngine } from '../../lib/engine-call.js';
 import { engineUrlFlag, workerNameArg } from '../../lib/worker-flags.js';
 
+/** What `start` did, in a line: started, or already running (and whether a restart is due). */
+function describe(outcome: StartOutcome): string {
+  const w = outcome.worker;
+  const pid = w.pid ? ` (pid ${w.pid})` : '';
+  if (outcome.started) return `Started ${w.name}${pid}.`;
+  const state = w.status === 'running' ? 'running' : `started (${w.status})`;
+  let line = `Worker "${w.name}" is already ${state}${pid}; nothing to do.`;
+  if (outcome.pinnedDigest) {
+    line += `\nIt runs ${w.digest?.slice(0, 19) ?? 'an older image'}…, not the image iii.lock pins now (${outcome.pinnedDigest.slice(0, 19)}…): \`iii worker restart ${w.name}\` switches to it.`;
+  }
+  return line;
+}
+
 export default class WorkerStart extends BaseCommand {
   static override summary = 'Start a worker of the running iii.';
   static override description =
-    'Starts a stopped worker, or one added to config.yaml after `iii` began. It runs the image pinned in iii.lock from the local cache: nothing is pulled. Needs a running `iii`.';
+    'Starts a stopped worker, or one added to config.yaml after `iii` began. It runs the image pinned in iii.lock from the local cache: nothing is pulled. A worker that already runs is left as it is (exit 0), even if iii.lock now pins another image: `iii worker restart` switches. Needs a running `iii`.';
   static override examples = [
     '<%= config.bin %> worker start image-resize',
     {
@@ -19,10 +32,10 @@ export default class WorkerStart extends BaseCommand {
   static override args = { name: workerNameArg };
   static override flags = { 'engine-url': engineUrlFlag };
 
-  async run(): Promise<{ worker: WorkerInfo }> {
+  async run(): Promise<StartOutcome> {
     const { args, flags } = await this.parse(WorkerStart);
-    const worker = await withEngine((client) => client.start(args.name), flags['engine-url']);
-    this.logToStderr(`Started ${worker.name}${worker.pid ? ` (pid ${worker.pid})` : ''}.`);
-    return { worker };
+    const outcome = await withEngine((client) => client.start(args.name), flags['engine-url']);
+    this.logToStderr(describe(outcome));
+    return outcome;
   }
 }
