@@ -1,0 +1,184 @@
+// The watchdog needs nothing an ordinary user lacks: the same kill -9 of `iii` as in
+// engine-death.test.ts, with `iii` run through `su` by a user made for the test (rootless sandboxes).
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { busybox } from '@iii/tools/fixtures';
+import { requireTools, runCommand } from '@iii/tools/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const REAP_BOUND_MS = 10_000;
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Processes (not zombies) whose real uid is `uid`, with their command lines. */
+async function processesOf(uid: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
+    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    if (real === undefined || Number(real) !== uid || /^State:\s+Z/m.test(status)) continue;
+    const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
+    out.push(`${p}: ${cmd.replaceAll('\0', ' ').trim()}`);
+  }
+  return out;
+}
+
+/** Gives others o+x on the ancestors of `path` that lack it (a clone below /root); returns the undo. */
+async function letOthersTraverse(path: string): Promise<() => Promise<void>> {
+  const changed: Array<[string, number]> = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      changed.push([dir, mode]);
+    }
+    if (dir === dirname(dir)) break;
+  }
+  return async () => {
+    for (const [dir, mode] of changed) await chmod(dir, mode).catch(() => {});
+  };
+}
+
+describe('workers do not outlive iii run by an ordinary user (rootless runc)', () => {
+  let user: string | undefined;
+  let uid = 0;
+  let dir: string;
+  let home: string;
+  let restoreModes: (() => Promise<void>) | undefined;
+  let engine: ChildProcess | undefined;
+  let engineOutput = '';
+
+  const command = (args: string[]) =>
+    [
+      `cd ${quote(dir)} &&`,
+      'exec env -i',
+      `HOME=${quote(dir)}`,
+      `III_HOME=${quote(home)}`,
+      `III_CONFIG_PATH=${quote(join(dir, 'config.yaml'))}`,
+      'CI=true',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      quote(process.execPath),
+      quote(bin),
+      ...args.map(quote),
+    ].join(' ');
+
+  const iii = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run('su', [user!, '-s', '/bin/bash', '-c', command(args)]);
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) {
+      throw new Error('This test creates an ordinary user (useradd) to run iii as: run the tests as root.');
+    }
+    requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'useradd', 'userdel', 'su']);
+    user = `iiiwd${randomBytes(4).toString('hex')}`;
+    await run('useradd', ['-M', '-s', '/bin/bash', user]);
+    uid = Number((await run('id', ['-u', user])).stdout.trim());
+    const gid = Number((await run('id', ['-g', user])).stdout.trim());
+    dir = await mkdtemp(join(tmpdir(), 'iii-death-rootless-'));
+    await chown(dir, uid, gid);
+    await chmod(dir, 0o700);
+    home = join(dir, 'home');
+    restoreModes = await letOthersTraverse(repoRoot);
+    // A worker that prints once and sleeps: it would not die of SIGPIPE when iii is gone.
+    const layout = join(dir, 'quiet-image');
+    await runCommand('skopeo', ['copy', '--quiet', (await busybox()).ref, `oci:${layout}:quiet`]);
+    await runCommand('umoci', [
+      'config',
+      '--image',
+      `${layout}:quiet`,
+      '--config.entrypoint',
+      '/bin/sh',
+      '--config.cmd',
+      '-c',
+      '--config.cmd',
+      'echo quiet-worker up; exec sleep 1000000',
+    ]);
+    await run('chown', ['-R', `${uid}:${gid}`, layout]);
+    for (const name of ['quiet-a', 'quiet-b']) {
+      const r = await iii('worker', 'add', `oci-layout:${layout}:quiet`, '--name', name);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  afterAll(async () => {
+    try {
+      if (engine && engine.exitCode === null) engine.kill('SIGKILL');
+      // Anything the user still runs was started by this test.
+      for (const line of uid ? await processesOf(uid) : []) {
+        try {
+          process.kill(Number(line.split(':')[0]), 'SIGKILL');
+        } catch {}
+      }
+      if (dir) await rm(dir, { recursive: true, force: true });
+    } finally {
+      await restoreModes?.();
+      if (user) await run('userdel', [user]).catch(() => {});
+    }
+  });
+
+  it('kill -9 of the user’s iii: within 10 s none of the user’s processes, containers or mounts remain', async () => {
+    engine = spawn('su', [user!, '-s', '/bin/bash', '-c', command(['start', '--port', '0'])], {
+      stdio: 'pipe',
+    });
+    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    await until(`both workers running (iii said: ${engineOutput})`, async () => {
+      const r = await iii('worker', 'list', '--json');
+      const rows = (JSON.parse(r.stdout) as { workers: { status: string }[] }).workers;
+      return rows.length === 2 && rows.every((w) => w.status === 'running');
+    });
+    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
+    const dog = JSON.parse(await readFile(join(home, 'sandbox', 'watchdog.json'), 'utf8')) as { pid: number };
+    const before = await processesOf(uid);
+    // iii, its watchdog, two runtime processes and two workers at least, all the user's.
+    expect(before.some((p) => p.startsWith(`${record.pid}:`))).toBe(true);
+    expect(before.some((p) => p.startsWith(`${dog.pid}:`))).toBe(true);
+    expect(before.filter((p) => p.includes('sleep 1000000'))).toHaveLength(2);
+
+    const killedAt = Date.now();
+    process.kill(record.pid, 'SIGKILL');
+    const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
+    const left = async () => [
+      ...(await processesOf(uid)),
+      ...(await readdir(runtimeRoot).catch(() => [] as string[])).map((id) => `container ${id}`),
+      ...(await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(home)),
+    ];
+    let remaining = await left();
+    while (remaining.length > 0 && Date.now() - killedAt < REAP_BOUND_MS) {
+      await new Promise((r) => setTimeout(r, 200));
+      remaining = await left();
+    }
+    expect(remaining, '10 s after kill -9 of iii').toEqual([]);
+    expect(await readFile(join(home, 'sandbox', 'watchdog.log'), 'utf8')).toMatch(/removed 2 container/);
+  });
+});
