@@ -13,6 +13,8 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   buildah: 'buildah',
   busybox: 'busybox-static',
   openssl: 'openssl',
+  // util-linux's `script`: runs the CLI on a pseudo-terminal in tests about terminals.
+  script: 'bsdutils',
 };
 
 /** Thrown when a test needs a system tool that is not installed. */

@@ -1,5 +1,6 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { renderError } from './lib/render-error.js';
+import { usageLine } from './lib/usage-line.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -23,7 +24,8 @@ export abstract class BaseCommand extends Command {
     // oclif's own exit (from this.exit()) is not an error to render.
     if (err instanceof Errors.ExitError) throw err;
     const debug = this.argv.includes('--debug') || process.env.III_DEBUG === '1';
-    const rendered = renderError(err, { debug });
+    const usage = this.id ? usageLine(this.config, this.id) : undefined;
+    const rendered = renderError(err, { debug, usage });
     process.exitCode = rendered.exitCode;
     if (this.jsonEnabled()) {
       this.logJson({ error: { code: rendered.code, message: rendered.message, hint: rendered.hint } });

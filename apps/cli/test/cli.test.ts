@@ -33,10 +33,10 @@ describe('the iii binary', () => {
     expect(stdout).toMatch(/^@iii\/cli\/\d+\.\d+\.\d+/);
   });
 
-  it('suggests `worker` for the typo `wroker`', async () => {
+  it('suggests `worker` for the typo `wroker`, exiting 2', async () => {
     const { code, stdout, stderr } = await iii('wroker');
-    expect(code).not.toBe(0);
-    expect(stdout + stderr).toMatch(/Did you mean worker\?/);
+    expect(code).toBe(2);
+    expect(stdout + stderr).toMatch(/Did you mean: iii worker$/m);
   });
 
   it('ships a generated oclif manifest so start-up does not scan commands', async () => {

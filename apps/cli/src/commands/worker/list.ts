@@ -67,6 +67,7 @@ export default class WorkerList extends BaseCommand {
       command: 'III_TOKEN=<token> <%= config.bin %> worker list --engine-url ws://10.0.0.5:49134',
     },
   ];
+  static override aliases = ['worker:ls', 'worker:ps'];
   static override enableJsonFlag = true;
   static override flags = {
     config: configFlag,

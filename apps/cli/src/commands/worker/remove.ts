@@ -33,6 +33,7 @@ export default class WorkerRemove extends BaseCommand {
     '<%= config.bin %> worker remove ocr image-resize -y',
     '<%= config.bin %> worker remove ocr image-resize -y --timeout 3s',
   ];
+  static override aliases = ['worker:rm'];
   static override strict = false;
   static override enableJsonFlag = true;
   static override args = {
