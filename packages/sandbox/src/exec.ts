@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { SandboxError } from './errors.js';
+import { ExecStartError, ExecStderrGate } from './exec-start-failure.js';
 import type { RuntimeDriver, StdioOption } from './runtime/driver.js';
 import type { OciProcess, OciUser } from './runtime-spec.js';
 
@@ -35,6 +36,8 @@ export interface ExecRequest {
 export interface ExecResult {
   exitCode: number;
   timedOut: boolean;
+  /** Set when the command could not be started at all (not found, not executable); `exitCode` is then 127/126. */
+  startError?: ExecStartError;
   /** Captured output when the request gave no stdout/stderr. */
   stdout?: string;
   stderr?: string;
@@ -114,8 +117,9 @@ export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<Exe
     pidFile,
     stdin: stdio(req.stdin),
     stdout: stdio(req.stdout),
-    // Without a terminal, stderr is relayed by us so the runtime's own "exec failed" can be seen.
-    stderr: !req.tty && req.stderr === 'inherit' ? 'pipe' : stdio(req.stderr),
+    // stderr is relayed by us so the runtime's own "exec failed" can be told from the command's output.
+    // With a terminal the command's output goes through the pty on stdout; stderr is the runtime's only.
+    stderr: req.stderr === 'inherit' ? 'pipe' : stdio(req.stderr),
   });
 
   let out = '';
@@ -125,12 +129,18 @@ export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<Exe
   if (typeof req.stdout === 'object') proc.stdout?.pipe(req.stdout, { end: false });
   else proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   let errTail = '';
+  const errSink =
+    req.stderr === 'inherit' ? process.stderr : typeof req.stderr === 'object' ? req.stderr : undefined;
+  const gate = new ExecStderrGate((d) => {
+    if (errSink) errSink.write(d);
+    else err += d.toString();
+  });
   proc.stderr?.on('data', (d: Buffer) => {
     errTail = (errTail + d.toString()).slice(-2048);
+    gate.push(d);
   });
-  if (req.stderr === 'inherit') proc.stderr?.pipe(process.stderr, { end: false });
-  else if (typeof req.stderr === 'object') proc.stderr?.pipe(req.stderr, { end: false });
-  else proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  // Output on stdout means the command runs: nothing on stderr is the runtime's start failure any more.
+  proc.stdout?.once('data', () => gate.open());
 
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     // The pid file holds the host pid of the command; the runtime process only relays.
@@ -159,9 +169,20 @@ export async function startExec(ctx: ExecContext, req: ExecRequest): Promise<Exe
     if (timer !== undefined) clock.clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
     await rm(pidFile, { force: true });
+    gate.end();
+    const failure = gate.failure;
+    const startError =
+      !timedOut && exitCode !== 0 && failure
+        ? new ExecStartError(req.args[0] ?? '', failure.kind, failure.message)
+        : undefined;
     return {
-      exitCode: timedOut ? EXEC_TIMEOUT_EXIT_CODE : startFailureCode(exitCode, errTail),
+      exitCode: timedOut
+        ? EXEC_TIMEOUT_EXIT_CODE
+        : startError
+          ? startError.exitStatus
+          : startFailureCode(exitCode, errTail),
       timedOut,
+      ...(startError ? { startError } : {}),
       ...(req.stdout === undefined ? { stdout: out } : {}),
       ...(req.stderr === undefined ? { stderr: err } : {}),
     };

@@ -29,6 +29,7 @@ export {
   execProcess,
   startExec,
 } from './exec.js';
+export { ExecStartError, ExecStderrGate, parseExecStartFailure } from './exec-start-failure.js';
 export {
   type CheckHostOptions,
   checkHost,

@@ -2,6 +2,8 @@
 export interface RunningEngine {
   pid: number;
   address: string;
+  /** The config.yaml it runs. */
+  configPath: string;
 }
 
 /**
@@ -11,5 +13,5 @@ export interface RunningEngine {
 export async function runningEngine(home: string): Promise<RunningEngine | undefined> {
   const { readEngineRecord } = await import('@iii/engine');
   const record = await readEngineRecord(home).catch(() => undefined);
-  return record ? { pid: record.pid, address: record.address } : undefined;
+  return record ? { pid: record.pid, address: record.address, configPath: record.configPath } : undefined;
 }

@@ -1,8 +1,10 @@
-import { iiiPaths } from '@iii/config';
-import { execInWorker, parseDuration } from '@iii/engine';
+import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { EngineNotRunningError, execInWorker, parseDuration, UnknownWorkerError } from '@iii/engine';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { runningEngine } from '../../lib/running-engine.js';
 import { usageError } from '../../lib/usage-error.js';
+import { configFlag } from '../../lib/worker-flags.js';
 
 /** Exit code after a forced kill by a second Ctrl-C, like a shell's for SIGINT. */
 const INTERRUPTED = 130;
@@ -37,6 +39,7 @@ export default class WorkerExec extends BaseCommand {
     timeout: Flags.string({
       description: 'Kill the command after this long (30s, 5m, 1500ms) and exit 124.',
     }),
+    config: configFlag,
   };
 
   async run(): Promise<void> {
@@ -65,7 +68,16 @@ export default class WorkerExec extends BaseCommand {
       throw usageError(err);
     }
     const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
-    const handle = await execInWorker(iiiPaths().home, args.name, {
+    // Say what is actually wrong: a name config.yaml does not have, or no `iii` to run it at all.
+    // Without --config, the config.yaml is the one the running `iii` runs.
+    const home = iiiPaths().home;
+    const engine = await runningEngine(home);
+    const explicit = flags.config !== undefined || process.env.III_CONFIG_PATH !== undefined;
+    const configPath = explicit || !engine ? resolveConfigPath({ flag: flags.config }) : engine.configPath;
+    const { doc } = await loadConfig(configPath);
+    if (!doc.worker(args.name)) throw new UnknownWorkerError(args.name);
+    if (!engine) throw new EngineNotRunningError();
+    const handle = await execInWorker(home, args.name, {
       args: command,
       env,
       tty,
@@ -94,6 +106,7 @@ export default class WorkerExec extends BaseCommand {
     process.on('SIGTERM', onTerminate);
     try {
       const result = await handle.result;
+      if (result.startError) throw result.startError;
       process.exitCode = killed ? INTERRUPTED : result.exitCode;
     } finally {
       process.off('SIGINT', onInterrupt);
