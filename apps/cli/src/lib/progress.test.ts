@@ -48,4 +48,14 @@ describe('PullProgress', () => {
     p.finish();
     expect(s.text()).toBe('');
   });
+
+  it('falls back to plain lines on a terminal that reports 0 columns', () => {
+    const chunks: string[] = [];
+    const out = { isTTY: true, columns: 0, write: (t: string) => chunks.push(t) };
+    expect(progressModeFor(out, false)).toBe('lines');
+    const p = new PullProgress(out, progressModeFor(out, false));
+    p.update({ id: A, state: 'downloading', current: 0, total: 2048 });
+    p.update({ id: A, state: 'complete', current: 2048, total: 2048 });
+    expect(chunks.join('')).toMatch(/^aaaaaaaaaaaa: downloading 2\.0 KiB\naaaaaaaaaaaa: pulled 2\.0 KiB in/);
+  });
 });

@@ -34,10 +34,14 @@ interface Row {
 const BAR_WIDTH = 30;
 const REDRAW_MS = 100;
 
-/** How to show progress on this stream: bars on a terminal, lines otherwise, nothing for --json. */
+/**
+ * How to show progress on this stream: bars on a terminal, lines otherwise, nothing for --json.
+ * A terminal that reports 0 columns (a serial console, `script` without a terminal) cannot hold
+ * a bar, so it gets the lines too.
+ */
 export function progressModeFor(out: ProgressOutput, json: boolean): ProgressMode {
   if (json) return 'none';
-  return out.isTTY && process.env.TERM !== 'dumb' ? 'bars' : 'lines';
+  return out.isTTY && process.env.TERM !== 'dumb' && out.columns !== 0 ? 'bars' : 'lines';
 }
 
 /**
@@ -129,7 +133,7 @@ export class PullProgress {
         const bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(BAR_WIDTH - filled)}]`;
         const sizes = `${formatBytes(row.current)}/${row.total > 0 ? formatBytes(row.total) : '?'}`;
         const line = `${id}: Downloading ${bar} ${sizes} ${speed(row, now)}`;
-        const cols = this.#out.columns ?? 120;
+        const cols = this.#out.columns || 120;
         return line.length > cols ? line.slice(0, cols) : line;
       }
     }

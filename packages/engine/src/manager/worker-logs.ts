@@ -11,6 +11,14 @@ export function workerLogsDir(home: string, name: string): string {
 }
 
 /**
+ * Whether the worker has ever been started with this `$III_HOME`: its log directory is made when
+ * its sandbox first starts, so a worker only added to config.yaml has none.
+ */
+export async function workerHasStarted(home: string, name: string): Promise<boolean> {
+  return (await stat(workerLogsDir(home, name)).catch(() => undefined))?.isDirectory() === true;
+}
+
+/**
  * A worker's captured output, both streams in capture order, read from its log files: it works
  * whether the worker or `iii` runs or not, and with `follow` goes on across restarts and rotation.
  * `known` says whether config.yaml has the worker; one with neither config entry nor logs is an error.

@@ -1,7 +1,8 @@
 import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
-import { parseSince, workerLogs } from '@iii/engine';
+import { parseSince, workerHasStarted, workerLogs } from '@iii/engine';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { note } from '../../lib/note.js';
 import { usageError } from '../../lib/usage-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
@@ -48,6 +49,15 @@ export default class WorkerLogs extends BaseCommand {
     const known = await loadConfig(resolveConfigPath({ flag: flags.config }))
       .then((s) => s.doc.worker(args.name) !== undefined)
       .catch(() => undefined);
+    // Printing nothing would look like a worker that runs silently; say it never ran.
+    if (known && !(await workerHasStarted(home, args.name))) {
+      note(
+        flags.follow
+          ? `Worker "${args.name}" has not started yet; waiting for its output (Ctrl-C to stop).`
+          : `Worker "${args.name}" has not started yet, so it has no output. Start it with \`iii\` (or \`iii worker start ${args.name}\` while iii runs).`,
+      );
+      if (!flags.follow) return;
+    }
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.once('SIGINT', onSignal);
