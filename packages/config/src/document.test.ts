@@ -156,6 +156,63 @@ describe('ConfigDocument', () => {
     expect(replaced.text.match(/# resizes thumbnails/g)).toHaveLength(1);
   });
 
+  it('rewrites only the values a replacement changes, keeping the formatting of the others', () => {
+    const text = [
+      'workers:',
+      '  - name: w      # the worker',
+      '    image: reg/w:1',
+      '    config:',
+      '      SIZES: [64, 128]      # thumbnails',
+      "      LOG_LEVEL: 'info'   # quoted",
+      '      WIDTHS: [1, 2]   # flow',
+      '      OLD: gone',
+      '    resources: { cpus: 1, memory: 1Gi }',
+      '# end',
+      '',
+    ].join('\n');
+    const doc = ConfigDocument.parse(text, 'c.yaml');
+    const replaced = doc.withReplacedWorker('w', {
+      name: 'w',
+      image: 'reg/w:2',
+      config: { SIZES: [64, 128], LOG_LEVEL: 'debug', WIDTHS: [1, 3], NEW: 'x' },
+      resources: { cpus: 1, memory: '1Gi' },
+    });
+    expect(replaced.text).toBe(
+      [
+        'workers:',
+        '  - name: w      # the worker',
+        '    image: reg/w:2',
+        '    config:',
+        '      SIZES: [64, 128]      # thumbnails',
+        "      LOG_LEVEL: 'debug'   # quoted",
+        '      WIDTHS: [1, 3]   # flow',
+        '      NEW: x',
+        '    resources: { cpus: 1, memory: 1Gi }',
+        '# end',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('adds, replaces and drops nested values of a block entry', () => {
+    const text = 'workers:\n  - name: w\n    image: x\n    config:\n      A: 1\n';
+    const doc = ConfigDocument.parse(text, 'c.yaml');
+    const more = doc.withReplacedWorker('w', {
+      name: 'w',
+      image: 'x',
+      config: { A: { deep: [1, 2] } },
+      resources: { memory: '64Mi' },
+    });
+    expect(more.worker('w')).toEqual({
+      name: 'w',
+      image: 'x',
+      config: { A: { deep: [1, 2] } },
+      resources: { memory: '64Mi' },
+    });
+    const less = more.withReplacedWorker('w', { name: 'w', image: 'x' });
+    expect(less.text).toBe('workers:\n  - name: w\n    image: x\n');
+  });
+
   it('returns the same document when a replacement changes nothing', () => {
     const doc = ConfigDocument.parse(MESSY, 'config.yaml');
     expect(doc.withReplacedWorker('ocr', doc.worker('ocr')!).text).toBe(MESSY);

@@ -1,6 +1,6 @@
 import type { CST } from 'yaml';
 import {
-  Document,
+  type Document,
   isMap,
   isScalar,
   isSeq,
@@ -11,7 +11,7 @@ import {
   type Scalar,
   stringify,
   type YAMLMap,
-  YAMLSeq,
+  type YAMLSeq,
 } from 'yaml';
 import { deepEqual } from './deep-equal.js';
 import { ConfigError, ConfigParseError, InvalidWorkerNameError, WorkerNotFoundError } from './errors.js';
@@ -213,30 +213,32 @@ export class ConfigDocument {
     }
     const current = this.worker(name);
     if (current && deepEqual(current, clean)) return this;
-    const { seq, index } = this.#locate(name);
-    const node = (seq.items[index] as YAMLMap).clone() as YAMLMap;
-    applyTo(this.#doc, node, orderEntry(clean));
-    node.commentBefore = undefined;
-    node.spaceBefore = false;
+    const { seq } = this.#locate(name);
     if (seq.flow) {
-      const all = (seq.toJSON() as unknown[]).map((v, i) => (i === index ? orderEntry(clean) : v));
+      const all = (seq.toJSON() as unknown[]).map((v) =>
+        isPlainObject(v) && v.name === name ? orderEntry(clean) : v,
+      );
       const pair = this.#workersPair()!;
       const colonEnd = colonAfter(this.text, (pair.key as Node).range![1]);
       return this.#reparse(
         splice(this.text, colonEnd, seq.range![1], ` ${stringify(all, { flow: true }).trim()}`),
       );
     }
-    const item = blockItems(seq)[index]!;
-    const solo = new Document();
-    const wrapper = new YAMLSeq();
-    wrapper.items.push(node);
-    solo.contents = wrapper as never;
-    const rendered = indent(solo.toString({ lineWidth: 0 }), item.indent);
-    const text = this.text;
-    const start = lineStart(text, item.dash);
-    const end = lineEndIncl(text, item.end);
-    const body = text[end - 1] === '\n' ? rendered : rendered.slice(0, -1);
-    return this.#reparse(splice(text, start, end, body));
+    // A block entry is edited in the text, one changed value at a time, so every value that does
+    // not change keeps its bytes: flow lists as written (`[64, 128]`), quoting, comments and spacing.
+    const desired = orderEntry(clean);
+    let doc: ConfigDocument = this;
+    for (let step = 0; step < 1000; step++) {
+      const { seq: current, index } = doc.#locate(doc.worker(name) ? name : clean.name);
+      const edit = nextMapEdit(doc.text, current.items[index] as YAMLMap, desired);
+      if (!edit) return doc;
+      doc = doc.#reparse(splice(doc.text, edit.start, edit.end, edit.insert));
+    }
+    throw new ConfigError(
+      'CONFIG_EDIT',
+      `${this.file}: could not rewrite worker "${name}"`,
+      'Edit the entry by hand.',
+    );
   }
 
   #reparse(text: string): ConfigDocument {
@@ -340,24 +342,105 @@ function indent(text: string, by: number): string {
     .join('\n');
 }
 
-/** Sets `desired` onto a parsed map, leaving nodes whose value is unchanged (and their comments) alone. */
-function applyTo(doc: Document, node: YAMLMap, desired: Record<string, unknown>): void {
-  for (const pair of [...node.items]) {
-    const key = isScalar(pair.key) ? (pair.key as Scalar).value : pair.key;
-    if (typeof key !== 'string' || desired[key] === undefined) node.delete(pair.key);
+interface TextEdit {
+  start: number;
+  end: number;
+  insert: string;
+}
+
+/**
+ * The first text edit that brings a block map closer to `desired`, or undefined when it matches:
+ * a key it should not have is removed (its lines), a changed value is rewritten in place, a missing
+ * key is added after the last one. Nested block maps are compared key by key, so only the values
+ * that change are ever rewritten.
+ */
+function nextMapEdit(text: string, map: YAMLMap, desired: Record<string, unknown>): TextEdit | undefined {
+  if (map.flow) {
+    if (deepEqual(map.toJSON(), desired)) return undefined;
+    return { start: map.range![0], end: map.range![1], insert: flowText(desired) };
+  }
+  for (const pair of map.items) {
+    const key = keyOf(pair);
+    if (key === undefined || desired[key] === undefined) {
+      const start = lineStart(text, (pair.key as Node).range![0]);
+      return { start, end: lineEndIncl(text, pairEnd(pair)), insert: '' };
+    }
   }
   for (const [key, value] of Object.entries(desired)) {
     if (value === undefined) continue;
-    const existing = node.get(key, true) as Node | undefined;
-    if (isMap(existing) && !existing.flow && isPlainObject(value)) {
-      applyTo(doc, existing, value);
+    const pair = map.items.find((p) => keyOf(p) === key);
+    if (!pair) {
+      const last = map.items[map.items.length - 1]!;
+      const keyStart = (last.key as Node).range![0];
+      const at = lineEndIncl(text, pairEnd(last));
+      const rendered = indent(
+        stringify({ [key]: value }, { lineWidth: 0 }),
+        keyStart - lineStart(text, keyStart),
+      );
+      return {
+        start: at,
+        end: at,
+        insert: at === text.length && !text.endsWith('\n') ? `\n${rendered}` : rendered,
+      };
+    }
+    const node = pair.value as Node | null;
+    if (isMap(node) && !node.flow && isPlainObject(value) && Object.keys(value).length > 0) {
+      const edit = nextMapEdit(text, node, value);
+      if (edit) return edit;
       continue;
     }
-    const current =
-      existing === undefined ? undefined : isScalar(existing) ? existing.value : existing.toJSON();
-    if (existing !== undefined && deepEqual(current, value)) continue;
-    node.set(key, doc.createNode(value));
+    const current = node === null ? null : isScalar(node) ? node.value : node.toJSON();
+    if (deepEqual(current, value)) continue;
+    return valueEdit(text, pair, value);
   }
+  return undefined;
+}
+
+/** Rewrites one pair's value: a scalar in place (keeping its quoting style), a collection as a whole. */
+function valueEdit(text: string, pair: Pair, value: unknown): TextEdit {
+  const node = pair.value as Node | null;
+  const isLeaf = (v: unknown) => v === null || typeof v !== 'object';
+  if (node && isScalar(node) && isLeaf(value) && !String(node.type ?? '').startsWith('BLOCK')) {
+    const [start, end] = node.range!;
+    const rendered = scalarText(value, node.type);
+    return start === end ? { start, end, insert: ` ${rendered}` } : { start, end, insert: rendered };
+  }
+  // A list or map the user wrote in flow style (`[64, 128]`) stays in flow style, in place.
+  if (node && (isSeq(node) || isMap(node)) && node.flow && !isLeaf(value))
+    return { start: node.range![0], end: node.range![1], insert: flowText(value) };
+  const keyNode = pair.key as Node;
+  const colonEnd = colonAfter(text, keyNode.range![1]);
+  const end = lineEndIncl(text, pairEnd(pair));
+  const newline = text[end - 1] === '\n' ? '\n' : '';
+  if (isLeaf(value)) return { start: colonEnd, end, insert: ` ${scalarText(value, undefined)}${newline}` };
+  const keyIndent = keyNode.range![0] - lineStart(text, keyNode.range![0]);
+  const block = indent(stringify(value, { lineWidth: 0 }), keyIndent + 2);
+  return { start: colonEnd, end, insert: `\n${newline ? block : block.replace(/\n$/, '')}` };
+}
+
+function scalarText(value: unknown, type: Scalar['type']): string {
+  const keep = type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE' || type === 'PLAIN' ? type : undefined;
+  const text = stringify(value, { lineWidth: 0, ...(keep ? { defaultStringType: keep } : {}) }).replace(
+    /\n$/,
+    '',
+  );
+  // A multi-line string would come out as a block scalar; on one line it is a double-quoted string.
+  return text.includes('\n') ? JSON.stringify(value) : text;
+}
+
+function flowText(value: unknown): string {
+  return stringify(value, { collectionStyle: 'flow', flowCollectionPadding: false, lineWidth: 0 }).trim();
+}
+
+function keyOf(pair: Pair): string | undefined {
+  const key = isScalar(pair.key) ? (pair.key as Scalar).value : pair.key;
+  return typeof key === 'string' ? key : undefined;
+}
+
+/** Where a pair's value ends (its key's end when it has no value). */
+function pairEnd(pair: Pair): number {
+  const value = pair.value as Node | null;
+  return value?.range ? value.range[1] : (pair.key as Node).range![1];
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
