@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigParseError } from './errors.js';
 import {
+  dropUnconfiguredPins,
   emptyLockFile,
   parseLockFile,
   pinWorker,
@@ -24,6 +25,16 @@ describe('iii.lock', () => {
     expect(text.indexOf('alpha:')).toBeLessThan(text.indexOf('zeta:'));
     expect(parseLockFile(text, 'iii.lock')).toEqual(lock);
     expect(unpinWorker(lock, 'zeta').workers).toEqual({ alpha: lock.workers.alpha });
+  });
+
+  it('drops the pins of workers config.yaml no longer has, and names them', () => {
+    let lock = pinWorker(emptyLockFile(), 'kept', { image: 'k:1', digest: D1, platform: 'linux/amd64' });
+    lock = pinWorker(lock, 'gone', { image: 'g:1', digest: D2, platform: 'linux/amd64' });
+    lock = pinWorker(lock, 'also-gone', { image: 'a:1', digest: D2, platform: 'linux/amd64' });
+    const { lock: next, dropped } = dropUnconfiguredPins(lock, [{ name: 'kept' }, { name: 'unpinned' }]);
+    expect(dropped).toEqual(['also-gone', 'gone']);
+    expect(next.workers).toEqual({ kept: lock.workers.kept });
+    expect(dropUnconfiguredPins(next, [{ name: 'kept' }]).dropped).toEqual([]);
   });
 
   it('reads a missing file as an empty lock', async () => {

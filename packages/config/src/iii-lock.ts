@@ -116,6 +116,21 @@ export function unpinWorker(lock: LockFile, name: string): LockFile {
   return { ...lock, workers };
 }
 
+/**
+ * The lock without pins of workers that config.yaml no longer has (deleted by hand), and their
+ * names: nothing else ever removes them, and `verify` fails until they are gone.
+ */
+export function dropUnconfiguredPins(
+  lock: LockFile,
+  workers: readonly Pick<WorkerEntry, 'name'>[],
+): { lock: LockFile; dropped: string[] } {
+  const names = new Set(workers.map((w) => w.name));
+  const dropped = Object.keys(lock.workers)
+    .filter((name) => !names.has(name))
+    .sort();
+  return { lock: dropped.reduce(unpinWorker, lock), dropped };
+}
+
 export type LockProblemKind = 'not-locked' | 'not-in-config' | 'image-changed' | 'missing-image';
 
 export interface LockProblem {

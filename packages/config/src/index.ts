@@ -24,6 +24,7 @@ export {
 export { acquireFileLock, type FileLockOptions, withFileLock } from './file-lock.js';
 export { type FlatConfig, type FlattenOptions, flattenConfig, flattenConfigWithOrigins } from './flatten.js';
 export {
+  dropUnconfiguredPins,
   emptyLockFile,
   type LockEntry,
   type LockFile,

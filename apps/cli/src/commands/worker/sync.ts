@@ -1,4 +1,4 @@
-import { ensureHome, loadConfig, resolveConfigPath } from '@iii/config';
+import { dropUnconfiguredPins, editConfig, ensureHome, resolveConfigPath } from '@iii/config';
 import { DigestMismatchError, ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
@@ -18,7 +18,7 @@ interface SyncedWorker {
 export default class WorkerSync extends BaseCommand {
   static override summary = 'Install exactly the images pinned in iii.lock.';
   static override description =
-    'For each worker in iii.lock, fetches the pinned manifest digest (never what a tag points to now) and unpacks it, so a new machine runs the same images. Images already present are left alone.';
+    'For each worker in iii.lock, fetches the pinned manifest digest (never what a tag points to now) and unpacks it, so a new machine runs the same images. Images already present are left alone. Pins of workers that are no longer in config.yaml (deleted by hand) are removed from iii.lock.';
   static override examples = [
     '<%= config.bin %> worker sync',
     '<%= config.bin %> worker sync --config deploy/config.yaml',
@@ -32,10 +32,15 @@ export default class WorkerSync extends BaseCommand {
     config: configFlag,
   };
 
-  async run(): Promise<{ workers: SyncedWorker[] }> {
+  async run(): Promise<{ workers: SyncedWorker[]; removed: string[] }> {
     const { flags } = await this.parse(WorkerSync);
     const configPath = resolveConfigPath({ flag: flags.config });
-    const { doc, lock } = await loadConfig(configPath);
+    // config.yaml says what should run: a pin whose worker was deleted there goes too.
+    const { doc, lock, removed } = await editConfig(configPath, (state) => {
+      const { lock: kept, dropped } = dropUnconfiguredPins(state.lock, state.doc.workers);
+      return { lock: kept, result: { doc: state.doc, lock: kept, removed: dropped } };
+    });
+    for (const name of removed) note(`Removed "${name}" from iii.lock: it is no longer in config.yaml.`);
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
     const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));
@@ -77,6 +82,6 @@ export default class WorkerSync extends BaseCommand {
       );
     }
     note(`${out.length} pinned image(s) present.`);
-    return { workers: out };
+    return { workers: out, removed };
   }
 }

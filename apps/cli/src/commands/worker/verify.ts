@@ -40,7 +40,7 @@ export default class WorkerVerify extends BaseCommand {
       new Error(`config.yaml and iii.lock do not agree (${problems.length} problem(s) above)`),
       {
         code: 'VERIFY_FAILED',
-        hint: 'Run `iii worker sync` to fetch the pinned images, or `iii worker update` to pin what config.yaml names.',
+        hint: 'Run `iii worker sync` to fetch the pinned images and drop pins of removed workers, or `iii worker update` to pin what config.yaml names.',
       },
     );
   }
