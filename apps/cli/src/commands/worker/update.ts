@@ -1,9 +1,11 @@
 import {
   editConfig,
   ensureHome,
+  type LockFile,
   loadConfig,
   moveWorkerImage,
   resolveConfigPath,
+  type WorkerEntry,
   WorkerNotFoundError,
 } from '@iii/config';
 import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
@@ -12,6 +14,7 @@ import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
 import { pullWorkerImage } from '../../lib/pull-worker-image.js';
+import { renderError } from '../../lib/render-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
 import { imageTarget, storedImageDefaults } from '../../lib/worker-image.js';
 
@@ -23,10 +26,16 @@ interface UpdatedWorker {
   changed: boolean;
 }
 
+interface FailedWorker {
+  name: string;
+  image: string;
+  error: { code: string; message: string; hint?: string | undefined };
+}
+
 export default class WorkerUpdate extends BaseCommand {
   static override summary = 'Move workers to what their image tags point to now.';
   static override description =
-    "Resolves each worker's `image:` again, pulls it, and pins the new digest in iii.lock. New environment defaults of the image are added to `config:`; values you edited are kept.";
+    "Resolves each worker's `image:` again, pulls it, and pins the new digest in iii.lock. New environment defaults of the image are added to `config:`; values you edited are kept. A worker that fails does not stop the others: each is reported, and the command exits 1 if any failed.";
   static override examples = [
     '<%= config.bin %> worker update',
     '<%= config.bin %> worker update image-resize',
@@ -45,7 +54,7 @@ export default class WorkerUpdate extends BaseCommand {
     config: configFlag,
   };
 
-  async run(): Promise<{ workers: UpdatedWorker[] }> {
+  async run(): Promise<{ workers: UpdatedWorker[]; failed: FailedWorker[] }> {
     const { args, flags } = await this.parse(WorkerUpdate);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc, lock } = await loadConfig(configPath);
@@ -57,55 +66,105 @@ export default class WorkerUpdate extends BaseCommand {
     const client = new RegistryClient({ insecure: flags.insecure, onRetry: (e) => progress.retrying(e) });
     const cwd = process.cwd();
     const out: UpdatedWorker[] = [];
+    const failed: FailedWorker[] = [];
+    const debug = this.argv.includes('--debug') || process.env.III_DEBUG === '1';
     try {
       for (const worker of workers) {
         if (!worker) continue;
-        const old = lock.workers[worker.name];
-        const platformText = flags.platform ?? old?.platform;
-        const target = imageTarget(worker.image, cwd);
-        const installed = await pullWorkerImage(target.source, {
-          client,
-          store,
-          rootfsDir: paths.rootfs,
-          progress,
-          image: worker.image,
-          ...(platformText ? { platform: parsePlatform(platformText) } : {}),
-        });
-        const previousDefaults = old ? await storedImageDefaults(store, old.digest) : undefined;
-        const changed = await editConfig(configPath, ({ doc: current, lock: pins }) => {
-          const entry = current.worker(worker.name);
-          if (!entry) throw new WorkerNotFoundError(worker.name, configPath);
-          const moved = moveWorkerImage({
-            doc: current,
-            lock: pins,
-            entry,
-            image: entry.image,
-            pin: {
-              digest: installed.digest,
-              ...(installed.index ? { index: installed.index } : {}),
-              platform: installed.platform,
-            },
-            previousDefaults,
-            nextDefaults: installed.defaults,
+        try {
+          out.push(
+            await updateWorker(worker, {
+              configPath,
+              lock,
+              store,
+              client,
+              progress,
+              rootfsDir: paths.rootfs,
+              cwd,
+              platform: flags.platform,
+            }),
+          );
+        } catch (err) {
+          // One registry that is down or one tag that is gone must not keep the others on old images.
+          const r = renderError(err, { debug });
+          failed.push({
+            name: worker.name,
+            image: worker.image,
+            error: { code: r.code, message: r.message, hint: r.hint },
           });
-          return { ...moved, result: pins.workers[worker.name]?.digest !== installed.digest };
-        });
-        out.push({
-          name: worker.name,
-          image: worker.image,
-          from: old?.digest ?? null,
-          to: installed.digest,
-          changed,
-        });
-        note(
-          changed
-            ? `Updated ${worker.name}: ${old ? `${old.digest.slice(0, 19)}… → ` : ''}${installed.digest.slice(0, 19)}…`
-            : `${worker.name} is up to date.`,
-        );
+          note(`Failed ${worker.name}: ${r.message}${r.hint ? `\n  ${r.hint}` : ''}`);
+        }
       }
     } finally {
       client.close();
     }
-    return { workers: out };
+    if (failed.length > 0) {
+      process.exitCode = 1;
+      if (!this.jsonEnabled()) {
+        const names = failed.map((f) => f.name).join(', ');
+        throw Object.assign(
+          new Error(
+            `${failed.length} of ${failed.length + out.length} worker(s) could not be updated: ${names}`,
+          ),
+          {
+            code: 'UPDATE_FAILED',
+            hint: `The others are updated. Fix what is reported above, then run \`iii worker update ${failed.length === 1 ? failed[0]!.name : '<name>'}\`.`,
+          },
+        );
+      }
+    }
+    return { workers: out, failed };
   }
+}
+
+interface UpdateContext {
+  configPath: string;
+  lock: LockFile;
+  store: ImageStore;
+  client: RegistryClient;
+  progress: PullProgress;
+  rootfsDir: string;
+  cwd: string;
+  platform: string | undefined;
+}
+
+/** Pulls what one worker's tag points to now and pins it, merging new image defaults into `config:`. */
+async function updateWorker(worker: WorkerEntry, ctx: UpdateContext): Promise<UpdatedWorker> {
+  const { configPath, lock, store, client, progress } = ctx;
+  const old = lock.workers[worker.name];
+  const platformText = ctx.platform ?? old?.platform;
+  const target = imageTarget(worker.image, ctx.cwd);
+  const installed = await pullWorkerImage(target.source, {
+    client,
+    store,
+    rootfsDir: ctx.rootfsDir,
+    progress,
+    image: worker.image,
+    ...(platformText ? { platform: parsePlatform(platformText) } : {}),
+  });
+  const previousDefaults = old ? await storedImageDefaults(store, old.digest) : undefined;
+  const changed = await editConfig(configPath, ({ doc: current, lock: pins }) => {
+    const entry = current.worker(worker.name);
+    if (!entry) throw new WorkerNotFoundError(worker.name, configPath);
+    const moved = moveWorkerImage({
+      doc: current,
+      lock: pins,
+      entry,
+      image: entry.image,
+      pin: {
+        digest: installed.digest,
+        ...(installed.index ? { index: installed.index } : {}),
+        platform: installed.platform,
+      },
+      previousDefaults,
+      nextDefaults: installed.defaults,
+    });
+    return { ...moved, result: pins.workers[worker.name]?.digest !== installed.digest };
+  });
+  note(
+    changed
+      ? `Updated ${worker.name}: ${old ? `${old.digest.slice(0, 19)}… → ` : ''}${installed.digest.slice(0, 19)}…`
+      : `${worker.name} is up to date.`,
+  );
+  return { name: worker.name, image: worker.image, from: old?.digest ?? null, to: installed.digest, changed };
 }
