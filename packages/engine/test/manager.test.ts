@@ -37,6 +37,8 @@ async function until<T>(
   }
 }
 
+const LEAKED = 'leaked-value-5d2e';
+
 describe('worker manager with runc and the busybox fixture', () => {
   let home: string;
   let engine: Engine;
@@ -55,6 +57,14 @@ describe('worker manager with runc and the busybox fixture', () => {
     const crashRef = await crashingImage(fixture.ref, join(home, 'crashy'));
     const crashImage = await openImage(crashRef);
     await new ImageStore(paths.store).pull(crashImage);
+    // A worker that prints the connection string it was given, then fails, as real ones do.
+    const leakyRef = await crashingImage(
+      fixture.ref,
+      join(home, 'leaky'),
+      'echo "cannot reach $DB_URL"; exit 1',
+    );
+    const leakyImage = await openImage(leakyRef);
+    await new ImageStore(paths.store).pull(leakyImage);
     const configPath = join(home, 'config.yaml');
     await writeFile(
       configPath,
@@ -72,6 +82,11 @@ describe('worker manager with runc and the busybox fixture', () => {
         '  - name: crashy',
         `    image: "${crashRef}"`,
         '    restart: on-failure',
+        '  - name: leaky',
+        `    image: "${leakyRef}"`,
+        '    restart: never',
+        '    config:',
+        '      DB_URL: postgres://app:${III_TEST_LEAKED}@db/x',
         '',
       ].join('\n'),
     );
@@ -80,10 +95,16 @@ describe('worker manager with runc and the busybox fixture', () => {
       `  ${name}:\n    image: "${image}"\n    digest: "${digest}"\n    platform: ${platform}\n`;
     await writeFile(
       join(home, 'iii.lock'),
-      `version: 1\nworkers:\n${lockEntry('bb', ref, fixture.digest)}${lockEntry('broken', ref, fixture.digest)}${lockEntry('crashy', crashRef, crashImage.digest)}`,
+      `version: 1\nworkers:\n${lockEntry('bb', ref, fixture.digest)}${lockEntry('broken', ref, fixture.digest)}${lockEntry('crashy', crashRef, crashImage.digest)}${lockEntry('leaky', leakyRef, leakyImage.digest)}`,
     );
 
-    manager = new WorkerManager({ configPath, home, report: (m) => reports.push(m), stopTimeoutMs: 5000 });
+    manager = new WorkerManager({
+      configPath,
+      home,
+      report: (m) => reports.push(m),
+      stopTimeoutMs: 5000,
+      env: { ...process.env, III_TEST_LEAKED: LEAKED },
+    });
     engine = await startEngine({ port: 0, logSink: manager.logSink });
     workers = await startWorkers(engine, { manager });
   });
@@ -114,6 +135,19 @@ describe('worker manager with runc and the busybox fixture', () => {
     expect(broken).toMatchObject({ status: 'not started' });
     expect(broken?.error).toMatch(/III_TEST_SURELY_MISSING/);
     expect(reports.join('\n')).toMatch(/broken.*skipped.*III_TEST_SURELY_MISSING/);
+  });
+
+  it('masks what a worker got from ${VAR} in the last output that list and inspect show', async () => {
+    const leaky = await until('leaky exited with output', async () =>
+      (await manager.list()).find((w) => w.name === 'leaky' && w.status === 'exited' && w.lastOutput?.length),
+    );
+    expect(leaky.lastOutput).toContain('cannot reach postgres://app:****@db/x');
+    expect(JSON.stringify(await manager.list())).not.toContain(LEAKED);
+    expect(JSON.stringify(await manager.inspect('leaky'))).not.toContain(LEAKED);
+    expect((await manager.inspect('leaky', { reveal: true })).lastOutput).toContain(
+      `cannot reach postgres://app:${LEAKED}@db/x`,
+    );
+    expect(reports.join('\n')).not.toContain(LEAKED);
   });
 
   it('restarts a crashing worker and counts its restarts and exit code', async () => {
@@ -159,7 +193,7 @@ describe('worker manager with runc and the busybox fixture', () => {
     try {
       expect(client.target.address).toBe(engine.address);
       const rows = await client.list();
-      expect(rows.map((w) => w.name)).toEqual(['bb', 'broken', 'crashy']);
+      expect(rows.map((w) => w.name)).toEqual(['bb', 'broken', 'crashy', 'leaky']);
       const details = await client.inspect('bb');
       expect(details).toMatchObject({ name: 'bb', restartPolicy: 'on-failure', runtime: 'runc' });
       // Filled from ${VAR}: shown as written unless the owner asks to reveal it.

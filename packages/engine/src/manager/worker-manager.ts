@@ -196,12 +196,18 @@ export class WorkerManager implements WorkerController {
     return info;
   }
 
-  /** The last `n` lines a worker printed, from its log files (none when it never ran). */
-  private async lastOutput(name: string, n: number): Promise<string[]> {
+  /**
+   * The last `n` lines a worker printed, from its log files (none when it never ran). A worker that
+   * crashes often prints its configuration (a connection string): values it got from `${VAR}` are
+   * masked unless `reveal`; `iii worker logs` still shows its output as it is.
+   */
+  private async lastOutput(name: string, n: number, reveal = false): Promise<string[]> {
     const dir = this.sandbox?.paths(name).logs ?? this.logDir(name);
+    const slot = this.slots.get(name);
     const out: string[] = [];
     try {
-      for await (const l of readLogs(dir, { tail: n })) out.push(l.line);
+      for await (const l of readLogs(dir, { tail: n }))
+        out.push(slot && !reveal ? this.scrub(slot, l.line) : l.line);
     } catch {
       // No log files yet: nothing to show.
     }
@@ -225,7 +231,7 @@ export class WorkerManager implements WorkerController {
       details.argv = [...process.args];
       details.env = maskEnv(envMap(process.env), { written: slot.plan?.written, reveal: options.reveal });
     }
-    const lines = await this.lastOutput(name, INSPECT_OUTPUT_LINES);
+    const lines = await this.lastOutput(name, INSPECT_OUTPUT_LINES, options.reveal);
     if (lines.length > 0) details.lastOutput = lines;
     if (slot.imageRootfs) details.imageRootfs = slot.imageRootfs;
     if (w) {
