@@ -315,6 +315,14 @@ describe('the engine serves its owner only (built iii, runc, real registry, offi
     expect(started.code, started.stderr).toBe(0);
     await until('node-worker running again', async () => (await nodeWorkerRow())?.status === 'running');
 
+    const inspected = await iii(['worker', 'inspect', 'node-worker', '--json', '--engine-url', url], remote);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(JSON.parse(inspected.stdout).run.env.DB_URL).toBe('postgres://app:${III_E2E_S}@db/x');
+    expect(inspected.stdout).not.toContain(SECRET);
+    const revealed = await iii(['worker', 'inspect', 'node-worker', '--reveal', '--engine-url', url], remote);
+    expect(revealed.code, revealed.stderr).toBe(0);
+    expect(revealed.stdout).toContain(`DB_URL=postgres://app:${SECRET}@db/x`);
+
     const wrong = await iii(['worker', 'stop', 'node-worker', '--engine-url', url], {
       ...remote,
       III_TOKEN: 'not-the-token',

@@ -17,9 +17,10 @@ import type { OrphanedWorker, WorkerAddress, WorkerDetails } from '@iii/engine';
 import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { engineTarget } from '../../lib/engine-call.js';
 import { imagePresent } from '../../lib/image-presence.js';
 import { runningEngine } from '../../lib/running-engine.js';
-import { configFlag } from '../../lib/worker-flags.js';
+import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
 /** `--reveal` without a value to reveal: resolved values exist only in the running `iii`. */
 class NothingToRevealError extends Error {
@@ -31,6 +32,13 @@ class NothingToRevealError extends Error {
       ? `Start it with \`iii worker start ${name}\`, then run inspect --reveal again.`
       : 'Start iii with `iii`, then run inspect --reveal again.';
   }
+}
+
+/** `inspect --engine-url`: what the engine elsewhere knows of the worker (its env masked unless --reveal). */
+interface RemoteInspectResult {
+  name: string;
+  engine: string;
+  run: WorkerDetails;
 }
 
 interface InspectResult {
@@ -74,6 +82,11 @@ export default class WorkerInspect extends BaseCommand {
       description: 'Show the values the running iii filled in from ${VAR}',
       command: '<%= config.bin %> worker inspect image-resize --reveal',
     },
+    {
+      description: 'What the engine of another machine runs, as its owner',
+      command:
+        'III_TOKEN=<token> <%= config.bin %> worker inspect image-resize --engine-url ws://10.0.0.5:49134',
+    },
   ];
   static override enableJsonFlag = true;
   static override args = { name: Args.string({ description: 'Worker name.', required: true }) };
@@ -83,10 +96,12 @@ export default class WorkerInspect extends BaseCommand {
       description: 'Show environment values as the running iii resolved them, secrets included.',
       default: false,
     }),
+    'engine-url': engineUrlFlag,
   };
 
-  async run(): Promise<InspectResult> {
+  async run(): Promise<InspectResult | RemoteInspectResult> {
     const { args, flags } = await this.parse(WorkerInspect);
+    if (flags['engine-url'] !== undefined) return this.remote(args.name, flags['engine-url'], flags.reveal);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc, lock } = await loadConfig(configPath);
     const entry = doc.worker(args.name);
@@ -203,6 +218,39 @@ export default class WorkerInspect extends BaseCommand {
       orphan: orphan ?? null,
     };
     if (!this.jsonEnabled()) this.print(result, pin !== undefined);
+    return result;
+  }
+
+  /** Another machine's engine: only what it says of the worker, nothing from this machine. */
+  private async remote(name: string, engineUrl: string, reveal: boolean): Promise<RemoteInspectResult> {
+    const { runningWorkerDetails, UnknownWorkerError } = await import('@iii/engine');
+    const run = await runningWorkerDetails({ ...engineTarget(engineUrl), name, reveal });
+    if (!run) throw new UnknownWorkerError(name);
+    if (reveal && !run.env) throw new NothingToRevealError(name, true);
+    const result: RemoteInspectResult = { name, engine: engineUrl, run };
+    if (!this.jsonEnabled()) {
+      const lines: string[] = [];
+      const row = (k: string, v: string) => lines.push(`${`${k}:`.padEnd(12)}${v}`);
+      row('Name', run.name);
+      row('Image', run.image);
+      if (run.digest) row('Digest', run.digest);
+      row('Engine', engineUrl);
+      row('State', stateText(run));
+      if (run.pid) row('PID', String(run.pid));
+      if (run.startedAt) row('Started', run.startedAt);
+      row('Restarts', String(run.restarts));
+      if (run.argv) row('Argv', JSON.stringify(run.argv));
+      row('Restart', run.restartPolicy);
+      row('Network', run.network);
+      row('Logs', run.logDir);
+      lines.push('Env:');
+      for (const [k, v] of Object.entries(sortKeys(run.env ?? {}))) lines.push(`  ${k}=${v}`);
+      if (run.lastOutput?.length) {
+        lines.push('Last output:');
+        for (const l of run.lastOutput) lines.push(`  | ${l}`);
+      }
+      this.log(lines.join('\n'));
+    }
     return result;
   }
 
