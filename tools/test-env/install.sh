@@ -7,7 +7,8 @@ set -euo pipefail
 # uidmap (newuidmap, newgidmap) and fuse-overlayfs are the rootless tool kit of this host kind, for
 # the tests that run workers as an ordinary user (iii itself needs neither on kernels >= 5.11).
 # bsdutils has util-linux's `script`, which puts the CLI on a pseudo-terminal in terminal tests.
-PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs bsdutils)
+# debootstrap makes the Debian stand-ins for the Python and Rust templates' public base images.
+PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs bsdutils debootstrap)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
