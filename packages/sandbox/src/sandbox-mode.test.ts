@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { subordinateRanges } from './host-check.js';
-import { readMounts } from './mountinfo.js';
+import { lockedMountFlags, mountOf, readMounts } from './mountinfo.js';
 import { cgroupVersion, limitsSupport } from './sandbox-mode.js';
 
 const V1_HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -53,5 +53,21 @@ describe('subordinateRanges', () => {
     const text = 'alice:100000:65536\n1001:200000:1000\nbob:300000:65536\n';
     expect(subordinateRanges(text, 'alice', 1001)).toEqual(['100000:65536', '200000:1000']);
     expect(subordinateRanges('', 'alice', 1001)).toEqual([]);
+  });
+});
+
+describe('lockedMountFlags', () => {
+  it('keeps the flags a user namespace cannot clear, of the mount holding a path', async () => {
+    const mounts = await readMounts(
+      '22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n30 22 0:40 / /run/user/1000 rw,nosuid,nodev,noexec,relatime - tmpfs tmpfs rw,mode=700\n',
+    );
+    expect(lockedMountFlags(mountOf(mounts, '/run/user/1000/iii/sandbox/workers/w'))).toEqual([
+      'nosuid',
+      'nodev',
+      'noexec',
+      'relatime',
+    ]);
+    expect(lockedMountFlags(mountOf(mounts, '/home/u/.iii'))).toEqual(['relatime']);
+    expect(mountOf(mounts, '/run/user/10000')?.mountPoint).toBe('/');
   });
 });

@@ -11,6 +11,7 @@ import { type LeftoverReport, removeLeftovers } from './leftovers.js';
 import { type ReadLogsOptions, readLogs } from './logs/reader.js';
 import type { LogLine, LogStream } from './logs/record.js';
 import { LogWriter, type LogWriterOptions } from './logs/writer.js';
+import { lockedMountFlags, mountOf, readMounts } from './mountinfo.js';
 import { containerId, type WorkerPaths, workerPaths } from './paths.js';
 import { readFileInRoot } from './root-file.js';
 import { overlayLayersOf, type PreparedRootfs, prepareRootfs, releaseRootfs } from './rootfs.js';
@@ -363,6 +364,7 @@ export class Sandbox {
       ...(rootless ? { rootless } : {}),
       enforceLimits,
       ...(runtimeOverlay ? { rootfsOverlay: overlayLayersOf(imageRootfs, paths.rootfsDir) } : {}),
+      ...(rootless ? { lockedBindFlags: lockedMountFlags(mountOf(await readMounts(), paths.dir)) } : {}),
     });
 
     await this.driver.delete(id, { force: true });

@@ -222,6 +222,26 @@ describe('buildSpec rootless', () => {
     expect(spec.mounts.find((m) => m.destination === '/dev/mqueue')?.type).toBe('mqueue');
   });
 
+  it("repeats the locked flags of the state directory's mount on the /etc binds", () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: image,
+      worker: { name: 'w' },
+      rootless,
+      lockedBindFlags: ['nosuid', 'nodev', 'noexec', 'relatime'],
+    });
+    for (const dest of ['/etc/hosts', '/etc/resolv.conf']) {
+      expect(spec.mounts.find((m) => m.destination === dest)?.options).toEqual([
+        'rbind',
+        'ro',
+        'nosuid',
+        'nodev',
+        'noexec',
+        'relatime',
+      ]);
+    }
+  });
+
   it('asks for no resources and no cgroup where limits cannot be enforced', () => {
     const spec = buildSpec({
       ...base,

@@ -82,6 +82,12 @@ export interface BuildSpecInput {
    * the caller cannot mount on the host (rootless). `rootfs` is then its mount point.
    */
   rootfsOverlay?: OverlayLayers;
+  /**
+   * Rootless: the flags of the mount holding `hostsFile` and `resolvFile` that a user namespace may
+   * not clear (`nosuid`, `nodev`, `noexec`, the atime mode). Their bind mounts repeat them, or the
+   * kernel refuses the read-only remount.
+   */
+  lockedBindFlags?: readonly string[];
 }
 
 export interface RootlessIds {
@@ -180,6 +186,9 @@ function rlimits(hostLimits: HostLimits | undefined): OciRlimit[] | undefined {
  */
 function mounts(input: BuildSpecInput): OciMount[] {
   const { hostsFile, resolvFile, rootless, rootfsOverlay } = input;
+  const bindOptions = [
+    ...new Set(['rbind', 'ro', 'nosuid', 'nodev', ...(rootless ? (input.lockedBindFlags ?? []) : [])]),
+  ];
   const overlay: OciMount[] = rootfsOverlay
     ? [
         {
@@ -237,13 +246,13 @@ function mounts(input: BuildSpecInput): OciMount[] {
       destination: '/etc/hosts',
       type: 'bind',
       source: hostsFile,
-      options: ['rbind', 'ro', 'nosuid', 'nodev'],
+      options: bindOptions,
     },
     {
       destination: '/etc/resolv.conf',
       type: 'bind',
       source: resolvFile,
-      options: ['rbind', 'ro', 'nosuid', 'nodev'],
+      options: bindOptions,
     },
   ];
 }
