@@ -203,12 +203,6 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
   });
 
   it('starts iii in the background and runs both workers as processes of the user', async () => {
-    // The image's III_URL default was copied into config: where it would win over the engine's
-    // address; drop it so the busybox workers dial the engine on its test port.
-    const configPath = join(dir, 'config.yaml');
-    const text = await readFile(configPath, 'utf8');
-    await writeFile(configPath, text.replace(/^\s+III_URL: .*\n/gm, ''));
-
     engine = spawn('su', [user, '-s', '/bin/bash', '-c', command(['start', '--port', String(port)])], {
       stdio: 'pipe',
     });
