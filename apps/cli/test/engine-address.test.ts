@@ -60,6 +60,8 @@ describe('the engine address a worker gets (engine on a random port, runc, real 
   let engineExit: Promise<number | null>;
   /** `inspect` of each worker before `iii` started. */
   const before: Record<string, Inspected> = {};
+  /** Text `inspect` of envurl before `iii` started. */
+  let beforeText = '';
   let engineUrl: string;
   let userUrl: string;
 
@@ -106,6 +108,9 @@ describe('the engine address a worker gets (engine on a random port, runc, real 
     doc.setIn(['workers', 2, 'config', 'III_URL'], userUrl);
     await writeFile(configPath, doc.toString());
     for (const name of ['envurl', 'argvurl', 'mine']) before[name] = await inspect(name);
+    const text = await iii('worker', 'inspect', 'envurl');
+    expect(text.code, text.stderr).toBe(0);
+    beforeText = text.stdout;
 
     engine = spawn(process.execPath, [bin], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
@@ -164,6 +169,13 @@ describe('the engine address a worker gets (engine on a random port, runc, real 
         "the user's value of III_URL in config.yaml (differs from the image's default)",
       );
     }
+    // Before iii started, the address came from config.yaml's engine.port, and inspect said so.
+    expect(beforeText).toMatch(
+      new RegExp(
+        `^Engine: +${engineUrl}, the engine's address \\(III_URL in config.yaml is the image's default\\) \\(iii is not running: engine.host/port of config.yaml\\)$`,
+        'm',
+      ),
+    );
     const text = await iii('worker', 'inspect', 'mine');
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(

@@ -32,7 +32,7 @@ export interface WorkerInfo {
   nextRestartAt?: string;
   /**
    * The last lines the worker printed (both streams, oldest first): in a list only for a worker that
-   * is restarting, has exited or could not start, so a crash loop shows its reason.
+   * is restarting or has exited, so a crash loop shows its reason.
    */
   lastOutput?: string[];
   /** Why it is not running when it could not start (bad interpolation, image missing, sandbox error). */

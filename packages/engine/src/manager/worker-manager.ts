@@ -174,7 +174,8 @@ export class WorkerManager implements WorkerController {
     // Only for the workers in trouble: a healthy worker's log is not read for a list.
     await Promise.all(
       infos
-        .filter((i) => i.status === 'restarting' || i.status === 'exited' || i.error !== undefined)
+        // Not for one that could not start: its reason is `error`, and older lines would mislead.
+        .filter((i) => i.status === 'restarting' || i.status === 'exited')
         .map(async (i) => {
           const lines = await this.lastOutput(i.name, LIST_OUTPUT_LINES);
           if (lines.length > 0) i.lastOutput = lines;

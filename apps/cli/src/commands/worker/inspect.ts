@@ -217,7 +217,7 @@ export default class WorkerInspect extends BaseCommand {
       run: live ?? null,
       orphan: orphan ?? null,
     };
-    if (!this.jsonEnabled()) this.print(result, pin !== undefined);
+    if (!this.jsonEnabled()) this.print(result, pin !== undefined, engine !== undefined);
     return result;
   }
 
@@ -254,7 +254,7 @@ export default class WorkerInspect extends BaseCommand {
     return result;
   }
 
-  private print(r: InspectResult, pinned: boolean): void {
+  private print(r: InspectResult, pinned: boolean, engineRunning: boolean): void {
     const lines: string[] = [];
     const row = (k: string, v: string) => lines.push(`${`${k}:`.padEnd(12)}${v}`);
     row('Name', r.name);
@@ -266,7 +266,12 @@ export default class WorkerInspect extends BaseCommand {
     if (r.size !== null) row('Size', formatBytes(r.size));
     if (r.rootfs) row('Rootfs', r.rootfs);
     row('Argv', r.argv.length > 0 ? JSON.stringify(r.argv) : '(none)');
-    row('Engine', `${r.engineAddress.url}, ${r.engineAddress.reason}`);
+    // Without a running iii the engine's address is what config.yaml says; `iii --port` would change it.
+    const predicted =
+      r.engineAddress.rule === 'engine' && !engineRunning
+        ? ' (iii is not running: engine.host/port of config.yaml)'
+        : '';
+    row('Engine', `${r.engineAddress.url}, ${r.engineAddress.reason}${predicted}`);
     if (r.user) row('User', r.user);
     if (r.workingDir) row('WorkingDir', r.workingDir);
     row(
