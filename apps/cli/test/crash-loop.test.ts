@@ -25,6 +25,7 @@ interface Row {
   status: string;
   pid?: number;
   restarts: number;
+  connected?: boolean;
   lastExitCode?: number;
   nextRestartAt?: string;
   lastOutput?: string[];
@@ -123,7 +124,7 @@ describe('a crash-looping worker beside a healthy one (about a minute, runc, rea
     }
     expect(healthyPid).toBeGreaterThan(0);
     for (const h of [...healthyRows, await row('healthy')]) {
-      expect(h).toMatchObject({ status: 'running', restarts: 0, pid: healthyPid });
+      expect(h).toMatchObject({ status: 'running', restarts: 0, pid: healthyPid, connected: true });
     }
   });
 
@@ -141,7 +142,8 @@ describe('a crash-looping worker beside a healthy one (about a minute, runc, rea
     const text = await iii('worker', 'list');
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^crashy\s.*\b(restarting \(exit 3, retry in \w+\)|starting|running)/m);
-    expect(text.stdout).toMatch(/^healthy\s.*\brunning\s+\d+\s+\S+\s+0$/m);
+    // NAME IMAGE STATUS PID UPTIME CONNECTED RESTARTS: running, connected, never restarted.
+    expect(text.stdout).toMatch(/^healthy\s.*\brunning\s+\d+\s+\S+\s+yes\b.*\s0$/m);
     expect(text.stdout).toContain('Last output of crashy:\n  | crashing');
     expect(text.stdout).not.toContain('Last output of healthy');
   });
