@@ -17,6 +17,9 @@ import { readWatchdogRecord, removeWatchdogRecord, writeWatchdogRecord } from '.
  */
 const WAIT_SCRIPT = 'while IFS= read -r line; do [ "$line" = disarm ] && exit 0; done; exec "$@"';
 
+/** How long a previous owner may take to finish dying before it counts as alive. */
+const OWNER_EXIT_GRACE_MS = 3000;
+
 /** How many times a watchdog that died while its owner runs is replaced. */
 const MAX_RESPAWNS = 5;
 
@@ -181,11 +184,15 @@ export async function waitForOrphanedWatchdog(stateDir: string, timeoutMs = 30_0
   const dir = resolve(stateDir);
   const record = await readWatchdogRecord(dir);
   if (!record || record.ownerPid === process.pid) return false;
-  if (await isRunningProcess(record.ownerPid)) return false;
   const isOurs = async () =>
     (await isRunningProcess(record.pid)) && ((await readArgv(record.pid)) ?? []).includes(dir);
-  if (!(await isOurs())) return false;
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end && (await isOurs())) await new Promise((r) => setTimeout(r, 100));
-  return true;
+  const start = Date.now();
+  let waited = false;
+  while (Date.now() - start < timeoutMs && (await isOurs())) {
+    // An owner killed a moment ago may not be gone yet; one that stays is alive, with its own workers.
+    if ((await isRunningProcess(record.ownerPid)) && Date.now() - start > OWNER_EXIT_GRACE_MS) return waited;
+    waited = true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return waited;
 }
