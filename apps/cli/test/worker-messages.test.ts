@@ -149,4 +149,14 @@ describe('logs and exec say what is wrong', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toBe('time=1 exec failed\n');
   });
+
+  it('exec of a configured worker that iii does not run says to start that worker', async () => {
+    const stopped = await iii(sb, ['worker', 'stop', 'bb', '--timeout', '2s']);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const r = await iii(sb, ['worker', 'exec', 'bb', '--', 'true']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: worker "bb" is not running (no running sandbox)\nStart it with `iii worker start bb`.\n',
+    );
+  });
 });

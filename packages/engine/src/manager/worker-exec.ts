@@ -27,7 +27,7 @@ export async function execInWorker(home: string, name: string, request: ExecRequ
   const paths = workerPaths(stateDir, name);
   const id = containerId(stateDir, name);
   const driver = await runningDriver(stateDir, id);
-  if (!driver) throw new WorkerNotStartedError(name, 'no running sandbox; is `iii` running it?');
+  if (!driver) throw new WorkerNotStartedError(name, 'no running sandbox');
   // The worker's process as it runs (env, cwd, user) is the base the command inherits.
   const spec = JSON.parse(await readFile(paths.config, 'utf8')) as OciRuntimeSpec;
   return startExec({ driver, id, base: spec.process, runDir: paths.run }, request);
