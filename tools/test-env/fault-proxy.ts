@@ -38,6 +38,7 @@ function bodyStart(res: http.IncomingMessage): number {
 export class FaultProxy {
   readonly requests: RecordedRequest[] = [];
   private faults: Fault[] = [];
+  private rewrites: { name: string; from: string; to: string }[] = [];
   private readonly server: http.Server;
   private readonly target: URL;
   /** `127.0.0.1:PORT`: use it as the registry host of image references. */
@@ -101,9 +102,18 @@ export class FaultProxy {
     this.faults.push({ kind: 'ignore-range', match });
   }
 
-  /** Forgets every fault and recorded request. */
+  /**
+   * Replace `from` with `to` in the response header `name` of every reply, e.g. to send a registry's
+   * token challenge to a second proxy in front of its token service.
+   */
+  rewriteHeader(name: string, from: string, to: string): void {
+    this.rewrites.push({ name: name.toLowerCase(), from, to });
+  }
+
+  /** Forgets every fault, header rewrite and recorded request. */
   clear(): void {
     this.faults = [];
+    this.rewrites = [];
     this.requests.length = 0;
   }
 
@@ -171,7 +181,12 @@ export class FaultProxy {
       { host: this.target.hostname, port: this.target.port, method, path, headers },
       (up) => {
         record.status = up.statusCode;
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        const replyHeaders = { ...up.headers };
+        for (const { name, from, to } of this.rewrites) {
+          const value = replyHeaders[name];
+          if (typeof value === 'string') replyHeaders[name] = value.split(from).join(to);
+        }
+        res.writeHead(up.statusCode ?? 502, replyHeaders);
         const start = bodyStart(up);
         let sent = 0;
         // Detaches from the registry's reply so that closing it neither ends nor resets ours.

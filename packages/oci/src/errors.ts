@@ -90,7 +90,15 @@ export class RegistryStalledError extends OciError {
   constructor(
     host: string,
     what: string,
-    details: { timeoutMs: number; tries: number; headers: boolean; received?: number; size?: number },
+    details: {
+      timeoutMs: number;
+      tries: number;
+      headers: boolean;
+      received?: number;
+      size?: number;
+      /** Who went silent: the registry, or its token service (at another host). */
+      service?: 'registry' | 'token service';
+    },
     options?: { cause?: unknown },
   ) {
     const seconds = `${details.timeoutMs / 1000} s`;
@@ -101,8 +109,8 @@ export class RegistryStalledError extends OciError {
     super(
       'REGISTRY_STALLED',
       details.headers
-        ? `registry ${host} accepted the connection but did not answer ${what} within ${seconds} (${details.tries} ${details.tries === 1 ? 'try' : 'tries'})`
-        : `registry ${host} stalled while sending ${what}: no data for ${seconds} (${details.tries} ${details.tries === 1 ? 'try' : 'tries'}${where})`,
+        ? `${details.service ?? 'registry'} ${host} accepted the connection but did not answer ${what} within ${seconds} (${details.tries} ${details.tries === 1 ? 'try' : 'tries'})`
+        : `${details.service ?? 'registry'} ${host} stalled while sending ${what}: no data for ${seconds} (${details.tries} ${details.tries === 1 ? 'try' : 'tries'}${where})`,
       'The registry or the network to it stopped responding; nothing was stored (a partial layer is kept and resumed by the next pull). Retry later, or allow a slower link with $III_REGISTRY_STALL_TIMEOUT=<seconds>.',
       options,
     );

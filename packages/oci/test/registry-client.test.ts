@@ -20,6 +20,7 @@ import {
   parseReference,
   RegistryClient,
   type RegistryRetryEvent,
+  RegistryStalledError,
   RegistryUnreachableError,
   staticCredentials,
   TlsError,
@@ -82,6 +83,53 @@ describe('redirects to blob storage', () => {
       expect(proxy.requests.find((r) => r.path.includes('/manifests/'))?.authorization).toMatch(/^Bearer /);
       // Credentials went to the token service once for this scope, and the token was reused.
       expect(registry.tokenServer!.requests() - tokensBefore).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('a token service that never answers', () => {
+  let registry: TestRegistry;
+  let proxy: FaultProxy;
+  let tokenProxy: FaultProxy;
+  beforeAll(async () => {
+    registry = await startRegistry({ flavor: 'token' });
+    await skopeoCopy(`oci:${layout}:v1`, registryRef(registry, 'team/app:v1'), { destRegistry: registry });
+    tokenProxy = await FaultProxy.start(registry.tokenServer!.url);
+    proxy = await FaultProxy.start(registry.url);
+    // The registry's challenge sends clients to the token service through the second proxy.
+    proxy.rewriteHeader('www-authenticate', new URL(registry.tokenServer!.url).origin, tokenProxy.url);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await tokenProxy?.stop();
+    await registry?.stop();
+  });
+
+  it('retries the token request, then fails naming the token service', async () => {
+    tokenProxy.hang(/^GET /, Number.POSITIVE_INFINITY);
+    const retries: RegistryRetryEvent[] = [];
+    const client = new RegistryClient({
+      credentials: staticCredentials({}),
+      env: {},
+      stallTimeoutMs: 300,
+      onRetry: (e) => retries.push(e),
+    });
+    try {
+      const err = await openRegistryImage(parseReference(`${proxy.host}/team/app:v1`), { client }).catch(
+        (e) => e,
+      );
+      expect(err).toBeInstanceOf(RegistryStalledError);
+      const path = new URL(registry.tokenServer!.url).pathname;
+      expect(err.message).toBe(
+        `token service ${tokenProxy.host} accepted the connection but did not answer GET ${path} within 0.3 s (3 tries)`,
+      );
+      expect(tokenProxy.requests.filter((r) => r.fault === 'hang')).toHaveLength(3);
+      expect(retries.map((r) => [r.host, r.attempt, r.reason])).toEqual([
+        [tokenProxy.host, 1, 'no answer for 0.3 s'],
+        [tokenProxy.host, 2, 'no answer for 0.3 s'],
+      ]);
     } finally {
       client.close();
     }

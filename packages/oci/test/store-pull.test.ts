@@ -217,21 +217,36 @@ describe('ImageStore.pull', () => {
   it('resumes with a Range request a blob that stalls once mid-body', async () => {
     proxy.stallAt(new RegExp(`GET .*/blobs/${bigLayer}`), 150_000);
     const retries: RegistryRetryEvent[] = [];
-    const { store, image } = await pull('v1', stallClient(500, retries));
+    // Long enough that a loaded machine's pauses are not taken for the stall.
+    const { store, image } = await pull('v1', stallClient(1000, retries));
     const gets = blobGets().filter((r) => r.path.includes(bigLayer));
     expect(gets.map((r) => r.fault)).toEqual(['stall', undefined]);
     const resumedAt = Number(/^bytes=(\d+)-$/.exec(gets[1]?.range ?? '')?.[1]);
     expect(resumedAt).toBeGreaterThan(0);
     expect(resumedAt).toBeLessThanOrEqual(150_000);
-    expect(retries).toEqual([
-      expect.objectContaining({
-        host: proxy.host,
-        what: `layer ${bigLayer}`,
-        attempt: 1,
-        reason: 'no data for 0.5 s',
-      }),
+    expect(retries.filter((r) => r.what === `layer ${bigLayer}`)).toEqual([
+      expect.objectContaining({ host: proxy.host, attempt: 1, reason: 'no data for 1 s' }),
     ]);
     for (const l of await image.layers()) expect(await store.hasBlob(l.descriptor)).toBe(true);
+  });
+
+  it('does not take a reader that holds a blob back for a stalled registry', async () => {
+    const retries: RegistryRetryEvent[] = [];
+    const c = stallClient(200, retries);
+    try {
+      const image = await openRegistryImage(parseReference(`${proxy.host}/team/app:v1`), { client: c });
+      const layer = (await image.layers()).find((l) => l.descriptor.digest === bigLayer)!;
+      const chunks = (await layer.open())[Symbol.asyncIterator]();
+      let size = ((await chunks.next()).value as Buffer).length;
+      // Read nothing for several stall timeouts: the registry waits for us, not we for it.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) size += next.value.length;
+      expect(size).toBe(layer.descriptor.size);
+    } finally {
+      c.close();
+    }
+    expect(blobGets().filter((r) => r.path.includes(bigLayer))).toHaveLength(1);
+    expect(retries).toEqual([]);
   });
 
   it('fails naming the registry and the layer when a blob stalls on every try, and commits nothing', async () => {
@@ -250,7 +265,7 @@ describe('ImageStore.pull', () => {
 
   it('retries a request the registry never answers, then fails naming the registry and the request', async () => {
     proxy.hang(/GET .*\/manifests\//);
-    await pull('v1', stallClient(300));
+    await pull('v1', stallClient(1000));
     expect(proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.fault)).toEqual([
       'hang',
       undefined,

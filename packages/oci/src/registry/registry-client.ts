@@ -129,6 +129,9 @@ function sleepDefault(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Who answers a request: the registry, or the token service its challenge names. */
+type Service = 'registry' | 'token service';
+
 /** How long a small reply may pause mid-body, and the error that says it stalled. */
 interface Silence {
   ms: number;
@@ -388,7 +391,7 @@ export class RegistryClient {
       }
       req = { method: 'GET', url, headers, signal, insecureTls };
     }
-    const res = await this.send(req, this.attempts);
+    const res = await this.send(req, this.attempts, 'token service');
     if (res.status === 401 || res.status === 403) {
       const d = await errorDetail(res);
       throw new UnauthorizedError(registry, res.status, `token service refused: ${d.message}`);
@@ -397,7 +400,11 @@ export class RegistryClient {
       const d = await errorDetail(res);
       throw new RegistryError(res.status, `token service ${url.host} answered ${d.message}`);
     }
-    const body = await readBody(res.body, 1 << 20, this.silence(url.host, `GET ${url.pathname}`));
+    const body = await readBody(
+      res.body,
+      1 << 20,
+      this.silence(url.host, `GET ${url.pathname}`, 'token service'),
+    );
     let parsed: z.infer<typeof tokenReplySchema>;
     try {
       parsed = tokenReplySchema.parse(JSON.parse(body.toString('utf8')));
@@ -412,11 +419,16 @@ export class RegistryClient {
   }
 
   /** A reply body that pauses longer than the stall timeout fails with RegistryStalledError. */
-  private silence(host: string, what: string): Silence {
+  private silence(host: string, what: string, service: Service = 'registry'): Silence {
     return {
       ms: this.stallTimeoutMs,
       error: () =>
-        new RegistryStalledError(host, what, { timeoutMs: this.stallTimeoutMs, tries: 1, headers: false }),
+        new RegistryStalledError(host, what, {
+          timeoutMs: this.stallTimeoutMs,
+          tries: 1,
+          headers: false,
+          service,
+        }),
     };
   }
 
@@ -426,7 +438,11 @@ export class RegistryClient {
    * connection to a loopback address fails at once: nothing listens there, and waiting will not
    * change that as it may for a remote host that is restarting.
    */
-  private async send(req: HttpRequest, attempts: number): Promise<HttpResponse> {
+  private async send(
+    req: HttpRequest,
+    attempts: number,
+    service: Service = 'registry',
+  ): Promise<HttpResponse> {
     const replayable = !(req.body instanceof Readable);
     const host = req.url.host;
     const what = `${req.method} ${req.url.pathname}`;
@@ -460,7 +476,7 @@ export class RegistryClient {
             throw new RegistryStalledError(
               host,
               what,
-              { timeoutMs: this.stallTimeoutMs, tries: stalls, headers: true },
+              { timeoutMs: this.stallTimeoutMs, tries: stalls, headers: true, service },
               { cause: err },
             );
           }
