@@ -34,6 +34,12 @@ interface Row {
 const BAR_WIDTH = 30;
 const REDRAW_MS = 100;
 
+/** The line that tells a user why a registry operation takes longer: what failed, and when it is tried again. */
+export function retryLine(e: RegistryRetryEvent): string {
+  const wait = e.delayMs >= 100 ? ` in ${(e.delayMs / 1000).toFixed(1)} s` : '';
+  return `Registry ${e.host}: ${e.reason} on ${e.what}; retrying${wait} (try ${e.attempt + 1} of ${e.attempts})`;
+}
+
 /**
  * How to show progress on this stream: bars on a terminal, lines otherwise, nothing for --json.
  * A terminal that reports 0 columns (a serial console, `script` without a terminal) cannot hold
@@ -71,10 +77,7 @@ export class PullProgress {
 
   /** A registry try failed and will be retried: said at once, so a slow pull is never a silent one. */
   retrying(e: RegistryRetryEvent): void {
-    const wait = e.delayMs >= 100 ? ` in ${(e.delayMs / 1000).toFixed(1)} s` : '';
-    this.message(
-      `Registry ${e.host}: ${e.reason} on ${e.what}; retrying${wait} (try ${e.attempt + 1} of ${e.attempts})`,
-    );
+    this.message(retryLine(e));
   }
 
   update(u: LayerUpdate): void {

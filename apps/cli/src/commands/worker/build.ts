@@ -4,6 +4,7 @@ import { openImage, type PushProgress, parseReference, pushImage, RegistryClient
 import { type BuiltImage, builderNames, buildImage } from '@iii/templates';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { retryLine } from '../../lib/progress.js';
 
 /** `K=V` pairs of `--build-arg`; a bare `K` takes its value from our environment, as with docker. */
 function parseBuildArgs(values: readonly string[]): Record<string, string> {
@@ -108,7 +109,10 @@ export default class WorkerBuild extends BaseCommand {
           process.stderr.write(`${event.digest.slice(7, 19)}: ${event.kind} ${event.status}\n`);
         }
       };
-      const client = new RegistryClient({ insecure });
+      const client = new RegistryClient({
+        insecure,
+        onRetry: (e) => process.stderr.write(`${retryLine(e)}\n`),
+      });
       const { digest } = await pushImage(image, target, { client, signal, onProgress });
       return { reference: target.familiar(), digest };
     } finally {

@@ -13,6 +13,7 @@ import {
 import { builtImageSource, LocalImageNotFoundError } from '@iii/templates';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { retryLine } from '../../lib/progress.js';
 
 export interface PushResult {
   source: string;
@@ -73,7 +74,10 @@ export default class WorkerPush extends BaseCommand {
     const target = parseReference(args.ref);
     const paths = await ensureHome();
     const { image, origin } = await openLocalImage(args.image, paths);
-    const client = new RegistryClient({ insecure: flags.insecure });
+    const client = new RegistryClient({
+      insecure: flags.insecure,
+      onRetry: (e) => process.stderr.write(`${retryLine(e)}\n`),
+    });
     const abort = new AbortController();
     const onSigint = () => abort.abort(new Error('interrupted'));
     process.once('SIGINT', onSigint);
