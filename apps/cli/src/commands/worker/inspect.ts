@@ -74,11 +74,13 @@ interface InspectResult {
 export default class WorkerInspect extends BaseCommand {
   static override summary = 'Show everything known about a worker.';
   static override description =
-    'Image reference, pinned digest and platform, size, unpacked rootfs, entrypoint and argv as run, environment, resources and log location. A value filled from ${VAR} is shown as written and the value of a secret-looking key (API_KEY, *_SECRET, *_TOKEN, *_PASSWORD...) as ****; --reveal shows the values the running iii resolved.';
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${VAR} syntax of config.yaml, shown to users.
+    'Image reference, pinned digest and platform, size, unpacked rootfs, entrypoint and argv as run, the engine address the worker gets and which rule chose it, environment, resources and log location. A value filled from ${VAR} is shown as written and the value of a secret-looking key (API_KEY, *_SECRET, *_TOKEN, *_PASSWORD...) as ****; --reveal shows the values the running iii resolved.';
   static override examples = [
     '<%= config.bin %> worker inspect image-resize',
     '<%= config.bin %> worker inspect image-resize --json',
     {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${VAR} syntax of config.yaml, shown to users.
       description: 'Show the values the running iii filled in from ${VAR}',
       command: '<%= config.bin %> worker inspect image-resize --reveal',
     },
