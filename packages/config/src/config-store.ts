@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { assertWritableSize, MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { lockPathFor } from './config-path.js';
 import { ConfigDocument } from './document.js';
 import { ConfigNotFoundError } from './errors.js';
@@ -35,6 +36,9 @@ export interface EditConfigOptions extends FileLockOptions {
   create?: boolean;
 }
 
+const TOO_BIG_TO_WRITE =
+  'Nothing was written. Shorten the config (or the image ENV it copies), or split the workers over several projects.';
+
 /** The lock file that serializes read-modify-write of config.yaml and its iii.lock. */
 export function configLockPath(configPath: string): string {
   return join(dirname(configPath), `.${basename(configPath)}.lock`);
@@ -61,11 +65,15 @@ export async function editConfig<T>(
       const doc = existing ?? ConfigDocument.empty(configPath);
       const lock = await readLockFile(lockPath);
       const out = await edit({ doc, lock, configPath, lockPath, exists: existing !== undefined });
-      if (out.lock && renderLockFile(out.lock) !== renderLockFile(lock)) {
-        await writeFileAtomic(lockPath, renderLockFile(out.lock));
-      }
-      if (out.doc && (out.doc.text !== doc.text || !existing))
-        await writeFileAtomic(configPath, out.doc.text);
+      const lockText = out.lock ? renderLockFile(out.lock) : undefined;
+      const writeLock = lockText !== undefined && lockText !== renderLockFile(lock);
+      const docText = out.doc && (out.doc.text !== doc.text || !existing) ? out.doc.text : undefined;
+      // Both sizes are checked before either file is written: a refused edit changes nothing.
+      if (writeLock) assertWritableSize(lockPath, lockText, MAX_CONFIG_FILE_BYTES, TOO_BIG_TO_WRITE);
+      if (docText !== undefined)
+        assertWritableSize(configPath, docText, MAX_CONFIG_FILE_BYTES, TOO_BIG_TO_WRITE);
+      if (writeLock) await writeFileAtomic(lockPath, lockText);
+      if (docText !== undefined) await writeFileAtomic(configPath, docText);
       return out.result;
     },
     opts,
@@ -74,14 +82,11 @@ export async function editConfig<T>(
 
 /** config.yaml parsed (with file, line and column on errors), or undefined when there is none yet. */
 export async function readConfigDocument(configPath: string): Promise<ConfigDocument | undefined> {
-  let text: string;
-  try {
-    text = await readFile(configPath, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return ConfigDocument.parse(text, configPath);
+  const text = await readBoundedText(configPath, {
+    limit: MAX_CONFIG_FILE_BYTES,
+    hint: `Split the workers over several projects, or shorten their config; ${configPath} was left unchanged.`,
+  });
+  return text === undefined ? undefined : ConfigDocument.parse(text, configPath);
 }
 
 /**

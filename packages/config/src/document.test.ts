@@ -229,6 +229,33 @@ describe('ConfigDocument', () => {
     expect(e.message).toMatch(/^\/x\/config\.yaml:\d+:\d+: /);
   });
 
+  it('refuses a YAML alias bomb with file, line and column, and accepts a few merges', () => {
+    const bomb = [
+      'x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+      'x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      'workers: []',
+    ].join('\n');
+    const err = catchError(() => ConfigDocument.parse(bomb, '/x/config.yaml')) as ConfigParseError;
+    expect(err).toBeInstanceOf(ConfigParseError);
+    expect([err.line, err.column]).toEqual([3, 10]);
+    expect(err.message).toMatch(/^\/x\/config\.yaml:3:10: .*alias bomb/);
+
+    const merges =
+      'x-env: &env {LOG_LEVEL: info}\nworkers:\n  - {name: a, image: x, config: {<<: *env}}\n  - {name: b, image: y, config: *env}\n';
+    expect(ConfigDocument.parse(merges, 'c.yaml').worker('b')?.config).toEqual({ LOG_LEVEL: 'info' });
+  });
+
+  it('reports an alias to an unknown anchor at the alias', () => {
+    const err = catchError(() =>
+      ConfigDocument.parse('workers:\n  - name: a\n    image: *nowhere\n', 'c.yaml'),
+    ) as ConfigParseError;
+    expect(err).toBeInstanceOf(ConfigParseError);
+    expect([err.line, err.column]).toEqual([3, 12]);
+    expect(err.message).toContain('*nowhere');
+  });
+
   it('reports a schema violation at the offending value', () => {
     const err = catchError(() =>
       ConfigDocument.parse(

@@ -23,6 +23,7 @@ import {
   workerEntrySchema,
 } from './schema.js';
 import { workerNameProblem } from './worker-name.js';
+import { documentToJS } from './yaml-aliases.js';
 
 export interface ConfigWarning {
   message: string;
@@ -84,7 +85,7 @@ export class ConfigDocument {
         'the top level must be a mapping (engine:, workers:)',
       );
     }
-    const result = configFileSchema.safeParse(contents === null ? {} : doc.toJS());
+    const result = configFileSchema.safeParse(contents === null ? {} : documentToJS(doc, lines, file));
     if (!result.success) {
       const issue = result.error.issues[0]!;
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

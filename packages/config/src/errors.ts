@@ -129,3 +129,52 @@ export class WorkerExistsError extends ConfigError {
     this.image = image;
   }
 }
+
+/** An image declares more ENV entries than `worker add` copies into config.yaml. */
+export class ImageEnvLimitError extends ConfigError {
+  readonly image: string;
+  readonly count: number;
+  readonly limit: number;
+
+  constructor(image: string, count: number, limit: number) {
+    super(
+      'IMAGE_ENV_LIMIT',
+      `${image} declares ${count} environment variables, over the limit of ${limit}`,
+      "iii copies an image's ENV into config.yaml; rebuild the image with fewer ENV entries (pass the rest as a file or in config:).",
+    );
+    this.image = image;
+    this.count = count;
+    this.limit = limit;
+  }
+}
+
+/** A file is bigger than iii reads: config.yaml, iii.lock or an image's /iii/worker.yaml. */
+export class FileTooLargeError extends ConfigError {
+  readonly file: string;
+  readonly size: number;
+  readonly limit: number;
+
+  /** `wouldBe`: the file was not written because it would have been this big. */
+  constructor(file: string, size: number, limit: number, hint: string, wouldBe = false) {
+    super(
+      'FILE_TOO_LARGE',
+      `${file} ${wouldBe ? 'would be' : 'is'} ${describeSize(size)}, over the limit of ${describeSize(limit)}`,
+      hint,
+    );
+    this.file = file;
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+function describeSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]} (${bytes} bytes)`;
+}

@@ -63,6 +63,18 @@ describe('iii.lock', () => {
     }
   });
 
+  it('refuses a YAML alias bomb with its line', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 6; i++) bomb.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`)}]`);
+    try {
+      parseLockFile(`${bomb.join('\n')}\nversion: 1\n`, 'iii.lock');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigParseError);
+      expect((err as ConfigParseError).line).toBe(3);
+    }
+  });
+
   it('finds every disagreement between config and lock', async () => {
     let lock = pinWorker(emptyLockFile(), 'a', { image: 'a:1', digest: D1, platform: 'linux/amd64' });
     lock = pinWorker(lock, 'b', { image: 'b:1', digest: D1, platform: 'linux/amd64' });

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { isMap, LineCounter, type Node, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
+import { MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { ConfigParseError } from './errors.js';
 import type { WorkerEntry } from './schema.js';
 import { workerNameSchema } from './schema.js';
+import { documentToJS } from './yaml-aliases.js';
 
 const digestSchema = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'not a digest');
 
@@ -51,7 +52,7 @@ export function parseLockFile(text: string, file: string): LockFile {
     );
   }
   if (doc.contents === null) return emptyLockFile();
-  const result = lockFileSchema.safeParse(doc.toJS());
+  const result = lockFileSchema.safeParse(documentToJS(doc, lines, file));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -96,14 +97,8 @@ export function renderLockFile(lock: LockFile): string {
 
 /** Reads iii.lock; a missing file is an empty lock. */
 export async function readLockFile(file: string): Promise<LockFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyLockFile();
-    throw err;
-  }
-  return parseLockFile(text, file);
+  const text = await readBoundedText(file, { limit: MAX_CONFIG_FILE_BYTES, hint: lockHint(file) });
+  return text === undefined ? emptyLockFile() : parseLockFile(text, file);
 }
 
 export function pinWorker(lock: LockFile, name: string, entry: LockEntry): LockFile {

@@ -1,4 +1,10 @@
 export { writeFileAtomic } from './atomic-write.js';
+export {
+  type BoundedReadOptions,
+  MAX_CONFIG_FILE_BYTES,
+  MAX_WORKER_MANIFEST_BYTES,
+  readBoundedText,
+} from './bounded-read.js';
 export { type ConfigPathOptions, lockPathFor, resolveConfigPath } from './config-path.js';
 export {
   type ConfigState,
@@ -14,6 +20,8 @@ export {
   ConfigError,
   ConfigNotFoundError,
   ConfigParseError,
+  FileTooLargeError,
+  ImageEnvLimitError,
   InterpolationError,
   InvalidResourceError,
   InvalidWorkerNameError,
@@ -40,7 +48,7 @@ export {
   type VerifyLockOptions,
   verifyLock,
 } from './iii-lock.js';
-export { type InterpolateContext, interpolate } from './interpolate.js';
+export { escapeInterpolation, type InterpolateContext, interpolate } from './interpolate.js';
 export {
   ensureHome,
   type IiiPaths,
@@ -78,13 +86,19 @@ export {
   scrubSecrets,
 } from './secret-keys.js';
 export {
+  escapedDefaults,
   imageEnvDefaults,
+  MAX_IMAGE_ENV_ENTRIES,
   type MergeConfigInput,
   mergeWorkerConfig,
-  parseWorkerManifest,
   SYSTEM_ENV_KEYS,
-  type WorkerManifest,
 } from './worker-defaults.js';
+export {
+  parseWorkerManifest,
+  type ReadWorkerManifestResult,
+  readWorkerManifest,
+  type WorkerManifest,
+} from './worker-manifest.js';
 export { assertWorkerName, workerNameProblem } from './worker-name.js';
 export {
   type ConfigEdit,
@@ -97,3 +111,4 @@ export {
   type WorkerUpsertAction,
   type WorkerUpsertResult,
 } from './worker-upsert.js';
+export { MAX_ALIAS_COUNT } from './yaml-aliases.js';

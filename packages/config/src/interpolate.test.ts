@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about literal ${VAR} placeholders.
 import { describe, expect, it } from 'vitest';
 import { InterpolationError } from './errors.js';
-import { interpolate } from './interpolate.js';
+import { escapeInterpolation, interpolate } from './interpolate.js';
 
 const ctx = (env: Record<string, string>) => ({ worker: 'w', key: 'K', env });
 
@@ -21,6 +21,14 @@ describe('interpolate', () => {
     expect(interpolate('$${A} and $${B:x}', ctx({ A: 'no' }))).toBe('${A} and ${B:x}');
   });
 
+  it('reads $$ as one literal $ wherever it stands, as Compose does', () => {
+    expect(interpolate('5$$ and $$HOME and a$$$$b', ctx({ HOME: 'no' }))).toBe('5$ and $HOME and a$$b');
+    expect(interpolate('$$$${A}', ctx({ A: 'no' }))).toBe('$${A}');
+    // An escaped dollar followed by a real placeholder: the placeholder still substitutes.
+    expect(interpolate('$$${A}', ctx({ A: 'x' }))).toBe('$x');
+    expect(interpolate('${A:cost$$5}', ctx({}))).toBe('cost$5');
+  });
+
   it('leaves text without placeholders alone', () => {
     expect(interpolate('$A $ {A} $', ctx({ A: 'x' }))).toBe('$A $ {A} $');
   });
@@ -37,5 +45,30 @@ describe('interpolate', () => {
       expect(e.message).toContain('API_KEY');
       expect(e.message).toContain('MISSING');
     }
+  });
+});
+
+describe('escapeInterpolation', () => {
+  it('gives text that interpolates back to exactly the value, whatever the environment holds', () => {
+    const env = { HOME: '/root', SECRET: 'k', A: 'x' };
+    for (const value of [
+      '${HOME}x${SECRET}',
+      '$${A}',
+      '$$',
+      '$',
+      'a$b$',
+      '${A:default}',
+      '$$$${SECRET}',
+      'no dollars',
+      '',
+      '${UNSET}',
+    ]) {
+      expect(interpolate(escapeInterpolation(value), ctx(env))).toBe(value);
+    }
+  });
+
+  it('doubles every $ and nothing else', () => {
+    expect(escapeInterpolation('${HOME}x$')).toBe('$${HOME}x$$');
+    expect(escapeInterpolation('plain')).toBe('plain');
   });
 });

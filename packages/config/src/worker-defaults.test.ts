@@ -1,5 +1,7 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: image values with literal ${VAR} placeholders.
 import { describe, expect, it } from 'vitest';
-import { imageEnvDefaults, mergeWorkerConfig, parseWorkerManifest } from './worker-defaults.js';
+import { ImageEnvLimitError } from './errors.js';
+import { imageEnvDefaults, MAX_IMAGE_ENV_ENTRIES, mergeWorkerConfig } from './worker-defaults.js';
 
 describe('imageEnvDefaults', () => {
   it('drops system variables and sorts keys', () => {
@@ -18,20 +20,23 @@ describe('imageEnvDefaults', () => {
     expect(Object.keys(imageEnvDefaults(['B=1', 'A=2', 'C=3']))).toEqual(['A', 'B', 'C']);
     expect(imageEnvDefaults(undefined)).toEqual({});
   });
-});
 
-describe('parseWorkerManifest', () => {
-  it('reads resources', () => {
-    expect(parseWorkerManifest('resources:\n  cpus: 0.5\n  memory: 256Mi\n', 'x')).toEqual({
-      resources: { cpus: 0.5, memory: '256Mi' },
-    });
-    expect(parseWorkerManifest('name: w\n', 'x')).toEqual({});
+  it('keeps the image values as they are (escaping is for config.yaml)', () => {
+    expect(imageEnvDefaults(['X=${HOME}x$y'])).toEqual({ X: '${HOME}x$y' });
   });
 
-  it('rejects invalid resources naming the file', () => {
-    expect(() => parseWorkerManifest('resources:\n  memory: lots\n', '/iii/worker.yaml')).toThrow(
-      /\/iii\/worker\.yaml: resources\.memory/,
-    );
+  it('refuses more ENV entries than the limit, naming the image and both numbers', () => {
+    const env = Array.from({ length: MAX_IMAGE_ENV_ENTRIES + 1 }, (_, i) => `K${i}=v`);
+    expect(Object.keys(imageEnvDefaults(env.slice(1)))).toHaveLength(MAX_IMAGE_ENV_ENTRIES);
+    try {
+      imageEnvDefaults(env, 'reg/many:1');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ImageEnvLimitError);
+      expect((err as Error).message).toBe(
+        `reg/many:1 declares ${MAX_IMAGE_ENV_ENTRIES + 1} environment variables, over the limit of ${MAX_IMAGE_ENV_ENTRIES}`,
+      );
+    }
   });
 });
 
@@ -44,6 +49,27 @@ describe('mergeWorkerConfig', () => {
         nextDefaults: { EDITED: 'new', UNTOUCHED: 'new', DELETED: 'd2', ADDED: 'a' },
       }),
     ).toEqual({ EDITED: 'mine', UNTOUCHED: 'new', USER_ONLY: 'u', ADDED: 'a' });
+  });
+
+  it('compares and writes defaults in their escaped config.yaml form', () => {
+    expect(
+      mergeWorkerConfig({
+        // As `add` wrote them: escaped. EDITED asks for a host variable on purpose.
+        current: { UNTOUCHED: '$${HOME}', EDITED: '${HOME}' },
+        previousDefaults: { UNTOUCHED: '${HOME}', EDITED: '${TOKEN}' },
+        nextDefaults: { UNTOUCHED: '${USER}$', EDITED: '${OTHER}', ADDED: 'a$b' },
+      }),
+    ).toEqual({ UNTOUCHED: '$${USER}$$', EDITED: '${HOME}', ADDED: 'a$$b' });
+  });
+
+  it('escapes an old default written unescaped by an earlier version', () => {
+    expect(
+      mergeWorkerConfig({
+        current: { X: '${SECRET}' },
+        previousDefaults: { X: '${SECRET}' },
+        nextDefaults: { X: '${SECRET}' },
+      }),
+    ).toEqual({ X: '$${SECRET}' });
   });
 
   it('treats every current value as the user’s when the old defaults are unknown', () => {

@@ -1,7 +1,5 @@
-import { parseDocument } from 'yaml';
-import { z } from 'zod';
-import { ConfigError } from './errors.js';
-import { resourcesSchema, type WorkerResources } from './schema.js';
+import { ImageEnvLimitError } from './errors.js';
+import { escapeInterpolation } from './interpolate.js';
 
 /** Variables every image sets for the OS, not for the worker: never copied into `config:`. */
 export const SYSTEM_ENV_KEYS: readonly string[] = [
@@ -16,8 +14,23 @@ export const SYSTEM_ENV_KEYS: readonly string[] = [
   'SHLVL',
 ];
 
-/** An image's `Env` (`K=V` lines) as `config:` defaults: system variables dropped, keys sorted. */
-export function imageEnvDefaults(env: readonly string[] | null | undefined): Record<string, string> {
+/**
+ * Most ENV entries `add` copies from one image into `config:`. Real images declare tens; an image
+ * with thousands is built to bloat config.yaml (and could not start anyway: the kernel caps the size
+ * of a process's environment).
+ */
+export const MAX_IMAGE_ENV_ENTRIES = 1000;
+
+/**
+ * An image's `Env` (`K=V` lines) as `config:` defaults: system variables dropped, keys sorted. The
+ * values are the image's own, unescaped; {@link upsertWorkerImage} and {@link mergeWorkerConfig}
+ * escape them when they write config.yaml. More than {@link MAX_IMAGE_ENV_ENTRIES} entries is an
+ * {@link ImageEnvLimitError} naming `image`.
+ */
+export function imageEnvDefaults(
+  env: readonly string[] | null | undefined,
+  image = 'the image',
+): Record<string, string> {
   const pairs: [string, string][] = [];
   for (const line of env ?? []) {
     const eq = line.indexOf('=');
@@ -25,52 +38,19 @@ export function imageEnvDefaults(env: readonly string[] | null | undefined): Rec
     if (key === '' || SYSTEM_ENV_KEYS.includes(key)) continue;
     pairs.push([key, eq < 0 ? '' : line.slice(eq + 1)]);
   }
+  if (pairs.length > MAX_IMAGE_ENV_ENTRIES) {
+    throw new ImageEnvLimitError(image, pairs.length, MAX_IMAGE_ENV_ENTRIES);
+  }
   pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(pairs);
 }
 
-const workerManifestSchema = z.looseObject({ resources: resourcesSchema.nullish() });
-
-/** What an image declares about itself in `/iii/worker.yaml`. */
-export interface WorkerManifest {
-  resources?: WorkerResources;
-}
-
-/** Parses `/iii/worker.yaml` from an image; a broken file is an error naming the image's file. */
-export function parseWorkerManifest(text: string, where: string): WorkerManifest {
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors[0]) {
-    throw new ConfigError(
-      'WORKER_MANIFEST',
-      `${where}: ${doc.errors[0].message.split('\n')[0]}`,
-      'The image ships an invalid /iii/worker.yaml; rebuild the image with a valid one.',
-    );
-  }
-  const result = workerManifestSchema.safeParse(doc.toJS() ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigError(
-      'WORKER_MANIFEST',
-      `${where}: ${issue.path.join('.')}: ${issue.message}`,
-      'The image ships an invalid /iii/worker.yaml; rebuild the image with a valid one.',
-    );
-  }
-  const resources = result.data.resources;
-  if (!resources || (resources.cpus === undefined && resources.memory === undefined)) return {};
-  return {
-    resources: {
-      ...(resources.cpus !== undefined ? { cpus: resources.cpus } : {}),
-      ...(resources.memory !== undefined ? { memory: resources.memory } : {}),
-    },
-  };
-}
-
 export interface MergeConfigInput {
-  /** `config:` as it is in config.yaml now (possibly edited by the user). */
+  /** `config:` as it is in config.yaml now (possibly edited by the user): config.yaml text. */
   current: Record<string, unknown> | null | undefined;
-  /** Defaults of the image the entry was added from, when known. */
+  /** Defaults of the image the entry was added from, when known: the image's own values. */
   previousDefaults?: Record<string, string> | undefined;
-  /** Defaults of the new image. */
+  /** Defaults of the new image: the image's own values. */
   nextDefaults: Record<string, string>;
 }
 
@@ -78,19 +58,33 @@ export interface MergeConfigInput {
  * `config:` after moving a worker to a new image: values the user edited win; values still equal
  * to the old image's default follow the new default; new defaults are added; keys the user deleted
  * stay deleted. Without the old defaults every current value counts as the user's.
+ *
+ * Defaults are image values and `current` is config.yaml text, so a default is compared and written
+ * in its escaped form (`$` as `$$`). A value equal to the old default as it stands in the image
+ * (what versions before escaping wrote) also counts as untouched: the user never wrote it, and
+ * following the new default escapes it.
  */
 export function mergeWorkerConfig(input: MergeConfigInput): Record<string, unknown> {
   const current = input.current ?? {};
   const prev = input.previousDefaults;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(current)) {
-    const untouched = prev !== undefined && Object.hasOwn(prev, key) && prev[key] === value;
-    out[key] = untouched && Object.hasOwn(input.nextDefaults, key) ? input.nextDefaults[key] : value;
+    const old = prev !== undefined && Object.hasOwn(prev, key) ? prev[key] : undefined;
+    const untouched = old !== undefined && (value === escapeInterpolation(old) || value === old);
+    out[key] =
+      untouched && Object.hasOwn(input.nextDefaults, key)
+        ? escapeInterpolation(input.nextDefaults[key]!)
+        : value;
   }
   for (const [key, value] of Object.entries(input.nextDefaults)) {
     if (Object.hasOwn(out, key)) continue;
     const deletedByUser = prev !== undefined && Object.hasOwn(prev, key);
-    if (!deletedByUser) out[key] = value;
+    if (!deletedByUser) out[key] = escapeInterpolation(value);
   }
   return out;
+}
+
+/** An image's defaults as config.yaml text: every value escaped, so it reaches the worker as written. */
+export function escapedDefaults(defaults: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, escapeInterpolation(v)]));
 }

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: image values with literal ${VAR} placeholders.
 import { describe, expect, it } from 'vitest';
 import { ConfigDocument } from './document.js';
 import { WorkerExistsError } from './errors.js';
@@ -49,6 +50,18 @@ describe('upsertWorkerImage', () => {
       resources: { cpus: 1 },
     });
     expect(out.lock.workers.resize).toEqual({ image: 'reg/resize:1', digest: NEW, platform: 'linux/amd64' });
+  });
+
+  it('writes the image defaults escaped, so they reach the worker exactly as the image wrote them', () => {
+    const { doc, lock } = state('workers: []\n');
+    const out = upsert({
+      doc,
+      lock,
+      image: 'reg/w:1',
+      defaults: { DOLLAR: '${HOME}x${SECRET}', PRICE: '5$' },
+    });
+    expect(out.doc.worker('w')?.config).toEqual({ DOLLAR: '$${HOME}x$${SECRET}', PRICE: '5$$' });
+    expect(out.doc.text).toContain('DOLLAR: $${HOME}x$${SECRET}');
   });
 
   it('adds an entry without config: when the image has no defaults', () => {

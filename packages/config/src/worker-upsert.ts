@@ -2,7 +2,7 @@ import type { ConfigDocument } from './document.js';
 import { WorkerExistsError } from './errors.js';
 import { type LockEntry, type LockFile, pinWorker } from './iii-lock.js';
 import type { WorkerEntry, WorkerResources } from './schema.js';
-import { mergeWorkerConfig } from './worker-defaults.js';
+import { escapedDefaults, mergeWorkerConfig } from './worker-defaults.js';
 
 /** What an image resolved to, without the reference (that is the entry's `image:`). */
 export type ResolvedPin = Omit<LockEntry, 'image'>;
@@ -69,7 +69,7 @@ export interface UpsertWorkerImageInput {
   image: string;
   /** What `image` resolved to when it was pulled. */
   pin: ResolvedPin;
-  /** `config:` defaults of the image (its environment). */
+  /** `config:` defaults of the image (its environment, as the image has it; written escaped). */
   defaults: Record<string, string>;
   /** Resources the image declares in `/iii/worker.yaml`. */
   resources?: WorkerResources | undefined;
@@ -101,7 +101,7 @@ export function upsertWorkerImage(input: UpsertWorkerImageInput): WorkerUpsert {
     const entry: WorkerEntry = {
       name,
       image,
-      ...(Object.keys(input.defaults).length > 0 ? { config: input.defaults } : {}),
+      ...(Object.keys(input.defaults).length > 0 ? { config: escapedDefaults(input.defaults) } : {}),
       ...(input.resources ? { resources: input.resources } : {}),
     };
     return {

@@ -10,7 +10,9 @@ import {
   ConfigNotFoundError,
   configLockPath,
   editConfig,
+  FileTooLargeError,
   loadConfig,
+  MAX_CONFIG_FILE_BYTES,
   parseLockFile,
   writeFileAtomic,
 } from '../src/index.js';
@@ -39,6 +41,42 @@ describe('editConfig', () => {
       editConfig(join(dir, 'config.yaml'), ({ doc }) => ({ doc, result: null })),
     ).rejects.toBeInstanceOf(ConfigNotFoundError);
     await expect(loadConfig(join(dir, 'config.yaml'))).rejects.toBeInstanceOf(ConfigNotFoundError);
+  });
+
+  it('refuses a config.yaml and an iii.lock over the size limit, before any edit', async () => {
+    const configPath = join(dir, 'config.yaml');
+    const big = `workers: []\n# ${'x'.repeat(MAX_CONFIG_FILE_BYTES)}\n`;
+    await writeFile(configPath, big);
+    await expect(loadConfig(configPath)).rejects.toBeInstanceOf(FileTooLargeError);
+    await expect(
+      editConfig(configPath, ({ doc }) => ({
+        doc: doc.withWorker({ name: 'w', image: 'r/w:1' }),
+        result: 0,
+      })),
+    ).rejects.toThrow(`${configPath} is 4.0 MiB (${big.length} bytes), over the limit of 4 MiB`);
+    expect(await readFile(configPath, 'utf8')).toBe(big);
+
+    await writeFile(configPath, 'workers: []\n');
+    await writeFile(join(dir, 'iii.lock'), `version: 1\n# ${'x'.repeat(MAX_CONFIG_FILE_BYTES)}\n`);
+    await expect(loadConfig(configPath)).rejects.toThrow(/iii\.lock is 4\.0 MiB .* over the limit of 4 MiB/);
+  });
+
+  it('writes neither file when the edit would make config.yaml bigger than the limit', async () => {
+    const configPath = join(dir, 'config.yaml');
+    await writeFile(configPath, 'workers: []\n');
+    const huge = { BLOB: 'x'.repeat(MAX_CONFIG_FILE_BYTES) };
+    await expect(
+      editConfig(configPath, ({ doc, lock }) => ({
+        doc: doc.withWorker({ name: 'w', image: 'r/w:1', config: huge }),
+        lock: {
+          ...lock,
+          workers: { w: { image: 'r/w:1', digest: `sha256:${'a'.repeat(64)}`, platform: 'linux/amd64' } },
+        },
+        result: 0,
+      })),
+    ).rejects.toThrow(/config\.yaml would be 4\.0 MiB .* over the limit of 4 MiB/);
+    expect(await readFile(configPath, 'utf8')).toBe('workers: []\n');
+    expect(await readdir(dir)).toEqual(['config.yaml']);
   });
 
   it('sweeps temp files a killed writer left behind', async () => {

@@ -1,7 +1,5 @@
-import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
-import { basename, isAbsolute, join, resolve } from 'node:path';
-import { imageEnvDefaults, parseWorkerManifest, type WorkerResources } from '@iii/config';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { imageEnvDefaults, readWorkerManifest, type WorkerResources } from '@iii/config';
 import {
   formatImageSourceRef,
   formatPlatform,
@@ -107,10 +105,12 @@ export interface InstalledImage {
   platform: string;
   rootfs: string;
   config: ImageConfig;
-  /** Image `Env` minus system variables, sorted. */
+  /** Image `Env` minus system variables, sorted; the image's own values (config.yaml gets them escaped). */
   defaults: Record<string, string>;
   /** From `/iii/worker.yaml`, if the image has one with resources. */
   resources: WorkerResources | undefined;
+  /** What the user should hear about the image (a skipped `/iii/worker.yaml`). */
+  warnings: string[];
 }
 
 export interface InstallOptions {
@@ -150,44 +150,19 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
     architecture: config.architecture,
     ...(config.variant ? { variant: config.variant } : {}),
   };
-  const manifest = await readWorkerManifest(unpacked.rootfs);
+  const label = opts.names?.[0] ?? image.reference;
+  const defaults = imageEnvDefaults(config.config?.Env, label);
+  const { manifest, warnings } = await readWorkerManifest(unpacked.rootfs, label);
   return {
     digest: stored.digest,
     index: image.index?.digest ?? stored.index?.digest,
     platform: formatPlatform(platform),
     rootfs: unpacked.rootfs,
     config,
-    defaults: imageEnvDefaults(config.config?.Env),
+    defaults,
     resources: manifest?.resources,
+    warnings,
   };
-}
-
-const WORKER_YAML_LIMIT = 64 << 10;
-
-/**
- * `/iii/worker.yaml` of an unpacked image. The rootfs is untrusted: neither `/iii` nor the file may
- * be a symlink (it could point anywhere on this machine), and the file must be small.
- */
-export async function readWorkerManifest(
-  rootfs: string,
-): Promise<{ resources?: WorkerResources } | undefined> {
-  const dir = join(rootfs, 'iii');
-  const dirStat = await lstat(dir).catch(() => undefined);
-  if (!dirStat?.isDirectory()) return undefined;
-  const file = join(dir, 'worker.yaml');
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile() || st.size > WORKER_YAML_LIMIT) return undefined;
-    return parseWorkerManifest(await handle.readFile('utf8'), '/iii/worker.yaml');
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The `config:` defaults of an image already in the store, or undefined when it is not there. */
@@ -198,7 +173,7 @@ export async function storedImageDefaults(
   if (!digest) return undefined;
   try {
     const image = await store.openDigest(digest);
-    return imageEnvDefaults((await image.config()).config?.Env);
+    return imageEnvDefaults((await image.config()).config?.Env, digest);
   } catch {
     return undefined;
   }

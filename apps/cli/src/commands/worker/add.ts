@@ -121,6 +121,7 @@ An image can be given as:
           image: target.image,
           ...(platform ? { platform } : {}),
         });
+        for (const w of installed.warnings) this.warnLine(w);
         const result = await this.record(configPath, name, target, installed, store, flags.force, cwd);
         results.push(result);
         this.report(result);

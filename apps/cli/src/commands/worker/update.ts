@@ -142,6 +142,7 @@ async function updateWorker(worker: WorkerEntry, ctx: UpdateContext): Promise<Up
     image: worker.image,
     ...(platformText ? { platform: parsePlatform(platformText) } : {}),
   });
+  for (const w of installed.warnings) process.stderr.write(`Warning: ${w}\n`);
   const previousDefaults = old ? await storedImageDefaults(store, old.digest) : undefined;
   const changed = await editConfig(configPath, ({ doc: current, lock: pins }) => {
     const entry = current.worker(worker.name);
