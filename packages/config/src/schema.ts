@@ -43,6 +43,8 @@ export const workerEntrySchema = z.looseObject({
 export const engineSchema = z.looseObject({
   host: z.string().min(1).optional(),
   port: z.number().int().min(1).max(65535).optional(),
+  /** Most connections one peer address may hold open at once (see @iii/engine). */
+  max_connections_per_peer: z.number().int().min(1).optional(),
 });
 
 export const sandboxSettingsSchema = z.looseObject({
@@ -79,7 +81,7 @@ export type ConfigFile = z.infer<typeof configFileSchema>;
 /** The keys this version understands at each level; anything else is kept and reported as a warning. */
 export const KNOWN_KEYS = {
   root: ['engine', 'sandbox', 'workers'],
-  engine: ['host', 'port'],
+  engine: ['host', 'port', 'max_connections_per_peer'],
   sandbox: ['runtime'],
   worker: ['name', 'image', 'config', 'resources', 'restart', 'network'],
   resources: ['cpus', 'memory'],

@@ -7,6 +7,10 @@ export { checkHost, type HostCheck, type HostCheckItem } from '@iii/sandbox';
 export { type BuiltinContext, type BuiltinDefinition, BuiltinError, type BuiltinHandler } from './builtin.js';
 export type { FunctionListEntry } from './builtins/function-builtins.js';
 export type { WorkerListEntry } from './builtins/worker-builtins.js';
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_PEER,
+} from './connection-guard.js';
 export * from './control/index.js';
 export type { LogSink, WorkerLogLevel } from './log-sink.js';
 export { bearerToken, createManagementToken, tokenMatches } from './management-token.js';

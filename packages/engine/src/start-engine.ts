@@ -6,6 +6,11 @@ import type { BuiltinDefinition, BuiltinHandler } from './builtin.js';
 import { functionBuiltins } from './builtins/function-builtins.js';
 import { logBuiltins } from './builtins/log-builtins.js';
 import { listWorkers, type WorkerListEntry, workerBuiltins } from './builtins/worker-builtins.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_PEER,
+  guardConnections,
+} from './connection-guard.js';
 import type { LogSink } from './log-sink.js';
 import { bearerToken, createManagementToken, tokenMatches } from './management-token.js';
 import { parseOtelLogs } from './otel-logs.js';
@@ -37,10 +42,18 @@ export interface EngineOptions {
    * owner-only built-ins. Default: a new random one, readable as {@link Engine.managementToken}.
    */
   managementToken?: string;
+  /** A connection that has not finished its WebSocket handshake by then is closed. Default 10000 ms. */
+  handshakeTimeoutMs?: number;
+  /**
+   * Most connections one peer address (an IPv6 peer: its /64) may hold at once; more are answered
+   * 503 and closed. Workers of this machine all connect from loopback, so keep it well above twice
+   * the number of workers. Default 1024.
+   */
+  maxConnectionsPerPeer?: number;
   /**
    * What the owner should hear about, one line each: refused management calls, a function id refused
    * because another live worker serves it, a function handed to a waiting worker when its server
-   * left. Default: dropped.
+   * left, refused and timed-out connections (each said once per peer). Default: dropped.
    */
   report?: (message: string) => void;
   /** Diagnostics about ignored frames and routing misses. Default: dropped. */
@@ -63,6 +76,8 @@ export interface Engine {
   listWorkers(): WorkerListEntry[];
   /** Every open worker connection (announced or not), with the TCP ports of both ends. */
   listConnections(): ConnectionInfo[];
+  /** TCP connections open now, and how many of them are still in their WebSocket handshake. */
+  connections(): { open: number; handshaking: number };
   /**
    * Stops accepting connections, waits up to `drainTimeoutMs` for in-flight invocations to finish,
    * then closes every socket with 1001 (workers reconnect to the next engine) and the listener.
@@ -129,6 +144,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     res.writeHead(426, { 'content-type': 'text/plain' });
     res.end('iii engine: connect with a WebSocket\n');
   });
+  const guard = guardConnections(http, {
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    maxConnectionsPerPeer: options.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER,
+    report,
+  });
   const workers = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
   const otel = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
 
@@ -139,7 +159,10 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+    target.handleUpgrade(req, socket, head, (ws) => {
+      guard.upgraded(socket);
+      target.emit('connection', ws, req);
+    });
   });
 
   const alive = new WeakSet<WebSocket>();
@@ -233,6 +256,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
           remotePort: c.remotePort,
           localPort: c.localPort,
         })),
+    connections: () => guard.counts(),
     close() {
       closing ??= (async () => {
         clearInterval(heartbeat);

@@ -69,7 +69,7 @@ export default class Start extends BaseCommand {
     const { flags } = await this.parse(Start);
     const configPath = resolveConfigPath({ flag: flags.config });
     const hasConfig = await exists(configPath);
-    let settings: { host?: string; port?: number } = {};
+    let settings: { host?: string; port?: number; max_connections_per_peer?: number } = {};
     let runtime: string | undefined;
     if (hasConfig) {
       const { doc } = await loadConfig(configPath);
@@ -100,6 +100,9 @@ export default class Start extends BaseCommand {
         host,
         port,
         report,
+        ...(settings.max_connections_per_peer !== undefined
+          ? { maxConnectionsPerPeer: settings.max_connections_per_peer }
+          : {}),
         logSink:
           manager?.logSink ??
           ((worker, level, message) => process.stderr.write(`${worker} ${level.toUpperCase()} ${message}\n`)),
