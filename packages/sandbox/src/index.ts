@@ -50,6 +50,7 @@ export {
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './logs/files.js';
 export { type ReadLogsOptions, readLogs } from './logs/reader.js';
 export { formatTime, type LogLine, type LogStream } from './logs/record.js';
+export { escapeControlCharacters } from './logs/terminal-text.js';
 export { LogWriter, type LogWriterOptions } from './logs/writer.js';
 export { assertWorkerName, containerId, type WorkerPaths, workerPaths } from './paths.js';
 export { isRunningProcess } from './process-table.js';

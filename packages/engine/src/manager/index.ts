@@ -35,7 +35,13 @@ export { type StopProgress, stopInParallel } from './stop-in-parallel.js';
 export { execInWorker } from './worker-exec.js';
 export { ImageNotCachedError, loadWorkerImage, type WorkerImage } from './worker-image.js';
 export type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
-export { type LogLine, workerHasStarted, workerLogs, workerLogsDir } from './worker-logs.js';
+export {
+  escapeControlCharacters,
+  type LogLine,
+  workerHasStarted,
+  workerLogs,
+  workerLogsDir,
+} from './worker-logs.js';
 export { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 export { LockMismatchError, planWorker, type WorkerPlan } from './worker-plan.js';
 export { type PlanWorkerProcessInput, planWorkerProcess } from './worker-process-plan.js';

@@ -3,7 +3,7 @@ import { iiiPaths } from '@iii/config';
 import { type LogLine, type ReadLogsOptions, readLogs, workerPaths } from '@iii/sandbox';
 import { UnknownWorkerError } from './errors.js';
 
-export type { LogLine } from '@iii/sandbox';
+export { escapeControlCharacters, type LogLine } from '@iii/sandbox';
 
 /** Where a worker's rotating log files are under `$III_HOME`. */
 export function workerLogsDir(home: string, name: string): string {

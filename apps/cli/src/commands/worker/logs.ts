@@ -1,5 +1,5 @@
 import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
-import { parseSince, workerHasStarted, workerLogs } from '@iii/engine';
+import { escapeControlCharacters, parseSince, workerHasStarted, workerLogs } from '@iii/engine';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
@@ -9,13 +9,14 @@ import { configFlag } from '../../lib/worker-flags.js';
 export default class WorkerLogs extends BaseCommand {
   static override summary = "Print a worker's output.";
   static override description =
-    'Prints what the worker wrote on stdout and stderr (kept apart on ours), in the order it was written, plus the lines it logged through the SDK Logger. Works whether or not the worker or `iii` runs. With --follow, keeps printing new lines across restarts and log rotation until Ctrl-C.';
+    'Prints what the worker wrote on stdout and stderr (kept apart on ours), in the order it was written, plus the lines it logged through the SDK Logger. Works whether or not the worker or `iii` runs. With --follow, keeps printing new lines across restarts and log rotation until Ctrl-C. On a terminal, control characters in the output (escape sequences that could retitle or clear your terminal) are shown escaped as \\xNN, as journalctl does; --raw prints them as they are. Piped or redirected output is never changed.';
   static override examples = [
     '<%= config.bin %> worker logs image-resize',
     '<%= config.bin %> worker logs image-resize -f',
     '<%= config.bin %> worker logs image-resize -n 20 --timestamps',
     '<%= config.bin %> worker logs image-resize --since 10m',
     '<%= config.bin %> worker logs image-resize --since 2026-01-02T15:04:05Z',
+    '<%= config.bin %> worker logs image-resize --raw',
   ];
   static override args = {
     name: Args.string({ description: 'Worker name, as in config.yaml.', required: true }),
@@ -32,6 +33,10 @@ export default class WorkerLogs extends BaseCommand {
     }),
     timestamps: Flags.boolean({
       description: 'Prefix each line with the time it was captured.',
+      default: false,
+    }),
+    raw: Flags.boolean({
+      description: 'Print control characters as they are, also on a terminal (default there: escaped).',
       default: false,
     }),
     config: configFlag,
@@ -71,8 +76,10 @@ export default class WorkerLogs extends BaseCommand {
         ...(since ? { since } : {}),
       });
       for await (const l of lines) {
-        const text = `${flags.timestamps ? `${l.time} ` : ''}${l.line}${l.partial ? '' : '\n'}`;
         const out = l.stream === 'stderr' ? process.stderr : process.stdout;
+        // A worker's bytes must not drive the user's terminal; files and pipes get them unchanged.
+        const line = out.isTTY && !flags.raw ? escapeControlCharacters(l.line) : l.line;
+        const text = `${flags.timestamps ? `${l.time} ` : ''}${line}${l.partial ? '' : '\n'}`;
         // Respect back-pressure so a large log piped into `head` or a file is not buffered whole.
         if (!out.write(text)) await new Promise((r) => out.once('drain', r));
       }
