@@ -88,6 +88,7 @@ export {
 export {
   escapedDefaults,
   imageEnvDefaults,
+  isImageDefault,
   MAX_IMAGE_ENV_ENTRIES,
   type MergeConfigInput,
   mergeWorkerConfig,

@@ -1,7 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: image values with literal ${VAR} placeholders.
 import { describe, expect, it } from 'vitest';
 import { ImageEnvLimitError } from './errors.js';
-import { imageEnvDefaults, MAX_IMAGE_ENV_ENTRIES, mergeWorkerConfig } from './worker-defaults.js';
+import {
+  imageEnvDefaults,
+  isImageDefault,
+  MAX_IMAGE_ENV_ENTRIES,
+  mergeWorkerConfig,
+} from './worker-defaults.js';
 
 describe('imageEnvDefaults', () => {
   it('drops system variables and sorts keys', () => {
@@ -37,6 +42,16 @@ describe('imageEnvDefaults', () => {
         `reg/many:1 declares ${MAX_IMAGE_ENV_ENTRIES + 1} environment variables, over the limit of ${MAX_IMAGE_ENV_ENTRIES}`,
       );
     }
+  });
+});
+
+describe('isImageDefault', () => {
+  it('matches the escaped form add writes, and the unescaped form earlier versions wrote', () => {
+    expect(isImageDefault('ws://localhost:49134', 'ws://localhost:49134')).toBe(true);
+    expect(isImageDefault('ws://$${HOST}:1', 'ws://${HOST}:1')).toBe(true);
+    expect(isImageDefault('ws://${HOST}:1', 'ws://${HOST}:1')).toBe(true);
+    expect(isImageDefault('ws://other:1', 'ws://${HOST}:1')).toBe(false);
+    expect(isImageDefault(49134, '49134')).toBe(false);
   });
 });
 

@@ -45,6 +45,15 @@ export function imageEnvDefaults(
   return Object.fromEntries(pairs);
 }
 
+/**
+ * Whether a `config:` value (config.yaml text, before interpolation) is the image's own default
+ * `imageValue` as `add` wrote it: escaped, or unescaped as versions before the escaping wrote it.
+ * Comparing after interpolation needs no helper: the escaped form interpolates to `imageValue`.
+ */
+export function isImageDefault(value: unknown, imageValue: string): boolean {
+  return value === escapeInterpolation(imageValue) || value === imageValue;
+}
+
 export interface MergeConfigInput {
   /** `config:` as it is in config.yaml now (possibly edited by the user): config.yaml text. */
   current: Record<string, unknown> | null | undefined;
@@ -70,7 +79,7 @@ export function mergeWorkerConfig(input: MergeConfigInput): Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(current)) {
     const old = prev !== undefined && Object.hasOwn(prev, key) ? prev[key] : undefined;
-    const untouched = old !== undefined && (value === escapeInterpolation(old) || value === old);
+    const untouched = old !== undefined && isImageDefault(value, old);
     out[key] =
       untouched && Object.hasOwn(input.nextDefaults, key)
         ? escapeInterpolation(input.nextDefaults[key]!)
