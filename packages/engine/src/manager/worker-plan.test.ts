@@ -1,5 +1,13 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config.yaml text with literal ${VAR} placeholders.
-import type { LockFile, WorkerEntry } from '@iii/config';
+import {
+  ConfigDocument,
+  emptyLockFile,
+  escapeInterpolation,
+  type LockFile,
+  upsertWorkerImage,
+  type WorkerEntry,
+} from '@iii/config';
+import { workerAddress } from '@iii/sandbox';
 import { describe, expect, it } from 'vitest';
 import { planWorker } from './worker-plan.js';
 
@@ -74,5 +82,34 @@ describe('planWorker', () => {
       restart: 'never',
       network: 'none',
     });
+  });
+});
+
+describe('image defaults holding $ through add, plan and the engine-address rule', () => {
+  const imageUrl = 'ws://${ENGINE_HOST}:49134/$path';
+  const imageConfig = { config: { Env: [`III_URL=${imageUrl}`, 'TEMPLATE=${name}.png'] } };
+
+  it('gives the worker the image value literally, and still sees III_URL as the image default', () => {
+    const added = upsertWorkerImage({
+      doc: ConfigDocument.parse('workers: []\n', 'config.yaml'),
+      lock: emptyLockFile(),
+      name: 'resize',
+      image: 'ghcr.io/x/resize:1',
+      pin: { digest, platform: 'linux/amd64' },
+      defaults: { III_URL: imageUrl, TEMPLATE: '${name}.png' },
+      force: false,
+      sameImage: (a, b) => a === b,
+    });
+    const written = added.doc.worker('resize')!;
+    expect(written.config).toEqual({ III_URL: escapeInterpolation(imageUrl), TEMPLATE: '$${name}.png' });
+    const plan = planWorker(written, added.lock, { ENGINE_HOST: 'attacker', name: 'x' });
+    expect(plan.config).toEqual({ III_URL: imageUrl, TEMPLATE: '${name}.png' });
+    const address = workerAddress(
+      imageConfig,
+      { name: 'resize', config: plan.config },
+      'ws://127.0.0.1:5000',
+    );
+    expect(address.rule).toBe('engine');
+    expect(address.url).toBe('ws://127.0.0.1:5000');
   });
 });
