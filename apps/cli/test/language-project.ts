@@ -19,22 +19,18 @@ export async function initAndBuild(
   name: string,
   lang: 'node' | 'python' | 'rust',
   buildArgs: Record<string, string>,
+  /** Extra environment of `iii worker build` (and so of the builder). */
+  env: NodeJS.ProcessEnv = {},
 ): Promise<BuiltProject> {
   const init = await iii(sb, ['init', name, '--lang', lang]);
   if (init.code !== 0) throw new Error(`iii init failed:\n${init.stderr}`);
   const dir = join(sb.cwd, name);
   const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
-  const build = await iii(sb, [
-    'worker',
-    'build',
-    dir,
-    '-t',
-    `${name}:0.1.0`,
-    '--builder',
-    'buildah',
-    ...args,
-    '--json',
-  ]);
+  const build = await iii(
+    sb,
+    ['worker', 'build', dir, '-t', `${name}:0.1.0`, '--builder', 'buildah', ...args, '--json'],
+    env,
+  );
   if (build.code !== 0) throw new Error(`iii worker build failed:\n${build.stderr}`);
   const built = JSON.parse(build.stdout) as { source: string; output: { path: string } };
   return { dir, source: built.source, layout: built.output.path, build };

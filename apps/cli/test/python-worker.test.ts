@@ -23,7 +23,7 @@ describe('a Python worker made by iii init --lang python, built with buildah and
     sb = await makeSandbox();
     const base = await pythonBase();
     project = await initAndBuild(sb, 'hello-py', 'python', { BASE_IMAGE: base.ref });
-  });
+  }, 900_000);
   afterAll(async () => {
     await sb?.remove();
   });

@@ -26,7 +26,12 @@ describe('engine with workers written with the official Python iii-sdk', () => {
   beforeAll(async () => {
     sdk = await pythonSdk();
     engine = await startEngine({ port: 0, report: () => {} });
-    worker = spawn(sdk.python, [script, 'worker', engine.address], { env, stdio: 'ignore' });
+    // With III_TOKEN set, the 0.25 SDKs send `Authorization: Bearer <it>` on the handshake; a token that
+    // is not the engine's management token must still connect as an ordinary worker.
+    worker = spawn(sdk.python, [script, 'worker', engine.address], {
+      env: { ...env, III_TOKEN: 'not-the-management-token' },
+      stdio: 'ignore',
+    });
     ours = registerWorker(engine.address, { workerName: 'node-caller' });
     ours.registerFunction('ours::echo', async (input) => ({ echoed: input, by: '@iii/sdk' }));
     await waitForFunctions(ours, ['py::echo', 'py::fail', 'py::slow', 'ours::echo']);
@@ -36,7 +41,7 @@ describe('engine with workers written with the official Python iii-sdk', () => {
       ),
     );
     seen = JSON.parse(caller.trim().split('\n').at(-1) ?? '{}');
-  });
+  }, 600_000);
 
   afterAll(async () => {
     if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
