@@ -14,6 +14,7 @@ import { BIG_WORKER_YAML_BYTES, HOSTILE_ENV, MANY_ENV_COUNT, pushFixture } from 
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 
@@ -30,21 +31,6 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string):
     });
     child.stdin?.end();
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { busybox, crashingImage, pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 
@@ -29,16 +30,6 @@ interface Row {
   lastExitCode?: number;
   nextRestartAt?: string;
   lastOutput?: string[];
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('a crash-looping worker beside a healthy one (about a minute, runc, real registry)', () => {

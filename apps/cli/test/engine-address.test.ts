@@ -9,6 +9,7 @@ import { IMAGE_ENGINE_URL, pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 
@@ -29,16 +30,6 @@ interface Inspected {
   argv: string[];
   env: Record<string, string>;
   engineAddress: { url: string; rule: string; key?: string; reason: string };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function envLines(text: string): Record<string, string> {

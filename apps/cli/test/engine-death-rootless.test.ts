@@ -10,27 +10,13 @@ import { promisify } from 'node:util';
 import { busybox } from '@iii/tools/fixtures';
 import { requireTools, runCommand } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './until.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const REAP_BOUND_MS = 10_000;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Processes (not zombies) whose real uid is `uid`, with their command lines. */
 async function processesOf(uid: number): Promise<string[]> {

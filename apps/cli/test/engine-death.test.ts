@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { busybox, nodeWorker } from '@iii/tools/fixtures';
 import { requireTools, runCommand } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './until.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -48,21 +49,6 @@ interface ListRow {
   name: string;
   status: string;
   pid?: number;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** A process that runs (a zombie waiting for its parent does not). */

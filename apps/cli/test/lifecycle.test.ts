@@ -10,6 +10,7 @@ import { busybox, crashingImage, pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { until } from './until.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -18,21 +19,6 @@ interface Result {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 interface ListRow {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { busybox, pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, runCommand, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './until.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -29,21 +30,6 @@ interface ListRow {
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Host pids of the processes running as `uid`. */
 async function processesOf(uid: number): Promise<number[]> {

@@ -5,17 +5,8 @@ import { busybox } from '@iii/tools/fixtures';
 import { freePort, requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iiiOnTerminal } from './terminal.js';
+import { until } from './until.ts';
 import { bin, iii, makeSandbox, type Sandbox } from './worker-harness.js';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 let image: string;
 beforeAll(async () => {

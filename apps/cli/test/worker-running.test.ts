@@ -10,6 +10,7 @@ import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/t
 import { registerWorker as registerOfficial } from 'iii-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { until } from './until.ts';
 
 // The official SDK starts OpenTelemetry in-process unless told not to.
 process.env.OTEL_ENABLED = 'false';
@@ -30,21 +31,6 @@ interface Row {
   connected?: boolean;
   connectedSince?: string;
   connectionId?: string;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('iii tells the truth about running workers (runc, official iii-sdk)', () => {
