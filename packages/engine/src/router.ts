@@ -513,7 +513,7 @@ export class Router {
       this.untold.set(conn, [...(this.untold.get(conn) ?? []), ...untold]);
     }
     this.detach(old);
-    old.socket.terminate();
+    old.close();
   }
 
   /** Answers every call still in flight with `invocation_stopped` (the engine is going away). */

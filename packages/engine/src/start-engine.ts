@@ -183,6 +183,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     const conn = new WorkerConnection(ws, req.socket.remoteAddress ?? '', now(), peerOf(req), {
       remotePort: req.socket.remotePort,
       localPort: req.socket.localPort,
+      // The upgraded request's socket is the one the WebSocket writes to.
+      tcp: req.socket,
     });
     // A protocol violation (e.g. a frame over maxPayload) closes this socket only.
     ws.on('error', (err) => debug(`connection ${conn.id}: ${err.message}`));

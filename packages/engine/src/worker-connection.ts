@@ -24,7 +24,9 @@ export class WorkerConnection {
   /** TCP ports of the peer's end and of the engine's end (0 when unknown). */
   readonly remotePort: number;
   readonly localPort: number;
-  readonly socket: WebSocket;
+  private readonly socket: WebSocket;
+  /** The TCP socket under the WebSocket, when known: frames of one tick are corked into one write. */
+  private readonly tcp: Socket | undefined;
   /** Set once the worker calls `engine::workers::register`; unregistered connections are not listed. */
   metadata: WorkerMetadata | undefined;
   /** Function ids this connection currently owns. */
@@ -41,9 +43,10 @@ export class WorkerConnection {
     ipAddress: string,
     now: number,
     peer?: Peer,
-    ports: { remotePort?: number; localPort?: number } = {},
+    ports: { remotePort?: number; localPort?: number; tcp?: Socket } = {},
   ) {
     this.socket = socket;
+    this.tcp = ports.tcp;
     this.ipAddress = ipAddress;
     this.connectedAtMs = now;
     this.peer = peer ?? { address: ipAddress, access: 'anonymous' };
@@ -68,7 +71,7 @@ export class WorkerConnection {
    */
   send(text: string): void {
     if (this.socket.readyState !== 1) return;
-    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    const tcp = this.tcp;
     if (tcp && !this.corked) {
       this.corked = true;
       tcp.cork();
@@ -78,5 +81,10 @@ export class WorkerConnection {
       });
     }
     this.socket.send(text);
+  }
+
+  /** Drops the connection at once, without a closing handshake (its close handler cleans up). */
+  close(): void {
+    this.socket.terminate();
   }
 }

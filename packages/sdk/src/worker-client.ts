@@ -125,6 +125,8 @@ export class WorkerClient {
   private readonly announce: boolean;
 
   private ws: WebSocket | undefined;
+  /** The TCP socket under `ws`, from its upgrade response: frames of one tick are corked into one write. */
+  private tcp: Socket | undefined;
   private corked = false;
   private state: ConnectionState = 'disconnected';
   private shuttingDown = false;
@@ -320,6 +322,7 @@ export class WorkerClient {
     }
     const ws = this.ws;
     this.ws = undefined;
+    this.tcp = undefined;
     if (ws) {
       ws.removeAllListeners();
       ws.on('error', () => {});
@@ -346,6 +349,10 @@ export class WorkerClient {
     this.setState(this.reconnectAttempt === 0 ? 'connecting' : 'reconnecting');
     const ws = new WebSocket(this.address, { headers: this.headers, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
     this.ws = ws;
+    this.tcp = undefined;
+    ws.once('upgrade', (response) => {
+      if (this.ws === ws) this.tcp = response.socket;
+    });
     ws.on('open', () => this.onOpen(ws));
     ws.on('close', () => this.onClose(ws));
     // Errors are followed by 'close', which schedules the reconnect; nothing else to do here.
@@ -409,6 +416,7 @@ export class WorkerClient {
     ws.removeAllListeners();
     ws.on('error', () => {});
     this.ws = undefined;
+    this.tcp = undefined;
     if (this.shuttingDown) return;
     this.setState('disconnected');
     this.scheduleReconnect();
@@ -588,7 +596,7 @@ export class WorkerClient {
     const ws = this.ws;
     if (!ws) return;
     // Frames written in the same tick leave in one TCP write (many calls or results at once under load).
-    const tcp = (ws as unknown as { _socket?: Socket })._socket;
+    const tcp = this.tcp;
     if (tcp && !this.corked) {
       this.corked = true;
       tcp.cork();
