@@ -6,7 +6,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // Tests import sibling packages from source, so a change is tested without a rebuild.
 // End-to-end tests of the CLI run the built `iii` binary instead (see apps/cli/test).
 const alias = Object.fromEntries(
-  ['oci', 'config', 'sandbox', 'sdk', 'engine', 'templates'].map((name) => [
+  ['oci', 'config', 'sandbox', 'sdk', 'engine', 'templates', 'export'].map((name) => [
     `@iii/${name}`,
     `${root}packages/${name}/src/index.ts`,
   ]),
@@ -35,6 +35,7 @@ export default defineConfig({
       project('sdk', 'packages/sdk'),
       project('engine', 'packages/engine'),
       project('templates', 'packages/templates'),
+      project('export', 'packages/export'),
       project('cli', 'apps/cli'),
       project('tools', 'tools'),
     ],

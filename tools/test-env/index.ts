@@ -29,3 +29,4 @@ export {
   skopeoRegistryArgs,
 } from './skopeo.ts';
 export { startTokenServer, type TokenServer, type TokenServerOptions } from './token-server.ts';
+export { validateCompose, validateKubernetesObject } from './validate-manifests.ts';

@@ -48,7 +48,13 @@ export {
   type VerifyLockOptions,
   verifyLock,
 } from './iii-lock.js';
-export { escapeInterpolation, type InterpolateContext, interpolate } from './interpolate.js';
+export {
+  escapeInterpolation,
+  type InterpolateContext,
+  type InterpolationPart,
+  interpolate,
+  interpolationParts,
+} from './interpolate.js';
 export {
   ensureHome,
   type IiiPaths,

@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about literal ${VAR} placeholders.
 import { describe, expect, it } from 'vitest';
 import { InterpolationError } from './errors.js';
-import { escapeInterpolation, interpolate } from './interpolate.js';
+import { escapeInterpolation, interpolate, interpolationParts } from './interpolate.js';
 
 const ctx = (env: Record<string, string>) => ({ worker: 'w', key: 'K', env });
 
@@ -70,5 +70,19 @@ describe('escapeInterpolation', () => {
   it('doubles every $ and nothing else', () => {
     expect(escapeInterpolation('${HOME}x$')).toBe('$${HOME}x$$');
     expect(escapeInterpolation('plain')).toBe('plain');
+  });
+});
+
+describe('interpolationParts', () => {
+  it('splits a value the way interpolate reads it', () => {
+    expect(interpolationParts('postgres://app:${S}@db/x')).toEqual([
+      { text: 'postgres://app:' },
+      { variable: 'S' },
+      { text: '@db/x' },
+    ]);
+    expect(interpolationParts('${A:cost$$5}')).toEqual([{ variable: 'A', default: 'cost$5' }]);
+    expect(interpolationParts('${A:}')).toEqual([{ variable: 'A', default: '' }]);
+    expect(interpolationParts('a$$b $${X} $5')).toEqual([{ text: 'a$b ${X} $5' }]);
+    expect(interpolationParts('')).toEqual([]);
   });
 });

@@ -51,6 +51,10 @@ export default class Start extends BaseCommand {
       command: '<%= config.bin %> start --config ./prod/config.yaml --port 0',
     },
     { description: 'Accept workers from other machines', command: '<%= config.bin %> start --host 0.0.0.0' },
+    {
+      description: 'Only the engine, for workers that run elsewhere (a cluster, containers)',
+      command: '<%= config.bin %> start --no-workers --host 0.0.0.0',
+    },
   ];
   static override flags = {
     config: configFlag,
@@ -62,6 +66,11 @@ export default class Start extends BaseCommand {
     }),
     host: Flags.string({
       description: 'Interface to listen on (default engine.host of config.yaml, then 127.0.0.1).',
+    }),
+    'no-workers': Flags.boolean({
+      description:
+        'Run the engine only: start none of the workers of config.yaml (they run elsewhere and dial in).',
+      default: false,
     }),
   };
 
@@ -86,14 +95,15 @@ export default class Start extends BaseCommand {
     if (other) throw new EngineAlreadyRunningError(other.pid, other.address);
 
     const report = (message: string) => process.stderr.write(`${message}\n`);
-    const manager = hasConfig
-      ? new WorkerManager({
-          configPath,
-          home: paths.home,
-          report,
-          runtime: runtime ?? process.env.III_RUNTIME,
-        })
-      : undefined;
+    const manager =
+      hasConfig && !flags['no-workers']
+        ? new WorkerManager({
+            configPath,
+            home: paths.home,
+            report,
+            runtime: runtime ?? process.env.III_RUNTIME,
+          })
+        : undefined;
     let engine: Engine;
     try {
       engine = await startEngine({
@@ -131,6 +141,7 @@ export default class Start extends BaseCommand {
       });
       report(`iii engine listening on ${engine.address}`);
       if (manager) workers = await startWorkers(engine, { manager, configPath });
+      else if (flags['no-workers']) report('--no-workers: running the engine without local workers');
       else report(`no config at ${configPath}; running the engine without workers`);
     } catch (err) {
       await engine.close();
