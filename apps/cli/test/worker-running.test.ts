@@ -259,7 +259,8 @@ describe('iii tells the truth about running workers (runc, official iii-sdk)', (
   };
 
   it('remove stops workers at once with --timeout, printing each as it stops and who is still awaited', async () => {
-    const r = await iii('worker', 'remove', 'stubborn-a', 'stubborn-b', '-y', '--timeout', '3s');
+    // --keep-logs: the logs show when each was told to stop and how long it ran on.
+    const r = await iii('worker', 'remove', 'stubborn-a', 'stubborn-b', '-y', '--timeout', '3s', '--keep-logs');
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
     const stopping = lines.findIndex((l) => l.startsWith('Stopping '));
@@ -272,7 +273,7 @@ describe('iii tells the truth about running workers (runc, official iii-sdk)', (
     const second = lines.findIndex((l) => /^Stopped worker "stubborn-[ab]"\.$/.test(l));
     expect(first).toBeGreaterThan(stopping);
     expect(second).toBeGreaterThan(first);
-    expect(r.stderr).toContain('Removed worker "stubborn-a".');
+    expect(r.stderr).toContain('Removed worker "stubborn-a" (its logs are kept).');
     // Each was told to stop while the other still ran: neither waited for the other's grace period.
     const a = await stopTimes('stubborn-a');
     const b = await stopTimes('stubborn-b');

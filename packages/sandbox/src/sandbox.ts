@@ -67,6 +67,8 @@ export interface WorkerDefinition extends WorkerEntry {
   backoff?: BackoffOptions;
   /** Grace period of `stop` when the caller gives none. Default 10 s. */
   stopTimeoutMs?: number;
+  /** Asked before each restart after backoff; false ends the worker instead (see {@link Supervisor}). */
+  beforeRestart?: () => boolean | Promise<boolean>;
 }
 
 /**
@@ -393,6 +395,7 @@ export class Sandbox {
         logs: logWriter,
         ...(def.restart ? { restart: def.restart } : {}),
         ...(def.backoff ? { backoff: def.backoff } : {}),
+        ...(def.beforeRestart ? { beforeRestart: def.beforeRestart } : {}),
         ...(this.options.clock ? { clock: this.options.clock } : {}),
       });
       const worker = new Worker({

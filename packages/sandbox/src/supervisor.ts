@@ -53,6 +53,11 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
   logs?: LogWriter;
   clock?: Clock;
+  /**
+   * Asked when a restart after backoff is due: false ends the worker (`stopped`) instead, e.g.
+   * because it was removed from config.yaml while it waited.
+   */
+  beforeRestart?: () => boolean | Promise<boolean>;
 }
 
 export interface StopOptions {
@@ -259,8 +264,18 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
     if (ranMs >= (this.o.backoff?.resetAfterMs ?? 60_000)) this.attempt = 0;
     const delay = restartDelay(this.attempt++, this.o.backoff);
     this.update({ ...ended, status: 'restarting', restartDelayMs: delay, nextStartAt: finishedAt + delay });
-    this.timer = this.clock.setTimeout(() => {
+    this.timer = this.clock.setTimeout(async () => {
       if (this.stopping) return;
+      const go = await Promise.resolve(this.o.beforeRestart?.() ?? true).catch(() => true);
+      // A stop that came while the hook was asked has already ended the worker.
+      if (this.stopping || this.timer === undefined) return;
+      if (!go) {
+        this.timer = undefined;
+        this.stopping = true;
+        this.update({ status: 'stopped', restartDelayMs: undefined, nextStartAt: undefined });
+        this.settle();
+        return;
+      }
       this.launch(true);
     }, delay);
   }

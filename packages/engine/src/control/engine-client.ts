@@ -170,6 +170,9 @@ export async function stopRunningWorker(
   return stopped.length > 0;
 }
 
+/** States in which a worker runs or will run again unless it is stopped. */
+const ACTIVE = new Set<string>(['starting', 'running', 'restarting']);
+
 /** Options of {@link stopRunningWorkers}. */
 export interface StopRunningWorkersOptions extends ConnectEngineOptions {
   names: readonly string[];
@@ -193,7 +196,11 @@ export async function stopRunningWorkers(options: StopRunningWorkersOptions): Pr
   const client = new EngineControlClient(target, options.timeoutMs ?? 30_000);
   try {
     const listed = await client.list();
-    const running = options.names.filter((n) => listed.find((w) => w.name === n)?.pid !== undefined);
+    // Not only workers with a process: one starting, or waiting in backoff to restart, is stopped too.
+    const running = options.names.filter((n) => {
+      const w = listed.find((l) => l.name === n);
+      return w !== undefined && (w.pid !== undefined || ACTIVE.has(w.status));
+    });
     if (running.length === 0) return [];
     options.onStopping?.(running);
     let failure: Error | undefined;

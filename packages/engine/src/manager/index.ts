@@ -33,6 +33,14 @@ export {
 export { type RunningWorkers, type StartWorkersOptions, startWorkers } from './start-workers.js';
 export { type StopProgress, stopInParallel } from './stop-in-parallel.js';
 export { execInWorker } from './worker-exec.js';
+export {
+  directoryBytes,
+  readWorkerRunState,
+  removeWorkerFiles,
+  type WorkerRunState,
+  workerDir,
+  writeWorkerRunState,
+} from './worker-files.js';
 export { ImageNotCachedError, loadWorkerImage, type WorkerImage } from './worker-image.js';
 export type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 export {

@@ -35,6 +35,11 @@ export interface WorkerInfo {
    * is restarting or has exited, so a crash loop shows its reason.
    */
   lastOutput?: string[];
+  /**
+   * When `iii worker stop` stopped it (RFC 3339): it stays stopped, also when `iii` starts again,
+   * until `iii worker start`.
+   */
+  stoppedAt?: string;
   /** Why it is not running when it could not start (bad interpolation, image missing, sandbox error). */
   error?: string;
   /**

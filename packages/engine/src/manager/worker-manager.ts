@@ -14,6 +14,7 @@ import type { ConnectionInfo } from '../start-engine.js';
 import { connectionsHeldBy } from './connection-owner.js';
 import { UnknownWorkerError } from './errors.js';
 import { stopInParallel } from './stop-in-parallel.js';
+import { readWorkerRunState, writeWorkerRunState } from './worker-files.js';
 import { loadWorkerImage } from './worker-image.js';
 import type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 import { planWorker, type WorkerPlan } from './worker-plan.js';
@@ -56,6 +57,8 @@ interface Slot {
   imageRootfs?: string;
   /** A start or stop in progress: operations on one worker run one at a time. */
   busy: Promise<unknown>;
+  /** When `iii worker stop` stopped it: it stays stopped, also across restarts of `iii`. */
+  stoppedAt?: string;
 }
 
 /**
@@ -154,11 +157,22 @@ export class WorkerManager implements WorkerController {
       for (const w of state.doc.workers) this.fail(this.slots.get(w.name)!, err);
       return;
     }
-    await Promise.all(state.doc.workers.map((w) => this.serialize(w.name, () => this.launch(w.name, state))));
-    const skipped = state.doc.workers.filter((w) => this.slots.get(w.name)?.error).map((w) => w.name);
+    // A worker the user stopped stays stopped until `iii worker start` (Docker's unless-stopped).
+    const held: string[] = [];
+    for (const w of state.doc.workers) {
+      const { stoppedAt } = await readWorkerRunState(this.paths.home, w.name);
+      if (stoppedAt === undefined) continue;
+      const slot = this.slots.get(w.name)!;
+      slot.stoppedAt = stoppedAt;
+      slot.status = 'stopped';
+      held.push(w.name);
+    }
+    const toStart = state.doc.workers.filter((w) => !held.includes(w.name));
+    await Promise.all(toStart.map((w) => this.serialize(w.name, () => this.launch(w.name, state))));
+    const skipped = toStart.filter((w) => this.slots.get(w.name)?.error).map((w) => w.name);
     const total = state.doc.workers.length;
     this.report(
-      `started ${total - skipped.length} of ${total} worker${total === 1 ? '' : 's'}${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}`,
+      `started ${toStart.length - skipped.length} of ${total} worker${total === 1 ? '' : 's'}${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}${held.length > 0 ? ` (stopped with \`iii worker stop\`: ${held.join(', ')}; \`iii worker start <name>\` starts one)` : ''}`,
     );
   }
 
@@ -263,6 +277,7 @@ export class WorkerManager implements WorkerController {
     if (!state.doc.worker(name)) throw new UnknownWorkerError(name);
     const slot = this.slots.get(name)!;
     const started = await this.serialize(name, async () => {
+      await this.forgetStop(slot);
       if (slot.worker) return false;
       await this.openSandbox();
       await this.launch(name, state, true);
@@ -280,9 +295,14 @@ export class WorkerManager implements WorkerController {
       // Maybe added after `iii` began and never started: known to config.yaml, simply not running.
       await this.readConfig();
       if (!this.slots.has(name)) throw new UnknownWorkerError(name);
-      return this.info(this.slots.get(name)!);
+      const added = this.slots.get(name)!;
+      await this.serialize(name, () => this.holdStopped(added));
+      return this.info(added);
     }
-    await this.serialize(name, () => this.halt(slot, options.timeoutMs));
+    await this.serialize(name, async () => {
+      await this.halt(slot, options.timeoutMs);
+      await this.holdStopped(slot);
+    });
     return this.info(slot);
   }
 
@@ -292,6 +312,7 @@ export class WorkerManager implements WorkerController {
     const slot = this.slots.get(name)!;
     await this.serialize(name, async () => {
       await this.halt(slot, options.timeoutMs);
+      await this.forgetStop(slot);
       await this.openSandbox();
       await this.launch(name, state, true);
     });
@@ -368,6 +389,8 @@ export class WorkerManager implements WorkerController {
         engineUrl: this.engineUrl ?? DEFAULT_ENGINE_URL,
         restart: plan.restart,
         stopTimeoutMs: this.options.stopTimeoutMs ?? 10_000,
+        // config.yaml is read again before each restart: a worker removed by hand meanwhile ends.
+        beforeRestart: () => this.stillConfigured(name),
       });
       slot.worker = worker;
       delete slot.status;
@@ -397,6 +420,27 @@ export class WorkerManager implements WorkerController {
       this.fail(slot, err);
       if (userAsked) throw err;
     }
+  }
+
+  /** Remembers that the user stopped the worker, so a restart of `iii` does not start it. */
+  private async holdStopped(slot: Slot): Promise<void> {
+    slot.stoppedAt ??= new Date(this.now()).toISOString();
+    if (!slot.worker && slot.status !== 'starting') slot.status = 'stopped';
+    await writeWorkerRunState(this.paths.home, slot.entry.name, { stoppedAt: slot.stoppedAt });
+  }
+
+  private async forgetStop(slot: Slot): Promise<void> {
+    delete slot.stoppedAt;
+    await writeWorkerRunState(this.paths.home, slot.entry.name, {});
+  }
+
+  /** Whether config.yaml still names the worker (a file that cannot be read now changes nothing). */
+  private async stillConfigured(name: string): Promise<boolean> {
+    if (this.closing) return false;
+    const state = await loadConfig(this.options.configPath).catch(() => undefined);
+    if (!state || state.doc.worker(name)) return true;
+    this.report(`worker "${name}" is no longer in config.yaml; not restarted`);
+    return false;
   }
 
   private async halt(slot: Slot, timeoutMs: number | undefined): Promise<void> {
@@ -449,6 +493,7 @@ export class WorkerManager implements WorkerController {
       restarts: slot.restartsBefore + (live?.restarts ?? 0),
     };
     if (slot.plan) info.digest = slot.plan.digest;
+    if (slot.stoppedAt && !live) info.stoppedAt = slot.stoppedAt;
     if (live?.pid) info.pid = live.pid;
     if (live?.status === 'running' && live.startedAt !== undefined) {
       info.startedAt = new Date(live.startedAt).toISOString();

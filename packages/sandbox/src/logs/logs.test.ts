@@ -120,10 +120,31 @@ describe('LogWriter and readLogs', () => {
     // What is kept is an unbroken run of the newest lines: nothing is missing in between.
     expect(read.length).toBeGreaterThan(100);
     expect(read).toEqual(written.slice(-read.length));
-    for (const f of files) {
-      const size = (await readFile(join(dir, f))).length;
-      expect(size).toBeLessThanOrEqual(4096);
-    }
+    // The limit counts the worker's output (line and newline), not the time and stream beside it.
+    const perFile = await Promise.all(
+      files.map(async (f) =>
+        (await readFile(join(dir, f), 'utf8'))
+          .split('\n')
+          .filter((l) => l !== '')
+          .reduce((n, l) => n + Buffer.byteLength((JSON.parse(l) as { l: string }).l) + 1, 0),
+      ),
+    );
+    for (const bytes of perFile) expect(bytes).toBeLessThanOrEqual(4096);
+    // Rotated files are full up to the limit of output, though their size on disk is larger.
+    expect(perFile[1]).toBeGreaterThan(4096 - 100);
+    expect((await readFile(join(dir, 'stdout.log.1'))).length).toBeGreaterThan(4096);
+  });
+
+  it('a writer opened on an existing file counts the output already in it', async () => {
+    const first = new LogWriter(dir, { maxBytes: 2048, maxFiles: 2 });
+    for (let i = 0; i < 30; i++) first.write('stdout', `${'a'.repeat(49)}\n`);
+    first.close();
+    const second = new LogWriter(dir, { maxBytes: 2048, maxFiles: 2 });
+    for (let i = 0; i < 20; i++) second.write('stdout', `${'b'.repeat(49)}\n`);
+    second.close();
+    // 30 + 20 lines of 50 bytes exceed 2048: the first writer's 1500 bytes were counted.
+    const files = (await readdir(dir)).filter((f) => f.startsWith('stdout')).sort();
+    expect(files).toEqual(['stdout.log', 'stdout.log.1']);
   });
 
   it('tails the last N lines over both streams and filters by time', async () => {

@@ -1,7 +1,38 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './files.js';
-import { formatMicros, formatRecord, type LogStream } from './record.js';
+import { formatMicros, formatRecord, type LogStream, parseRecord } from './record.js';
+
+/**
+ * A file of very short lines is mostly framing (time, stream): whatever the output, a file never
+ * grows past this many times the limit.
+ */
+const MAX_FRAMING_FACTOR = 4;
+
+/** Bytes of output (each line and its newline) that a log file holds, without the framing. */
+function payloadOf(path: string): number {
+  let total = 0;
+  for (const text of readFileSync(path, 'utf8').split('\n')) {
+    const rec = parseRecord(text);
+    if (rec) total += Buffer.byteLength(rec.line) + (rec.partial ? 0 : 1);
+  }
+  return total;
+}
+
+/** Bytes of output one record stands for. */
+function payloadBytes(line: string, partial: boolean): number {
+  return Buffer.byteLength(line) + (partial ? 0 : 1);
+}
 
 function endsWithNewline(path: string, size: number): boolean {
   const fd = openSync(path, 'r');
@@ -15,7 +46,10 @@ function endsWithNewline(path: string, size: number): boolean {
 }
 
 export interface LogWriterOptions {
-  /** Rotate a stream's file when it would grow past this many bytes. Default 10 MiB. */
+  /**
+   * Rotate a stream's file when the output it holds (the worker's bytes, not the time and stream
+   * stored beside each line) would grow past this many bytes. Default 10 MiB.
+   */
   maxBytes?: number;
   /** Files kept per stream, the live one included. Default 3. */
   maxFiles?: number;
@@ -28,6 +62,8 @@ export interface LogWriterOptions {
 interface StreamFile {
   fd: number | undefined;
   size: number;
+  /** Bytes of output in the live file (its size without the framing). */
+  payload: number;
   pending: string;
   decoder: StringDecoder;
 }
@@ -58,6 +94,7 @@ export class LogWriter {
     const fresh = (): StreamFile => ({
       fd: undefined,
       size: 0,
+      payload: 0,
       pending: '',
       decoder: new StringDecoder('utf8'),
     });
@@ -136,11 +173,17 @@ export class LogWriter {
     const f = this.open(stream);
     const pendingBytes = Buffer.byteLength(out);
     const recordBytes = Buffer.byteLength(record);
-    if (f.size + pendingBytes > 0 && f.size + pendingBytes + recordBytes > this.maxBytes) {
+    const payload = payloadBytes(line, partial);
+    const full =
+      f.payload + payload > this.maxBytes ||
+      f.size + pendingBytes + recordBytes > this.maxBytes * MAX_FRAMING_FACTOR;
+    if (f.size + pendingBytes > 0 && full) {
       this.flushOut(stream, out);
       this.rotate(stream);
+      f.payload = payload;
       return record;
     }
+    f.payload += payload;
     return out + record;
   }
 
@@ -159,6 +202,9 @@ export class LogWriter {
       const path = logFile(this.dir, stream);
       f.fd = openSync(path, 'a', 0o600);
       f.size = fstatSync(f.fd).size;
+      // Bounded by the framing factor; read once per writer, when a worker starts again.
+      // A file made by a rotation starts with what was counted for it already.
+      if (f.size > 0) f.payload = payloadOf(path);
       if (f.size > 0 && !endsWithNewline(path, f.size)) {
         // A crash cut the last record short: end it, so the next record is not glued to it.
         f.size += writeSync(f.fd, '\n');

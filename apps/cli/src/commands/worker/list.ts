@@ -6,6 +6,7 @@ import {
   findOrphanedWorkers,
   type OrphanedWorker,
   readEngineRecord,
+  readWorkerRunState,
   type WorkerInfo,
 } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
@@ -50,6 +51,7 @@ function statusText(w: WorkerInfo, now: number): string {
     notes.push(`retry in ${formatUptime(Math.max(0, Date.parse(w.nextRestartAt) - now))}`);
   }
   if (w.status === 'orphaned') notes.push('running without iii');
+  if (w.status === 'stopped' && w.stoppedAt) notes.push('until `iii worker start`');
   if (notes.length > 0) text += ` (${notes.join(', ')})`;
   if (w.error) text += ': see `iii` output';
   return text;
@@ -116,6 +118,13 @@ export default class WorkerList extends BaseCommand {
       const { running: orphans, stale } = await findOrphanedWorkers(home);
       const orphanOf = (name: string) => orphans.find((o) => o.name === name);
       const configured = new Set(state.doc.workers.map((w) => w.name));
+      const held = new Map(
+        await Promise.all(
+          state.doc.workers.map(
+            async (w) => [w.name, (await readWorkerRunState(home, w.name)).stoppedAt] as const,
+          ),
+        ),
+      );
       result = {
         engine: null,
         workers: [
@@ -128,6 +137,7 @@ export default class WorkerList extends BaseCommand {
               status: orphan ? 'orphaned' : 'stopped',
               ...(orphan ? { pid: orphan.pid } : {}),
               restarts: 0,
+              ...(!orphan && held.get(w.name) ? { stoppedAt: held.get(w.name)! } : {}),
             };
           }),
           ...orphans

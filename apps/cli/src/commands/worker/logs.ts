@@ -15,6 +15,7 @@ export default class WorkerLogs extends BaseCommand {
     '<%= config.bin %> worker logs image-resize -f',
     '<%= config.bin %> worker logs image-resize -n 20 --timestamps',
     '<%= config.bin %> worker logs image-resize --since 10m',
+    '<%= config.bin %> worker logs image-resize -n all',
     '<%= config.bin %> worker logs image-resize --since 2026-01-02T15:04:05Z',
     '<%= config.bin %> worker logs image-resize --raw',
   ];
@@ -27,7 +28,11 @@ export default class WorkerLogs extends BaseCommand {
       description: 'Keep printing new lines until Ctrl-C.',
       default: false,
     }),
-    tail: Flags.integer({ char: 'n', description: 'Print only the last N lines.', default: 100, min: 0 }),
+    tail: Flags.string({
+      char: 'n',
+      description:
+        'Print only the last N lines, or `all`. Default: 100, or every line of the window with --since.',
+    }),
     since: Flags.string({
       description: 'Only lines since a time: a duration back from now (10m, 1h) or RFC 3339.',
     }),
@@ -50,6 +55,12 @@ export default class WorkerLogs extends BaseCommand {
     } catch (err) {
       throw usageError(err);
     }
+    let tail: number | undefined;
+    try {
+      tail = parseTail(flags.tail, since !== undefined);
+    } catch (err) {
+      throw usageError(err);
+    }
     const home = iiiPaths().home;
     const known = await loadConfig(resolveConfigPath({ flag: flags.config }))
       .then((s) => s.doc.worker(args.name) !== undefined)
@@ -69,7 +80,7 @@ export default class WorkerLogs extends BaseCommand {
     process.once('SIGTERM', onSignal);
     try {
       const lines = await workerLogs(home, args.name, {
-        tail: flags.tail,
+        ...(tail === undefined ? {} : { tail }),
         follow: flags.follow,
         signal: controller.signal,
         ...(known === undefined ? {} : { known }),
@@ -88,4 +99,12 @@ export default class WorkerLogs extends BaseCommand {
       process.off('SIGTERM', onSignal);
     }
   }
+}
+
+/** `-n`: a count, or `all`; without it 100 lines, or all of them when a window (--since) is given. */
+function parseTail(value: string | undefined, windowed: boolean): number | undefined {
+  if (value === undefined) return windowed ? undefined : 100;
+  if (value === 'all') return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`-n expects a number of lines or "all", not "${value}"`);
+  return Number(value);
 }

@@ -8,7 +8,7 @@ import {
   WorkerNotFoundError,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { graceMs } from '../../lib/engine-call.js';
@@ -27,7 +27,7 @@ interface RemoveResult {
 export default class WorkerRemove extends BaseCommand {
   static override summary = 'Remove workers from config.yaml and iii.lock.';
   static override description =
-    'Deletes the worker entries and their pins. Workers that the running `iii` runs are stopped first, all at once (SIGTERM, then SIGKILL after --timeout), each reported as it stops. Cached image layers stay on disk so adding the worker again is instant; the command says how much space `iii worker prune` would free. Asks for confirmation on a terminal; elsewhere -y is required.';
+    'Deletes the worker entries and their pins. Workers that the running `iii` runs are stopped first, in whatever state they are (starting, running, or waiting to restart after a crash), all at once (SIGTERM, then SIGKILL after --timeout), each reported as it stops. Their sandbox directories and logs are deleted too (--keep-logs keeps the logs), so a worker added again under the same name starts with logs of its own. Cached image layers stay on disk so adding the worker again is instant; the command says how much space `iii worker prune` would free. Asks for confirmation on a terminal; elsewhere -y is required.';
   static override examples = [
     '<%= config.bin %> worker remove image-resize',
     '<%= config.bin %> worker remove ocr image-resize -y',
@@ -39,7 +39,15 @@ export default class WorkerRemove extends BaseCommand {
   static override args = {
     name: Args.string({ description: 'Worker name; several may be given.', required: true }),
   };
-  static override flags = { yes: yesFlag, config: configFlag, timeout: graceTimeoutFlag };
+  static override flags = {
+    yes: yesFlag,
+    config: configFlag,
+    timeout: graceTimeoutFlag,
+    'keep-logs': Flags.boolean({
+      description: "Keep the workers' log files (the rest of their sandbox directories is removed).",
+      default: false,
+    }),
+  };
 
   async run(): Promise<RemoveResult> {
     const { argv, flags } = await this.parse(WorkerRemove);
@@ -89,7 +97,11 @@ export default class WorkerRemove extends BaseCommand {
       }
       return { doc: next, lock: nextLock, result: nextLock };
     });
-    for (const name of names) note(`Removed worker "${name}".`);
+    const { removeWorkerFiles } = await import('@iii/engine');
+    for (const name of names) {
+      await removeWorkerFiles(paths.home, name, { keepLogs: flags['keep-logs'] });
+      note(`Removed worker "${name}"${flags['keep-logs'] ? ' (its logs are kept)' : ''}.`);
+    }
     const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));
     if (usage.bytes > 0) {
       note(

@@ -6,7 +6,7 @@ import { engineUrlFlag, graceTimeoutFlag, workerNameArg } from '../../lib/worker
 export default class WorkerStop extends BaseCommand {
   static override summary = 'Stop a worker of the running iii.';
   static override description =
-    'Sends SIGTERM, then SIGKILL when the worker has not exited after the grace period. The worker stays stopped (no automatic restart) until `iii worker start`. Needs a running `iii`.';
+    'Sends SIGTERM, then SIGKILL when the worker has not exited after the grace period. The worker stays stopped (no automatic restart), also when `iii` is started again, until `iii worker start` (like the unless-stopped policy of Docker); `iii worker list` shows it as `stopped (until `iii worker start`)`. Needs a running `iii`.';
   static override examples = [
     '<%= config.bin %> worker stop image-resize',
     {

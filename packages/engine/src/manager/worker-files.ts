@@ -1,0 +1,82 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { iiiPaths } from '@iii/config';
+import { releaseRootfs, workerPaths } from '@iii/sandbox';
+
+/**
+ * What `iii` keeps of one worker between runs, beside its sandbox files: whether the user stopped
+ * it (`iii worker stop`), so it stays stopped when `iii` starts again until `iii worker start`.
+ */
+export interface WorkerRunState {
+  /** When `iii worker stop` stopped it (RFC 3339); absent when it runs with `iii`. */
+  stoppedAt?: string;
+}
+
+/** The directory of one worker's files under `$III_HOME`: logs, bundle, writable layer, state. */
+export function workerDir(home: string, name: string): string {
+  return workerPaths(iiiPaths({ env: { III_HOME: home } }).sandbox, name).dir;
+}
+
+function stateFile(home: string, name: string): string {
+  return join(workerDir(home, name), 'state.json');
+}
+
+export async function readWorkerRunState(home: string, name: string): Promise<WorkerRunState> {
+  const text = await readFile(stateFile(home, name), 'utf8').catch(() => undefined);
+  if (text === undefined) return {};
+  try {
+    const parsed = JSON.parse(text) as WorkerRunState;
+    return typeof parsed.stoppedAt === 'string' ? { stoppedAt: parsed.stoppedAt } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Records (or with `undefined`, forgets) that the user stopped the worker; atomic. */
+export async function writeWorkerRunState(home: string, name: string, state: WorkerRunState): Promise<void> {
+  const file = stateFile(home, name);
+  if (state.stoppedAt === undefined) {
+    await rm(file, { force: true });
+    return;
+  }
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+/** Bytes of every file below `dir` (0 when it does not exist); symlinks are not followed. */
+export async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await directoryBytes(p);
+    else total += (await stat(p).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
+}
+
+/**
+ * Deletes what `iii` kept of a removed worker: its sandbox directory with its logs (unless
+ * `keepLogs`, which keeps only `logs/`) and its run state. A worker added again under the same
+ * name then starts with logs of its own. Call it only for a worker that no longer runs.
+ */
+export async function removeWorkerFiles(
+  home: string,
+  name: string,
+  options: { keepLogs?: boolean } = {},
+): Promise<void> {
+  const paths = workerPaths(iiiPaths({ env: { III_HOME: home } }).sandbox, name);
+  const dir = paths.dir;
+  // Unmounted first: removing through a mounted overlay would be removing inside the worker.
+  await releaseRootfs(paths.rootfsDir);
+  if (!options.keepLogs) {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    entries.filter((e) => e !== 'logs').map((e) => rm(join(dir, e), { recursive: true, force: true })),
+  );
+}
