@@ -260,7 +260,16 @@ describe('iii tells the truth about running workers (runc, official iii-sdk)', (
 
   it('remove stops workers at once with --timeout, printing each as it stops and who is still awaited', async () => {
     // --keep-logs: the logs show when each was told to stop and how long it ran on.
-    const r = await iii('worker', 'remove', 'stubborn-a', 'stubborn-b', '-y', '--timeout', '3s', '--keep-logs');
+    const r = await iii(
+      'worker',
+      'remove',
+      'stubborn-a',
+      'stubborn-b',
+      '-y',
+      '--timeout',
+      '3s',
+      '--keep-logs',
+    );
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
     const stopping = lines.findIndex((l) => l.startsWith('Stopping '));
