@@ -6,7 +6,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // Tests import sibling packages from source, so a change is tested without a rebuild.
 // End-to-end tests of the CLI run the built `iii` binary instead (see apps/cli/test).
 const alias = Object.fromEntries(
-  ['oci', 'config', 'sandbox', 'sdk', 'engine', 'templates', 'export'].map((name) => [
+  ['oci', 'config', 'sandbox', 'workers', 'sdk', 'engine', 'templates', 'export'].map((name) => [
     `@iii/${name}`,
     `${root}packages/${name}/src/index.ts`,
   ]),
@@ -32,6 +32,7 @@ export default defineConfig({
       project('oci', 'packages/oci'),
       project('config', 'packages/config'),
       project('sandbox', 'packages/sandbox'),
+      project('workers', 'packages/workers'),
       project('sdk', 'packages/sdk'),
       project('engine', 'packages/engine'),
       project('templates', 'packages/templates'),

@@ -92,30 +92,10 @@ export {
   scrubSecrets,
 } from './secret-keys.js';
 export {
-  escapedDefaults,
-  imageEnvDefaults,
-  isImageDefault,
-  MAX_IMAGE_ENV_ENTRIES,
-  type MergeConfigInput,
-  mergeWorkerConfig,
-  SYSTEM_ENV_KEYS,
-} from './worker-defaults.js';
-export {
   parseWorkerManifest,
   type ReadWorkerManifestResult,
   readWorkerManifest,
   type WorkerManifest,
 } from './worker-manifest.js';
 export { assertWorkerName, workerNameProblem } from './worker-name.js';
-export {
-  type ConfigEdit,
-  type MoveWorkerImageInput,
-  moveWorkerImage,
-  type ResolvedPin,
-  type UpsertWorkerImageInput,
-  upsertWorkerImage,
-  type WorkerUpsert,
-  type WorkerUpsertAction,
-  type WorkerUpsertResult,
-} from './worker-upsert.js';
 export { MAX_ALIAS_COUNT } from './yaml-aliases.js';

@@ -1,6 +1,7 @@
 import { flattenConfig, interpolationParts, type LockFile, type WorkerEntry } from '@iii/config';
-import { planWorker, planWorkerProcess, type WorkerAddress } from '@iii/engine';
+import { planWorker, type WorkerAddress } from '@iii/engine';
 import type { ImageConfig } from '@iii/sandbox';
+import { planWorkerProcess } from '@iii/workers';
 import { UnmappableKeyError } from './errors.js';
 
 /** Where one variable of a worker's environment comes from in the exported objects. */

@@ -41,7 +41,6 @@ export {
   workerDir,
   writeWorkerRunState,
 } from './worker-files.js';
-export { ImageNotCachedError, loadWorkerImage, type WorkerImage } from './worker-image.js';
 export type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 export {
   escapeControlCharacters,
@@ -52,4 +51,3 @@ export {
 } from './worker-logs.js';
 export { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 export { LockMismatchError, planWorker, type WorkerPlan } from './worker-plan.js';
-export { type PlanWorkerProcessInput, planWorkerProcess } from './worker-process-plan.js';

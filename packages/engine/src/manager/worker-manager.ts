@@ -8,6 +8,7 @@ import {
   type WorkerEntry,
 } from '@iii/config';
 import { type LogStream, readLogs, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
+import { loadWorkerImage } from '@iii/workers';
 import type { WorkerController } from '../control/worker-controller.js';
 import type { WorkerLogLevel } from '../log-sink.js';
 import type { ConnectionInfo } from '../start-engine.js';
@@ -15,7 +16,6 @@ import { connectionsHeldBy } from './connection-owner.js';
 import { UnknownWorkerError } from './errors.js';
 import { stopInParallel } from './stop-in-parallel.js';
 import { readWorkerRunState, writeWorkerRunState } from './worker-files.js';
-import { loadWorkerImage } from './worker-image.js';
 import type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 import { planWorker, type WorkerPlan } from './worker-plan.js';
 

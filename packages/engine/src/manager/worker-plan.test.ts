@@ -4,10 +4,10 @@ import {
   emptyLockFile,
   escapeInterpolation,
   type LockFile,
-  upsertWorkerImage,
   type WorkerEntry,
 } from '@iii/config';
 import { workerAddress } from '@iii/sandbox';
+import { upsertWorkerImage } from '@iii/workers';
 import { describe, expect, it } from 'vitest';
 import { planWorker } from './worker-plan.js';
 

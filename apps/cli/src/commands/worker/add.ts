@@ -4,25 +4,25 @@ import {
   ensureHome,
   readConfigDocument,
   resolveConfigPath,
-  upsertWorkerImage,
   WorkerExistsError,
-  type WorkerUpsertAction,
 } from '@iii/config';
 import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
+import {
+  type ImageTarget,
+  type InstalledImage,
+  pullWorkerImage,
+  resolveTarget,
+  sameImage,
+  storedImageDefaults,
+  upsertWorkerImage,
+  type WorkerUpsertAction,
+} from '@iii/workers';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
-import { pullWorkerImage } from '../../lib/pull-worker-image.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
-import {
-  type ImageTarget,
-  type InstalledImage,
-  resolveTarget,
-  sameImage,
-  storedImageDefaults,
-} from '../../lib/worker-image.js';
 
 interface AddedWorker {
   name: string;

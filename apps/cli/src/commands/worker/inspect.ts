@@ -15,10 +15,10 @@ import {
 } from '@iii/config';
 import type { OrphanedWorker, WorkerAddress, WorkerDetails } from '@iii/engine';
 import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
+import { imagePresent, planWorkerProcess } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
-import { imagePresent } from '../../lib/image-presence.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
@@ -164,7 +164,7 @@ export default class WorkerInspect extends BaseCommand {
     // The engine package is loaded only when needed (see running-engine.ts).
     const engineApi = await import('@iii/engine');
     // What the sandbox will run, from the same function it builds the runtime spec with.
-    const planned = await engineApi.planWorkerProcess({
+    const planned = await planWorkerProcess({
       imageConfig,
       ...(rootfsExists && rootfs ? { imageRootfs: rootfs } : {}),
       name: entry.name,

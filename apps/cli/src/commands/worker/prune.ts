@@ -8,13 +8,12 @@ import {
   withFileLock,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
+import { deleteCache, lockedDigests, unreferencedCache } from '@iii/workers';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
-import { lockedDigests } from '../../lib/locked-digests.js';
 import { note } from '../../lib/note.js';
 import { runningEngine } from '../../lib/running-engine.js';
-import { deleteCache, unreferencedCache } from '../../lib/store-usage.js';
 import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 
 interface PruneResult {

@@ -8,14 +8,13 @@ import {
   WorkerNotFoundError,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
+import { lockedDigests, unreferencedCache } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { graceMs } from '../../lib/engine-call.js';
-import { lockedDigests } from '../../lib/locked-digests.js';
 import { note } from '../../lib/note.js';
 import { runningEngine } from '../../lib/running-engine.js';
-import { unreferencedCache } from '../../lib/store-usage.js';
 import { configFlag, graceTimeoutFlag, yesFlag } from '../../lib/worker-flags.js';
 
 interface RemoveResult {

@@ -1,12 +1,11 @@
 import { dropUnconfiguredPins, editConfig, ensureHome, resolveConfigPath } from '@iii/config';
 import { DigestMismatchError, ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
+import { imagePresent, imageTarget, installImage } from '@iii/workers';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { imagePresent } from '../../lib/image-presence.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
 import { configFlag } from '../../lib/worker-flags.js';
-import { imageTarget, installImage } from '../../lib/worker-image.js';
 
 interface SyncedWorker {
   name: string;

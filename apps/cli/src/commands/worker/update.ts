@@ -3,20 +3,18 @@ import {
   ensureHome,
   type LockFile,
   loadConfig,
-  moveWorkerImage,
   resolveConfigPath,
   type WorkerEntry,
   WorkerNotFoundError,
 } from '@iii/config';
 import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
+import { imageTarget, moveWorkerImage, pullWorkerImage, storedImageDefaults } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
-import { pullWorkerImage } from '../../lib/pull-worker-image.js';
 import { renderError } from '../../lib/render-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
-import { imageTarget, storedImageDefaults } from '../../lib/worker-image.js';
 
 interface UpdatedWorker {
   name: string;

@@ -1,7 +1,7 @@
 import { iiiPaths, type LockProblem, loadConfig, resolveConfigPath, verifyLock } from '@iii/config';
 import { ImageStore } from '@iii/oci';
+import { imagePresent } from '@iii/workers';
 import { BaseCommand } from '../../base-command.js';
-import { imagePresent } from '../../lib/image-presence.js';
 import { note } from '../../lib/note.js';
 import { configFlag } from '../../lib/worker-flags.js';
 

@@ -1,5 +1,5 @@
 import { basename, isAbsolute, resolve } from 'node:path';
-import { imageEnvDefaults, readWorkerManifest, type WorkerResources } from '@iii/config';
+import { readWorkerManifest, type WorkerResources } from '@iii/config';
 import {
   formatImageSourceRef,
   formatPlatform,
@@ -13,7 +13,7 @@ import {
   pullAndUnpack,
   withPullHeapTuning,
 } from '@iii/oci';
-import type { PullProgress } from './progress.js';
+import { imageEnvDefaults } from './worker-defaults.js';
 import { isRegistryShorthand, type ResolveShorthandOptions, resolveShorthand } from './worker-registry.js';
 
 /** What the user asked for, resolved to an image source and the worker name it suggests. */
@@ -98,6 +98,29 @@ function fileStem(path: string): string {
   return basename(path.replace(/\/+$/, '')).replace(/\.(tar|tar\.gz|tgz|tar\.zst|oci)$/, '');
 }
 
+/** The state of one blob of a pull, as a progress display shows it. */
+export type LayerState = 'waiting' | 'downloading' | 'exists' | 'verifying' | 'complete' | 'failed';
+
+/** One update about one blob of a pull. */
+export interface LayerUpdate {
+  /** The blob digest (`sha256:...`). */
+  id: string;
+  state: LayerState;
+  /** Bytes received so far. */
+  current?: number;
+  /** Blob size. */
+  total?: number;
+}
+
+/** Where an install reports its progress (the CLI renders it as bars or lines). */
+export interface InstallProgress {
+  /** A heading line such as `Pulling ghcr.io/acme/w:1`. */
+  message(text: string): void;
+  update(u: LayerUpdate): void;
+  /** The pull is over: the display draws its last state. */
+  finish(): void;
+}
+
 /** An image pulled into the store and unpacked, with what `add` copies into config.yaml. */
 export interface InstalledImage {
   digest: string;
@@ -116,7 +139,7 @@ export interface InstalledImage {
 export interface InstallOptions {
   store: ImageStore;
   rootfsDir: string;
-  progress?: PullProgress;
+  progress?: InstallProgress;
   /** Names recorded in the store's index.json for this image. */
   names?: string[];
   signal?: AbortSignal;

@@ -1,8 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: image values with literal ${VAR} placeholders.
+
+import { ConfigDocument, emptyLockFile, type LockFile, pinWorker, WorkerExistsError } from '@iii/config';
 import { describe, expect, it } from 'vitest';
-import { ConfigDocument } from './document.js';
-import { WorkerExistsError } from './errors.js';
-import { emptyLockFile, type LockFile, pinWorker } from './iii-lock.js';
 import { moveWorkerImage, type UpsertWorkerImageInput, upsertWorkerImage } from './worker-upsert.js';
 
 const OLD = `sha256:${'a'.repeat(64)}`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WorkersError } from './errors.js';
 
 export const DEFAULT_III_API_URL = 'https://api.workers.iii.dev';
 
@@ -16,15 +17,8 @@ export interface RegistryWorker {
 }
 
 /** An error of the iii worker registry, rendered like the package errors (`code` + `hint`). */
-export class WorkerRegistryError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WorkerRegistryError';
-    this.code = code;
-    this.hint = hint;
-  }
+export class WorkerRegistryError extends WorkersError {
+  override readonly name = 'WorkerRegistryError';
 }
 
 /** `name[@version]` without `/` or `:` is a name in the iii worker registry, not an OCI reference. */

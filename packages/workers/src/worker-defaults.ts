@@ -1,5 +1,4 @@
-import { ImageEnvLimitError } from './errors.js';
-import { escapeInterpolation } from './interpolate.js';
+import { escapeInterpolation, ImageEnvLimitError } from '@iii/config';
 
 /** Variables every image sets for the OS, not for the worker: never copied into `config:`. */
 export const SYSTEM_ENV_KEYS: readonly string[] = [

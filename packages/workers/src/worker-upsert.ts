@@ -1,7 +1,12 @@
-import type { ConfigDocument } from './document.js';
-import { WorkerExistsError } from './errors.js';
-import { type LockEntry, type LockFile, pinWorker } from './iii-lock.js';
-import type { WorkerEntry, WorkerResources } from './schema.js';
+import {
+  type ConfigDocument,
+  type LockEntry,
+  type LockFile,
+  pinWorker,
+  type WorkerEntry,
+  WorkerExistsError,
+  type WorkerResources,
+} from '@iii/config';
 import { escapedDefaults, mergeWorkerConfig } from './worker-defaults.js';
 
 /** What an image resolved to, without the reference (that is the entry's `image:`). */

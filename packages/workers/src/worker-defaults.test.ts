@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: image values with literal ${VAR} placeholders.
+
+import { ImageEnvLimitError } from '@iii/config';
 import { describe, expect, it } from 'vitest';
-import { ImageEnvLimitError } from './errors.js';
 import {
   imageEnvDefaults,
   isImageDefault,

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { IiiPaths } from '@iii/config';
 import { type ImageConfig, ImageStore, rootfsPath, unpackImage } from '@iii/oci';
-import { ManagerError } from './errors.js';
+import { WorkersError } from './errors.js';
 
 /** The locked image of a worker, ready to run: its read-only rootfs and its config. */
 export interface WorkerImage {
@@ -12,7 +12,7 @@ export interface WorkerImage {
   unpacked: boolean;
 }
 
-export class ImageNotCachedError extends ManagerError {
+export class ImageNotCachedError extends WorkersError {
   override readonly name = 'ImageNotCachedError';
   constructor(worker: string, digest: string, cause: unknown) {
     super(

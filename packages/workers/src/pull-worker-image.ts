@@ -1,13 +1,12 @@
 import type { ImageSourceRef, ImageStore, Platform, RegistryClient } from '@iii/oci';
 import { openWorkerImage } from './open-worker-image.js';
-import type { PullProgress } from './progress.js';
-import { type InstalledImage, installImage } from './worker-image.js';
+import { type InstalledImage, type InstallProgress, installImage } from './worker-image.js';
 
 export interface PullWorkerImageOptions {
   client: RegistryClient;
   store: ImageStore;
   rootfsDir: string;
-  progress: PullProgress;
+  progress: InstallProgress;
   /** The reference as it stands in config.yaml: shown to the user and recorded in the store's index. */
   image: string;
   platform?: Platform;
