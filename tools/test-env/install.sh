@@ -8,7 +8,8 @@ set -euo pipefail
 # the tests that run workers as an ordinary user (iii itself needs neither on kernels >= 5.11).
 # bsdutils has util-linux's `script`, which puts the CLI on a pseudo-terminal in terminal tests.
 # debootstrap makes the Debian stand-ins for the Python and Rust templates' public base images.
-PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs bsdutils debootstrap)
+# podman runs what `iii export kubernetes` writes (`podman kube play`, with runc).
+PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs bsdutils debootstrap podman)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

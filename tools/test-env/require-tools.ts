@@ -13,6 +13,7 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   buildah: 'buildah',
   busybox: 'busybox-static',
   openssl: 'openssl',
+  podman: 'podman',
   // util-linux's `script`: runs the CLI on a pseudo-terminal in tests about terminals.
   script: 'bsdutils',
 };

@@ -206,8 +206,9 @@ function engineObjects(plan: ExportPlan): KubernetesObject[] {
               {
                 name: 'engine',
                 image: plan.engine.image,
-                ports: [{ name: WS_PORT_NAME, containerPort: plan.engine.containerPort }],
-                readinessProbe: { tcpSocket: { port: WS_PORT_NAME } },
+                // No `ports:` (informational in Kubernetes): `podman kube play` would publish them on
+                // every address of the machine. The Service targets the port by number.
+                readinessProbe: { tcpSocket: { port: plan.engine.containerPort } },
               },
             ],
           },
@@ -220,7 +221,7 @@ function engineObjects(plan: ExportPlan): KubernetesObject[] {
       metadata: metadata(ENGINE_NAME, plan, l),
       spec: {
         selector: selector(ENGINE_NAME),
-        ports: [{ name: WS_PORT_NAME, port: plan.engine.port, targetPort: WS_PORT_NAME }],
+        ports: [{ name: WS_PORT_NAME, port: plan.engine.port, targetPort: plan.engine.containerPort }],
       },
     },
   ];
