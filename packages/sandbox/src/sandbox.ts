@@ -182,7 +182,8 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
 
   private release(): Promise<void> {
     this.released ??= (async () => {
-      this.logWriter.close();
+      // Everything the worker printed reaches its log before the worker counts as gone.
+      await this.logWriter.close();
       await releaseRootfs(this.paths.rootfsDir);
       await rm(this.paths.run, { recursive: true, force: true });
       this.sandbox.forget(this);

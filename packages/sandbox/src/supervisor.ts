@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { type BackoffOptions, type RestartPolicy, restartDelay, shouldRestart } from './backoff.js';
 import { type ContainerCgroup, findContainerCgroup, readOomKills } from './cgroup.js';
 import { type Clock, systemClock } from './clock.js';
+import type { LogStream } from './logs/record.js';
 import type { LogWriter } from './logs/writer.js';
 import type { RuntimeDriver } from './runtime/driver.js';
 
@@ -58,6 +60,19 @@ export interface SupervisorOptions {
    * because it was removed from config.yaml while it waited.
    */
   beforeRestart?: () => boolean | Promise<boolean>;
+}
+
+/**
+ * Feeds a worker's output stream into its log. While the log's disk lags behind, the pipe is paused,
+ * so a worker that prints faster than the disk takes blocks on its own writes instead of the log
+ * growing without bound in memory.
+ */
+function captureInto(logs: LogWriter, stream: LogStream, source: Readable): void {
+  source.on('data', (d: Buffer) => {
+    if (logs.write(stream, d)) return;
+    source.pause();
+    logs.once('drain', () => source.resume());
+  });
 }
 
 export interface StopOptions {
@@ -211,8 +226,10 @@ export class Supervisor extends EventEmitter<{ state: [WorkerState]; exit: [Exit
 
     const startedAt = this.clock.now();
     const proc = driver.run(id, bundle, { pidFile, keep: true });
-    proc.stdout.on('data', (d: Buffer) => logs?.write('stdout', d));
-    proc.stderr.on('data', (d: Buffer) => logs?.write('stderr', d));
+    if (logs) {
+      captureInto(logs, 'stdout', proc.stdout);
+      captureInto(logs, 'stderr', proc.stderr);
+    }
     let exited = false;
     const exit = proc.exited.then((e) => {
       exited = true;

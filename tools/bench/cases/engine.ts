@@ -22,7 +22,7 @@ const ECHO_PEER = 'raw ws echo';
 
 type Call = (data: unknown) => Promise<unknown>;
 
-interface RunSample {
+export interface RunSample {
   opsPerSec: number;
   p50: number;
   p99: number;
@@ -38,7 +38,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `total` calls keeping `window` of them in flight; per-call latency and overall throughput. */
-async function measure(call: Call, total: number, window: number): Promise<RunSample> {
+export async function measure(call: Call, total: number, window: number): Promise<RunSample> {
   const latencies = new Array<number>(total);
   let next = 0;
   const started = performance.now();

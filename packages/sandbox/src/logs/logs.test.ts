@@ -31,7 +31,7 @@ describe('LogWriter and readLogs', () => {
     const w = new LogWriter(dir, { now: c.now });
     w.write('stdout', Buffer.from('hello {"json": true}\n\ttabs \\ and "quotes"\n'));
     w.write('stderr', 'oops\n');
-    w.close();
+    await w.close();
     const lines = await all(readLogs(dir));
     expect(lines.map((l) => [l.stream, l.line])).toEqual([
       ['stdout', 'hello {"json": true}'],
@@ -52,7 +52,7 @@ describe('LogWriter and readLogs', () => {
       w.write(i % 3 === 0 ? 'stderr' : 'stdout', `line ${i}\n`);
       if (i % 2) c.advance(5);
     }
-    w.close();
+    await w.close();
     expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(
       Array.from({ length: 10 }, (_, i) => `line ${i}`),
     );
@@ -64,7 +64,7 @@ describe('LogWriter and readLogs', () => {
     w.write('stdout', bytes.subarray(0, 2));
     w.write('stdout', bytes.subarray(2, 8));
     w.write('stdout', bytes.subarray(8));
-    w.close();
+    await w.close();
     expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(['héllo wörld']);
   });
 
@@ -73,7 +73,7 @@ describe('LogWriter and readLogs', () => {
     w.write('stdout', 'done\nno newline');
     w.endOfOutput('stdout');
     w.write('stdout', 'next run\n');
-    w.close();
+    await w.close();
     const lines = await all(readLogs(dir));
     expect(lines.map((l) => [l.line, l.partial])).toEqual([
       ['done', false],
@@ -87,7 +87,7 @@ describe('LogWriter and readLogs', () => {
     w.write('stdout', 'half of a ');
     w.note('stdout', 'from the sdk\nsecond');
     w.write('stdout', 'line\n');
-    w.close();
+    await w.close();
     w.note('stdout', 'after close');
     expect((await all(readLogs(dir))).map((l) => l.line)).toEqual([
       'from the sdk',
@@ -99,7 +99,7 @@ describe('LogWriter and readLogs', () => {
   it('splits an overlong line into partial pieces', async () => {
     const w = new LogWriter(dir, { maxLineLength: 10 });
     w.write('stdout', `${'x'.repeat(25)}\n`);
-    w.close();
+    await w.close();
     const lines = await all(readLogs(dir));
     expect(lines.map((l) => l.line).join('')).toBe('x'.repeat(25));
     expect(lines.map((l) => l.partial)).toEqual([true, true, false]);
@@ -113,7 +113,7 @@ describe('LogWriter and readLogs', () => {
       written.push(line);
       w.write('stdout', `${line}\n`);
     }
-    w.close();
+    await w.close();
     const files = (await readdir(dir)).filter((f) => f.startsWith('stdout')).sort();
     expect(files).toEqual(['stdout.log', 'stdout.log.1', 'stdout.log.2']);
     const read = (await all(readLogs(dir))).map((l) => l.line);
@@ -138,10 +138,10 @@ describe('LogWriter and readLogs', () => {
   it('a writer opened on an existing file counts the output already in it', async () => {
     const first = new LogWriter(dir, { maxBytes: 2048, maxFiles: 2 });
     for (let i = 0; i < 30; i++) first.write('stdout', `${'a'.repeat(49)}\n`);
-    first.close();
+    await first.close();
     const second = new LogWriter(dir, { maxBytes: 2048, maxFiles: 2 });
     for (let i = 0; i < 20; i++) second.write('stdout', `${'b'.repeat(49)}\n`);
-    second.close();
+    await second.close();
     // 30 + 20 lines of 50 bytes exceed 2048: the first writer's 1500 bytes were counted.
     const files = (await readdir(dir)).filter((f) => f.startsWith('stdout')).sort();
     expect(files).toEqual(['stdout.log', 'stdout.log.1']);
@@ -154,7 +154,7 @@ describe('LogWriter and readLogs', () => {
       w.write(i % 2 ? 'stderr' : 'stdout', `l${i}\n`);
       c.advance(1000);
     }
-    w.close();
+    await w.close();
     expect((await all(readLogs(dir, { tail: 3 }))).map((l) => l.line)).toEqual(['l17', 'l18', 'l19']);
     const since = new Date(Date.UTC(2026, 0, 1) + 15_000);
     expect((await all(readLogs(dir, { since }))).map((l) => l.line)).toEqual([
@@ -174,7 +174,7 @@ describe('LogWriter and readLogs', () => {
       w.write(i % 4 === 0 ? 'stderr' : 'stdout', `line ${i} ${'#'.repeat(i % 37)}\n`);
       c.advance(10);
     }
-    w.close();
+    await w.close();
     const everything = await all(readLogs(dir));
     for (const n of [1, 2, 7, 50, 99, 100, 101, 140, 1000]) {
       expect(await all(readLogs(dir, { tail: n }))).toEqual(everything.slice(-n));
@@ -188,6 +188,7 @@ describe('LogWriter and readLogs', () => {
   it('continues after the tail when following, without repeating or skipping a line', async () => {
     const w = new LogWriter(dir);
     for (let i = 0; i < 10; i++) w.write('stdout', `old ${i}\n`);
+    await w.flush();
     const ac = new AbortController();
     const it = readLogs(dir, { tail: 2, follow: true, signal: ac.signal, pollMs: 10 })[
       Symbol.asyncIterator
@@ -198,7 +199,7 @@ describe('LogWriter and readLogs', () => {
     seen.push((await it.next()).value.line, (await it.next()).value.line);
     ac.abort();
     await it.return?.(undefined);
-    w.close();
+    await w.close();
     expect(seen).toEqual(['old 8', 'old 9', 'new 1', 'new 2']);
   });
 
@@ -232,7 +233,7 @@ describe('LogWriter and readLogs', () => {
     }
     ac.abort();
     await it.return?.(undefined);
-    w.close();
+    await w.close();
     expect(seen).toEqual(expected);
   });
 
@@ -243,8 +244,56 @@ describe('LogWriter and readLogs', () => {
     );
     const w = new LogWriter(dir);
     w.write('stdout', 'after restart\n');
-    w.close();
+    await w.close();
     expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(['whole', 'after restart']);
+  });
+
+  it('asks its source to pause while the disk lags, and loses nothing', async () => {
+    const w = new LogWriter(dir, { highWaterMark: 4096, maxBytes: 64 * 1024, maxFiles: 50 });
+    const written: string[] = [];
+    let paused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const line = `line ${i} ${'='.repeat(i % 40)}`;
+      written.push(line);
+      if (!w.write('stdout', `${line}\n`)) {
+        paused++;
+        await new Promise<void>((resolve) => w.once('drain', resolve));
+      }
+    }
+    await w.close();
+    expect(paused).toBeGreaterThan(0);
+    expect((await all(readLogs(dir))).map((l) => l.line)).toEqual(written);
+  });
+
+  it('has every record in the files once flush resolves, and keeps each stream in order', async () => {
+    const w = new LogWriter(dir, { maxBytes: 4096, maxFiles: 100 });
+    const expected: Record<string, string[]> = { stdout: [], stderr: [] };
+    for (let i = 0; i < 500; i++) {
+      const stream = i % 3 === 0 ? 'stderr' : 'stdout';
+      expected[stream]!.push(`${stream} ${i}`);
+      // Pieces of lines, so a line's parts and its neighbours are queued while earlier writes are under way.
+      w.write(stream, `${stream} `);
+      w.write(stream, `${i}\n`);
+    }
+    await w.flush();
+    const lines = await all(readLogs(dir));
+    for (const stream of ['stdout', 'stderr'] as const)
+      expect(lines.filter((l) => l.stream === stream).map((l) => l.line)).toEqual(expected[stream]);
+    await w.close();
+  });
+
+  it('reports a write the disk refuses and goes on with the next', async () => {
+    const blocked = join(dir, 'not-a-directory');
+    await writeFile(blocked, '');
+    const errors: Error[] = [];
+    const w = new LogWriter(join(blocked, 'logs'), { onError: (err) => errors.push(err) });
+    w.write('stdout', 'lost\n');
+    await w.flush();
+    expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['ENOTDIR']);
+    await rm(blocked);
+    w.write('stdout', 'kept\n');
+    await w.close();
+    expect((await all(readLogs(join(blocked, 'logs')))).map((l) => l.line)).toEqual(['kept']);
   });
 
   it('reads nothing, without error, from a directory with no logs yet', async () => {

@@ -1,14 +1,5 @@
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './files.js';
 import { formatMicros, formatRecord, type LogStream, parseRecord } from './record.js';
@@ -20,11 +11,11 @@ import { formatMicros, formatRecord, type LogStream, parseRecord } from './recor
 const MAX_FRAMING_FACTOR = 4;
 
 /** Bytes of output (each line and its newline) that a log file holds, without the framing. */
-function payloadOf(path: string): number {
+async function payloadOf(path: string): Promise<number> {
   let total = 0;
-  for (const text of readFileSync(path, 'utf8').split('\n')) {
+  for (const text of (await readFile(path, 'utf8')).split('\n')) {
     const rec = parseRecord(text);
-    if (rec) total += Buffer.byteLength(rec.line) + (rec.partial ? 0 : 1);
+    if (rec) total += payloadBytes(rec.line, rec.partial);
   }
   return total;
 }
@@ -32,17 +23,6 @@ function payloadOf(path: string): number {
 /** Bytes of output one record stands for. */
 function payloadBytes(line: string, partial: boolean): number {
   return Buffer.byteLength(line) + (partial ? 0 : 1);
-}
-
-function endsWithNewline(path: string, size: number): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, size - 1);
-    return b[0] === 0x0a;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export interface LogWriterOptions {
@@ -55,77 +35,120 @@ export interface LogWriterOptions {
   maxFiles?: number;
   /** A line longer than this (in characters) is stored in partial pieces, bounding memory. Default 16 KiB. */
   maxLineLength?: number;
+  /**
+   * Records (in characters, both streams) waiting for the disk above which `write` returns false, so
+   * the caller pauses its source until `drain`. Default 1 MiB.
+   */
+  highWaterMark?: number;
+  /**
+   * Called when the disk refuses a write (full, gone); the records of that write are lost, later ones
+   * are tried again. Default: ignored, so a worker's output never takes its supervisor down.
+   */
+  onError?: (err: Error) => void;
   /** Clock in epoch milliseconds; injectable for tests. */
   now?: () => number;
 }
 
+interface QueuedRecord {
+  text: string;
+  payload: number;
+}
+
 interface StreamFile {
-  fd: number | undefined;
+  handle: FileHandle | undefined;
+  /** Bytes in the live file, once it is open. */
   size: number;
   /** Bytes of output in the live file (its size without the framing). */
   payload: number;
+  /** The unfinished last line of the worker's output. */
   pending: string;
   decoder: StringDecoder;
+  /** Formatted records not yet handed to the disk, in capture order, with the output each stands for. */
+  queue: QueuedRecord[];
+  queuedChars: number;
+  /** The stream's one running drain: records reach the file in order, one write at a time. */
+  draining: Promise<void> | undefined;
 }
 
 /**
  * Appends a worker's stdout and stderr to rotating JSON-lines files, one record per line with the
- * time it was captured. Writes are synchronous so that records are in the file, in order, as soon
- * as `write` returns: a rotation or a crash of the supervisor cannot lose or reorder what was
- * handed over. Timestamps never go backwards across the two streams, so merging them by time
- * reproduces the order in which lines were captured.
+ * time it was captured. `write` and `note` only format and queue: the disk is written asynchronously,
+ * one stream at a time in capture order, so a slow disk never holds up the event loop of the process
+ * that captures the output. A stream's file is rotated only after its last write, so readers following
+ * it lose nothing. `flush` (and `close`) resolve once everything handed over is in the files.
+ * Timestamps never go backwards across the two streams, so merging them by time reproduces the order
+ * in which lines were captured.
+ *
+ * Events: `drain` once the records waiting for the disk are back under `highWaterMark` after `write`
+ * returned false.
  */
-export class LogWriter {
+export class LogWriter extends EventEmitter<{ drain: [] }> {
   readonly dir: string;
   private readonly maxBytes: number;
   private readonly maxFiles: number;
   private readonly maxLineLength: number;
+  private readonly highWaterMark: number;
+  private readonly onError: (err: Error) => void;
   private readonly now: () => number;
   private lastMicros = 0;
   private readonly files: Record<LogStream, StreamFile>;
+  private dirMade: Promise<unknown> | undefined;
+  private needDrain = false;
   private closed = false;
 
   constructor(dir: string, options: LogWriterOptions = {}) {
+    super();
     this.dir = dir;
     this.maxBytes = Math.max(1024, options.maxBytes ?? DEFAULT_MAX_BYTES);
     this.maxFiles = Math.max(1, Math.floor(options.maxFiles ?? DEFAULT_MAX_FILES));
     this.maxLineLength = options.maxLineLength ?? 16 * 1024;
+    this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.onError = options.onError ?? (() => {});
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     const fresh = (): StreamFile => ({
-      fd: undefined,
+      handle: undefined,
       size: 0,
       payload: 0,
       pending: '',
       decoder: new StringDecoder('utf8'),
+      queue: [],
+      queuedChars: 0,
+      draining: undefined,
     });
     this.files = { stdout: fresh(), stderr: fresh() };
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Appends raw output bytes of a stream; complete lines are stored at once, a trailing piece waits. */
-  write(stream: LogStream, chunk: Buffer | string): void {
-    if (this.closed) return;
+  /**
+   * Appends raw output bytes of a stream; complete lines are queued at once, a trailing piece waits.
+   * Returns false when the records waiting for the disk passed `highWaterMark`: pause the source
+   * until `drain`.
+   */
+  write(stream: LogStream, chunk: Buffer | string): boolean {
+    if (this.closed) return true;
     const f = this.files[stream];
     const text = f.pending + (typeof chunk === 'string' ? chunk : f.decoder.write(chunk));
     const parts = text.split('\n');
     f.pending = parts.pop() ?? '';
-    let out = '';
-    for (const line of parts) out = this.appendLine(stream, out, line);
+    for (const line of parts) this.appendLine(stream, line);
     while (f.pending.length > this.maxLineLength) {
-      out = this.append(stream, out, f.pending.slice(0, this.maxLineLength), true);
+      this.append(stream, f.pending.slice(0, this.maxLineLength), true);
       f.pending = f.pending.slice(this.maxLineLength);
     }
-    this.flushOut(stream, out);
+    return this.kick(stream);
   }
 
   /** Stores a stream's unfinished last line as a partial record (the worker exited mid-line). */
   endOfOutput(stream?: LogStream): void {
+    if (this.closed) return;
     for (const s of stream ? [stream] : (['stdout', 'stderr'] as const)) {
       const f = this.files[s];
       const rest = f.pending + f.decoder.end();
       f.pending = '';
       f.decoder = new StringDecoder('utf8');
-      if (rest !== '') this.flushOut(s, this.append(s, '', rest, true));
+      if (rest !== '') {
+        this.append(s, rest, true);
+        this.kick(s);
+      }
     }
   }
 
@@ -135,18 +158,26 @@ export class LogWriter {
    */
   note(stream: LogStream, text: string): void {
     if (this.closed) return;
-    let out = '';
-    for (const line of text.replace(/\n$/, '').split('\n')) out = this.appendLine(stream, out, line);
-    this.flushOut(stream, out);
+    for (const line of text.replace(/\n$/, '').split('\n')) this.appendLine(stream, line);
+    this.kick(stream);
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.endOfOutput();
-    this.closed = true;
+  /** Resolves once every record handed over so far is in the files. */
+  async flush(): Promise<void> {
+    for (const f of Object.values(this.files)) while (f.draining) await f.draining;
+  }
+
+  /** Stores unfinished lines, writes everything queued, and closes the files; later output is ignored. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.endOfOutput();
+      this.closed = true;
+    }
+    await this.flush();
     for (const f of Object.values(this.files)) {
-      if (f.fd !== undefined) closeSync(f.fd);
-      f.fd = undefined;
+      const h = f.handle;
+      f.handle = undefined;
+      await h?.close().catch(() => {});
     }
   }
 
@@ -157,75 +188,129 @@ export class LogWriter {
     return formatMicros(us);
   }
 
-  /** Adds a complete line, in partial pieces when it is longer than the line limit. */
-  private appendLine(stream: LogStream, out: string, line: string): string {
+  /** Queues a complete line, in partial pieces when it is longer than the line limit. */
+  private appendLine(stream: LogStream, line: string): void {
     let rest = line;
     while (rest.length > this.maxLineLength) {
-      out = this.append(stream, out, rest.slice(0, this.maxLineLength), true);
+      this.append(stream, rest.slice(0, this.maxLineLength), true);
       rest = rest.slice(this.maxLineLength);
     }
-    return this.append(stream, out, rest, false);
+    this.append(stream, rest, false);
   }
 
-  /** Adds one record to `out`, first writing `out` and rotating if the record would overflow the file. */
-  private append(stream: LogStream, out: string, line: string, partial: boolean): string {
-    const record = formatRecord({ time: this.time(), stream, line, partial });
-    const f = this.open(stream);
-    const pendingBytes = Buffer.byteLength(out);
-    const recordBytes = Buffer.byteLength(record);
-    const payload = payloadBytes(line, partial);
-    const full =
-      f.payload + payload > this.maxBytes ||
-      f.size + pendingBytes + recordBytes > this.maxBytes * MAX_FRAMING_FACTOR;
-    if (f.size + pendingBytes > 0 && full) {
-      this.flushOut(stream, out);
-      this.rotate(stream);
-      f.payload = payload;
-      return record;
+  private append(stream: LogStream, line: string, partial: boolean): void {
+    const text = formatRecord({ time: this.time(), stream, line, partial });
+    const f = this.files[stream];
+    f.queue.push({ text, payload: payloadBytes(line, partial) });
+    f.queuedChars += text.length;
+  }
+
+  private queuedChars(): number {
+    return this.files.stdout.queuedChars + this.files.stderr.queuedChars;
+  }
+
+  /** Starts the stream's drain if records wait and none runs; whether the caller may go on. */
+  private kick(stream: LogStream): boolean {
+    const f = this.files[stream];
+    if (f.queue.length > 0 && !f.draining) {
+      f.draining = this.drain(f, stream).finally(() => {
+        f.draining = undefined;
+        // Records queued while the last write was under way start the next drain.
+        if (f.queue.length > 0) this.kick(stream);
+      });
     }
-    f.payload += payload;
-    return out + record;
+    if (this.queuedChars() <= this.highWaterMark) return true;
+    this.needDrain = true;
+    return false;
   }
 
-  private flushOut(stream: LogStream, out: string): void {
-    if (out === '') return;
-    const f = this.open(stream);
-    const buf = Buffer.from(out);
+  /** Writes what the stream has queued, in as few writes as rotation allows. */
+  private async drain(f: StreamFile, stream: LogStream): Promise<void> {
+    const records = f.queue;
+    const chars = f.queuedChars;
+    f.queue = [];
+    try {
+      await this.open(f, stream);
+      let batch: string[] = [];
+      let batchBytes = 0;
+      for (const record of records) {
+        const bytes = Buffer.byteLength(record.text);
+        const full =
+          f.payload + record.payload > this.maxBytes ||
+          f.size + batchBytes + bytes > this.maxBytes * MAX_FRAMING_FACTOR;
+        if (f.size + batchBytes > 0 && full) {
+          await this.writeOut(f, batch.join(''));
+          await this.rotate(f, stream);
+          await this.open(f, stream);
+          batch = [];
+          batchBytes = 0;
+        }
+        batch.push(record.text);
+        batchBytes += bytes;
+        f.payload += record.payload;
+      }
+      await this.writeOut(f, batch.join(''));
+    } catch (err) {
+      // The file is left behind: the next drain opens it afresh.
+      const h = f.handle;
+      f.handle = undefined;
+      await h?.close().catch(() => {});
+      this.onError(err as Error);
+    } finally {
+      f.queuedChars -= chars;
+      if (this.needDrain && this.queuedChars() <= this.highWaterMark) {
+        this.needDrain = false;
+        this.emit('drain');
+      }
+    }
+  }
+
+  private async writeOut(f: StreamFile, text: string): Promise<void> {
+    if (text === '') return;
+    const buf = Buffer.from(text);
     let off = 0;
-    while (off < buf.length) off += writeSync(f.fd!, buf, off, buf.length - off);
+    while (off < buf.length) off += (await f.handle!.write(buf, off, buf.length - off)).bytesWritten;
     f.size += buf.length;
   }
 
-  private open(stream: LogStream): StreamFile {
-    const f = this.files[stream];
-    if (f.fd === undefined) {
-      const path = logFile(this.dir, stream);
-      f.fd = openSync(path, 'a', 0o600);
-      f.size = fstatSync(f.fd).size;
+  private async open(f: StreamFile, stream: LogStream): Promise<void> {
+    if (f.handle) return;
+    this.dirMade ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+      this.dirMade = undefined;
+      throw err;
+    });
+    await this.dirMade;
+    const handle = await open(logFile(this.dir, stream), 'a+', 0o600);
+    try {
+      f.size = (await handle.stat()).size;
       // Bounded by the framing factor; read once per writer, when a worker starts again.
-      // A file made by a rotation starts with what was counted for it already.
-      if (f.size > 0) f.payload = payloadOf(path);
-      if (f.size > 0 && !endsWithNewline(path, f.size)) {
+      f.payload = f.size > 0 ? await payloadOf(logFile(this.dir, stream)) : 0;
+      if (f.size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, f.size - 1);
         // A crash cut the last record short: end it, so the next record is not glued to it.
-        f.size += writeSync(f.fd, '\n');
+        if (last[0] !== 0x0a) f.size += (await handle.write('\n')).bytesWritten;
       }
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
     }
-    return f;
+    f.handle = handle;
   }
 
-  private rotate(stream: LogStream): void {
-    const f = this.files[stream];
-    if (f.fd !== undefined) closeSync(f.fd);
-    f.fd = undefined;
+  private async rotate(f: StreamFile, stream: LogStream): Promise<void> {
+    const h = f.handle;
+    f.handle = undefined;
+    await h?.close();
     // Shift stdout.log.N-1 -> .N ... stdout.log -> .1; the oldest falls off the end.
-    rmSync(logFile(this.dir, stream, this.maxFiles - 1), { force: true });
+    await rm(logFile(this.dir, stream, this.maxFiles - 1), { force: true });
     for (let g = this.maxFiles - 2; g >= 0; g--) {
       try {
-        renameSync(logFile(this.dir, stream, g), logFile(this.dir, stream, g + 1));
+        await rename(logFile(this.dir, stream, g), logFile(this.dir, stream, g + 1));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    if (this.maxFiles === 1) rmSync(logFile(this.dir, stream, 1), { force: true });
+    if (this.maxFiles === 1) await rm(logFile(this.dir, stream, 1), { force: true });
   }
 }
