@@ -13,6 +13,7 @@ export {
 } from './errors.js';
 export type { UnpackImage, UnpackLayer } from './layer-source.js';
 export { defaultUnpackLimits, type UnpackLimits } from './limits.js';
+export type { ApplyOwners, OwnerRecord } from './owners.js';
 export type { UnpackProgress } from './progress.js';
 export { type PullAndUnpackOptions, type PullAndUnpackResult, pullAndUnpack } from './pull-and-unpack.js';
 export { withPullHeapTuning } from './pull-heap-tuning.js';

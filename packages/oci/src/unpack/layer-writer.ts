@@ -36,6 +36,8 @@ export interface LayerWriterOptions {
   readonly onWarning: (warning: UnpackWarning) => void;
   /** The process umask, so files created with their final mode need no extra chmod. */
   readonly umask: number;
+  /** Record each entry's owner (in `StagedLayer.owners`) for a later ownership pass. */
+  readonly recordOwners?: boolean;
 }
 
 /** Mode, mtime and owner of a directory the layer has an entry for, applied when the rootfs is done. */
@@ -76,6 +78,8 @@ export interface StagedLayer {
   readonly whiteouts: StagedWhiteout[];
   /** By path; a later entry for the same path replaces an earlier one. */
   readonly links: Map<string, DeferredLink>;
+  /** With `recordOwners`: uid and gid of each entry (but hard links), by path. */
+  readonly owners?: Map<string, readonly [number, number]>;
 }
 
 export const whiteoutPrefix = '.wh.';
@@ -118,11 +122,13 @@ export class LayerWriter extends SafeTree {
   private readonly made = new Set<string>();
   /** Who new entries belong to when created (the root was made mode 0755 without setgid). */
   private readonly owner: { uid: number; gid: number };
+  private readonly owners: Map<string, readonly [number, number]> | undefined;
 
   constructor(options: LayerWriterOptions) {
     super(options.root, options.digest);
     this.options = options;
     this.owner = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+    this.owners = options.recordOwners ? new Map() : undefined;
   }
 
   /** What the merge needs, once every entry is applied: waits for the small files still pending. */
@@ -134,6 +140,7 @@ export class LayerWriter extends SafeTree {
       dirs: this.dirs,
       whiteouts: this.whiteouts,
       links: this.links,
+      ...(this.owners ? { owners: this.owners } : {}),
     };
   }
 
@@ -155,6 +162,7 @@ export class LayerWriter extends SafeTree {
     if (components.length === 0) {
       if (type !== 'directory') throw this.unsafe('root-type', header.name);
       this.dirs.set('', this.metadataOf(header));
+      this.owners?.set('', [uidOf(header), gidOf(header)]);
       return drain(content);
     }
 
@@ -181,6 +189,7 @@ export class LayerWriter extends SafeTree {
     const parent = this.resolveParent(header.name, parentComponents, true) as string;
     const path = `${parent}/${base}`;
     const rel = components.join('/');
+    if (this.owners && type !== 'link') this.owners.set(rel, [uidOf(header), gidOf(header)]);
     const replacing = this.made.has(path);
     if (this.smallFiles.pending && (replacing || type === 'link' || isSpecial(type))) {
       await this.smallFiles.flush();

@@ -6,6 +6,7 @@ import { TargetExistsError } from './errors.js';
 import type { UnpackLayer } from './layer-source.js';
 import { LayerWriter, type StagedLayer } from './layer-writer.js';
 import { defaultUnpackLimits, type UnpackLimits } from './limits.js';
+import { type ApplyOwners, RecordedOwners } from './owners.js';
 import type { UnpackProgress } from './progress.js';
 import { removeTree } from './remove-tree.js';
 import { RootfsMerger } from './rootfs-merger.js';
@@ -34,6 +35,11 @@ export interface UnpackOptions {
   readonly concurrency?: number;
   readonly onProgress?: (progress: UnpackProgress) => void;
   readonly onWarning?: (warning: UnpackWarning) => void;
+  /**
+   * Rootless: gives the image's owners to the finished rootfs before it is moved into place (the
+   * unpack records them from the tar headers, as it cannot chown). Not called as root.
+   */
+  readonly applyOwners?: ApplyOwners;
 }
 
 export interface UnpackResult {
@@ -85,6 +91,7 @@ export async function unpack(
     await fs.mkdir(staging);
     const umask = await probeUmask(temp);
     const rootless = options.rootless ?? process.getuid?.() !== 0;
+    const owners = rootless && options.applyOwners ? new RecordedOwners() : undefined;
     const budget = new UnpackBudget({ ...defaultUnpackLimits, ...options.limits });
     const report = (index: number, bytes: number, done: boolean) => {
       const { digest, size } = (layers[index] as UnpackLayer).descriptor;
@@ -109,6 +116,7 @@ export async function unpack(
           rootless,
           budget,
           umask,
+          ...(owners ? { recordOwners: true } : {}),
           onWarning: (warning) => {
             warnings.push(warning);
             options.onWarning?.(warning);
@@ -133,10 +141,14 @@ export async function unpack(
 
     const merger = new RootfsMerger({ root: temp, rootless });
     for (const [index, promise] of staged.entries()) {
-      merger.merge(await promise);
+      const layer = await promise;
+      merger.merge(layer);
+      owners?.merge(layer);
       report(index, 0, true);
     }
     merger.finish();
+    const owned = owners?.list() ?? [];
+    if (owned.length > 0) await options.applyOwners?.(temp, owned);
     await removeTree(staging);
     await commit(temp, target);
     return { rootfs: target, entries: budget.entries, bytes: budget.bytes, warnings };
