@@ -3,8 +3,10 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { SandboxError } from './errors.js';
+import type { OciIdMapping } from './runtime-spec.js';
 import { Sandbox } from './sandbox.js';
 import { detectSandboxMode } from './sandbox-mode.js';
+import { idMappings } from './spec.js';
 
 /** One thing the host gives (or does not give) the sandbox, with what to do when it is missing. */
 export interface HostCheckItem {
@@ -22,7 +24,13 @@ export interface HostCheck {
   mode: 'rootful' | 'rootless';
   user: { uid: number; gid: number; name: string };
   runtime: HostCheckItem & { name?: string; path?: string; version?: string };
-  userNamespace: HostCheckItem & { uidMap?: string; gidMap?: string; subordinateIds?: string };
+  userNamespace: HostCheckItem & {
+    /** Rootless: `subordinate` (root is the user, ids 1 and up its /etc/subuid range) or `single` (root only). */
+    mapping?: 'single' | 'subordinate';
+    uidMap?: string;
+    gidMap?: string;
+    subordinateIds?: string;
+  };
   rootfs: HostCheckItem & { kind?: 'overlay' | 'userns-overlay' | 'copy' };
   cgroup: HostCheckItem & { version: 'v1' | 'v2' | 'none'; limitsEnforced: boolean };
   network: HostCheckItem & { modes: Array<'host' | 'none'> };
@@ -44,6 +52,17 @@ export function subordinateRanges(text: string, name: string, id: number): strin
     if ((who === name || who === String(id)) && start && count) out.push(`${start}:${count}`);
   }
   return out;
+}
+
+/** `0 -> 1001, 1-65536 -> 100000-165535`. */
+function formatMap(map: readonly OciIdMapping[]): string {
+  return map
+    .map((m) =>
+      m.size === 1
+        ? `${m.containerID} -> ${m.hostID}`
+        : `${m.containerID}-${m.containerID + m.size - 1} -> ${m.hostID}-${m.hostID + m.size - 1}`,
+    )
+    .join(', ');
 }
 
 async function runtimeVersion(binary: string): Promise<string | undefined> {
@@ -104,20 +123,34 @@ export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
 
   const subuid = await readFile('/etc/subuid', 'utf8').catch(() => '');
   const ranges = subordinateRanges(subuid, name, uid);
-  const userNamespace: HostCheck['userNamespace'] = mode.ids
+  // The mode the sandbox settled on: without working newuidmap it drops the subordinate ids.
+  const ids = sandbox?.mode.ids ?? mode.ids;
+  const singleReason = sandbox?.mode.singleIdReason ?? mode.singleIdReason;
+  const maps = ids ? idMappings(ids) : undefined;
+  const userNamespace: HostCheck['userNamespace'] = ids
     ? {
         ok: sandbox !== undefined,
-        value: sandbox
-          ? `uid ${uid} and gid ${gid} are the sandbox's user (a single-id map); other ids are not mapped`
-          : 'no container could be started in a user namespace',
-        uidMap: `${uid} -> image user`,
-        gidMap: `${gid} -> image group`,
-        subordinateIds: ranges.length > 0 ? `${ranges.join(', ')} (not used: single-id map)` : 'none',
-        ...(sandbox
-          ? {}
-          : {
+        mapping: ids.subordinate ? 'subordinate' : 'single',
+        value: !sandbox
+          ? 'no container could be started in a user namespace'
+          : ids.subordinate
+            ? `uid ${uid} is the sandbox's root; ids 1 and up are your subordinate ids, so an image's other users (USER 1000, files they own) exist`
+            : `uid ${uid} and gid ${gid} are the sandbox's only ids (a single-id map): an image's other USER runs as root and its files belong to root${singleReason ? ` (${singleReason})` : ''}`,
+        uidMap: formatMap(maps?.uidMappings ?? []),
+        gidMap: formatMap(maps?.gidMappings ?? []),
+        subordinateIds:
+          ranges.length > 0 ? `${ranges.join(', ')}${ids.subordinate ? '' : ' (not used)'}` : 'none',
+        ...(!sandbox
+          ? {
               hint: 'Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)',
-            }),
+            }
+          : ids.subordinate
+            ? {}
+            : {
+                hint: ranges.length
+                  ? 'Install newuidmap and newgidmap (apt-get install uidmap) so the subordinate ids can be mapped'
+                  : `Give ${name} a subordinate id range to run images' other users: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name} (as root)`,
+              }),
       }
     : { ok: true, value: 'not used: running as root, ids are the host ids' };
 

@@ -96,8 +96,10 @@ export {
   type CgroupVersion,
   cgroupVersion,
   detectSandboxMode,
+  ID_MAP_TOOLS,
   type LimitsSupport,
   limitsSupport,
+  parseSubordinateIds,
   rootlessIds,
   type SandboxMode,
 } from './sandbox-mode.js';
@@ -109,9 +111,14 @@ export {
   DEFAULT_CAPABILITIES,
   DEFAULT_PIDS_LIMIT,
   type HostLimits,
+  hostIdOf,
+  type IdRange,
   type ImageConfig,
+  idMappings,
   type OverlayLayers,
   type RootlessIds,
+  rootlessUserMapped,
+  type SubordinateIds,
   type WorkerEntry,
   type WorkerResources,
 } from './spec.js';
@@ -124,6 +131,16 @@ export {
   type WorkerStatus,
 } from './supervisor.js';
 export { type ResolvedUser, resolveUser } from './user.js';
+export {
+  applyImageOwners,
+  imageOwnersForUnpack,
+  inUserNamespace,
+  type MappedIds,
+  ownMappedIds,
+  removeMappedTree,
+  runInUserNamespace,
+  type UserNamespaceResult,
+} from './userns.js';
 export { Watchdog, type WatchdogOptions, waitForOrphanedWatchdog } from './watchdog.js';
 export { readWatchdogRecord, removeWatchdogRecord, type WatchdogRecord } from './watchdog-record.js';
 export {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { RootfsError } from './errors.js';
 import { readMounts } from './mountinfo.js';
 import type { OverlayLayers } from './spec.js';
+import { inUserNamespace, type MappedIds, removeMappedTree } from './userns.js';
 
 const run = promisify(execFile);
 
@@ -24,6 +25,11 @@ export interface PrepareRootfsOptions {
    * prepares the layers for the runtime to mount inside the sandbox's user namespace (rootless).
    */
   overlayMountedBy?: 'host' | 'runtime';
+  /**
+   * Rootless with subordinate ids: a copy is made as root of a user namespace with these maps, so
+   * it keeps the image's owners (which the caller cannot read or set from outside).
+   */
+  copyInUserNamespace?: MappedIds;
 }
 
 export interface PreparedRootfs {
@@ -66,10 +72,18 @@ export async function prepareRootfs(options: PrepareRootfsOptions): Promise<Prep
   await mkdir(merged, { recursive: true, mode: 0o755 });
   try {
     // cp -a keeps owners, modes, symlinks and hard links as the image has them.
-    await run('cp', ['-a', '--reflink=auto', `${image}/.`, `${merged}/`], {
-      maxBuffer: 1 << 20,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const cp = ['cp', '-a', '--reflink=auto', `${image}/.`, `${merged}/`] as const;
+    if (options.copyInUserNamespace) {
+      options.signal?.throwIfAborted();
+      await inUserNamespace(options.copyInUserNamespace, cp).catch((err: Error) => {
+        throw Object.assign(err, { stderr: err.message });
+      });
+    } else {
+      await run(cp[0], cp.slice(1), {
+        maxBuffer: 1 << 20,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    }
   } catch (err) {
     if (options.signal?.aborted) {
       await releaseRootfs(dir);
@@ -175,6 +189,8 @@ async function removeOwnTree(path: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    // Files a worker made as another user of its sandbox belong to a subordinate id on the host.
+    if (await removeMappedTree(path).catch(() => false)) return;
     // chmod -R does not follow symbolic links met in the tree.
     await run('chmod', ['-R', 'u+rwX', path]).catch(() => {});
     await rm(path, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { subordinateRanges } from './host-check.js';
 import { lockedMountFlags, mountOf, readMounts } from './mountinfo.js';
-import { cgroupVersion, limitsSupport } from './sandbox-mode.js';
+import { cgroupVersion, limitsSupport, parseSubordinateIds } from './sandbox-mode.js';
 
 const V1_HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -69,5 +69,17 @@ describe('lockedMountFlags', () => {
     ]);
     expect(lockedMountFlags(mountOf(mounts, '/home/u/.iii'))).toEqual(['relatime']);
     expect(mountOf(mounts, '/run/user/10000')?.mountPoint).toBe('/');
+  });
+});
+
+describe('parseSubordinateIds', () => {
+  it("reads a user's ranges by name or uid, skipping malformed lines", () => {
+    const text = 'alice:100000:65536\nbob:165536:65536\n1001:200000:1000\nalice:x:5\nalice:300000:0\n';
+    expect(parseSubordinateIds(text, 'alice', 1001)).toEqual([
+      { start: 100000, count: 65536 },
+      { start: 200000, count: 1000 },
+    ]);
+    expect(parseSubordinateIds(text, undefined, 1001)).toEqual([{ start: 200000, count: 1000 }]);
+    expect(parseSubordinateIds('', 'alice', 1001)).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { access, constants, readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type MountEntry, readMounts } from './mountinfo.js';
-import type { RootlessIds } from './spec.js';
+import type { IdRange, RootlessIds, SubordinateIds } from './spec.js';
 
 /** Whether the sandbox can apply a worker's `cpus`, `memory` and pids limits, and why not. */
 export type LimitsSupport = { enforced: true } | { enforced: false; reason: string; hint: string };
@@ -11,8 +12,10 @@ export type CgroupVersion = 'v1' | 'v2' | 'none';
 /** How this process runs workers: as root, or rootless in a user namespace of its own ids. */
 export interface SandboxMode {
   rootless: boolean;
-  /** Rootless: the host ids the sandbox's user is (a single-id map). */
+  /** Rootless: the host ids of the sandbox's root, and the subordinate ranges mapped after it. */
   ids?: RootlessIds;
+  /** Rootless without subordinate ids: why (no range, no newuidmap, the runtime failed with them). */
+  singleIdReason?: string;
   cgroup: CgroupVersion;
   limits: LimitsSupport;
 }
@@ -86,16 +89,81 @@ async function ownCgroupWritable(mounts: readonly MountEntry[]): Promise<boolean
   );
 }
 
-/** This process's sandbox mode, from its ids and the mounted cgroup hierarchies. */
+/** This process's sandbox mode, from its ids, its subordinate ids and the mounted cgroup hierarchies. */
 export async function detectSandboxMode(): Promise<SandboxMode> {
-  const ids = rootlessIds();
+  const own = rootlessIds();
   const mounts = await readMounts();
   const cgroup = cgroupVersion(mounts);
-  const delegated = ids !== undefined && cgroup === 'v2' && (await ownCgroupWritable(mounts));
+  const delegated = own !== undefined && cgroup === 'v2' && (await ownCgroupWritable(mounts));
+  const sub = own ? await subordinateIdsOf(own.uid) : undefined;
+  const ids = own && sub?.ids ? { ...own, subordinate: sub.ids } : own;
   return {
     rootless: ids !== undefined,
     ...(ids ? { ids } : {}),
+    ...(sub?.reason ? { singleIdReason: sub.reason } : {}),
     cgroup,
     limits: limitsSupport(ids !== undefined, cgroup, delegated),
   };
+}
+
+/** The `start:count` ranges of /etc/subuid-style text that belong to a user (by name or uid). */
+export function parseSubordinateIds(text: string, name: string | undefined, id: number): IdRange[] {
+  const out: IdRange[] = [];
+  for (const line of text.split('\n')) {
+    const [who, start, count] = line.trim().split(':');
+    if (who !== String(id) && (name === undefined || who !== name)) continue;
+    const s = Number(start);
+    const c = Number(count);
+    if (Number.isSafeInteger(s) && Number.isSafeInteger(c) && s > 0 && c > 0)
+      out.push({ start: s, count: c });
+  }
+  return out;
+}
+
+/** The tools that write a user namespace's maps from /etc/subuid and /etc/subgid (the uidmap package). */
+export const ID_MAP_TOOLS = ['newuidmap', 'newgidmap'] as const;
+
+async function onPath(name: string): Promise<boolean> {
+  const dirs = (process.env.PATH || '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
+  for (const dir of [...dirs, '/usr/bin']) {
+    if (
+      await access(join(dir, name), constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
+}
+
+let cached: Promise<{ ids?: SubordinateIds; reason?: string }> | undefined;
+
+/**
+ * The subordinate ids of this process's user, when it has uid and gid ranges and the tools that
+ * map them (runc runs newuidmap/newgidmap itself when it cannot write the maps); otherwise why not.
+ */
+export function subordinateIdsOf(uid: number): Promise<{ ids?: SubordinateIds; reason?: string }> {
+  cached ??= (async () => {
+    let name: string | undefined;
+    try {
+      name = userInfo().username;
+    } catch {}
+    const [subuid, subgid] = await Promise.all([
+      readFile('/etc/subuid', 'utf8').catch(() => ''),
+      readFile('/etc/subgid', 'utf8').catch(() => ''),
+    ]);
+    const uids = parseSubordinateIds(subuid, name, uid);
+    const gids = parseSubordinateIds(subgid, name, uid);
+    if (uids.length === 0 || gids.length === 0) {
+      return {
+        reason: `${name ?? `uid ${uid}`} has no ${uids.length === 0 ? '/etc/subuid' : '/etc/subgid'} range`,
+      };
+    }
+    for (const tool of [...ID_MAP_TOOLS, 'unshare']) {
+      if (!(await onPath(tool))) return { reason: `${tool} is not installed` };
+    }
+    return { ids: { uids, gids } };
+  })();
+  return cached;
 }

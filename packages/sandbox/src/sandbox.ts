@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackoffOptions, RestartPolicy } from './backoff.js';
 import type { Clock } from './clock.js';
-import { SandboxError, WorkerNotRunningError } from './errors.js';
+import { RuntimeUnavailableError, SandboxError, WorkerNotRunningError } from './errors.js';
 import { hostsFile, resolvConf } from './etc-files.js';
 import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
 import { readHostLimits } from './host-limits.js';
@@ -19,7 +19,7 @@ import { type DetectedRuntime, detectRuntime, probeRuntime } from './runtime/det
 import type { RuntimeDriver } from './runtime/driver.js';
 import type { OciRuntimeSpec } from './runtime-spec.js';
 import { detectSandboxMode, type SandboxMode } from './sandbox-mode.js';
-import { buildSpec, type HostLimits, type ImageConfig, type WorkerEntry } from './spec.js';
+import { buildSpec, type HostLimits, type ImageConfig, type RootlessIds, type WorkerEntry } from './spec.js';
 import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
 import { Watchdog, waitForOrphanedWatchdog } from './watchdog.js';
 
@@ -246,18 +246,32 @@ export class Sandbox {
    * mounts each worker's overlay inside it (probed too; a copy where the kernel refuses).
    */
   static async open(options: SandboxOptions): Promise<Sandbox> {
-    const mode = options.mode ?? (await detectSandboxMode());
+    let mode = options.mode ?? (await detectSandboxMode());
     const stateDir = resolve(options.stateDir);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    const detected: DetectedRuntime = options.driver
-      ? { driver: options.driver, skipped: [] }
-      : await detectRuntime({
-          stateDir,
-          ...(options.runtime ? { preferred: options.runtime } : {}),
-          ...(options.strictRuntime ? { strict: true } : {}),
-          ...(options.env ? { env: options.env } : {}),
-          ...(mode.ids ? { rootless: mode.ids } : {}),
-        });
+    const detect = (ids: SandboxMode['ids']) =>
+      detectRuntime({
+        stateDir,
+        ...(options.runtime ? { preferred: options.runtime } : {}),
+        ...(options.strictRuntime ? { strict: true } : {}),
+        ...(options.env ? { env: options.env } : {}),
+        ...(ids ? { rootless: ids } : {}),
+      });
+    let detected: DetectedRuntime;
+    if (options.driver) detected = { driver: options.driver, skipped: [] };
+    else if (mode.ids?.subordinate) {
+      // The subordinate ranges need newuidmap/newgidmap to work for this user; without them the
+      // sandbox still runs, with the caller's id alone.
+      try {
+        detected = await detect(mode.ids);
+      } catch (err) {
+        if (!(err instanceof RuntimeUnavailableError)) throw err;
+        const { subordinate: _, ...single } = mode.ids;
+        detected = await detect(single);
+        const reason = err.attempts.map((a) => a.reason).find(Boolean) ?? err.message;
+        mode = { ...mode, ids: single, singleIdReason: `mapping the subordinate ids failed: ${reason}` };
+      }
+    } else detected = await detect(mode.ids);
     let rootfsSupport: RootfsSupport = { kind: options.rootfsMode === 'copy' ? 'copy' : 'overlay' };
     if (mode.ids && options.rootfsMode !== 'copy') {
       const reason = await probeRuntime(detected.driver, stateDir, { rootless: mode.ids, overlay: true });
@@ -380,6 +394,9 @@ export class Sandbox {
       dir: paths.rootfsDir,
       mode: rootless && !runtimeOverlay ? 'copy' : (this.options.rootfsMode ?? 'auto'),
       ...(runtimeOverlay ? { overlayMountedBy: 'runtime' as const } : {}),
+      ...(rootless?.subordinate
+        ? { copyInUserNamespace: { ...rootless, subordinate: rootless.subordinate } }
+        : {}),
       ...(signal ? { signal } : {}),
     });
     try {
@@ -408,7 +425,7 @@ export class Sandbox {
         rootfs,
         supervisor,
         logWriter,
-        notes: rootlessNotes(def.imageConfig, rootless !== undefined),
+        notes: rootlessNotes(def.imageConfig, spec, rootless),
       });
       this.workers.set(def.name, worker);
       supervisor.start();
@@ -464,11 +481,23 @@ export class Sandbox {
   }
 }
 
-/** Rootless, an image's non-root USER runs as the sandbox's root: the one id mapped, the caller. */
-function rootlessNotes(imageConfig: ImageConfig, rootless: boolean): string[] {
+/**
+ * What runs differently rootless from what the image asks: a USER outside the mapped ids runs as
+ * the sandbox's root (every USER but root with a single-id map), and supplementary groups are not set.
+ */
+function rootlessNotes(
+  imageConfig: ImageConfig,
+  spec: OciRuntimeSpec,
+  rootless: RootlessIds | undefined,
+): string[] {
   const user = imageConfig.config?.User;
   if (!rootless || !user || /^(root|0)(:(root|0))?$/.test(user)) return [];
-  return [
-    `runs as root of its user namespace (you on the host), not as the image's USER "${user}": without root only your own id is mapped into the sandbox`,
-  ];
+  if (spec.process.user.uid === 0 && spec.process.user.gid === 0) {
+    return [
+      rootless.subordinate
+        ? `runs as root of its user namespace (you on the host), not as the image's USER "${user}": its ids are beyond your subordinate ids (/etc/subuid, /etc/subgid)`
+        : `runs as root of its user namespace (you on the host), not as the image's USER "${user}": without a subordinate id range (/etc/subuid) only your own id is mapped into the sandbox`,
+    ];
+  }
+  return [];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NoCommandError, UnknownUserError } from './errors.js';
-import { buildResources, buildSpec } from './spec.js';
+import { buildResources, buildSpec, hostIdOf } from './spec.js';
 
 const base = {
   engineUrl: 'ws://127.0.0.1:49134',
@@ -279,5 +279,67 @@ describe('buildSpec rootless', () => {
     expect(spec.mounts.find((m) => m.destination === '/dev/pts')?.options).toContain('gid=5');
     expect(spec.mounts.some((m) => m.type === 'overlay')).toBe(false);
     expect(spec.linux.resources?.pids).toEqual({ limit: 1024 });
+  });
+});
+
+describe('buildSpec rootless with subordinate ids', () => {
+  const image = { config: { Cmd: ['/bin/w'] } };
+  const rootless = {
+    uid: 1001,
+    gid: 1002,
+    subordinate: {
+      uids: [
+        { start: 100000, count: 65536 },
+        { start: 300000, count: 10 },
+      ],
+      gids: [{ start: 200000, count: 65536 }],
+    },
+  };
+
+  it('maps root to the caller and ids 1 and up to the ranges, in order', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, rootless });
+    expect(spec.linux.uidMappings).toEqual([
+      { containerID: 0, hostID: 1001, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+      { containerID: 65537, hostID: 300000, size: 10 },
+    ]);
+    expect(spec.linux.gidMappings).toEqual([
+      { containerID: 0, hostID: 1002, size: 1 },
+      { containerID: 1, hostID: 200000, size: 65536 },
+    ]);
+    expect(hostIdOf(spec.linux.uidMappings ?? [], 1000)).toBe(100999);
+    expect(hostIdOf(spec.linux.uidMappings ?? [], 65540)).toBe(300003);
+    expect(hostIdOf(spec.linux.uidMappings ?? [], 0)).toBe(1001);
+    expect(hostIdOf(spec.linux.uidMappings ?? [], 70000)).toBeUndefined();
+    expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
+  });
+
+  it("runs the image's USER as itself, without supplementary groups (runc refuses them rootless)", () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: { config: { ...image.config, User: 'app' } },
+      worker: { name: 'w' },
+      passwd: PASSWD,
+      group: GROUP,
+      rootless,
+    });
+    expect(spec.process.user).toEqual({ uid: 1000, gid: 1000 });
+    expect(spec.process.env).toContain('HOME=/home/app');
+    expect(spec.process.capabilities.effective).toEqual([]);
+  });
+
+  it('runs a USER beyond the mapped ids as root', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: { config: { ...image.config, User: '70000:70000' } },
+      worker: { name: 'w' },
+      rootless,
+    });
+    expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
+  });
+
+  it('gives devpts the tty group, which is mapped now', () => {
+    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, rootless });
+    expect(spec.mounts.find((m) => m.destination === '/dev/pts')?.options).toContain('gid=5');
   });
 });

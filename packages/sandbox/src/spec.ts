@@ -1,6 +1,7 @@
 import { NoCommandError } from './errors.js';
 import type {
   OciCapabilities,
+  OciIdMapping,
   OciLinux,
   OciMount,
   OciNamespace,
@@ -65,10 +66,11 @@ export interface BuildSpecInput {
   /** Where the runtime creates the container's cgroup; default: the runtime's own choice (`<caller's cgroup>/<id>`). */
   cgroupsPath?: string;
   /**
-   * Rootless: the caller's host uid and gid. The sandbox gets a user namespace in which root is
-   * this one host id (an unprivileged user may map only itself without /etc/subuid ranges and
-   * newuidmap) and runs as that root whatever the image's USER, with only the mounts such a user
-   * may make.
+   * Rootless: the caller's host uid and gid, and its subordinate ranges if it has them. The sandbox
+   * gets a user namespace in which root is the caller's id and, with ranges, ids 1 and up are the
+   * ranges (the runtime writes them with newuidmap/newgidmap); the image's USER runs as itself
+   * when it is mapped. Without ranges only root exists, and the worker runs as that root whatever
+   * the image's USER. Either way only the mounts an unprivileged user may make are asked for.
    */
   rootless?: RootlessIds;
   /**
@@ -93,6 +95,22 @@ export interface BuildSpecInput {
 export interface RootlessIds {
   uid: number;
   gid: number;
+  /**
+   * The caller's /etc/subuid and /etc/subgid ranges, when it has both and newuidmap/newgidmap can
+   * write them: sandbox ids 1 and up are then these host ids, so an image's other users exist.
+   */
+  subordinate?: SubordinateIds;
+}
+
+/** `count` host ids from `start`. */
+export interface IdRange {
+  start: number;
+  count: number;
+}
+
+export interface SubordinateIds {
+  uids: IdRange[];
+  gids: IdRange[];
 }
 
 export interface OverlayLayers {
@@ -225,7 +243,8 @@ function mounts(input: BuildSpecInput): OciMount[] {
       destination: '/dev/pts',
       type: 'devpts',
       source: 'devpts',
-      options: rootless ? devptsOptions : [...devptsOptions, 'gid=5'],
+      // The tty group (5) exists in the sandbox only when subordinate ids are mapped.
+      options: rootless && !rootless.subordinate ? devptsOptions : [...devptsOptions, 'gid=5'],
     },
     {
       destination: '/dev/shm',
@@ -266,10 +285,14 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
   const c = imageConfig.config;
   if ((c?.Entrypoint?.length ?? 0) + (c?.Cmd?.length ?? 0) === 0) throw new NoCommandError(worker.name);
   const imageUser = resolveUser(c?.User ?? undefined, input.passwd, input.group);
-  // Rootless with a single-id map, root is the only id of the sandbox (runtimes need root mapped),
-  // so an image's other USER runs as that root: the caller on the host either way. HOME stays the
-  // image user's.
-  const user = input.rootless ? { ...imageUser, uid: 0, gid: 0, additionalGids: [] } : imageUser;
+  // Rootless, an image USER outside the mapped ids (every one but root with a single-id map) runs
+  // as the sandbox's root: the caller on the host either way. HOME stays the image user's.
+  // Supplementary groups are never set: runc refuses them when it is not root on the host.
+  const user = input.rootless
+    ? rootlessUserMapped(input.rootless, imageUser.uid, imageUser.gid)
+      ? { ...imageUser, additionalGids: [] }
+      : { ...imageUser, uid: 0, gid: 0, additionalGids: [] }
+    : imageUser;
   const { argv: args, env } = workerProcess({ imageConfig, worker, engineUrl, home: user.home });
 
   const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
@@ -316,14 +339,45 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
   return spec;
 }
 
+/** The kernel takes at most 340 lines per id map; a handful of ranges is plenty. */
+const MAX_RANGES = 32;
+
+function idMap(own: number, ranges: readonly IdRange[] = []): OciIdMapping[] {
+  const out: OciIdMapping[] = [{ containerID: 0, hostID: own, size: 1 }];
+  let next = 1;
+  for (const r of ranges.slice(0, MAX_RANGES)) {
+    out.push({ containerID: next, hostID: r.start, size: r.count });
+    next += r.count;
+  }
+  return out;
+}
+
 /**
- * A single-id map: the sandbox's root is the caller's host id, so every file of the rootfs, all
- * owned by the caller, belongs to root inside, and the host sees the worker's processes as the
- * caller's. Supplementary groups are dropped: the kernel denies setgroups in such a namespace.
+ * The sandbox's id maps. Root is always the caller's host id, so every file of the rootfs that
+ * the caller owns belongs to root inside, and the host sees root's processes as the caller's.
+ * With subordinate ranges, sandbox ids 1 and up follow them in order (as rootless podman does):
+ * uid 1000 inside is the 1000th subordinate id on the host.
  */
-function idMappings(host: RootlessIds): Pick<OciLinux, 'uidMappings' | 'gidMappings'> {
+export function idMappings(host: RootlessIds): Required<Pick<OciLinux, 'uidMappings' | 'gidMappings'>> {
   return {
-    uidMappings: [{ containerID: 0, hostID: host.uid, size: 1 }],
-    gidMappings: [{ containerID: 0, hostID: host.gid, size: 1 }],
+    uidMappings: idMap(host.uid, host.subordinate?.uids),
+    gidMappings: idMap(host.gid, host.subordinate?.gids),
   };
+}
+
+/** How many sandbox ids (0 to n-1) a map gives. */
+function mappedCount(map: readonly OciIdMapping[]): number {
+  return map.reduce((n, m) => Math.max(n, m.containerID + m.size), 0);
+}
+
+/** Whether the sandbox's user namespace has this uid and gid. */
+export function rootlessUserMapped(host: RootlessIds, uid: number, gid: number): boolean {
+  const { uidMappings, gidMappings } = idMappings(host);
+  return uid < mappedCount(uidMappings) && gid < mappedCount(gidMappings);
+}
+
+/** The host id that a sandbox id is, or undefined when it is not mapped. */
+export function hostIdOf(map: readonly OciIdMapping[], id: number): number | undefined {
+  const m = map.find((r) => id >= r.containerID && id < r.containerID + r.size);
+  return m === undefined ? undefined : m.hostID + (id - m.containerID);
 }

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { IiiPaths } from '@iii/config';
 import { type ImageConfig, ImageStore, rootfsPath, unpackImage } from '@iii/oci';
+import { imageOwnersForUnpack } from '@iii/sandbox';
 import { WorkersError } from './errors.js';
 
 /** The locked image of a worker, ready to run: its read-only rootfs and its config. */
@@ -48,7 +49,12 @@ export async function loadWorkerImage(
     const config = await image.config();
     const target = rootfsPath(paths.rootfs, digest);
     if (await isDirectory(target)) return { digest, rootfs: target, config, unpacked: false };
-    const result = await unpackImage(image, paths.rootfs, signal ? { signal } : {});
+    // Rootless with subordinate ids, the files get the image's owners as the sandbox maps them.
+    const applyOwners = await imageOwnersForUnpack();
+    const result = await unpackImage(image, paths.rootfs, {
+      ...(signal ? { signal } : {}),
+      ...(applyOwners ? { applyOwners } : {}),
+    });
     return { digest, rootfs: result.rootfs, config, unpacked: !result.reused };
   } finally {
     await image.close?.();

@@ -1,6 +1,7 @@
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ImageStore, parseDigest, parseManifest } from '@iii/oci';
+import { removeMappedTree } from '@iii/sandbox';
 
 export interface StoredBlob {
   digest: string;
@@ -97,6 +98,10 @@ export async function deleteCache(store: ImageStore, usage: CacheUsage): Promise
   for (const blob of usage.blobs) await rm(store.blobPath(blob.digest), { force: true });
   for (const r of usage.rootfs) {
     parseDigest(r.digest);
-    await rm(r.path, { recursive: true, force: true });
+    await rm(r.path, { recursive: true, force: true }).catch(async (err: NodeJS.ErrnoException) => {
+      // Rootless, files of the image's other owners belong to subordinate ids: removed in the user namespace.
+      if ((err.code === 'EACCES' || err.code === 'EPERM') && (await removeMappedTree(r.path))) return;
+      throw err;
+    });
   }
 }

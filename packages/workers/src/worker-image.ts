@@ -13,6 +13,7 @@ import {
   pullAndUnpack,
   withPullHeapTuning,
 } from '@iii/oci';
+import { imageOwnersForUnpack } from '@iii/sandbox';
 import { imageEnvDefaults } from './worker-defaults.js';
 import { isRegistryShorthand, type ResolveShorthandOptions, resolveShorthand } from './worker-registry.js';
 
@@ -160,10 +161,14 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
       total: e.total,
     });
   };
+  // Rootless with subordinate ids, the files get the image's owners as the sandbox maps them.
+  const ownerWarnings: string[] = [];
+  const applyOwners = await imageOwnersForUnpack((m) => ownerWarnings.push(m));
   const { image: stored, rootfs: unpacked } = await withPullHeapTuning(() =>
     pullAndUnpack(image, opts.store, opts.rootfsDir, {
       pull: { onProgress, ...(opts.names ? { names: opts.names } : {}) },
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(applyOwners ? { applyOwners } : {}),
     }),
   );
   opts.progress?.finish();
@@ -184,7 +189,7 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
     config,
     defaults,
     resources: manifest?.resources,
-    warnings,
+    warnings: [...ownerWarnings, ...warnings],
   };
 }
 

@@ -82,6 +82,11 @@ export interface WorkerDetails extends WorkerInfo {
   /** How the running `iii` sandboxes workers: rootful or rootless, and whether limits apply. */
   sandbox?: {
     mode: 'rootful' | 'rootless';
+    /**
+     * Rootless: `subordinate` (root is the user, ids 1 and up its /etc/subuid range, so the image's
+     * USER and owners exist) or `single` (only root is mapped).
+     */
+    idMap?: 'single' | 'subordinate';
     /** `overlay` (mounted by iii), `userns-overlay` (mounted by the runtime in the user namespace) or `copy`. */
     rootfs: string;
     limitsEnforced: boolean;

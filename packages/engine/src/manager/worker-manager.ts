@@ -258,6 +258,7 @@ export class WorkerManager implements WorkerController {
       const { mode, rootfsSupport } = this.sandbox;
       details.sandbox = {
         mode: mode.rootless ? 'rootless' : 'rootful',
+        ...(mode.ids ? { idMap: mode.ids.subordinate ? ('subordinate' as const) : ('single' as const) } : {}),
         rootfs: rootfsSupport.kind,
         limitsEnforced: mode.limits.enforced,
         ...(mode.limits.enforced ? {} : { limitsNote: mode.limits.reason }),

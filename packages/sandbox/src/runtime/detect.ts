@@ -4,7 +4,7 @@ import { access, chmod, lstat, mkdir, readlink, rm, symlink, writeFile } from 'n
 import { delimiter, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
-import type { RootlessIds } from '../spec.js';
+import { idMappings, type RootlessIds } from '../spec.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliRuntime } from './oci-cli-runtime.js';
 
@@ -140,12 +140,9 @@ export async function probeRuntime(
           { type: 'uts' },
           ...(options.rootless ? [{ type: 'user' }] : []),
         ],
-        ...(options.rootless
-          ? {
-              uidMappings: [{ containerID: 0, hostID: options.rootless.uid, size: 1 }],
-              gidMappings: [{ containerID: 0, hostID: options.rootless.gid, size: 1 }],
-            }
-          : {}),
+        // With subordinate ids the runtime writes these maps with newuidmap/newgidmap: the probe
+        // shows that it can.
+        ...(options.rootless ? idMappings(options.rootless) : {}),
       },
     };
     await writeFile(join(bundle, 'config.json'), JSON.stringify(config));

@@ -37,6 +37,10 @@ export default class SystemCheck extends BaseCommand {
     lines.push(`${'Mode:'.padEnd(18)}${r.mode} (uid ${r.user.uid}, ${r.user.name})`);
     row('Runtime', r.runtime);
     row('User namespace', r.userNamespace);
+    if (r.userNamespace.uidMap)
+      lines.push(
+        `${'Id map:'.padEnd(18)}uids ${r.userNamespace.uidMap}; gids ${r.userNamespace.gidMap ?? ''}`,
+      );
     if (r.userNamespace.subordinateIds)
       lines.push(`${'Subordinate ids:'.padEnd(18)}${r.userNamespace.subordinateIds}`);
     row('Root fs', r.rootfs);

@@ -288,7 +288,7 @@ export default class WorkerInspect extends BaseCommand {
     if (sandbox) {
       row(
         'Sandbox',
-        `${sandbox.mode}, rootfs ${sandbox.rootfs}, ${sandbox.limitsEnforced ? 'limits enforced' : `limits not enforced (${sandbox.limitsNote ?? 'no cgroup'})`}`,
+        `${sandbox.mode}, ${sandbox.idMap ? `${sandbox.idMap === 'subordinate' ? 'subordinate ids mapped' : 'single-id map'}, ` : ''}rootfs ${sandbox.rootfs}, ${sandbox.limitsEnforced ? 'limits enforced' : `limits not enforced (${sandbox.limitsNote ?? 'no cgroup'})`}`,
       );
     }
     row('Restart', r.restart);
