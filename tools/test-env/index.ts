@@ -1,7 +1,7 @@
 export { dockerConfigJson } from './docker-config.ts';
 export { FaultProxy, type RecordedRequest } from './fault-proxy.ts';
 export { freePort } from './free-port.ts';
-export { createLocalUser, type LocalUser } from './local-user.ts';
+export { createLocalUser, type LocalUser, subordinateRange } from './local-user.ts';
 export {
   type RegistryFlavor,
   RegistryStartError,

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -51,4 +52,18 @@ export async function createLocalUser(prefix = 'iiit'): Promise<LocalUser> {
       await run('userdel', [name]).catch(() => undefined);
     },
   };
+}
+
+/** A user's first /etc/subuid (or /etc/subgid) range, as `useradd` gives new users, if it has one. */
+export async function subordinateRange(
+  name: string,
+  file: '/etc/subuid' | '/etc/subgid' = '/etc/subuid',
+): Promise<{ start: number; count: number } | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const [who, start, count] = line.trim().split(':');
+    if (who === name && Number(start) > 0 && Number(count) > 0)
+      return { start: Number(start), count: Number(count) };
+  }
+  return undefined;
 }

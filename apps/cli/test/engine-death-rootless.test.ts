@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { busybox } from '@iii/tools/fixtures';
-import { requireTools, runCommand } from '@iii/tools/test-env';
+import { requireTools, runCommand, subordinateRange } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './until.ts';
 
@@ -18,14 +18,16 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const REAP_BOUND_MS = 10_000;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Processes (not zombies) whose real uid is `uid`, with their command lines. */
-async function processesOf(uid: number): Promise<string[]> {
+/** Processes (not zombies) whose real uid is `uid` or one of its subordinate ids, with their command lines. */
+async function processesOf(uid: number, sub?: { start: number; count: number }): Promise<string[]> {
   const out: string[] = [];
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
     const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    if (real === undefined || Number(real) !== uid || /^State:\s+Z/m.test(status)) continue;
+    const mine =
+      Number(real) === uid || (sub && Number(real) >= sub.start && Number(real) < sub.start + sub.count);
+    if (real === undefined || !mine || /^State:\s+Z/m.test(status)) continue;
     const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
     out.push(`${p}: ${cmd.replaceAll('\0', ' ').trim()}`);
   }
@@ -51,6 +53,8 @@ async function letOthersTraverse(path: string): Promise<() => Promise<void>> {
 describe('workers do not outlive iii run by an ordinary user (rootless runc)', () => {
   let user: string | undefined;
   let uid = 0;
+  /** The user's /etc/subuid range (useradd gives one): a USER 1000 worker runs as one of these ids. */
+  let sub: { start: number; count: number } | undefined;
   let dir: string;
   let home: string;
   let restoreModes: (() => Promise<void>) | undefined;
@@ -90,6 +94,7 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
     await run('useradd', ['-M', '-s', '/bin/bash', user]);
     uid = Number((await run('id', ['-u', user])).stdout.trim());
     const gid = Number((await run('id', ['-g', user])).stdout.trim());
+    sub = await subordinateRange(user);
     dir = await mkdtemp(join(tmpdir(), 'iii-death-rootless-'));
     await chown(dir, uid, gid);
     await chmod(dir, 0o700);
@@ -109,9 +114,15 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
       '--config.cmd',
       'echo quiet-worker up; exec sleep 1000000',
     ]);
+    // quiet-b runs as USER 1000: with the user's subordinate ids, a host id iii's user is not.
+    await runCommand('skopeo', ['copy', '--quiet', `oci:${layout}:quiet`, `oci:${layout}:quiet-user`]);
+    await runCommand('umoci', ['config', '--image', `${layout}:quiet-user`, '--config.user', '1000:1000']);
     await run('chown', ['-R', `${uid}:${gid}`, layout]);
-    for (const name of ['quiet-a', 'quiet-b']) {
-      const r = await iii('worker', 'add', `oci-layout:${layout}:quiet`, '--name', name);
+    for (const [name, tag] of [
+      ['quiet-a', 'quiet'],
+      ['quiet-b', 'quiet-user'],
+    ] as const) {
+      const r = await iii('worker', 'add', `oci-layout:${layout}:${tag}`, '--name', name);
       expect(r.code, r.stderr).toBe(0);
     }
   });
@@ -120,7 +131,7 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
     try {
       if (engine && engine.exitCode === null) engine.kill('SIGKILL');
       // Anything the user still runs was started by this test.
-      for (const line of uid ? await processesOf(uid) : []) {
+      for (const line of uid ? await processesOf(uid, sub) : []) {
         try {
           process.kill(Number(line.split(':')[0]), 'SIGKILL');
         } catch {}
@@ -145,17 +156,21 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
     });
     const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
     const dog = JSON.parse(await readFile(join(home, 'sandbox', 'watchdog.json'), 'utf8')) as { pid: number };
-    const before = await processesOf(uid);
+    const before = await processesOf(uid, sub);
     // iii, its watchdog, two runtime processes and two workers at least, all the user's.
     expect(before.some((p) => p.startsWith(`${record.pid}:`))).toBe(true);
     expect(before.some((p) => p.startsWith(`${dog.pid}:`))).toBe(true);
     expect(before.filter((p) => p.includes('sleep 1000000'))).toHaveLength(2);
+    if (sub) {
+      const asUser = (await processesOf(sub.start + 999)).filter((p) => p.includes('sleep 1000000'));
+      expect(asUser, 'the USER 1000 worker runs as the subordinate id of 1000').toHaveLength(1);
+    }
 
     const killedAt = Date.now();
     process.kill(record.pid, 'SIGKILL');
     const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
     const left = async () => [
-      ...(await processesOf(uid)),
+      ...(await processesOf(uid, sub)),
       ...(await readdir(runtimeRoot).catch(() => [] as string[])).map((id) => `container ${id}`),
       ...(await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(home)),
     ];

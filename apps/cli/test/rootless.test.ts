@@ -1,6 +1,8 @@
-// The whole worker lifecycle as an ordinary user: a user made for the test (useradd -M) runs the
-// built `iii` through `su`, with its own HOME and $III_HOME, no sudo. Workers then run rootless:
-// in a user namespace mapping the user's id to root, on overlays the runtime mounts inside it.
+// The whole worker lifecycle as an ordinary user: a user made for the test (useradd -M, which gives
+// it a /etc/subuid and /etc/subgid range) runs the built `iii` through `su`, with its own HOME and
+// $III_HOME, no sudo. Workers then run rootless: in a user namespace mapping the user's id to root
+// and its subordinate ids to ids 1 and up, on overlays the runtime mounts inside it. A second user
+// without a range shows the single-id map that is left then.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,8 +10,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { busybox, pushFixture } from '@iii/tools/fixtures';
-import { freePort, requireTools, runCommand, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { BUSYBOX_USERS_FILES, busyboxUsers, pushFixture } from '@iii/tools/fixtures';
+import {
+  freePort,
+  requireTools,
+  runCommand,
+  startRegistry,
+  subordinateRange,
+  type TestRegistry,
+} from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './until.ts';
 
@@ -31,16 +40,26 @@ interface ListRow {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Host pids of the processes running as `uid`. */
-async function processesOf(uid: number): Promise<number[]> {
+interface Range {
+  start: number;
+  count: number;
+}
+
+/** Host pids of the processes running as `uid`, or as one of its subordinate ids. */
+async function processesOf(uid: number, sub?: Range): Promise<number[]> {
   const out: number[] = [];
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
-    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    if (real !== undefined && Number(real) === uid) out.push(Number(p));
+    const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+    if (real === uid || (sub && real >= sub.start && real < sub.start + sub.count)) out.push(Number(p));
   }
   return out;
+}
+
+/** The host uid of a process. */
+async function hostUid(pid: number): Promise<number> {
+  return Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }
 
 /**
@@ -62,22 +81,8 @@ async function letOthersTraverse(path: string): Promise<() => Promise<void>> {
   };
 }
 
-describe('iii runs workers rootless as an ordinary user (runc, user namespaces)', () => {
-  let registry: TestRegistry;
-  let user: string;
-  let uid: number;
-  let gidOf: number;
-  let dir: string;
-  let home: string;
-  let port: number;
-  /** The busybox image with `USER 1000:1000`, as an OCI layout the user can read. */
-  let userImage: string;
-  let restoreModes: (() => Promise<void>) | undefined;
-  let engine: ChildProcess | undefined;
-  let engineOutput = '';
-  let engineExit: Promise<number | null> | undefined;
-
-  /** A shell line that runs the built `iii` as the user, in its own directory and environment. */
+/** Runs the built `iii` as `user` through `su`, in `dir`, with `dir` as HOME and `home` as $III_HOME. */
+function cliOf(user: string, dir: string, home: string) {
   const command = (args: string[]) =>
     [
       `cd ${quote(dir)} &&`,
@@ -91,7 +96,6 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       quote(bin),
       ...args.map(quote),
     ].join(' ');
-
   const iii = async (...args: string[]): Promise<Result> => {
     try {
       const { stdout, stderr } = await run('su', [user, '-s', '/bin/bash', '-c', command(args)], {
@@ -103,6 +107,29 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
+  return { command, iii };
+}
+
+describe('iii runs workers rootless as an ordinary user (runc, user namespaces)', () => {
+  let registry: TestRegistry;
+  let user: string;
+  let uid: number;
+  let gidOf: number;
+  /** The user's /etc/subuid and /etc/subgid ranges (useradd gives one). */
+  let sub: Range;
+  let subGid: Range;
+  let dir: string;
+  let home: string;
+  let port: number;
+  /** The busybox-users image (`USER 1000:1000`, files of 1000 and 2000), as an OCI layout the user can read. */
+  let userImage: string;
+  let restoreModes: (() => Promise<void>) | undefined;
+  let engine: ChildProcess | undefined;
+  let engineOutput = '';
+  let engineExit: Promise<number | null> | undefined;
+
+  const iii = (...args: string[]) => cliOf(user, dir, home).iii(...args);
+  const command = (args: string[]) => cliOf(user, dir, home).command(args);
   const list = async (): Promise<ListRow[]> => {
     const r = await iii('worker', 'list', '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -125,6 +152,15 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     uid = Number((await run('id', ['-u', user])).stdout.trim());
     const gid = Number((await run('id', ['-g', user])).stdout.trim());
     gidOf = gid;
+    const range = await subordinateRange(user);
+    const gidRange = await subordinateRange(user, '/etc/subgid');
+    if (!range || !gidRange) {
+      throw new Error(
+        `useradd gave ${user} no /etc/subuid or /etc/subgid range: set SUB_UID_COUNT in /etc/login.defs`,
+      );
+    }
+    sub = range;
+    subGid = gidRange;
     dir = await mkdtemp(join(tmpdir(), 'iii-rootless-'));
     await chown(dir, uid, gid);
     await chmod(dir, 0o700);
@@ -135,8 +171,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     await chown(join(dir, 'secret.txt'), uid, gid);
     port = await freePort();
     const layout = join(dir, 'user-image');
-    await runCommand('skopeo', ['copy', '--quiet', (await busybox()).ref, `oci:${layout}:user`]);
-    await runCommand('umoci', ['config', '--image', `${layout}:user`, '--config.user', '1000:1000']);
+    await runCommand('skopeo', ['copy', '--quiet', (await busyboxUsers()).ref, `oci:${layout}:user`]);
     // Written by root with private modes: hand the layout to the user, who adds it.
     await run('chown', ['-R', `${uid}:${gid}`, layout]);
     userImage = `oci-layout:${layout}:user`;
@@ -149,7 +184,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
         await engineExit;
       }
       // Anything the user still runs was started by this test.
-      for (const pid of uid ? await processesOf(uid) : []) {
+      for (const pid of uid ? await processesOf(uid, sub) : []) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {}
@@ -162,7 +197,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     }
   });
 
-  it('adds the busybox and the Node worker images as the user, owning every file', async () => {
+  it("adds the images as the user; the image's other owners are the user's subordinate ids", async () => {
     const check = await iii('system', 'check', '--json');
     expect(check.code, check.stderr).toBe(0);
     const report = JSON.parse(check.stdout) as {
@@ -172,6 +207,12 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     };
     expect(report.mode).toBe('rootless');
     expect(report.rootfs.kind).toBe('userns-overlay');
+    expect(report).toMatchObject({
+      userNamespace: {
+        mapping: 'subordinate',
+        uidMap: `0 -> ${uid}, 1-${sub.count} -> ${sub.start}-${sub.start + sub.count - 1}`,
+      },
+    });
 
     for (const args of [
       [`${registry.host}/iii/node-worker:1`, '--name', 'node-worker'],
@@ -182,10 +223,31 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       const r = await iii('worker', 'add', ...args);
       expect(r.code, r.stderr).toBe(0);
     }
-    const { stdout } = await run('find', [home, '!', '-user', String(uid), '-print', '-quit']);
-    expect(stdout).toBe('');
-    const { stdout: otherGroup } = await run('find', [home, '!', '-group', String(gidOf), '-print', '-quit']);
-    expect(otherGroup).toBe('');
+    // Everything is the user's, or (image files of other owners) one of its subordinate ids.
+    const { stdout } = await run('find', [home, '-printf', '%U %G %p\\n'], { maxBuffer: 64 << 20 });
+    const inRange = (id: number, own: number, r: Range) =>
+      id === own || (id >= r.start && id < r.start + r.count);
+    const strangers = stdout
+      .split('\n')
+      .filter(Boolean)
+      .filter((l) => {
+        const [u, g] = l.split(' ').map(Number);
+        return !inRange(u as number, uid, sub) || !inRange(g as number, gidOf, subGid);
+      });
+    expect(strangers).toEqual([]);
+    const { workerFile, otherFile } = BUSYBOX_USERS_FILES;
+    const owners = (path: string) =>
+      stdout
+        .split('\n')
+        .find((l) => l.endsWith(path))
+        ?.split(' ')
+        .slice(0, 2)
+        .map(Number);
+    expect(owners(workerFile.path)).toEqual([
+      sub.start + workerFile.uid - 1,
+      subGid.start + workerFile.gid - 1,
+    ]);
+    expect(owners(otherFile.path)).toEqual([sub.start + otherFile.uid - 1, subGid.start + otherFile.gid - 1]);
   });
 
   it('starts iii in the background and runs both workers as processes of the user', async () => {
@@ -202,9 +264,8 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     });
     for (const w of rows) {
       expect(w.pid).toBeGreaterThan(0);
-      // The host sees the worker's init as the user's process.
-      const status = await readFile(`/proc/${w.pid}/status`, 'utf8');
-      expect(Number(/^Uid:\s+(\d+)/m.exec(status)?.[1])).toBe(uid);
+      // The host sees a root worker's init as the user's process; USER 1000 as its 1000th subordinate id.
+      expect(await hostUid(w.pid as number)).toBe(w.name === 'as-user' ? sub.start + 999 : uid);
     }
     // Said once, plainly: limits cannot be enforced without a cgroup the user may write.
     expect(engineOutput.match(/limits are not enforced/g) ?? [], engineOutput).toHaveLength(1);
@@ -218,28 +279,49 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     expect(answer).toMatchObject({ workerName: 'node-worker' });
   });
 
-  it("runs an image's other USER as the sandbox's root, the one id mapped, and says so", async () => {
-    expect(engineOutput).toMatch(/worker "as-user": runs as root of its user namespace .*USER "1000:1000"/);
-    const id = await exec('as-user', 'id -u; id -g');
+  it("runs a USER 1000 image as uid 1000, which the host sees as the user's subordinate id", async () => {
+    expect(engineOutput).not.toMatch(/worker "as-user": runs as root/);
+    const { workerFile, otherFile } = BUSYBOX_USERS_FILES;
+    const id = await exec(
+      'as-user',
+      `id -u; id -g; cat ${workerFile.path}; stat -c '%u:%g' ${workerFile.path} ${otherFile.path} /; echo made > /home/worker/made; cat /home/worker/made`,
+    );
     expect(id.code, id.stderr).toBe(0);
-    expect(id.stdout.split('\n').slice(0, 2)).toEqual(['0', '0']);
+    // The image's owners inside: uid 1000 reads its private file; 2000's file stays 2000's.
+    expect(id.stdout.split('\n').slice(0, 7)).toEqual([
+      '1000',
+      '1000',
+      workerFile.text.trim(),
+      `${workerFile.uid}:${workerFile.gid}`,
+      `${otherFile.uid}:${otherFile.gid}`,
+      '0:0',
+      'made',
+    ]);
+    const pid = (await row('as-user'))?.pid as number;
+    expect(await hostUid(pid)).toBe(sub.start + 999);
   });
 
   it('execs as root of the user namespace, which is the user on the host', async () => {
     const id = await exec('busybox-worker', 'id -u; cat /proc/self/uid_map');
     expect(id.code, id.stderr).toBe(0);
-    const [inside, map] = id.stdout.split('\n');
+    const [inside, own, rest] = id.stdout.split('\n');
     expect(inside).toBe('0');
-    expect(map?.trim().split(/\s+/)).toEqual(['0', String(uid), '1']);
+    expect(own?.trim().split(/\s+/)).toEqual(['0', String(uid), '1']);
+    expect(rest?.trim().split(/\s+/)).toEqual(['1', String(sub.start), String(sub.count)]);
   });
 
   it('shows in inspect that the worker runs rootless without enforced limits', async () => {
     const r = await iii('worker', 'inspect', 'busybox-worker', '--json');
     expect(r.code, r.stderr).toBe(0);
     const sandbox = (JSON.parse(r.stdout) as { run: { sandbox: Record<string, unknown> } }).run.sandbox;
-    expect(sandbox).toMatchObject({ mode: 'rootless', rootfs: 'userns-overlay', limitsEnforced: false });
+    expect(sandbox).toMatchObject({
+      mode: 'rootless',
+      idMap: 'subordinate',
+      rootfs: 'userns-overlay',
+      limitsEnforced: false,
+    });
     const text = await iii('worker', 'inspect', 'busybox-worker');
-    expect(text.stdout).toMatch(/Sandbox:\s+rootless, .*limits not enforced \(.+\)/);
+    expect(text.stdout).toMatch(/Sandbox:\s+rootless, subordinate ids mapped, .*limits not enforced \(.+\)/);
   });
 
   it("isolates workers: no user's files, no host processes, no neighbour's writes", async () => {
@@ -257,7 +339,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     expect(commands.length).toBeGreaterThan(0);
     expect(commands.length).toBeLessThan(10);
     expect(ps.stdout).not.toContain('run.js');
-    expect((await processesOf(uid)).length).toBeGreaterThan(commands.length);
+    expect((await processesOf(uid, sub)).length).toBeGreaterThan(commands.length);
 
     const wrote = await exec('busybox-worker', 'echo mine > /root/written && cat /root/written');
     expect(wrote.stdout.trim()).toBe('mine');
@@ -295,9 +377,132 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
     process.kill(record.pid, 'SIGINT');
     expect(await engineExit).toBe(0);
-    await until('no process of the user', async () => (await processesOf(uid)).length === 0, 30_000);
+    await until('no process of the user', async () => (await processesOf(uid, sub)).length === 0, 30_000);
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
     const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
     expect(await readdir(runtimeRoot).catch(() => [])).toEqual([]);
+  });
+});
+
+describe('a user without a subordinate id range runs workers with the single-id map', () => {
+  let user: string;
+  let uid: number;
+  let dir: string;
+  let home: string;
+  let userImage: string;
+  let restoreModes: (() => Promise<void>) | undefined;
+  let engine: ChildProcess | undefined;
+  let engineOutput = '';
+  let engineExit: Promise<number | null> | undefined;
+  const iii = (...args: string[]) => cliOf(user, dir, home).iii(...args);
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) {
+      throw new Error('This test creates an ordinary user (useradd) to run iii as: run the tests as root.');
+    }
+    requireTools(['runc', 'skopeo', 'buildah', 'useradd', 'userdel', 'su']);
+    user = `iiirs${randomBytes(4).toString('hex')}`;
+    await run('useradd', ['-M', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', '-s', '/bin/bash', user]);
+    expect(await subordinateRange(user)).toBeUndefined();
+    uid = Number((await run('id', ['-u', user])).stdout.trim());
+    const gid = Number((await run('id', ['-g', user])).stdout.trim());
+    dir = await mkdtemp(join(tmpdir(), 'iii-rootless-single-'));
+    await chown(dir, uid, gid);
+    await chmod(dir, 0o700);
+    home = join(dir, 'home');
+    restoreModes = await letOthersTraverse(repoRoot);
+    const layout = join(dir, 'user-image');
+    await runCommand('skopeo', ['copy', '--quiet', (await busyboxUsers()).ref, `oci:${layout}:user`]);
+    await run('chown', ['-R', `${uid}:${gid}`, layout]);
+    userImage = `oci-layout:${layout}:user`;
+  });
+
+  afterAll(async () => {
+    try {
+      if (engine && engine.exitCode === null) {
+        engine.kill('SIGKILL');
+        await engineExit;
+      }
+      for (const pid of uid ? await processesOf(uid) : []) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      if (dir) await rm(dir, { recursive: true, force: true });
+    } finally {
+      await restoreModes?.();
+      if (user) await run('userdel', [user]).catch(() => {});
+    }
+  });
+
+  it('says which map it uses and how to get a range', async () => {
+    const check = await iii('system', 'check', '--json');
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      mode: 'rootless',
+      userNamespace: {
+        mapping: 'single',
+        uidMap: `0 -> ${uid}`,
+        hint: expect.stringMatching(/usermod --add-subuids/),
+      },
+    });
+  });
+
+  it("runs a USER 1000 image as the sandbox's root, every file the user's, and says why", async () => {
+    const add = await iii('worker', 'add', userImage, '--name', 'as-user');
+    expect(add.code, add.stderr).toBe(0);
+    const { stdout } = await run('find', [home, '!', '-user', String(uid), '-print', '-quit']);
+    expect(stdout).toBe('');
+
+    const port = await freePort();
+    engine = spawn(
+      'su',
+      [user, '-s', '/bin/bash', '-c', cliOf(user, dir, home).command(['start', '--port', String(port)])],
+      {
+        stdio: 'pipe',
+      },
+    );
+    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
+    const child = engine;
+    engineExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const pid = await until('as-user running', async () => {
+      const r = await iii('worker', 'list', '--json');
+      const w = r.code === 0 ? (JSON.parse(r.stdout) as { workers: ListRow[] }).workers[0] : undefined;
+      return w?.status === 'running' && w.pid;
+    });
+    expect(await hostUid(pid)).toBe(uid);
+    expect(engineOutput).toMatch(
+      /worker "as-user": runs as root of its user namespace .*without a subordinate id range/,
+    );
+
+    const { workerFile } = BUSYBOX_USERS_FILES;
+    const id = await iii(
+      'worker',
+      'exec',
+      'as-user',
+      '--',
+      'sh',
+      '-c',
+      `id -u; cat /proc/self/uid_map; stat -c '%u' ${workerFile.path}`,
+    );
+    expect(id.code, id.stderr).toBe(0);
+    const [inside, map, owner] = id.stdout.split('\n');
+    expect(inside).toBe('0');
+    expect(map?.trim().split(/\s+/)).toEqual(['0', String(uid), '1']);
+    expect(owner).toBe('0');
+
+    const inspect = await iii('worker', 'inspect', 'as-user', '--json');
+    expect((JSON.parse(inspect.stdout) as { run: { sandbox: unknown } }).run.sandbox).toMatchObject({
+      idMap: 'single',
+    });
+  });
+
+  it('shuts down on Ctrl-C and leaves no process or mount behind', async () => {
+    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
+    process.kill(record.pid, 'SIGINT');
+    expect(await engineExit).toBe(0);
+    await until('no process of the user', async () => (await processesOf(uid)).length === 0, 30_000);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
   });
 });
