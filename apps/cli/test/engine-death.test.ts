@@ -1,8 +1,9 @@
 // What happens to the workers when `iii` dies: its watchdog stops them within seconds; if the
 // watchdog is gone too, `list`/`inspect` show the live sandboxes as orphaned and `cleanup` stops them.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +50,22 @@ interface ListRow {
   name: string;
   status: string;
   pid?: number;
+  stoppedAt?: string;
+}
+
+/** Cgroup directories of this `$III_HOME`'s containers (their ids carry a hash of its sandbox dir). */
+async function cgroupsOf(home: string): Promise<string[]> {
+  const prefix = `iii-${createHash('sha256').update(join(home, 'sandbox')).digest('hex').slice(0, 8)}-`;
+  const found: string[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      if (e.name.startsWith(prefix)) found.push(join(d, e.name));
+      else if (depth < 5) await walk(join(d, e.name), depth + 1);
+    }
+  };
+  await walk('/sys/fs/cgroup', 0);
+  return found;
 }
 
 /** A process that runs (a zombie waiting for its parent does not). */
@@ -128,6 +145,10 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
     engine = child;
     const pids = await until(`every worker running (iii said: ${engineOutput})`, async () => {
       const { rows } = await list();
+      // A worker stopped with `iii worker stop` in an earlier test stays stopped until started.
+      for (const w of rows.filter((r) => r.status === 'stopped' && r.stoppedAt)) {
+        await iii('worker', 'start', w.name);
+      }
       const up = rows.filter((w) => w.status === 'running' && w.pid);
       return up.length === WORKERS.length ? up.map((w) => w.pid!) : undefined;
     });
@@ -187,7 +208,10 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
       return pid !== undefined && pid !== first && (await running(pid)) ? pid : undefined;
     });
     dogs.add(second);
-    expect(engineOutput).toMatch(/watchdog .* exited; started a new one/);
+    // The new watchdog is recorded just before iii says so.
+    await until('iii reports the new watchdog', async () =>
+      /watchdog .* exited; started a new one/.test(engineOutput),
+    );
     for (const pid of pids) expect(await running(pid)).toBe(true);
   });
 
@@ -263,6 +287,43 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
     expect((await list()).rows.map((w) => w.status)).toEqual(['stopped', 'stopped', 'stopped']);
     const again = await iii('worker', 'cleanup');
     expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/Nothing to clean up/);
+  });
+
+  it('system cleanup after kill -9 of iii and its watchdog: no container, mount or cgroup left, nothing started', async () => {
+    const pids = await startIii();
+    const dog = (await watchdogPid(home))!;
+    expect(await cgroupsOf(home)).not.toEqual([]);
+    signal(dog, 'SIGSTOP');
+    await killEngine();
+    signal(dog, 'SIGKILL');
+    await until('the watchdog gone', async () => !(await running(dog)));
+    // A cgroup whose container the runtime no longer knows (its runtime was killed mid-delete).
+    const [someCgroup] = await cgroupsOf(home);
+    const stray = join(
+      someCgroup!,
+      '..',
+      `${someCgroup!
+        .split('/')
+        .at(-1)!
+        .replace(/-[^-]+$/, '')}-stray`,
+    );
+    await mkdir(stray);
+
+    const clean = await iii('system', 'cleanup', '--json');
+    expect(clean.code, clean.stderr).toBe(0);
+    const report = JSON.parse(clean.stdout) as { containers: string[]; mounts: string[]; cgroups: string[] };
+    expect(report.cgroups).toContain(stray);
+    expect(await leftovers(home, pids)).toEqual([]);
+    expect(await cgroupsOf(home)).toEqual([]);
+    // Nothing was started: no engine, no worker, nothing that claims to run, also a moment later.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await leftovers(home, pids)).toEqual([]);
+    // The killed iii's record may remain; no process of it runs.
+    const record = await readFile(join(home, 'run', 'engine.json'), 'utf8').catch(() => undefined);
+    if (record) expect(await running((JSON.parse(record) as { pid: number }).pid)).toBe(false);
+    expect((await list()).rows.map((w) => w.status)).toEqual(['stopped', 'stopped', 'stopped']);
+    const again = await iii('system', 'cleanup');
     expect(again.stderr).toMatch(/Nothing to clean up/);
   });
 

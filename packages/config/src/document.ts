@@ -35,7 +35,7 @@ export interface ConfigWarning {
 /** What `add` writes for a worker; key order here is the order in the file. */
 export type WorkerEntryInput = WorkerEntry;
 
-const ENTRY_KEY_ORDER = ['name', 'image', 'config', 'resources', 'restart', 'network'];
+const ENTRY_KEY_ORDER = ['name', 'image', 'enabled', 'config', 'resources', 'restart', 'network'];
 
 /**
  * config.yaml as the user wrote it. Edits splice text at the positions the parser reports, so

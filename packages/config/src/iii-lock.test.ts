@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigParseError } from './errors.js';
 import {
+  carryOverRenamedPins,
   dropUnconfiguredPins,
   emptyLockFile,
   parseLockFile,
@@ -25,6 +26,39 @@ describe('iii.lock', () => {
     expect(text.indexOf('alpha:')).toBeLessThan(text.indexOf('zeta:'));
     expect(parseLockFile(text, 'iii.lock')).toEqual(lock);
     expect(unpinWorker(lock, 'zeta').workers).toEqual({ alpha: lock.workers.alpha });
+  });
+
+  it('remembers the digest a new pin replaces, and round-trips it', () => {
+    let lock = pinWorker(emptyLockFile(), 'w', { image: 'w:1', digest: D1, platform: 'linux/amd64' });
+    lock = pinWorker(lock, 'w', { image: 'w:1', digest: D2, platform: 'linux/amd64' });
+    expect(lock.workers.w?.previous).toEqual({ digest: D1, platform: 'linux/amd64' });
+    // The same digest again keeps what it had before.
+    lock = pinWorker(lock, 'w', { image: 'w:1', digest: D2, platform: 'linux/amd64' });
+    expect(lock.workers.w?.previous?.digest).toBe(D1);
+    expect(parseLockFile(renderLockFile(lock), 'iii.lock')).toEqual(lock);
+    // Going back swaps them: a second rollback undoes the first.
+    lock = pinWorker(lock, 'w', { image: 'w:1', digest: D1, platform: 'linux/amd64' });
+    expect(lock.workers.w).toMatchObject({ digest: D1, previous: { digest: D2 } });
+  });
+
+  it('gives the pin of a worker renamed by hand to its new name, only when the match is one to one', () => {
+    const pin = (image: string, digest = D1) => ({ image, digest, platform: 'linux/amd64' });
+    let lock = pinWorker(emptyLockFile(), 'app', pin('reg/app:1'));
+    lock = pinWorker(lock, 'other', pin('reg/other:1', D2));
+    const renamed = carryOverRenamedPins(lock, [
+      { name: 'web', image: 'reg/app:1' },
+      { name: 'other', image: 'reg/other:1' },
+    ]);
+    expect(renamed.renamed).toEqual([{ from: 'app', to: 'web' }]);
+    expect(renamed.lock.workers).toEqual({ web: pin('reg/app:1'), other: pin('reg/other:1', D2) });
+    // Two new workers of that image: which one was renamed is not known, so neither gets it.
+    const twice = carryOverRenamedPins(lock, [
+      { name: 'web', image: 'reg/app:1' },
+      { name: 'web2', image: 'reg/app:1' },
+    ]);
+    expect(twice.renamed).toEqual([]);
+    // Another image: not a rename.
+    expect(carryOverRenamedPins(lock, [{ name: 'web', image: 'reg/app:2' }]).renamed).toEqual([]);
   });
 
   it('drops the pins of workers config.yaml no longer has, and names them', () => {

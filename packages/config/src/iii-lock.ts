@@ -8,6 +8,13 @@ import { documentToJS } from './yaml-aliases.js';
 
 const digestSchema = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'not a digest');
 
+/** A digest the worker was pinned to before, what `iii worker rollback` goes back to. */
+export const previousPinSchema = z.object({
+  digest: digestSchema,
+  index: digestSchema.optional(),
+  platform: z.string().min(1),
+});
+
 export const lockEntrySchema = z.object({
   /** The image reference as written in config.yaml. */
   image: z.string().min(1),
@@ -17,6 +24,8 @@ export const lockEntrySchema = z.object({
   index: digestSchema.optional(),
   /** `os/arch[/variant]` of the manifest. */
   platform: z.string().min(1),
+  /** The pin before the last change of digest (`update`, `add --force`, `rollback`). */
+  previous: previousPinSchema.optional(),
 });
 
 export const lockFileSchema = z.object({
@@ -28,6 +37,7 @@ export const lockFileSchema = z.object({
 });
 
 export type LockEntry = z.infer<typeof lockEntrySchema>;
+export type PreviousPin = z.infer<typeof previousPinSchema>;
 export type LockFile = z.infer<typeof lockFileSchema>;
 
 const HEADER = '# Written by `iii worker` commands: the exact image each worker runs. Do not edit by hand.\n';
@@ -90,6 +100,15 @@ export function renderLockFile(lock: LockFile): string {
       digest: e.digest,
       ...(e.index ? { index: e.index } : {}),
       platform: e.platform,
+      ...(e.previous
+        ? {
+            previous: {
+              digest: e.previous.digest,
+              ...(e.previous.index ? { index: e.previous.index } : {}),
+              platform: e.previous.platform,
+            },
+          }
+        : {}),
     };
   }
   return HEADER + stringify({ version: 1, workers }, { lineWidth: 0 });
@@ -101,8 +120,55 @@ export async function readLockFile(file: string): Promise<LockFile> {
   return text === undefined ? emptyLockFile() : parseLockFile(text, file);
 }
 
+/**
+ * Pins `name` to `entry`. When the digest changes, the pin it replaces becomes `previous` (what
+ * `iii worker rollback` restores); pinning the same digest again keeps the `previous` it had.
+ */
 export function pinWorker(lock: LockFile, name: string, entry: LockEntry): LockFile {
-  return { ...lock, workers: { ...lock.workers, [name]: lockEntrySchema.parse(entry) } };
+  const old = lock.workers[name];
+  let previous = entry.previous;
+  if (previous === undefined && old) {
+    previous =
+      old.digest !== entry.digest
+        ? { digest: old.digest, ...(old.index ? { index: old.index } : {}), platform: old.platform }
+        : old.previous;
+  }
+  const next = { ...entry, ...(previous ? { previous } : {}) };
+  return { ...lock, workers: { ...lock.workers, [name]: lockEntrySchema.parse(next) } };
+}
+
+/** Gives the pin of `from` to `to` (a renamed worker): same digest, same previous one. */
+export function renamePin(lock: LockFile, from: string, to: string, image?: string): LockFile {
+  const pin = lock.workers[from];
+  if (!pin) return lock;
+  const workers = { ...lock.workers };
+  delete workers[from];
+  workers[to] = lockEntrySchema.parse({ ...pin, ...(image ? { image } : {}) });
+  return { ...lock, workers };
+}
+
+/**
+ * Pins of workers renamed in config.yaml by hand, given to their new names: a pin whose worker is
+ * gone goes to a worker without a pin that names the same image, when that match is one to one.
+ * Without it, a renamed worker would be pinned again to whatever its tag points to now.
+ */
+export function carryOverRenamedPins(
+  lock: LockFile,
+  workers: readonly Pick<WorkerEntry, 'name' | 'image'>[],
+): { lock: LockFile; renamed: { from: string; to: string }[] } {
+  const names = new Set(workers.map((w) => w.name));
+  const orphans = Object.entries(lock.workers).filter(([name]) => !names.has(name));
+  const unpinned = workers.filter((w) => !lock.workers[w.name]);
+  const renamed: { from: string; to: string }[] = [];
+  let next = lock;
+  for (const [from, pin] of orphans) {
+    const sameImage = orphans.filter(([, p]) => p.image === pin.image);
+    const targets = unpinned.filter((w) => w.image === pin.image);
+    if (sameImage.length !== 1 || targets.length !== 1) continue;
+    next = renamePin(next, from, targets[0]!.name);
+    renamed.push({ from, to: targets[0]!.name });
+  }
+  return { lock: next, renamed };
 }
 
 export function unpinWorker(lock: LockFile, name: string): LockFile {

@@ -32,6 +32,7 @@ export {
 export { acquireFileLock, type FileLockOptions, withFileLock } from './file-lock.js';
 export { type FlatConfig, type FlattenOptions, flattenConfig, flattenConfigWithOrigins } from './flatten.js';
 export {
+  carryOverRenamedPins,
   dropUnconfiguredPins,
   emptyLockFile,
   type LockEntry,
@@ -40,9 +41,12 @@ export {
   type LockProblemKind,
   lockEntrySchema,
   lockFileSchema,
+  type PreviousPin,
   parseLockFile,
   pinWorker,
+  previousPinSchema,
   readLockFile,
+  renamePin,
   renderLockFile,
   unpinWorker,
   type VerifyLockOptions,

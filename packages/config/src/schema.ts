@@ -38,6 +38,8 @@ export const workerEntrySchema = z.looseObject({
   resources: resourcesSchema.nullish(),
   restart: restartPolicySchema.optional(),
   network: networkModeSchema.optional(),
+  /** `false` keeps the entry (and its pin) without running it. Default true. */
+  enabled: z.boolean().optional(),
 });
 
 export const engineSchema = z.looseObject({
@@ -83,7 +85,7 @@ export const KNOWN_KEYS = {
   root: ['engine', 'sandbox', 'workers'],
   engine: ['host', 'port', 'max_connections_per_peer'],
   sandbox: ['runtime'],
-  worker: ['name', 'image', 'config', 'resources', 'restart', 'network'],
+  worker: ['name', 'image', 'config', 'resources', 'restart', 'network', 'enabled'],
   resources: ['cpus', 'memory'],
 } as const;
 

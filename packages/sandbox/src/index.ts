@@ -38,6 +38,7 @@ export {
   subordinateRanges,
 } from './host-check.js';
 export { readHostLimits } from './host-limits.js';
+export { findLeftoverCgroups, removeLeftoverCgroups } from './leftover-cgroups.js';
 export {
   findLeftovers,
   type LeftoverContainer,

@@ -1,5 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { removeLeftoverCgroups } from './leftover-cgroups.js';
 import { readMounts } from './mountinfo.js';
 import { containerId, workerPaths } from './paths.js';
 import { isRunningProcess } from './process-table.js';
@@ -11,6 +12,8 @@ import { findRuntimeProcesses } from './runtime/runtime-processes.js';
 export interface LeftoverReport {
   containers: string[];
   mounts: string[];
+  /** Cgroup directories of its containers that were left behind. */
+  cgroups: string[];
 }
 
 /** A container found in a sandbox state directory. */
@@ -92,7 +95,7 @@ export async function removeLeftovers(options: RemoveLeftoversOptions): Promise<
   const { stateDir, drivers } = options;
   const keep = options.keep ?? new Set<string>();
   const keepIds = new Set([...keep].map((n) => containerId(stateDir, n)));
-  const report: LeftoverReport = { containers: [], mounts: [] };
+  const report: LeftoverReport = { containers: [], mounts: [], cgroups: [] };
   // A second pass catches a container that a runtime process finished creating meanwhile.
   for (let pass = 0; pass < 3; pass++) {
     let found = 0;
@@ -131,6 +134,8 @@ export async function removeLeftovers(options: RemoveLeftoversOptions): Promise<
         await rm(p.run, { recursive: true, force: true });
       }),
   );
+  // Containers are deleted by now: a cgroup of one of them that is still there was left behind.
+  report.cgroups = await removeLeftoverCgroups(stateDir, keepIds);
   await rm(join(resolve(stateDir), 'probe'), { recursive: true, force: true });
   return report;
 }

@@ -91,7 +91,7 @@ describe('upsertWorkerImage', () => {
     const { doc, lock } = state('workers:\n  - name: w\n    image: ./w.tar\n');
     const sameFile = (a: string, b: string) => a.replace(/^\.\//, '') === b.replace(/^\.\//, '');
     const out = upsert({ doc, lock, image: 'w.tar', sameImage: sameFile });
-    expect(out.result).toEqual({ action: 'unchanged' });
+    expect(out.result).toEqual({ action: 'pinned' });
     expect(out.lock.workers.w).toEqual({ image: './w.tar', digest: NEW, platform: 'linux/amd64' });
   });
 
@@ -138,7 +138,12 @@ describe('upsertWorkerImage', () => {
       resources: { memory: '128Mi' },
     });
     expect(out.doc.text).toContain('# edited');
-    expect(out.lock.workers.w).toEqual({ image: 'reg/w:2', digest: NEW, platform: 'linux/amd64' });
+    expect(out.lock.workers.w).toEqual({
+      image: 'reg/w:2',
+      digest: NEW,
+      platform: 'linux/amd64',
+      previous: { digest: OLD, platform: 'linux/amd64' },
+    });
   });
 
   it('takes the new image resources when a replaced entry has none', () => {
@@ -167,7 +172,13 @@ describe('moveWorkerImage', () => {
       nextDefaults: { MODE: 'faster' },
     });
     expect(out.doc.worker('w')).toEqual({ name: 'w', image: 'reg/w:1', config: { MODE: 'faster' } });
-    expect(out.lock.workers.w).toEqual({ image: 'reg/w:1', digest: NEW, platform: 'linux/amd64' });
+    // The digest it replaces is remembered for `iii worker rollback`.
+    expect(out.lock.workers.w).toEqual({
+      image: 'reg/w:1',
+      digest: NEW,
+      platform: 'linux/amd64',
+      previous: { digest: OLD, platform: 'linux/amd64' },
+    });
   });
 
   it('leaves the document as it is when nothing in the entry changes', () => {

@@ -58,7 +58,8 @@ export function moveWorkerImage(input: MoveWorkerImageInput): ConfigEdit {
   };
 }
 
-export type WorkerUpsertAction = 'added' | 'unchanged' | 'replaced';
+/** `pinned`: the entry was there without a pin (or a pin of another image); only iii.lock changed. */
+export type WorkerUpsertAction = 'added' | 'unchanged' | 'pinned' | 'replaced';
 
 export interface WorkerUpsertResult {
   action: WorkerUpsertAction;
@@ -125,7 +126,7 @@ export function upsertWorkerImage(input: UpsertWorkerImageInput): WorkerUpsert {
     return {
       doc,
       lock: pinWorker(lock, name, { image: current.image, ...pin }),
-      result: { action: 'unchanged' },
+      result: { action: 'pinned' },
     };
   }
   if (!input.force) throw new WorkerExistsError(name, current.image);

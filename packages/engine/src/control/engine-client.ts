@@ -139,6 +139,12 @@ function toUserError(err: unknown, name: string, target: EngineTarget): unknown 
       return new UnknownWorkerError(name);
     case 'WORKER_NOT_RUNNING':
       return new WorkerNotStartedError(name, message);
+    case 'WORKER_DISABLED':
+      return new ManagerError(
+        err.code,
+        message,
+        `Remove \`enabled: false\` from its entry in config.yaml, then run \`iii worker start ${name}\`.`,
+      );
     case 'function_not_found':
       return new ManagerError(
         'ENGINE_WITHOUT_MANAGER',

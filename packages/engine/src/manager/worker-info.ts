@@ -9,6 +9,7 @@ export type WorkerStatus =
   | 'restarting'
   | 'exited'
   | 'stopped'
+  | 'disabled'
   | 'orphaned';
 
 /** One worker of the running `iii`, as the `iii::workers::list` built-in returns it. */
@@ -18,6 +19,11 @@ export interface WorkerInfo {
   image: string;
   /** The locked manifest digest it runs (absent when it is not locked). */
   digest?: string;
+  /**
+   * Set while it runs another image than iii.lock pins now (after `iii worker update` or
+   * `add --force`): the pinned digest, which `iii worker restart <name>` switches it to.
+   */
+  pinnedDigest?: string;
   status: WorkerStatus;
   /** Host pid of the sandbox's init process while it runs. */
   pid?: number;

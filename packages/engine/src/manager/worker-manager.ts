@@ -1,5 +1,7 @@
 import {
   type ConfigState,
+  carryOverRenamedPins,
+  editConfig,
   type IiiPaths,
   iiiPaths,
   loadConfig,
@@ -13,7 +15,7 @@ import type { WorkerController } from '../control/worker-controller.js';
 import type { WorkerLogLevel } from '../log-sink.js';
 import type { ConnectionInfo } from '../start-engine.js';
 import { connectionsHeldBy } from './connection-owner.js';
-import { UnknownWorkerError } from './errors.js';
+import { ManagerError, UnknownWorkerError } from './errors.js';
 import { stopInParallel } from './stop-in-parallel.js';
 import { readWorkerRunState, writeWorkerRunState } from './worker-files.js';
 import type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
@@ -79,6 +81,8 @@ export class WorkerManager implements WorkerController {
   private engineUrl: string | undefined;
   private engineConnections: (() => ConnectionInfo[]) | undefined;
   private closing = false;
+  /** iii.lock as last read: what each worker should run, to tell a running one that lags behind. */
+  private pins: Record<string, { digest: string }> = {};
 
   constructor(options: WorkerManagerOptions) {
     this.options = options;
@@ -109,9 +113,9 @@ export class WorkerManager implements WorkerController {
       }
       // Containers and mounts of an `iii` that crashed would block workers of the same names.
       const left = await sandbox.cleanupLeftovers();
-      if (left.containers.length + left.mounts.length > 0) {
+      if (left.containers.length + left.mounts.length + left.cgroups.length > 0) {
         this.report(
-          `cleaned up after a previous run: ${left.containers.length} container(s), ${left.mounts.length} mount(s)`,
+          `cleaned up after a previous run: ${left.containers.length} container(s), ${left.mounts.length} mount(s), ${left.cgroups.length} cgroup(s)`,
         );
       }
       this.sandbox = sandbox;
@@ -137,6 +141,7 @@ export class WorkerManager implements WorkerController {
       else this.slots.set(w.name, { entry: w, restartsBefore: 0, busy: Promise.resolve() });
     }
     this.order = state.doc.workers.map((w) => w.name);
+    this.pins = state.lock.workers;
     return state;
   }
 
@@ -146,7 +151,7 @@ export class WorkerManager implements WorkerController {
    */
   async startAll(engineUrl: string): Promise<void> {
     this.engineUrl = engineUrl;
-    const state = await this.readConfig();
+    const state = await this.carryOverRenames(await this.readConfig());
     if (state.doc.workers.length === 0) {
       this.report('no workers in config.yaml; add one with `iii worker add <image>`');
       return;
@@ -159,7 +164,13 @@ export class WorkerManager implements WorkerController {
     }
     // A worker the user stopped stays stopped until `iii worker start` (Docker's unless-stopped).
     const held: string[] = [];
+    const disabled: string[] = [];
     for (const w of state.doc.workers) {
+      if (w.enabled === false) {
+        this.slots.get(w.name)!.status = 'disabled';
+        disabled.push(w.name);
+        continue;
+      }
       const { stoppedAt } = await readWorkerRunState(this.paths.home, w.name);
       if (stoppedAt === undefined) continue;
       const slot = this.slots.get(w.name)!;
@@ -167,12 +178,12 @@ export class WorkerManager implements WorkerController {
       slot.status = 'stopped';
       held.push(w.name);
     }
-    const toStart = state.doc.workers.filter((w) => !held.includes(w.name));
+    const toStart = state.doc.workers.filter((w) => !held.includes(w.name) && !disabled.includes(w.name));
     await Promise.all(toStart.map((w) => this.serialize(w.name, () => this.launch(w.name, state))));
     const skipped = toStart.filter((w) => this.slots.get(w.name)?.error).map((w) => w.name);
     const total = state.doc.workers.length;
     this.report(
-      `started ${toStart.length - skipped.length} of ${total} worker${total === 1 ? '' : 's'}${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}${held.length > 0 ? ` (stopped with \`iii worker stop\`: ${held.join(', ')}; \`iii worker start <name>\` starts one)` : ''}`,
+      `started ${toStart.length - skipped.length} of ${total} worker${total === 1 ? '' : 's'}${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}${held.length > 0 ? ` (stopped with \`iii worker stop\`: ${held.join(', ')}; \`iii worker start <name>\` starts one)` : ''}${disabled.length > 0 ? ` (enabled: false in config.yaml: ${disabled.join(', ')})` : ''}`,
     );
   }
 
@@ -274,8 +285,10 @@ export class WorkerManager implements WorkerController {
   }
 
   async start(name: string): Promise<StartOutcome> {
-    const state = await this.readConfig();
-    if (!state.doc.worker(name)) throw new UnknownWorkerError(name);
+    const state = await this.carryOverRenames(await this.readConfig());
+    const entry = state.doc.worker(name);
+    if (!entry) throw new UnknownWorkerError(name);
+    if (entry.enabled === false) throw disabledError(name);
     const slot = this.slots.get(name)!;
     const started = await this.serialize(name, async () => {
       await this.forgetStop(slot);
@@ -309,7 +322,9 @@ export class WorkerManager implements WorkerController {
 
   async restart(name: string, options: { timeoutMs?: number } = {}): Promise<WorkerInfo> {
     const state = await this.readConfig();
-    if (!state.doc.worker(name)) throw new UnknownWorkerError(name);
+    const entry = state.doc.worker(name);
+    if (!entry) throw new UnknownWorkerError(name);
+    if (entry.enabled === false) throw disabledError(name);
     const slot = this.slots.get(name)!;
     await this.serialize(name, async () => {
       await this.halt(slot, options.timeoutMs);
@@ -439,9 +454,33 @@ export class WorkerManager implements WorkerController {
   private async stillConfigured(name: string): Promise<boolean> {
     if (this.closing) return false;
     const state = await loadConfig(this.options.configPath).catch(() => undefined);
-    if (!state || state.doc.worker(name)) return true;
-    this.report(`worker "${name}" is no longer in config.yaml; not restarted`);
+    const entry = state?.doc.worker(name);
+    if (!state || (entry && entry.enabled !== false)) return true;
+    this.report(
+      entry
+        ? `worker "${name}" has enabled: false in config.yaml; not restarted`
+        : `worker "${name}" is no longer in config.yaml; not restarted`,
+    );
     return false;
+  }
+
+  /**
+   * A worker renamed in config.yaml by hand keeps its pin: the pin of the old name goes to the new
+   * one when it names the same image (see `carryOverRenamedPins`), written to iii.lock.
+   */
+  private async carryOverRenames(state: ConfigState): Promise<ConfigState> {
+    if (carryOverRenamedPins(state.lock, state.doc.workers).renamed.length === 0) return state;
+    const { lock, renamed } = await editConfig(this.options.configPath, (current) => {
+      const carried = carryOverRenamedPins(current.lock, current.doc.workers);
+      return { lock: carried.lock, result: carried };
+    });
+    for (const r of renamed) {
+      this.report(
+        `worker "${r.to}" keeps the pin of "${r.from}" (renamed in config.yaml): ${lock.workers[r.to]?.digest.slice(0, 19)}…`,
+      );
+    }
+    this.pins = lock.workers;
+    return { ...state, lock };
   }
 
   private async halt(slot: Slot, timeoutMs: number | undefined): Promise<void> {
@@ -490,11 +529,18 @@ export class WorkerManager implements WorkerController {
     const info: WorkerInfo = {
       name: slot.entry.name,
       image: slot.entry.image,
-      status: live ? live.status : (slot.status ?? (slot.last ? slot.last.status : 'not started')),
+      status: live
+        ? live.status
+        : slot.entry.enabled === false
+          ? 'disabled'
+          : (slot.status ?? (slot.last ? slot.last.status : 'not started')),
       restarts: slot.restartsBefore + (live?.restarts ?? 0),
     };
     if (slot.plan) info.digest = slot.plan.digest;
     if (slot.stoppedAt && !live) info.stoppedAt = slot.stoppedAt;
+    // After `update` or `add --force` it runs its old image until it is restarted: say so.
+    const pinned = this.pins[slot.entry.name]?.digest;
+    if (live && slot.plan && pinned && pinned !== slot.plan.digest) info.pinnedDigest = pinned;
     if (live?.pid) info.pid = live.pid;
     if (live?.status === 'running' && live.startedAt !== undefined) {
       info.startedAt = new Date(live.startedAt).toISOString();
@@ -509,6 +555,14 @@ export class WorkerManager implements WorkerController {
     if (error) info.error = this.scrub(slot, error);
     return info;
   }
+}
+
+function disabledError(name: string): ManagerError {
+  return new ManagerError(
+    'WORKER_DISABLED',
+    `worker "${name}" has enabled: false in config.yaml`,
+    `Remove \`enabled: false\` from its entry (or set it to true), then run \`iii worker start ${name}\`.`,
+  );
 }
 
 function safeJson(value: unknown): string {

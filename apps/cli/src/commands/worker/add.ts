@@ -1,8 +1,10 @@
 import {
   assertWorkerName,
+  carryOverRenamedPins,
   editConfig,
   ensureHome,
   readConfigDocument,
+  renamePin,
   resolveConfigPath,
   WorkerExistsError,
 } from '@iii/config';
@@ -34,6 +36,8 @@ interface AddedWorker {
   action: WorkerUpsertAction;
   /** Set when the tag now points elsewhere than iii.lock (an unchanged entry keeps its pin). */
   lockedDigest?: string;
+  /** The old name of a worker renamed in config.yaml by hand, whose pin it keeps. */
+  renamedFrom?: string;
 }
 
 export default class WorkerAdd extends BaseCommand {
@@ -135,7 +139,7 @@ An image can be given as:
         // A running worker keeps its image until it restarts; `start` leaves a running worker alone.
         if (r.action === 'replaced') {
           note(`iii is running: switch the worker to the new image with \`iii worker restart ${r.name}\`.`);
-        } else if (r.action === 'added') {
+        } else if (r.action === 'added' || r.action === 'pinned') {
           note(`iii is running: start the worker with \`iii worker start ${r.name}\`.`);
         }
       }
@@ -168,9 +172,12 @@ An image can be given as:
         const previousDefaults = force
           ? await storedImageDefaults(store, lock.workers[name]?.digest)
           : undefined;
+        // A worker renamed by hand keeps the pin of its old name, never what the tag points to now.
+        const carried = carryOverRenamedPins(lock, doc.workers);
+        const renamedFrom = carried.renamed.find((r) => r.to === name)?.from;
         const upsert = upsertWorkerImage({
           doc,
-          lock,
+          lock: renamedFrom ? renamePin(lock, renamedFrom, name) : lock,
           name,
           image: target.image,
           pin: {
@@ -184,7 +191,12 @@ An image can be given as:
           previousDefaults,
           sameImage: (a, b) => sameImage(a, b, cwd),
         });
-        return { doc: upsert.doc, lock: upsert.lock, result: { ...base, ...upsert.result } };
+        const result: AddedWorker = {
+          ...base,
+          ...upsert.result,
+          ...(renamedFrom ? { renamedFrom } : {}),
+        };
+        return { doc: upsert.doc, lock: upsert.lock, result };
       },
       { create: true },
     );
@@ -194,6 +206,21 @@ An image can be given as:
     const short = `${r.digest.slice(0, 19)}… ${r.platform}`;
     if (r.action === 'added') note(`Added worker "${r.name}" (${r.image}, ${short}).`);
     if (r.action === 'replaced') note(`Replaced the image of worker "${r.name}" (${r.image}, ${short}).`);
+    if (r.action === 'pinned') {
+      note(
+        `Pinned worker "${r.name}" to ${short} in iii.lock (config.yaml already had it, with ${r.image}).`,
+      );
+    }
+    if (r.renamedFrom) {
+      // iii.lock changed: never "nothing changed".
+      const moved = r.lockedDigest
+        ? ` The tag now points to ${r.digest.slice(0, 19)}…; \`iii worker update ${r.name}\` moves to it.`
+        : '';
+      note(
+        `Worker "${r.name}" keeps the pin of "${r.renamedFrom}" (renamed in config.yaml): ${(r.lockedDigest ?? r.digest).slice(0, 19)}….${moved}`,
+      );
+      return;
+    }
     if (r.action === 'unchanged') {
       if (r.lockedDigest) {
         note(

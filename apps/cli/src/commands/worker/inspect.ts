@@ -18,6 +18,7 @@ import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
 import { imagePresent, planWorkerProcess } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { TreeMeter } from '../../lib/disk-usage.js';
 import { engineTarget } from '../../lib/engine-call.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
@@ -44,11 +45,19 @@ interface RemoteInspectResult {
 interface InspectResult {
   name: string;
   image: string;
+  /** The digest iii.lock pins: what the worker runs when it (re)starts. */
   digest: string | null;
+  /**
+   * The digest the running worker runs, when it differs from `digest` (after `update` or
+   * `add --force`, until `iii worker restart`); null otherwise.
+   */
+  runningDigest: string | null;
   index: string | null;
   platform: string | null;
   /** Compressed size of the image (manifest, config and layers) in the store, in bytes. */
   size: number | null;
+  /** Size of its unpacked root file system, in bytes (null when it is not unpacked). */
+  unpackedSize: number | null;
   present: boolean;
   rootfs: string | null;
   entrypoint: string[];
@@ -187,9 +196,11 @@ export default class WorkerInspect extends BaseCommand {
       name: entry.name,
       image: entry.image,
       digest: pin?.digest ?? null,
+      runningDigest: live?.digest && pin && live.digest !== pin.digest ? live.digest : null,
       index: pin?.index ?? null,
       platform: pin?.platform ?? null,
       size,
+      unpackedSize: rootfsExists && rootfs ? await new TreeMeter().size(rootfs) : null,
       present,
       rootfs: rootfsExists ? rootfs : null,
       entrypoint,
@@ -262,10 +273,21 @@ export default class WorkerInspect extends BaseCommand {
     row('Name', r.name);
     row('Image', r.image);
     row('Digest', r.digest ?? 'not pinned (run `iii worker update`)');
+    if (r.runningDigest) {
+      row(
+        'Running',
+        `${r.runningDigest}: not the pinned image; \`iii worker restart ${r.name}\` switches to it`,
+      );
+    }
     if (r.index) row('Index', r.index);
     if (r.platform) row('Platform', r.platform);
     if (pinned) row('Present', r.present ? 'yes' : 'no (run `iii worker sync`)');
-    if (r.size !== null) row('Size', formatBytes(r.size));
+    if (r.size !== null) {
+      row(
+        'Size',
+        `${formatBytes(r.size)} compressed${r.unpackedSize !== null ? `, ${formatBytes(r.unpackedSize)} unpacked` : ''}`,
+      );
+    }
     if (r.rootfs) row('Rootfs', r.rootfs);
     row('Argv', r.argv.length > 0 ? JSON.stringify(r.argv) : '(none)');
     // Without a running iii the engine's address is what config.yaml says; `iii --port` would change it.

@@ -41,6 +41,11 @@ function connectedText(w: WorkerInfo, now: number): string {
   return w.connectedSince ? `yes (${formatUptime(now - Date.parse(w.connectedSince))})` : 'yes';
 }
 
+/** `sha256:0123456789ab…`: enough to tell two digests apart. */
+function short(digest: string | undefined): string {
+  return digest ? `${digest.slice(0, 19)}…` : 'an older image';
+}
+
 function statusText(w: WorkerInfo, now: number): string {
   let text = w.status;
   const notes: string[] = [];
@@ -52,6 +57,7 @@ function statusText(w: WorkerInfo, now: number): string {
   }
   if (w.status === 'orphaned') notes.push('running without iii');
   if (w.status === 'stopped' && w.stoppedAt) notes.push('until `iii worker start`');
+  if (w.pinnedDigest) notes.push('old image, restart to update');
   if (notes.length > 0) text += ` (${notes.join(', ')})`;
   if (w.error) text += ': see `iii` output';
   return text;
@@ -134,7 +140,7 @@ export default class WorkerList extends BaseCommand {
               name: w.name,
               image: w.image,
               ...(state.lock.workers[w.name] ? { digest: state.lock.workers[w.name]!.digest } : {}),
-              status: orphan ? 'orphaned' : 'stopped',
+              status: orphan ? 'orphaned' : w.enabled === false ? 'disabled' : 'stopped',
               ...(orphan ? { pid: orphan.pid } : {}),
               restarts: 0,
               ...(!orphan && held.get(w.name) ? { stoppedAt: held.get(w.name)! } : {}),
@@ -197,6 +203,12 @@ export default class WorkerList extends BaseCommand {
       if (!w.lastOutput?.length) continue;
       this.log(`\nLast output of ${w.name}:`);
       for (const line of w.lastOutput) this.log(`  | ${line}`);
+    }
+    for (const w of workers) {
+      if (!w.pinnedDigest) continue;
+      this.log(
+        `\nWorker "${w.name}" runs ${short(w.digest)}, not the image iii.lock pins now (${short(w.pinnedDigest)}): \`iii worker restart ${w.name}\` switches to it.`,
+      );
     }
     if (workers.length === 0)
       this.logToStderr('No workers in config.yaml. Add one with `iii worker add <image>`.');

@@ -53,8 +53,10 @@ export default class WorkerRemove extends BaseCommand {
     const names = [...new Set(argv as string[])];
     const timeoutMs = graceMs(flags.timeout);
     const configPath = resolveConfigPath({ flag: flags.config });
-    const { doc } = await loadConfig(configPath);
-    for (const name of names) if (!doc.worker(name)) throw new WorkerNotFoundError(name, configPath);
+    const { doc, lock: pinned } = await loadConfig(configPath);
+    // A worker commented out or deleted in config.yaml by hand still has its pin to remove.
+    for (const name of names)
+      if (!doc.worker(name) && !pinned.workers[name]) throw new WorkerNotFoundError(name, configPath);
     if (!flags.yes) {
       const list = names.map((n) => `"${n}"`).join(', ');
       const ok = await confirm(
@@ -91,7 +93,7 @@ export default class WorkerRemove extends BaseCommand {
       let next = current;
       let nextLock = pins;
       for (const name of names) {
-        next = next.withoutWorker(name);
+        if (next.worker(name)) next = next.withoutWorker(name);
         nextLock = unpinWorker(nextLock, name);
       }
       return { doc: next, lock: nextLock, result: nextLock };

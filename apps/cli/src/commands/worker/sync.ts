@@ -1,4 +1,10 @@
-import { dropUnconfiguredPins, editConfig, ensureHome, resolveConfigPath } from '@iii/config';
+import {
+  carryOverRenamedPins,
+  dropUnconfiguredPins,
+  editConfig,
+  ensureHome,
+  resolveConfigPath,
+} from '@iii/config';
 import { DigestMismatchError, ImageStore, openImage, parsePlatform, RegistryClient } from '@iii/oci';
 import { imagePresent, imageTarget, installImage } from '@iii/workers';
 import { Flags } from '@oclif/core';
@@ -17,7 +23,7 @@ interface SyncedWorker {
 export default class WorkerSync extends BaseCommand {
   static override summary = 'Install exactly the images pinned in iii.lock.';
   static override description =
-    'For each worker in iii.lock, fetches the pinned manifest digest (never what a tag points to now) and unpacks it, so a new machine runs the same images. Images already present are left alone. Pins of workers that are no longer in config.yaml (deleted by hand) are removed from iii.lock.';
+    'For each worker in iii.lock, fetches the pinned manifest digest (never what a tag points to now) and unpacks it, so a new machine runs the same images. Images already present are left alone. A worker renamed in config.yaml by hand keeps the pin of its old name (when no other pin or worker names the same image); pins of workers that are no longer in config.yaml (deleted by hand) are removed from iii.lock.';
   static override examples = [
     '<%= config.bin %> worker sync',
     '<%= config.bin %> worker sync --config deploy/config.yaml',
@@ -31,14 +37,28 @@ export default class WorkerSync extends BaseCommand {
     config: configFlag,
   };
 
-  async run(): Promise<{ workers: SyncedWorker[]; removed: string[] }> {
+  async run(): Promise<{
+    workers: SyncedWorker[];
+    removed: string[];
+    renamed: { from: string; to: string }[];
+  }> {
     const { flags } = await this.parse(WorkerSync);
     const configPath = resolveConfigPath({ flag: flags.config });
     // config.yaml says what should run: a pin whose worker was deleted there goes too.
-    const { doc, lock, removed } = await editConfig(configPath, (state) => {
-      const { lock: kept, dropped } = dropUnconfiguredPins(state.lock, state.doc.workers);
-      return { lock: kept, result: { doc: state.doc, lock: kept, removed: dropped } };
+    // A worker renamed by hand keeps its pin first; what is left of removed workers goes.
+    const { doc, lock, removed, renamed } = await editConfig(configPath, (state) => {
+      const carried = carryOverRenamedPins(state.lock, state.doc.workers);
+      const { lock: kept, dropped } = dropUnconfiguredPins(carried.lock, state.doc.workers);
+      return {
+        lock: kept,
+        result: { doc: state.doc, lock: kept, removed: dropped, renamed: carried.renamed },
+      };
     });
+    for (const r of renamed) {
+      note(
+        `Worker "${r.to}" keeps the pin of "${r.from}" (renamed in config.yaml): ${lock.workers[r.to]?.digest.slice(0, 19)}…`,
+      );
+    }
     for (const name of removed) note(`Removed "${name}" from iii.lock: it is no longer in config.yaml.`);
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
@@ -81,6 +101,6 @@ export default class WorkerSync extends BaseCommand {
       );
     }
     note(`${out.length} pinned image(s) present.`);
-    return { workers: out, removed };
+    return { workers: out, removed, renamed };
   }
 }

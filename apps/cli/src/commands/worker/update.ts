@@ -14,6 +14,7 @@ import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
 import { renderError } from '../../lib/render-error.js';
+import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
 interface UpdatedWorker {
@@ -95,6 +96,13 @@ export default class WorkerUpdate extends BaseCommand {
       }
     } finally {
       client.close();
+    }
+    const moved = out.filter((w) => w.changed).map((w) => w.name);
+    if (moved.length > 0 && (await runningEngine(paths.home).catch(() => undefined))) {
+      // A running worker keeps its image until it restarts: `list` and `inspect` show it meanwhile.
+      note(
+        `iii is running: switch ${moved.length === 1 ? 'the worker' : 'each worker'} to the new image with ${moved.map((n) => `\`iii worker restart ${n}\``).join(', ')}.`,
+      );
     }
     if (failed.length > 0) {
       process.exitCode = 1;

@@ -7,7 +7,22 @@ import { configFlag } from '../../lib/worker-flags.js';
 
 interface VerifyResult {
   ok: boolean;
-  problems: LockProblem[];
+  /** Each problem with the command that fixes it. */
+  problems: (LockProblem & { fix: string })[];
+}
+
+/** The command that fixes a problem (each was tried: it makes `verify` pass for that worker). */
+function fixFor(p: LockProblem): string {
+  switch (p.kind) {
+    case 'not-locked':
+    case 'image-changed':
+      return `iii worker update ${p.worker}`;
+    case 'missing-image':
+      return 'iii worker sync';
+    case 'not-in-config':
+      // Commented out or deleted by hand: drop the pin, or put the entry back (or `enabled: false`).
+      return `iii worker remove ${p.worker} -y`;
+  }
 }
 
 export default class WorkerVerify extends BaseCommand {
@@ -24,15 +39,23 @@ export default class WorkerVerify extends BaseCommand {
     const { doc, lock } = await loadConfig(configPath);
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
-    const problems = await verifyLock(doc.workers, lock, {
-      hasImage: (_name, pin) => imagePresent(store, paths.rootfs, pin.digest),
-    });
+    const problems = (
+      await verifyLock(doc.workers, lock, {
+        hasImage: (_name, pin) => imagePresent(store, paths.rootfs, pin.digest),
+      })
+    ).map((p) => ({ ...p, fix: fixFor(p) }));
     if (problems.length === 0) {
       note(`OK: ${doc.workers.length} worker(s) pinned and present.`);
       return { ok: true, problems };
     }
     if (!this.jsonEnabled()) {
-      for (const p of problems) process.stderr.write(`  ${p.message}\n`);
+      for (const p of problems) {
+        const extra =
+          p.kind === 'not-in-config'
+            ? ' (or put the worker back in config.yaml; `enabled: false` keeps an entry without running it)'
+            : '';
+        process.stderr.write(`  ${p.message}: fix with \`${p.fix}\`${extra}\n`);
+      }
     }
     process.exitCode = 1;
     if (this.jsonEnabled()) return { ok: false, problems };
@@ -40,7 +63,7 @@ export default class WorkerVerify extends BaseCommand {
       new Error(`config.yaml and iii.lock do not agree (${problems.length} problem(s) above)`),
       {
         code: 'VERIFY_FAILED',
-        hint: 'Run `iii worker sync` to fetch the pinned images and drop pins of removed workers, or `iii worker update` to pin what config.yaml names.',
+        hint: 'Run the command given for each problem above.',
       },
     );
   }
