@@ -103,7 +103,7 @@ export {
   upsertWorkerImage,
   /** The edited files and what happened. */
   type WorkerUpsert,
-  /** `added`, `unchanged` or `replaced`. */
+  /** `added`, `unchanged`, `pinned` (only iii.lock changed) or `replaced`. */
   type WorkerUpsertAction,
   /** What {@link upsertWorkerImage} did, and a digest the lock keeps although the tag moved. */
   type WorkerUpsertResult,
@@ -144,3 +144,28 @@ export {
   /** What the store and the rootfs cache hold that the kept images do not need. */
   unreferencedCache,
 } from './store-usage.js';
+
+// --- Measure: where the disk goes (`iii system df`) -----------------------------------------------
+
+export {
+  /** One image of the store: compressed, unpacked and shared bytes, and the workers that use it. */
+  type ImageUsage,
+  /** Manifests of the store with the blobs each needs. */
+  storedManifests,
+  /** Bytes of a tree as `du -sb --one-file-system` counts them. */
+  TreeMeter,
+} from './disk-usage.js';
+export {
+  /** Disk use of `$III_HOME` by part, image and worker directory. */
+  type DiskUsage,
+  /** Measures `$III_HOME` for `iii system df`. */
+  diskUsage,
+  /** What `iii worker prune` deletes: unneeded images, and sandboxes of removed workers. */
+  type PrunePlan,
+  /** Computes a {@link PrunePlan}. */
+  prunePlan,
+  /** A sandbox directory of a worker config.yaml no longer has. */
+  type StaleSandbox,
+  /** The sandbox directories a prune deletes. */
+  staleSandboxes,
+} from './prune-plan.js';

@@ -15,10 +15,9 @@ import {
 } from '@iii/config';
 import type { OrphanedWorker, WorkerAddress, WorkerDetails } from '@iii/engine';
 import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
-import { imagePresent, planWorkerProcess } from '@iii/workers';
+import { imagePresent, planWorkerProcess, TreeMeter } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import { TreeMeter } from '../../lib/disk-usage.js';
 import { engineTarget } from '../../lib/engine-call.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';

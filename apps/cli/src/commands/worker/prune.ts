@@ -8,7 +8,7 @@ import {
   withFileLock,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
-import { deleteCache, lockedDigests, unreferencedCache } from '@iii/workers';
+import { deleteCache, lockedDigests, prunePlan } from '@iii/workers';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
@@ -19,14 +19,22 @@ import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 interface PruneResult {
   blobs: number;
   rootfs: number;
+  /** Sandbox directories (with their logs) of workers no longer in config.yaml. */
+  sandboxes: string[];
+  /** Bytes freed, or with --dry-run, that would be. */
   freed: number;
+  dryRun: boolean;
 }
 
 export default class WorkerPrune extends BaseCommand {
   static override summary = 'Delete cached images that no worker uses.';
   static override description =
-    'Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock. With --all, deletes every cached image (when `iii` is running, the pinned images stay, since its workers use them).';
-  static override examples = ['<%= config.bin %> worker prune', '<%= config.bin %> worker prune --all -y'];
+    'Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), and the sandbox directories and logs of workers that are no longer in config.yaml and do not run. With --all, deletes every cached image (when `iii` is running, the pinned images stay, since its workers use them). --dry-run only lists what would go.';
+  static override examples = [
+    '<%= config.bin %> worker prune',
+    '<%= config.bin %> worker prune --dry-run',
+    '<%= config.bin %> worker prune --all -y',
+  ];
   static override enableJsonFlag = true;
   static override flags = {
     all: Flags.boolean({
@@ -35,6 +43,7 @@ export default class WorkerPrune extends BaseCommand {
     }),
     yes: yesFlag,
     config: configFlag,
+    'dry-run': Flags.boolean({ description: 'List what would be deleted; delete nothing.', default: false }),
   };
 
   async run(): Promise<PruneResult> {
@@ -49,33 +58,61 @@ export default class WorkerPrune extends BaseCommand {
     // Holding the config lock keeps an `add` from pinning an image while its blobs are judged unused.
     return withFileLock(configLockPath(configPath), async () => {
       let keep = new Set<string>();
-      if (keepPinned) {
-        try {
-          keep = lockedDigests((await loadConfig(configPath)).lock);
-        } catch (err) {
-          if (!(err instanceof ConfigNotFoundError) || !flags.all) throw err;
-        }
+      let configured = new Set<string>();
+      let haveConfig = false;
+      try {
+        const state = await loadConfig(configPath);
+        configured = new Set(state.doc.workers.map((w) => w.name));
+        haveConfig = true;
+        if (keepPinned) keep = lockedDigests(state.lock);
+      } catch (err) {
+        if (!(err instanceof ConfigNotFoundError) || !flags.all) throw err;
       }
-      const usage = await unreferencedCache(store, paths.rootfs, keep);
-      if (usage.bytes === 0 && usage.blobs.length === 0 && usage.rootfs.length === 0) {
+      const plan = await prunePlan({ paths, store, keep, configured });
+      // Without a config.yaml no worker is known: sandboxes are left alone rather than all deleted.
+      if (!haveConfig) plan.sandboxes = [];
+      const usage = plan.cache;
+      const bytes = usage.bytes + plan.sandboxes.reduce((n, s) => n + s.bytes, 0);
+      const nothing = (dryRun: boolean): PruneResult => ({
+        blobs: 0,
+        rootfs: 0,
+        sandboxes: [],
+        freed: 0,
+        dryRun,
+      });
+      if (usage.blobs.length === 0 && usage.rootfs.length === 0 && plan.sandboxes.length === 0) {
         note('Nothing to prune.');
-        return { blobs: 0, rootfs: 0, freed: 0 };
+        return nothing(flags['dry-run']);
+      }
+      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length} unpacked images, ${plan.sandboxes.length} sandbox directories of removed workers)`;
+      const result: PruneResult = {
+        blobs: usage.blobs.length,
+        rootfs: usage.rootfs.length,
+        sandboxes: plan.sandboxes.map((s) => s.name),
+        freed: bytes,
+        dryRun: flags['dry-run'],
+      };
+      if (flags['dry-run']) {
+        if (!this.jsonEnabled()) {
+          for (const b of usage.blobs) this.log(`blob      ${b.digest}  ${formatBytes(b.size)}`);
+          for (const r of usage.rootfs) this.log(`unpacked  ${r.path}  ${formatBytes(r.size)}`);
+          for (const s of plan.sandboxes) this.log(`sandbox   ${s.path}  ${formatBytes(s.bytes)}`);
+        }
+        note(`Would free ${summary}. Nothing was deleted (--dry-run).`);
+        return result;
       }
       if (!flags.yes) {
-        const ok = await confirm(
-          `Delete ${formatBytes(usage.bytes)} of cached images?`,
-          'prune the image cache',
-        );
+        const ok = await confirm(`Delete ${formatBytes(bytes)} of cached images and sandboxes?`, 'prune');
         if (!ok) {
           note('Nothing deleted.');
-          return { blobs: 0, rootfs: 0, freed: 0 };
+          return nothing(false);
         }
       }
       await deleteCache(store, usage);
-      note(
-        `Freed ${formatBytes(usage.bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length} unpacked images).`,
-      );
-      return { blobs: usage.blobs.length, rootfs: usage.rootfs.length, freed: usage.bytes };
+      const { removeWorkerFiles } = await import('@iii/engine');
+      for (const s of plan.sandboxes) await removeWorkerFiles(paths.home, s.name);
+      note(`Freed ${summary}.`);
+      return result;
     });
   }
 }

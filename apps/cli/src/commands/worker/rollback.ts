@@ -64,7 +64,7 @@ export default class WorkerRollback extends BaseCommand {
       );
     }
     const paths = iiiPaths();
-    const { loadWorkerImage } = await import('@iii/engine');
+    const { loadWorkerImage } = await import('@iii/workers');
     // Offline: the image must still be in the store (unpacked again if its rootfs was pruned).
     await loadWorkerImage(paths, name, previous.digest).catch(() => {
       throw new RollbackError(

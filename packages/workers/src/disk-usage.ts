@@ -37,14 +37,16 @@ export interface ImageUsage {
   names: string[];
   /** Manifest, config and layers as stored (compressed), in bytes. */
   compressed: number;
-  /** Its unpacked root file system, in bytes (0 when it is not unpacked). */
-  unpacked: number;
+  /** Its unpacked root file system, in bytes (null when it is not unpacked). */
+  unpacked: number | null;
   /** Bytes of its blobs that other images of the store use too. */
   shared: number;
   /** Workers of config.yaml pinned to it. */
   workers: string[];
   /** Workers that would go back to it with `iii worker rollback`. */
   previousOf: string[];
+  /** Whether `iii worker prune` deletes it. */
+  prunable: boolean;
 }
 
 /** Manifest digests of the store with the blobs each needs. */

@@ -1,0 +1,103 @@
+import { lstat } from 'node:fs/promises';
+import { formatBytes, iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { ImageStore } from '@iii/oci';
+import { diskUsage, TreeMeter } from '@iii/workers';
+import { BaseCommand } from '../../base-command.js';
+import { type DfResult, dfSchema } from '../../lib/json-shapes.js';
+import { configFlag } from '../../lib/worker-flags.js';
+
+export default class SystemDf extends BaseCommand {
+  static override summary = 'Show the disk space iii uses: images, unpacked images, sandboxes, logs.';
+  static override description =
+    'Measures $III_HOME as `du -sb --one-file-system` does, split into the image store (compressed), the unpacked images, the sandbox directories of the workers (with their logs) and the rest. Then, per image: its compressed and unpacked size, the bytes it shares with other images, and the workers pinned to it (or that would roll back to it); per worker: its sandbox and log sizes. The last line says what `iii worker prune` would free; `iii worker prune --dry-run` lists it.';
+  static override examples = ['<%= config.bin %> system df', '<%= config.bin %> system df --json'];
+  static override enableJsonFlag = true;
+  static override flags = { config: configFlag };
+
+  async run(): Promise<DfResult> {
+    const { flags } = await this.parse(SystemDf);
+    const paths = iiiPaths();
+    const configPath = resolveConfigPath({ flag: flags.config });
+    const state = await loadConfig(configPath).catch(() => undefined);
+    const usage = await diskUsage({
+      paths,
+      store: new ImageStore(paths.store),
+      workers: state?.doc.workers ?? [],
+      lock: state?.lock,
+    });
+    const dev = (await lstat(paths.home).catch(() => undefined))?.dev;
+    const total = await new TreeMeter(dev).size(paths.home);
+    const parts = usage.store.bytes + usage.rootfs.bytes + usage.sandboxes.bytes;
+    const result = dfSchema.parse({
+      home: paths.home,
+      total,
+      ...usage,
+      other: { bytes: Math.max(0, total - parts) },
+    });
+    if (!this.jsonEnabled()) this.print(result);
+    return result;
+  }
+
+  private print(r: DfResult): void {
+    const table = (header: string[], rows: string[][]) => {
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+      for (const row of [header, ...rows]) {
+        this.log(
+          row
+            .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+            .join('   ')
+            .trimEnd(),
+        );
+      }
+    };
+    table(
+      ['WHAT', 'SIZE', 'WHERE'],
+      [
+        ['images (compressed)', formatBytes(r.store.bytes), r.store.path],
+        ['unpacked images', formatBytes(r.rootfs.bytes), r.rootfs.path],
+        ['sandboxes and logs', formatBytes(r.sandboxes.bytes), r.sandboxes.path],
+        ['other', formatBytes(r.other.bytes), r.home],
+        ['total', formatBytes(r.total), r.home],
+      ],
+    );
+    if (r.images.length > 0) {
+      this.log('');
+      table(
+        ['IMAGE', 'COMPRESSED', 'UNPACKED', 'SHARED', 'USED BY'],
+        r.images.map((i) => [
+          `${i.digest.slice(0, 19)}…${i.names[0] ? ` ${i.names[0]}` : ''}`,
+          formatBytes(i.compressed),
+          i.unpacked === null ? '-' : formatBytes(i.unpacked),
+          formatBytes(i.shared),
+          [
+            ...i.workers,
+            ...i.previousOf.map((w) => `${w} (previous)`),
+            ...(i.prunable ? ['(unused: prune deletes it)'] : []),
+          ].join(', ') || '-',
+        ]),
+      );
+    }
+    if (r.workers.length > 0) {
+      this.log('');
+      table(
+        ['WORKER', 'SANDBOX', 'LOGS', 'NOTE'],
+        r.workers.map((w) => [
+          w.name,
+          formatBytes(w.bytes),
+          formatBytes(w.logs),
+          w.prunable
+            ? 'not in config.yaml: prune deletes it'
+            : w.configured
+              ? ''
+              : 'not in config.yaml, running',
+        ]),
+      );
+    }
+    this.log('');
+    this.log(
+      r.reclaimable.total > 0
+        ? `\`iii worker prune\` would free ${formatBytes(r.reclaimable.total)} (${formatBytes(r.reclaimable.images)} of images, ${formatBytes(r.reclaimable.sandboxes)} of sandboxes and logs); \`iii worker prune --dry-run\` lists it.`
+        : 'Nothing to prune.',
+    );
+  }
+}

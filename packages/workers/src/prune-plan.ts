@@ -1,0 +1,162 @@
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IiiPaths, LockFile } from '@iii/config';
+import type { ImageStore } from '@iii/oci';
+import { containerId, workerPaths } from '@iii/sandbox';
+import { type ImageUsage, storedManifests, TreeMeter } from './disk-usage.js';
+import { lockedDigests } from './locked-digests.js';
+import { type CacheUsage, listBlobs, unreferencedCache } from './store-usage.js';
+
+/** Disk use of `$III_HOME` by part, image and worker directory (what `iii system df` shows). */
+export interface DiskUsage {
+  store: { path: string; bytes: number; blobs: number };
+  rootfs: { path: string; bytes: number };
+  sandboxes: { path: string; bytes: number };
+  images: ImageUsage[];
+  workers: { name: string; bytes: number; logs: number; configured: boolean; prunable: boolean }[];
+  reclaimable: { images: number; sandboxes: number; total: number };
+}
+
+/** A worker's sandbox directory that no worker of config.yaml has and nothing runs in. */
+export interface StaleSandbox {
+  name: string;
+  path: string;
+  bytes: number;
+}
+
+/** What `iii worker prune` deletes: cached images no pin needs, and sandboxes of removed workers. */
+export interface PrunePlan {
+  cache: CacheUsage;
+  sandboxes: StaleSandbox[];
+  bytes: number;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Worker directories under `sandbox/workers`. */
+async function workerDirs(paths: IiiPaths): Promise<string[]> {
+  return (await readdir(join(paths.sandbox, 'workers')).catch(() => [] as string[])).filter((n) => {
+    try {
+      workerPaths(paths.sandbox, n);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether a container of the worker exists for any runtime (it runs, or a crash left it). */
+async function hasContainer(paths: IiiPaths, name: string): Promise<boolean> {
+  const id = containerId(paths.sandbox, name);
+  for (const runtime of await readdir(join(paths.sandbox, 'runtime')).catch(() => [] as string[])) {
+    if (await exists(join(paths.sandbox, 'runtime', runtime, id))) return true;
+  }
+  return false;
+}
+
+/**
+ * The sandbox directories `prune` may delete: of workers config.yaml no longer has, with no
+ * container (a worker removed from config.yaml by hand that still runs keeps its directory).
+ */
+export async function staleSandboxes(
+  paths: IiiPaths,
+  configured: ReadonlySet<string>,
+): Promise<StaleSandbox[]> {
+  const out: StaleSandbox[] = [];
+  for (const name of await workerDirs(paths)) {
+    if (configured.has(name) || (await hasContainer(paths, name))) continue;
+    const path = workerPaths(paths.sandbox, name).dir;
+    out.push({ name, path, bytes: await new TreeMeter().size(path) });
+  }
+  return out;
+}
+
+export async function prunePlan(options: {
+  paths: IiiPaths;
+  store: ImageStore;
+  keep: Iterable<string>;
+  configured: ReadonlySet<string>;
+}): Promise<PrunePlan> {
+  const cache = await unreferencedCache(options.store, options.paths.rootfs, options.keep);
+  const sandboxes = await staleSandboxes(options.paths, options.configured);
+  return { cache, sandboxes, bytes: cache.bytes + sandboxes.reduce((n, s) => n + s.bytes, 0) };
+}
+
+/** Everything of `iii system df` but the total: the parts, each image and each worker directory. */
+export async function diskUsage(options: {
+  paths: IiiPaths;
+  store: ImageStore;
+  workers: readonly { name: string }[];
+  lock: LockFile | undefined;
+}): Promise<DiskUsage> {
+  const { paths, store } = options;
+  const pins = options.lock?.workers ?? {};
+  const configured = new Set(options.workers.map((w) => w.name));
+  const plan = await prunePlan({
+    paths,
+    store,
+    keep: options.lock ? lockedDigests(options.lock) : [],
+    configured,
+  });
+  const prunableBlobs = new Set(plan.cache.blobs.map((b) => b.digest));
+  const manifests = await storedManifests(store);
+  const users = new Map<string, number>();
+  for (const m of manifests) for (const b of m.blobs) users.set(b.digest, (users.get(b.digest) ?? 0) + 1);
+  const names = new Map<string, string[]>();
+  for (const e of await store.list()) {
+    if (!e.name) continue;
+    names.set(e.descriptor.digest, [...(names.get(e.descriptor.digest) ?? []), e.name]);
+  }
+  const images = [];
+  for (const m of manifests) {
+    const rootfs = join(paths.rootfs, m.digest.replace(/^sha256:/, ''));
+    const unpacked = (await exists(rootfs)) ? await new TreeMeter().size(rootfs) : null;
+    images.push({
+      digest: m.digest,
+      names: names.get(m.digest) ?? [],
+      compressed: m.blobs.reduce((n, b) => n + b.size, 0),
+      unpacked,
+      shared: m.blobs.filter((b) => (users.get(b.digest) ?? 0) > 1).reduce((n, b) => n + b.size, 0),
+      workers: Object.entries(pins)
+        .filter(([, p]) => p.digest === m.digest)
+        .map(([n]) => n)
+        .sort(),
+      previousOf: Object.entries(pins)
+        .filter(([, p]) => p.previous?.digest === m.digest)
+        .map(([n]) => n)
+        .sort(),
+      prunable: prunableBlobs.has(m.digest),
+    });
+  }
+  const stale = new Set(plan.sandboxes.map((s) => s.name));
+  const workers = [];
+  for (const name of (await workerDirs(paths)).sort()) {
+    const p = workerPaths(paths.sandbox, name);
+    workers.push({
+      name,
+      bytes: await new TreeMeter().size(p.dir),
+      logs: await new TreeMeter().size(p.logs),
+      configured: configured.has(name),
+      prunable: stale.has(name),
+    });
+  }
+  const sandboxesDir = join(paths.sandbox, 'workers');
+  const sandboxBytes = plan.sandboxes.reduce((n, s) => n + s.bytes, 0);
+  return {
+    store: {
+      path: paths.store,
+      bytes: await new TreeMeter().size(paths.store),
+      blobs: (await listBlobs(store)).length,
+    },
+    rootfs: { path: paths.rootfs, bytes: await new TreeMeter().size(paths.rootfs) },
+    sandboxes: { path: sandboxesDir, bytes: await new TreeMeter().size(sandboxesDir) },
+    images,
+    workers,
+    reclaimable: { images: plan.cache.bytes, sandboxes: sandboxBytes, total: plan.bytes },
+  };
+}
