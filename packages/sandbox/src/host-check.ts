@@ -176,7 +176,7 @@ export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
         ok: true,
         version: mode.cgroup,
         limitsEnforced: true,
-        value: `${mode.cgroup}, cpus and memory limits are enforced`,
+        value: `${mode.cgroup}, cpus and memory limits are enforced${mode.cgroupParent ? ` (in the subtree delegated to you, below ${mode.cgroupParent})` : ''}`,
       }
     : {
         ok: true,

@@ -54,7 +54,8 @@ export interface OciDeviceRule {
 }
 
 export interface OciResources {
-  devices: OciDeviceRule[];
+  /** Absent rootless: runtimes cannot load device filters without privileges (and the user namespace denies devices anyway). */
+  devices?: OciDeviceRule[];
   memory?: { limit: number; swap?: number };
   cpu?: { quota: number; period: number };
   pids: { limit: number };

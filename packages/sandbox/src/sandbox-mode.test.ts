@@ -1,7 +1,10 @@
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { subordinateRanges } from './host-check.js';
 import { lockedMountFlags, mountOf, readMounts } from './mountinfo.js';
-import { cgroupVersion, limitsSupport, parseSubordinateIds } from './sandbox-mode.js';
+import { cgroupVersion, findCgroupDelegation, limitsSupport, parseSubordinateIds } from './sandbox-mode.js';
 
 const V1_HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -41,10 +44,18 @@ describe('limitsSupport', () => {
       reason: expect.stringMatching(/not delegated|no cgroup v2 subtree/),
       hint: expect.stringMatching(/Delegate=yes/),
     });
-    expect(limitsSupport(true, 'v2', true)).toMatchObject({
+    expect(limitsSupport(true, 'v2', { reason: 'lacks cpu', hint: 'h' })).toEqual({
       enforced: false,
-      reason: expect.stringMatching(/delegated/),
+      reason: 'lacks cpu',
+      hint: 'h',
     });
+  });
+
+  it('enforces limits rootless on a delegated cgroup v2 subtree', () => {
+    expect(limitsSupport(true, 'v2', { parent: '/user.slice/user@1001.service/app.slice' })).toEqual({
+      enforced: true,
+    });
+    expect(limitsSupport(true, 'v1', { parent: '/x' })).toMatchObject({ enforced: false });
   });
 });
 
@@ -81,5 +92,47 @@ describe('parseSubordinateIds', () => {
     ]);
     expect(parseSubordinateIds(text, undefined, 1001)).toEqual([{ start: 200000, count: 1000 }]);
     expect(parseSubordinateIds('', 'alice', 1001)).toEqual([]);
+  });
+});
+
+// Only the discovery can be tested here: this machine's cgroups are v1, so no rootless worker has
+// run in a delegated v2 subtree. A directory tree stands in for the v2 mount.
+describe('findCgroupDelegation', () => {
+  it("puts workers beside iii's own cgroup when the parent is the user's and offers cpu, memory and pids", async () => {
+    const uid = process.getuid?.() ?? 0;
+    const other = uid + 1;
+    const mount = await mkdtemp(join(tmpdir(), 'iii-cgroup-'));
+    try {
+      const make = async (path: string, owner: number, controllers?: string) => {
+        await mkdir(join(mount, path), { recursive: true });
+        await chown(join(mount, path), owner, owner);
+        if (controllers !== undefined)
+          await writeFile(join(mount, path, 'cgroup.controllers'), `${controllers}\n`);
+      };
+      await make('user.slice', other);
+      await make('user.slice/user@1.service', uid, 'cpuset cpu io memory pids');
+      await make('user.slice/user@1.service/iii.scope', uid);
+      await make('user.slice/user@1.service/poor', uid, 'memory pids');
+      await make('user.slice/user@1.service/poor/iii.scope', uid);
+      await make('user.slice/session.scope', other);
+
+      expect(await findCgroupDelegation(mount, '/user.slice/user@1.service/iii.scope', uid)).toEqual({
+        parent: '/user.slice/user@1.service',
+      });
+      expect(
+        await findCgroupDelegation(mount, '/user.slice/user@1.service/poor/iii.scope', uid),
+      ).toMatchObject({
+        reason: expect.stringMatching(/lacks the cpu controller/),
+        hint: expect.stringMatching(/Delegate=/),
+      });
+      // Only our own cgroup is ours: it holds iii, so it cannot have controlled children.
+      expect(await findCgroupDelegation(mount, '/user.slice/user@1.service', uid)).toMatchObject({
+        reason: expect.stringMatching(/only iii's own cgroup/),
+      });
+      expect(await findCgroupDelegation(mount, '/user.slice/session.scope', uid)).toBeUndefined();
+      expect(await findCgroupDelegation(mount, '/', uid)).toBeUndefined();
+    } finally {
+      await rm(mount, { recursive: true, force: true });
+    }
   });
 });

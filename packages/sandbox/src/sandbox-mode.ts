@@ -1,6 +1,6 @@
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type MountEntry, readMounts } from './mountinfo.js';
 import type { IdRange, RootlessIds, SubordinateIds } from './spec.js';
 
@@ -18,7 +18,18 @@ export interface SandboxMode {
   singleIdReason?: string;
   cgroup: CgroupVersion;
   limits: LimitsSupport;
+  /**
+   * Rootless on a delegated cgroup v2 subtree: the cgroup (path below the v2 mount) that workers'
+   * cgroups are made in, so that their limits apply.
+   */
+  cgroupParent?: string;
 }
+
+/** What a delegated cgroup v2 subtree gives rootless workers: a parent for their cgroups, or why not. */
+export type CgroupDelegation = { parent: string } | { reason: string; hint: string };
+
+/** The controllers that `cpus` and `memory` need (pids for the pids limit). */
+const LIMIT_CONTROLLERS = ['cpu', 'memory', 'pids'] as const;
 
 /** Rootless exactly when we are not root: only root may mount on the host and write cgroups. */
 export function rootlessIds(): RootlessIds | undefined {
@@ -42,12 +53,15 @@ export function cgroupVersion(mounts: readonly MountEntry[]): CgroupVersion {
 }
 
 /**
- * Whether limits can be enforced. As root they can. Rootless, a v1 hierarchy belongs to root; a
- * v2 subtree may be delegated to the user (systemd `Delegate=yes`), which the sandbox does not
- * use yet, so limits are not enforced there either. `delegated` says whether our own v2 cgroup is
- * writable, to point at the right fix.
+ * Whether limits can be enforced. As root they can. Rootless, a v1 hierarchy belongs to root; a v2
+ * subtree may be delegated to the user (systemd `Delegate=yes`), and then the workers' cgroups go
+ * in it (`delegation`, from {@link findCgroupDelegation}).
  */
-export function limitsSupport(rootless: boolean, cgroup: CgroupVersion, delegated = false): LimitsSupport {
+export function limitsSupport(
+  rootless: boolean,
+  cgroup: CgroupVersion,
+  delegation?: CgroupDelegation,
+): LimitsSupport {
   if (!rootless) return { enforced: true };
   if (cgroup === 'v1') {
     return {
@@ -63,30 +77,62 @@ export function limitsSupport(rootless: boolean, cgroup: CgroupVersion, delegate
       hint: 'Mount cgroup2 on /sys/fs/cgroup, or run iii as root',
     };
   }
-  return delegated
-    ? {
-        enforced: false,
-        reason: 'a cgroup v2 subtree is delegated to this user, but rootless sandboxes do not use it yet',
-        hint: 'Run iii as root to enforce cpus and memory limits',
-      }
+  if (delegation && 'parent' in delegation) return { enforced: true };
+  return delegation
+    ? { enforced: false, reason: delegation.reason, hint: delegation.hint }
     : {
         enforced: false,
         reason: 'no cgroup v2 subtree is delegated to this user',
-        hint: 'Run iii in a systemd user session with cgroup delegation (Delegate=yes), or as root',
+        hint: 'Run iii in a systemd user session with cgroup delegation, e.g. systemd-run --user --scope -p Delegate=yes iii, or as root',
       };
 }
 
-/** Whether our own cgroup v2 directory is writable by us (a delegated subtree). */
-async function ownCgroupWritable(mounts: readonly MountEntry[]): Promise<boolean> {
+/**
+ * Where rootless workers' cgroups can go on cgroup v2: beside our own cgroup (which holds our
+ * process, so it may have no controlled children), in its parent, when that parent is ours (a
+ * subtree systemd delegated to the user) and offers the cpu, memory and pids controllers. Undefined
+ * when our cgroup is not ours at all. `mountPoint` is the v2 mount, `own` our cgroup path as
+ * /proc/self/cgroup gives it (`0::<path>`).
+ */
+export async function findCgroupDelegation(
+  mountPoint: string,
+  own: string,
+  uid: number,
+): Promise<CgroupDelegation | undefined> {
+  const ownsDir = async (path: string) =>
+    (await stat(join(mountPoint, path)).catch(() => undefined))?.uid === uid;
+  if (own === '/' || !(await ownsDir(own))) return undefined;
+  const parent = dirname(own);
+  if (parent === '/' || !(await ownsDir(parent))) {
+    return {
+      reason: `only iii's own cgroup (${own}) is delegated to this user, and it holds iii itself`,
+      hint: "Start iii in a delegated unit whose parent is the user's too, e.g. systemd-run --user --scope -p Delegate=yes iii",
+    };
+  }
+  const available = (await readFile(join(mountPoint, parent, 'cgroup.controllers'), 'utf8').catch(() => ''))
+    .trim()
+    .split(/\s+/);
+  const missing = LIMIT_CONTROLLERS.filter((c) => !available.includes(c));
+  if (missing.length > 0) {
+    return {
+      reason: `the cgroup v2 subtree delegated to this user (${parent}) lacks the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''}`,
+      hint: 'Delegate them to user sessions: a drop-in for user@.service with Delegate=cpu cpuset io memory pids, then log in again',
+    };
+  }
+  return { parent };
+}
+
+/** Our cgroup's delegation on cgroup v2 (see {@link findCgroupDelegation}). */
+async function ownCgroupDelegation(
+  mounts: readonly MountEntry[],
+  uid: number,
+): Promise<CgroupDelegation | undefined> {
   const v2 = mounts.find((m) => m.fsType === 'cgroup2');
-  if (!v2) return false;
+  if (!v2) return undefined;
   const text = await readFile('/proc/self/cgroup', 'utf8').catch(() => '');
   const path = /^0::(.*)$/m.exec(text)?.[1];
-  if (path === undefined) return false;
-  return access(join(v2.mountPoint, path, 'cgroup.procs'), constants.W_OK).then(
-    () => true,
-    () => false,
-  );
+  if (path === undefined) return undefined;
+  return findCgroupDelegation(v2.mountPoint, path, uid);
 }
 
 /** This process's sandbox mode, from its ids, its subordinate ids and the mounted cgroup hierarchies. */
@@ -94,7 +140,8 @@ export async function detectSandboxMode(): Promise<SandboxMode> {
   const own = rootlessIds();
   const mounts = await readMounts();
   const cgroup = cgroupVersion(mounts);
-  const delegated = own !== undefined && cgroup === 'v2' && (await ownCgroupWritable(mounts));
+  const delegation =
+    own !== undefined && cgroup === 'v2' ? await ownCgroupDelegation(mounts, own.uid) : undefined;
   const sub = own ? await subordinateIdsOf(own.uid) : undefined;
   const ids = own && sub?.ids ? { ...own, subordinate: sub.ids } : own;
   return {
@@ -102,7 +149,8 @@ export async function detectSandboxMode(): Promise<SandboxMode> {
     ...(ids ? { ids } : {}),
     ...(sub?.reason ? { singleIdReason: sub.reason } : {}),
     cgroup,
-    limits: limitsSupport(ids !== undefined, cgroup, delegated),
+    limits: limitsSupport(ids !== undefined, cgroup, delegation),
+    ...(delegation && 'parent' in delegation ? { cgroupParent: delegation.parent } : {}),
   };
 }
 

@@ -272,6 +272,24 @@ export class Sandbox {
         mode = { ...mode, ids: single, singleIdReason: `mapping the subordinate ids failed: ${reason}` };
       }
     } else detected = await detect(mode.ids);
+    if (mode.ids && mode.cgroupParent) {
+      // Limits in a delegated subtree: shown to work by a probe with limits, else workers run without.
+      const reason = await probeRuntime(detected.driver, stateDir, {
+        rootless: mode.ids,
+        cgroupParent: mode.cgroupParent,
+      });
+      if (reason !== undefined) {
+        const { cgroupParent: _, ...rest } = mode;
+        mode = {
+          ...rest,
+          limits: {
+            enforced: false,
+            reason: `a container with limits in the cgroup subtree delegated to you (${mode.cgroupParent}) failed: ${reason}`,
+            hint: 'Check the controllers delegated to your user session (cgroup.subtree_control), or run iii as root',
+          },
+        };
+      }
+    }
     let rootfsSupport: RootfsSupport = { kind: options.rootfsMode === 'copy' ? 'copy' : 'overlay' };
     if (mode.ids && options.rootfsMode !== 'copy') {
       const reason = await probeRuntime(detected.driver, stateDir, { rootless: mode.ids, overlay: true });
@@ -355,7 +373,8 @@ export class Sandbox {
   ): Promise<Worker> {
     const id = containerId(this.stateDir, def.name);
     const enforceLimits = this.mode.limits.enforced;
-    const parent = this.options.cgroupParent?.replace(/\/+$/, '');
+    // Rootless on a delegated cgroup v2 subtree, workers' cgroups go beside ours, in it.
+    const parent = (this.options.cgroupParent ?? this.mode.cgroupParent)?.replace(/\/+$/, '');
     const cgroupsPath = parent === undefined || !enforceLimits ? undefined : `${parent}/${id}`;
     const imageRootfs = resolve(def.imageRootfs);
     const rootless = this.mode.ids;

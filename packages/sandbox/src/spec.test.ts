@@ -343,3 +343,27 @@ describe('buildSpec rootless with subordinate ids', () => {
     expect(spec.mounts.find((m) => m.destination === '/dev/pts')?.options).toContain('gid=5');
   });
 });
+
+// cgroup v2 delegation cannot run on this machine (cgroup v1): the spec is what is tested.
+describe('buildSpec rootless in a delegated cgroup v2 subtree', () => {
+  it('asks for the limits in a cgroup below the delegated parent, without a device filter', () => {
+    const spec = buildSpec({
+      ...base,
+      imageConfig: { config: { Cmd: ['/bin/w'] } },
+      worker: { name: 'w', resources: { cpus: 0.5, memory: 64 * 1024 * 1024 } },
+      rootless: { uid: 1001, gid: 1001 },
+      enforceLimits: true,
+      cgroupsPath: '/user.slice/user@1001.service/iii-abc-w',
+    });
+    expect(spec.linux.cgroupsPath).toBe('/user.slice/user@1001.service/iii-abc-w');
+    expect(spec.linux.resources).toEqual({
+      pids: { limit: 1024 },
+      memory: { limit: 67_108_864, swap: 67_108_864 },
+      cpu: { quota: 50_000, period: 100_000 },
+    });
+  });
+
+  it('keeps the device filter rootful', () => {
+    expect(buildResources(undefined).devices).toEqual([{ allow: false, access: 'rwm' }]);
+  });
+});

@@ -163,9 +163,12 @@ export function buildResources(
   resources: WorkerResources | undefined,
   pidsLimit = DEFAULT_PIDS_LIMIT,
   swapLimit = true,
+  rootless = false,
 ) {
-  const out: OciRuntimeSpec['linux']['resources'] = {
-    devices: [{ allow: false, access: 'rwm' }],
+  // Rootless (limits in a delegated cgroup v2 subtree), runc cannot load the eBPF device filter a
+  // deny rule needs; devices are out of reach in the user namespace anyway.
+  const out: NonNullable<OciRuntimeSpec['linux']['resources']> = {
+    ...(rootless ? {} : { devices: [{ allow: false, access: 'rwm' }] }),
     pids: { limit: pidsLimit },
   };
   if (resources?.memory !== undefined) {
@@ -327,7 +330,12 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
       ...(rootless ? idMappings(rootless) : {}),
       ...(enforceLimits
         ? {
-            resources: buildResources(worker.resources, input.pidsLimit, input.hostLimits?.swapLimit ?? true),
+            resources: buildResources(
+              worker.resources,
+              input.pidsLimit,
+              input.hostLimits?.swapLimit ?? true,
+              rootless !== undefined,
+            ),
             ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
           }
         : {}),

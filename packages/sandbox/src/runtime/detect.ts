@@ -26,6 +26,8 @@ export interface ProbeOptions {
   rootless?: RootlessIds;
   /** Let the runtime mount an overlay as the root, as rootless workers need. */
   overlay?: boolean;
+  /** Run the probe with cpu, memory and pids limits in a cgroup below this one (a delegated subtree). */
+  cgroupParent?: string;
 }
 
 export interface DetectedRuntime {
@@ -143,6 +145,16 @@ export async function probeRuntime(
         // With subordinate ids the runtime writes these maps with newuidmap/newgidmap: the probe
         // shows that it can.
         ...(options.rootless ? idMappings(options.rootless) : {}),
+        ...(options.cgroupParent
+          ? {
+              cgroupsPath: `${options.cgroupParent}/${id}`,
+              resources: {
+                pids: { limit: 64 },
+                memory: { limit: 64 * 1024 * 1024 },
+                cpu: { quota: 50_000, period: 100_000 },
+              },
+            }
+          : {}),
       },
     };
     await writeFile(join(bundle, 'config.json'), JSON.stringify(config));
