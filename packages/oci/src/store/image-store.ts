@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -48,6 +48,14 @@ export interface StoredEntry {
   name: string | undefined;
   descriptor: Descriptor;
 }
+
+/** A blob in the store: its digest and size on disk. */
+export interface StoredBlob {
+  digest: string;
+  size: number;
+}
+
+const BLOB_HEX = /^[a-f0-9]{64}$/;
 
 const PROGRESS_STEP = 256 << 10;
 /** index.json is held for milliseconds; a lock this old was left by a process whose pid got reused. */
@@ -380,6 +388,77 @@ export class ImageStore {
       }
     }
     return { ...image, ...(platform ? { platform } : {}), ...(from ? { index: from } : {}) };
+  }
+
+  /** Every blob in the store, with its size (containerd's content `Walk`). */
+  async blobs(): Promise<StoredBlob[]> {
+    const dir = join(this.root, 'blobs', 'sha256');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const out: StoredBlob[] = [];
+    for (const name of names) {
+      // Only finished blobs are named by their digest.
+      if (!BLOB_HEX.test(name)) continue;
+      const st = await lstat(join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) out.push({ digest: `sha256:${name}`, size: st.size });
+    }
+    return out;
+  }
+
+  /**
+   * The blobs reachable from `roots` (manifest and index digests): each root itself and, for an
+   * image manifest, its config and layers. An index keeps only itself: the store holds the manifest
+   * of one platform, which is a root of its own. A root that is missing or not a manifest reaches
+   * only itself.
+   */
+  async reachable(roots: Iterable<string>): Promise<Set<string>> {
+    const keep = new Set<string>();
+    for (const digest of roots) {
+      keep.add(digest);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(this.blobPath(digest));
+      } catch {
+        continue;
+      }
+      try {
+        const parsed = parseManifest(bytes);
+        if (parsed.kind === 'manifest') {
+          keep.add(parsed.manifest.config.digest);
+          for (const layer of parsed.manifest.layers) keep.add(layer.digest);
+        }
+      } catch {
+        // Not a manifest this store understands: the blob is kept, nothing more.
+      }
+    }
+    return keep;
+  }
+
+  /** The blobs of the store not reachable from `roots`: what {@link ImageStore.deleteUnreachable} deletes. */
+  async unreachable(roots: Iterable<string>): Promise<StoredBlob[]> {
+    const keep = await this.reachable(roots);
+    return (await this.blobs()).filter((b) => !keep.has(b.digest));
+  }
+
+  /**
+   * Deletes `digests` from the store: their index.json entries first (so no name points at a
+   * missing manifest), then the blobs. Deleting a blob that is not there is no error.
+   */
+  async deleteBlobs(digests: Iterable<string>): Promise<void> {
+    const gone = new Set(digests);
+    for (const d of gone) parseDigest(d);
+    if (gone.size === 0) return;
+    await this.updateIndex((manifests) => manifests.filter((m) => !gone.has(m.digest)));
+    for (const d of gone) await rm(this.blobPath(d), { force: true });
+  }
+
+  /**
+   * Garbage collection: deletes every blob not reachable from `roots` (containerd's content store
+   * GC) and returns what it deleted.
+   */
+  async deleteUnreachable(roots: Iterable<string>): Promise<StoredBlob[]> {
+    const gone = await this.unreachable(roots);
+    await this.deleteBlobs(gone.map((b) => b.digest));
+    return gone;
   }
 
   /** Removes index.json entries by name (blobs stay until a prune). */

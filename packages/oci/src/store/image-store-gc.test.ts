@@ -1,0 +1,101 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MediaTypes } from '../image/media-types.js';
+import { REF_NAME_ANNOTATION } from '../sources/oci-layout.js';
+import { ImageStore } from './image-store.js';
+
+let dir: string;
+let store: ImageStore;
+
+/** Stores a small image (config, layers, manifest) and names it in index.json; returns its manifest digest. */
+async function image(tag: string, layers: string[]): Promise<string> {
+  const config = await store.putBytes(
+    Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, tag }),
+    ),
+  );
+  const layerDescs = [];
+  for (const l of layers) {
+    const d = await store.putBytes(Buffer.from(l));
+    layerDescs.push({ mediaType: MediaTypes.ociLayerGzip, digest: d.digest, size: d.size });
+  }
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociConfig, digest: config.digest, size: config.size },
+      layers: layerDescs,
+    }),
+  );
+  const m = await store.putBytes(bytes);
+  await store.updateIndex((manifests) => [
+    ...manifests,
+    {
+      mediaType: MediaTypes.ociManifest,
+      digest: m.digest,
+      size: m.size,
+      annotations: { [REF_NAME_ANNOTATION]: tag },
+    },
+  ]);
+  return m.digest;
+}
+
+const blobFiles = () => readdir(join(dir, 'store', 'blobs', 'sha256'));
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iii-store-gc-'));
+  store = new ImageStore(join(dir, 'store'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('ImageStore garbage collection', () => {
+  it('reaches the manifest, config and layers of each root, and only the root of anything else', async () => {
+    const kept = await image('kept', ['shared layer', 'kept layer']);
+    const index = await store.putBytes(
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] })),
+    );
+    const missing = `sha256:${'0'.repeat(64)}`;
+    const reached = await store.reachable([kept, index.digest, missing]);
+    // manifest + config + 2 layers, the index, the missing root.
+    expect(reached.size).toBe(6);
+    expect(reached.has(index.digest)).toBe(true);
+    expect(reached.has(missing)).toBe(true);
+  });
+
+  it('deletes what no root reaches, keeping shared layers, and drops the index entries of deleted manifests', async () => {
+    const kept = await image('kept', ['shared layer', 'kept layer']);
+    const gone = await image('gone', ['shared layer', 'gone layer']);
+    expect(await store.blobs()).toHaveLength(7);
+
+    const unreachable = await store.unreachable([kept]);
+    // The gone image's manifest, config and own layer; the shared layer stays.
+    expect(unreachable.map((b) => b.digest)).toContain(gone);
+    expect(unreachable).toHaveLength(3);
+    expect(await store.blobs()).toHaveLength(7);
+
+    const deleted = await store.deleteUnreachable([kept]);
+    expect(deleted.map((b) => b.digest).sort()).toEqual(unreachable.map((b) => b.digest).sort());
+    expect(await blobFiles()).toHaveLength(4);
+    expect((await store.list()).map((e) => e.name)).toEqual(['kept']);
+    expect(await store.unreachable([kept])).toEqual([]);
+    // What is kept still opens.
+    expect((await (await store.openDigest(kept)).manifest()).layers).toHaveLength(2);
+  });
+
+  it('lists only finished blobs: downloads in progress and stray files are not blobs', async () => {
+    await image('kept', ['layer']);
+    await writeFile(join(dir, 'store', 'blobs', 'sha256', 'not-a-digest'), 'x');
+    expect(await store.blobs()).toHaveLength(3);
+    expect((await store.deleteUnreachable([])).length).toBe(3);
+    expect(await blobFiles()).toEqual(['not-a-digest']);
+  });
+
+  it('refuses to delete something that is not a digest, changing nothing', async () => {
+    await image('kept', ['layer']);
+    await expect(store.deleteBlobs(['../index.json'])).rejects.toThrow();
+    expect(await blobFiles()).toHaveLength(3);
+    expect(await store.list()).toHaveLength(1);
+  });
+});
