@@ -1,12 +1,10 @@
-import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ImageStore, parseDigest, parseManifest } from '@iii/oci';
+import { type ImageStore, parseDigest, type StoredBlob } from '@iii/oci';
 import { removeMappedTree } from '@iii/sandbox';
 
-export interface StoredBlob {
-  digest: string;
-  size: number;
-}
+/** A blob of the store and its size (`ImageStore.blobs()`). */
+export type { StoredBlob };
 
 export interface CacheUsage {
   /** Blobs no kept image needs. */
@@ -16,44 +14,18 @@ export interface CacheUsage {
   bytes: number;
 }
 
-/** Every blob in the store's `blobs/sha256` directory. */
-export async function listBlobs(store: ImageStore): Promise<StoredBlob[]> {
-  const dir = join(store.root, 'blobs', 'sha256');
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const out: StoredBlob[] = [];
-  for (const name of names) {
-    if (!/^[a-f0-9]{64}$/.test(name)) continue;
-    const st = await lstat(join(dir, name)).catch(() => undefined);
-    if (st?.isFile()) out.push({ digest: `sha256:${name}`, size: st.size });
-  }
-  return out;
+/** Every blob of the store, as the store lists it. */
+export function listBlobs(store: ImageStore): Promise<StoredBlob[]> {
+  return store.blobs();
 }
 
 /**
  * The blobs an image needs: its manifest, config and layers; for an index, the index itself.
  * Unreadable or missing manifests contribute only themselves (they are what `sync` repairs).
+ * The store's garbage collection answers it (`ImageStore.reachable`).
  */
-export async function blobsOf(store: ImageStore, digests: Iterable<string>): Promise<Set<string>> {
-  const keep = new Set<string>();
-  for (const digest of digests) {
-    keep.add(digest);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(store.blobPath(digest));
-    } catch {
-      continue;
-    }
-    try {
-      const parsed = parseManifest(bytes);
-      if (parsed.kind === 'manifest') {
-        keep.add(parsed.manifest.config.digest);
-        for (const layer of parsed.manifest.layers) keep.add(layer.digest);
-      }
-    } catch {
-      // Not a manifest we understand: keep the blob, nothing more.
-    }
-  }
-  return keep;
+export function blobsOf(store: ImageStore, digests: Iterable<string>): Promise<Set<string>> {
+  return store.reachable(digests);
 }
 
 /** Disk use of a directory tree, without following symlinks. */
@@ -93,9 +65,8 @@ export async function unreferencedCache(
 
 /** Deletes what {@link unreferencedCache} found and drops the store's index entries for it. */
 export async function deleteCache(store: ImageStore, usage: CacheUsage): Promise<void> {
-  const gone = new Set(usage.blobs.map((b) => b.digest));
-  if (gone.size > 0) await store.updateIndex((manifests) => manifests.filter((m) => !gone.has(m.digest)));
-  for (const blob of usage.blobs) await rm(store.blobPath(blob.digest), { force: true });
+  // Through the store: index.json entries of deleted manifests first, then the blobs.
+  await store.deleteBlobs(usage.blobs.map((b) => b.digest));
   for (const r of usage.rootfs) {
     parseDigest(r.digest);
     await rm(r.path, { recursive: true, force: true }).catch(async (err: NodeJS.ErrnoException) => {
