@@ -22,6 +22,7 @@ import { detectSandboxMode, type SandboxMode } from './sandbox-mode.js';
 import { buildSpec, type HostLimits, type ImageConfig, type RootlessIds, type WorkerEntry } from './spec.js';
 import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
 import { Watchdog, waitForOrphanedWatchdog } from './watchdog.js';
+import type { WorkerProcess } from './worker-process.js';
 
 export interface SandboxOptions {
   /** Where the sandbox keeps runtime state, bundles, overlays and logs (e.g. `$III_HOME/sandbox`). */
@@ -63,6 +64,11 @@ export interface WorkerDefinition extends WorkerEntry {
   imageConfig: ImageConfig;
   /** The engine address workers dial. */
   engineUrl: string;
+  /**
+   * Argv and environment as the caller planned them (the engine: `planWorkerProcess` of
+   * `@iii/workers`, the same call `iii worker inspect` shows). Default: {@link workerProcess} here.
+   */
+  process?: WorkerProcess;
   restart?: RestartPolicy;
   backoff?: BackoffOptions;
   /** Grace period of `stop` when the caller gives none. Default 10 s. */
@@ -390,6 +396,7 @@ export class Sandbox {
       imageConfig: def.imageConfig,
       worker: def,
       engineUrl: def.engineUrl,
+      ...(def.process ? { process: def.process } : {}),
       rootfs: paths.rootfs,
       hostsFile: paths.hosts,
       resolvFile: paths.resolvConf,

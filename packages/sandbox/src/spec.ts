@@ -9,7 +9,7 @@ import type {
   OciRuntimeSpec,
 } from './runtime-spec.js';
 import { resolveUser } from './user.js';
-import { hostnameOf, workerProcess } from './worker-process.js';
+import { hostnameOf, type WorkerProcess, workerProcess } from './worker-process.js';
 
 /** The fields of an OCI image config (`config` of the image config JSON) that decide how a worker runs. */
 export interface ImageConfig {
@@ -53,6 +53,8 @@ export interface BuildSpecInput {
   worker: WorkerEntry;
   /** The engine's address as workers should dial it, e.g. `ws://127.0.0.1:49134`. */
   engineUrl: string;
+  /** Argv and environment planned by the caller; default: {@link workerProcess} of the inputs above. */
+  process?: Pick<WorkerProcess, 'argv' | 'env'>;
   /** Root filesystem path as the runtime sees it (the per-worker overlay mount). */
   rootfs: string;
   hostsFile: string;
@@ -296,7 +298,8 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
       ? { ...imageUser, additionalGids: [] }
       : { ...imageUser, uid: 0, gid: 0, additionalGids: [] }
     : imageUser;
-  const { argv: args, env } = workerProcess({ imageConfig, worker, engineUrl, home: user.home });
+  const { argv: args, env } =
+    input.process ?? workerProcess({ imageConfig, worker, engineUrl, home: user.home });
 
   const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (worker.network === 'none') namespaces.push({ type: 'network' });

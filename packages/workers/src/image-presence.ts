@@ -1,5 +1,5 @@
 import { lstat, readFile } from 'node:fs/promises';
-import { type ImageStore, parseManifest, rootfsPath } from '@iii/oci';
+import { type ImageConfig, type ImageStore, parseManifest, rootfsPath } from '@iii/oci';
 
 /**
  * Whether an image is fully present locally: its manifest, config and every layer in the store,
@@ -17,4 +17,39 @@ export async function imagePresent(store: ImageStore, rootfsDir: string, digest:
   } catch {
     return false;
   }
+}
+
+/** What the store and the rootfs cache hold of one pinned image, as `iii worker inspect` shows it. */
+export interface StoredImageInfo {
+  /** Fully present: {@link imagePresent}. */
+  present: boolean;
+  /** Compressed size (manifest, config and layers), or null when the manifest is not in the store. */
+  size: number | null;
+  /** The image config, or undefined when it is not in the store. */
+  config: ImageConfig | undefined;
+  /** The unpacked rootfs, or null when it is not unpacked. */
+  rootfs: string | null;
+}
+
+/** Describes a pinned image from the local store and rootfs cache only (no registry). */
+export async function storedImageInfo(
+  store: ImageStore,
+  rootfsDir: string,
+  digest: string,
+): Promise<StoredImageInfo> {
+  const present = await imagePresent(store, rootfsDir, digest);
+  let size: number | null = null;
+  let config: ImageConfig | undefined;
+  try {
+    const image = await store.openDigest(digest);
+    const manifest = await image.manifest();
+    const raw = await image.rawManifest();
+    size = raw.bytes.length + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+    config = await image.config();
+  } catch {
+    // Not in the store: shown as missing; `iii worker sync` fetches it.
+  }
+  const path = rootfsPath(rootfsDir, digest);
+  const unpacked = (await lstat(path).catch(() => undefined))?.isDirectory() === true;
+  return { present, size, config, rootfs: unpacked ? path : null };
 }

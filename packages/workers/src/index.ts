@@ -111,8 +111,14 @@ export {
 
 // --- Locate: the runnable image of a pinned worker ----------------------------------------------
 
-/** Whether an image (manifest, config, layers and unpacked rootfs) is fully present locally. */
-export { imagePresent } from './image-presence.js';
+export {
+  /** Whether an image (manifest, config, layers and unpacked rootfs) is fully present locally. */
+  imagePresent,
+  /** What `iii worker inspect` shows of a pinned image: presence, size, config, unpacked rootfs. */
+  type StoredImageInfo,
+  /** Describes a pinned image from the local store and rootfs cache only. */
+  storedImageInfo,
+} from './image-presence.js';
 export {
   /** A pinned image is not in the local store (`iii worker sync` fetches it). */
   ImageNotCachedError,
@@ -125,6 +131,10 @@ export {
 // --- Plan: the environment and argv a worker runs with ------------------------------------------
 
 export {
+  /** What {@link inspectWorkerConfig} returns. */
+  type InspectedConfig,
+  /** `config:` flattened key by key for display: values, how `${VAR}` values were written, what is unset. */
+  inspectWorkerConfig,
   /** Inputs of {@link planWorkerProcess}. */
   type PlanWorkerProcessInput,
   /** How a worker runs (argv, environment, engine address and its rule): the engine's start and `inspect` both call it. */

@@ -34,7 +34,7 @@ async function isDirectory(path: string): Promise<boolean> {
  * store when it is not there yet. Never contacts a registry: running uses what `add`/`sync` fetched.
  */
 export async function loadWorkerImage(
-  paths: IiiPaths,
+  paths: Pick<IiiPaths, 'store' | 'rootfs'>,
   worker: string,
   digest: string,
   signal?: AbortSignal,

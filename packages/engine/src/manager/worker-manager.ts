@@ -20,6 +20,7 @@ import { stopInParallel } from './stop-in-parallel.js';
 import { readWorkerRunState, writeWorkerRunState } from './worker-files.js';
 import type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
 import { planWorker, type WorkerPlan } from './worker-plan.js';
+import { workerStartDefinition } from './worker-start.js';
 
 export interface WorkerManagerOptions {
   /** config.yaml (iii.lock beside it). */
@@ -396,15 +397,12 @@ export class WorkerManager implements WorkerController {
       slot.imageRootfs = image.rootfs;
       const sandbox = await this.openSandbox();
       const worker = await sandbox.start({
-        name,
-        config: plan.config,
-        resources: plan.resources,
-        network: plan.network,
-        imageRootfs: image.rootfs,
-        imageConfig: image.config,
-        engineUrl: this.engineUrl ?? DEFAULT_ENGINE_URL,
-        restart: plan.restart,
-        stopTimeoutMs: this.options.stopTimeoutMs ?? 10_000,
+        ...(await workerStartDefinition({
+          plan,
+          image,
+          engineUrl: this.engineUrl ?? DEFAULT_ENGINE_URL,
+          stopTimeoutMs: this.options.stopTimeoutMs ?? 10_000,
+        })),
         // config.yaml is read again before each restart: a worker removed by hand meanwhile ends.
         beforeRestart: () => this.stillConfigured(name),
       });

@@ -1,12 +1,8 @@
-import { lstat } from 'node:fs/promises';
 import {
   DEFAULT_ENGINE_HOST,
   DEFAULT_ENGINE_PORT,
   DEFAULT_RESTART_POLICY,
-  flattenConfig,
-  flattenConfigWithOrigins,
   formatBytes,
-  InterpolationError,
   iiiPaths,
   loadConfig,
   maskEnv,
@@ -14,8 +10,9 @@ import {
   WorkerNotFoundError,
 } from '@iii/config';
 import type { OrphanedWorker, WorkerAddress, WorkerDetails } from '@iii/engine';
-import { type ImageConfig, ImageStore, rootfsPath } from '@iii/oci';
-import { imagePresent, planWorkerProcess, TreeMeter } from '@iii/workers';
+import type { ImageConfig } from '@iii/oci';
+import { ImageStore } from '@iii/oci';
+import { inspectWorkerConfig, planWorkerProcess, storedImageInfo, TreeMeter } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
@@ -124,57 +121,23 @@ export default class WorkerInspect extends BaseCommand {
     const port = doc.config.engine?.port ?? DEFAULT_ENGINE_PORT;
     const engineUrl = engine?.address ?? `ws://${host}:${port}`;
 
-    let imageConfig: Pick<ImageConfig, 'config'> = {};
-    let entrypoint: string[] = [];
-    let cmd: string[] = [];
-    let user: string | null = null;
-    let workingDir: string | null = null;
-    let size: number | null = null;
-    let present = false;
-    if (pin) {
-      present = await imagePresent(store, paths.rootfs, pin.digest);
-      try {
-        const image = await store.openDigest(pin.digest);
-        const manifest = await image.manifest();
-        const raw = await image.rawManifest();
-        size = raw.bytes.length + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
-        imageConfig = await image.config();
-        const rc = imageConfig.config ?? {};
-        entrypoint = rc.Entrypoint ?? [];
-        cmd = rc.Cmd ?? [];
-        user = rc.User || null;
-        workingDir = rc.WorkingDir || null;
-      } catch {
-        // Not in the store: shown as missing; `iii worker sync` fetches it.
-      }
-    }
+    // Only the local store and rootfs cache: a missing image is shown as missing (`iii worker sync`).
+    const stored = pin ? await storedImageInfo(store, paths.rootfs, pin.digest) : undefined;
+    const imageConfig: Pick<ImageConfig, 'config'> = stored?.config ?? {};
+    const rc = imageConfig.config ?? {};
+    const size = stored?.size ?? null;
+    const present = stored?.present ?? false;
 
-    const unresolved: string[] = [];
-    const config: Record<string, string> = {};
-    // Keys filled from ${VAR}, as written: shown instead of the value unless --reveal.
-    const written: Record<string, string> = {};
-    for (const [key, value] of Object.entries(flattenConfig(entry.config))) {
-      try {
-        const flat = flattenConfigWithOrigins({ [key]: value }, { env: process.env, worker: entry.name });
-        Object.assign(config, flat.values);
-        Object.assign(written, flat.written);
-      } catch (err) {
-        if (!(err instanceof InterpolationError)) throw err;
-        config[key] = value;
-        unresolved.push(`${key} (\${${err.variable}} is not set here)`);
-      }
-    }
+    // Keys filled from ${VAR} are shown as written unless --reveal.
+    const { values: config, written, unresolved } = inspectWorkerConfig(entry, process.env);
 
-    const rootfs = pin ? rootfsPath(paths.rootfs, pin.digest) : null;
-    const rootfsExists = rootfs
-      ? (await lstat(rootfs).catch(() => undefined))?.isDirectory() === true
-      : false;
+    const rootfs = stored?.rootfs ?? null;
     // The engine package is loaded only when needed (see running-engine.ts).
     const engineApi = await import('@iii/engine');
     // What the sandbox will run, from the same function it builds the runtime spec with.
     const planned = await planWorkerProcess({
       imageConfig,
-      ...(rootfsExists && rootfs ? { imageRootfs: rootfs } : {}),
+      ...(rootfs ? { imageRootfs: rootfs } : {}),
       name: entry.name,
       config,
       engineUrl,
@@ -199,11 +162,11 @@ export default class WorkerInspect extends BaseCommand {
       index: pin?.index ?? null,
       platform: pin?.platform ?? null,
       size,
-      unpackedSize: rootfsExists && rootfs ? await new TreeMeter().size(rootfs) : null,
+      unpackedSize: rootfs ? await new TreeMeter().size(rootfs) : null,
       present,
-      rootfs: rootfsExists ? rootfs : null,
-      entrypoint,
-      cmd,
+      rootfs,
+      entrypoint: rc.Entrypoint ?? [],
+      cmd: rc.Cmd ?? [],
       argv: planned.argv,
       engineAddress: {
         url: planned.address.url,
@@ -211,8 +174,8 @@ export default class WorkerInspect extends BaseCommand {
         ...(planned.address.key ? { key: planned.address.key } : {}),
         reason: planned.address.reason,
       },
-      user,
-      workingDir,
+      user: rc.User || null,
+      workingDir: rc.WorkingDir || null,
       env: flags.reveal && live?.env ? sortKeys(live.env) : maskEnv(sortKeys(env), { written }),
       unresolved,
       resources: (entry.resources as Record<string, unknown> | null | undefined) ?? null,

@@ -1,0 +1,39 @@
+import type { ImageConfig, WorkerDefinition } from '@iii/sandbox';
+import { planWorkerProcess } from '@iii/workers';
+import type { WorkerPlan } from './worker-plan.js';
+
+export interface WorkerStartInput {
+  plan: WorkerPlan;
+  /** The pinned image, located by `loadWorkerImage`. */
+  image: { rootfs: string; config: ImageConfig };
+  /** The address the engine listens on. */
+  engineUrl: string;
+  stopTimeoutMs: number;
+}
+
+/**
+ * What the sandbox starts for a worker. Argv and environment come from `planWorkerProcess` of
+ * `@iii/workers`, the call `iii worker inspect` shows them with, so what inspect shows is what runs.
+ */
+export async function workerStartDefinition(input: WorkerStartInput): Promise<WorkerDefinition> {
+  const { plan, image, engineUrl } = input;
+  const process = await planWorkerProcess({
+    imageConfig: image.config,
+    imageRootfs: image.rootfs,
+    name: plan.name,
+    config: plan.config,
+    engineUrl,
+  });
+  return {
+    name: plan.name,
+    config: plan.config,
+    resources: plan.resources,
+    network: plan.network,
+    imageRootfs: image.rootfs,
+    imageConfig: image.config,
+    engineUrl,
+    process,
+    restart: plan.restart,
+    stopTimeoutMs: input.stopTimeoutMs,
+  };
+}
