@@ -8,10 +8,10 @@ import {
   loadWorkerImage,
   lockedDigests,
   planWorkerProcess,
-  prunable,
   pullWorkerImage,
   resolveTarget,
   sameImage,
+  unreferencedCache,
   upsertWorkerImage,
 } from '@iii/workers';
 
@@ -70,7 +70,7 @@ try {
     engineUrl: 'ws://127.0.0.1:49134',
   });
   // 6. Prune: nothing, while the lock pins the only image.
-  const unused = await prunable(store, paths.rootfs, lockedDigests(lock));
+  const unused = await unreferencedCache(store, paths.rootfs, lockedDigests(lock));
   console.log(
     JSON.stringify({
       name,

@@ -10,8 +10,7 @@ import {
   WorkerNotFoundError,
 } from '@iii/config';
 import type { OrphanedWorker, WorkerAddress, WorkerDetails } from '@iii/engine';
-import type { ImageConfig } from '@iii/oci';
-import { ImageStore } from '@iii/oci';
+import { type ImageConfig, ImageStore } from '@iii/oci';
 import { inspectWorkerConfig, planWorkerProcess, storedImageInfo, TreeMeter } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
