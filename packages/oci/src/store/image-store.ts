@@ -38,6 +38,12 @@ export const defaultPullConcurrency = 6;
 export interface PullOptions {
   signal?: AbortSignal;
   onProgress?: (event: PullProgress) => void;
+  /**
+   * Called once per layer blob of the manifest as soon as it is in the store for good: found there,
+   * or downloaded, verified and renamed into place. Unlike progress events (which are for display
+   * and may change), this is what a consumer may rely on to read the blob before `pull` resolves.
+   */
+  onLayerCommitted?: (digest: string) => void;
   /** Names to record in index.json (`org.opencontainers.image.ref.name`); default the image's reference. */
   names?: string[];
   /** Blobs downloaded at once (default {@link defaultPullConcurrency}). */
@@ -242,6 +248,12 @@ export class ImageStore {
    */
   async pull(image: Image, options: PullOptions = {}): Promise<Image> {
     const { signal, onProgress } = options;
+    const committed = new Set<string>();
+    const commit = (digest: string) => {
+      if (committed.has(digest)) return;
+      committed.add(digest);
+      options.onLayerCommitted?.(digest);
+    };
     await this.init();
     const raw = await image.rawManifest();
     const manifest = await image.manifest();
@@ -251,9 +263,10 @@ export class ImageStore {
 
     const missing: Descriptor[] = [];
     for (const d of manifest.layers) {
-      if (await this.hasBlob(d))
+      if (await this.hasBlob(d)) {
         onProgress?.({ digest: d.digest, kind: 'layer', done: d.size, total: d.size, status: 'exists' });
-      else missing.push(d);
+        commit(d.digest);
+      } else missing.push(d);
     }
     if (!(await this.hasBlob(manifest.config))) {
       onProgress?.({
@@ -282,7 +295,10 @@ export class ImageStore {
       await boundedParallel(
         unique,
         options.concurrency ?? defaultPullConcurrency,
-        (layer, _i, inner) => this.ingestLayer(layer, { signal: inner, onProgress }),
+        async (layer, _i, inner) => {
+          await this.ingestLayer(layer, { signal: inner, onProgress });
+          commit(layer.descriptor.digest);
+        },
         signal,
       );
     }

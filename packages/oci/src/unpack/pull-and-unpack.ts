@@ -74,16 +74,14 @@ export async function pullAndUnpack(
     .pull(teeing, {
       ...options.pull,
       signal: controller.signal,
-      onProgress: (event) => {
-        if (event.kind === 'layer' && (event.status === 'done' || event.status === 'exists')) {
-          ready.get(event.digest)?.resolve();
-        }
-        options.pull?.onProgress?.(event);
+      onLayerCommitted: (digest) => {
+        ready.get(digest)?.resolve();
+        options.pull?.onLayerCommitted?.(digest);
       },
     })
     .then(
       (stored) => {
-        // Every blob is in the store now, also ones the pull reported no event for.
+        // Every blob is in the store now (each was signalled already; this only makes sure).
         for (const wait of ready.values()) wait.resolve();
         return stored;
       },
