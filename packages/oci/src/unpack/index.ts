@@ -19,4 +19,5 @@ export { type PullAndUnpackOptions, type PullAndUnpackResult, pullAndUnpack } fr
 export { withPullHeapTuning } from './pull-heap-tuning.js';
 export { type UnpackOptions, type UnpackResult, unpack } from './unpack.js';
 export { rootfsPath, type UnpackImageResult, unpackImage } from './unpack-image.js';
+export { Unpacker } from './unpacker.js';
 export type { UnpackWarning } from './warning.js';

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { entryPathComponents } from './entry-path.js';
 import { UnsupportedEntryError } from './errors.js';
 import { deleteTree, lstatOrUndefined, SafeTree } from './safe-tree.js';
-import { type SmallFileFinish, SmallFiles, smallFileLimit } from './small-files.js';
+import { type SmallFileFinish, SmallFiles, type SmallFilesThread, smallFileLimit } from './small-files.js';
 import { createSpecialFile } from './special-file.js';
 import type { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
@@ -38,6 +38,8 @@ export interface LayerWriterOptions {
   readonly umask: number;
   /** Record each entry's owner (in `StagedLayer.owners`) for a later ownership pass. */
   readonly recordOwners?: boolean;
+  /** The unpacker's thread that writes small files. */
+  readonly thread: SmallFilesThread;
 }
 
 /** Mode, mtime and owner of a directory the layer has an entry for, applied when the rootfs is done. */
@@ -117,7 +119,7 @@ export class LayerWriter extends SafeTree {
   private readonly dirs = new Map<string, DirMetadata>();
   private readonly whiteouts: StagedWhiteout[] = [];
   private readonly links = new Map<string, DeferredLink>();
-  private readonly smallFiles = new SmallFiles();
+  private readonly smallFiles: SmallFiles;
   /** Absolute paths of everything this layer has created in its staging directory. */
   private readonly made = new Set<string>();
   /** Who new entries belong to when created (the root was made mode 0755 without setgid). */
@@ -127,6 +129,7 @@ export class LayerWriter extends SafeTree {
   constructor(options: LayerWriterOptions) {
     super(options.root, options.digest);
     this.options = options;
+    this.smallFiles = new SmallFiles(options.thread);
     this.owner = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
     this.owners = options.recordOwners ? new Map() : undefined;
   }

@@ -3,8 +3,9 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Image, Layer } from '../image/types.js';
 import type { ImageStore, PullOptions } from '../store/image-store.js';
 import type { UnpackLayer } from './layer-source.js';
+import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
 import type { UnpackOptions } from './unpack.js';
-import { type UnpackImageResult, unpackImage } from './unpack-image.js';
+import { type UnpackImageResult, unpackImageWith } from './unpack-image.js';
 
 export interface PullAndUnpackOptions extends UnpackOptions {
   /** Passed to `store.pull` (progress of the downloads, names, concurrency). */
@@ -42,7 +43,18 @@ function deferred(): Deferred {
  * from the store as soon as its blob is committed there, while later layers are still downloading. So the whole takes about as long as the slower of the two, not their sum.
  * If either side fails, the other is cancelled; a failed unpack leaves nothing in the rootfs cache.
  */
-export async function pullAndUnpack(
+export function pullAndUnpack(
+  image: Image,
+  store: Pick<ImageStore, 'pull' | 'blobPath'>,
+  rootfsCacheDir: string,
+  options: PullAndUnpackOptions = {},
+): Promise<PullAndUnpackResult> {
+  return withSmallFilesThread((thread) => pullAndUnpackWith(thread, image, store, rootfsCacheDir, options));
+}
+
+/** {@link pullAndUnpack} with the small files written by `thread` (see `Unpacker`). */
+export async function pullAndUnpackWith(
+  thread: SmallFilesThread,
   image: Image,
   store: Pick<ImageStore, 'pull' | 'blobPath'>,
   rootfsCacheDir: string,
@@ -112,10 +124,15 @@ export async function pullAndUnpack(
       return createReadStream(store.blobPath(descriptor.digest), { signal, highWaterMark: 256 * 1024 });
     },
   }));
-  const unpacked = unpackImage({ digest: image.digest, layers: async () => layers }, rootfsCacheDir, {
-    ...options,
-    signal: controller.signal,
-  }).catch((error: unknown) => {
+  const unpacked = unpackImageWith(
+    thread,
+    { digest: image.digest, layers: async () => layers },
+    rootfsCacheDir,
+    {
+      ...options,
+      signal: controller.signal,
+    },
+  ).catch((error: unknown) => {
     controller.abort(error);
     throw error;
   });

@@ -3,16 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RootfsWriteError } from './errors.js';
-import { SmallFiles } from './small-files.js';
+import { SmallFiles, SmallFilesThread } from './small-files.js';
 
 const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 const finish = { owner: undefined, chmod: undefined, mtime: new Date('2022-02-03T04:05:06.789Z') };
 
 let dir: string;
+let thread: SmallFilesThread;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iii-small-files-'));
+  thread = new SmallFilesThread();
 });
-afterEach(() => {
+afterEach(async () => {
+  await thread.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -23,7 +26,7 @@ async function add(files: SmallFiles, name: string, content: string, mode = 0o64
 
 describe('SmallFiles', () => {
   it('writes every file, across many batches, with its content, mode and mtime', async () => {
-    const files = new SmallFiles();
+    const files = new SmallFiles(thread);
     // More files and bytes than four batches hold, so adding has to wait for batches to come back.
     for (let i = 0; i < 1000; i++) await add(files, `f${i}`, `${i}:${'x'.repeat(2000)}`, 0o600);
     await files.flush();
@@ -36,7 +39,7 @@ describe('SmallFiles', () => {
   });
 
   it('names the entry that failed, throws it on the next call, and stops the rest of its batch', async () => {
-    const files = new SmallFiles();
+    const files = new SmallFiles(thread);
     await add(files, 'first', 'one');
     await add(files, 'missing-dir/second', 'two');
     await add(files, 'third', 'three');
@@ -49,11 +52,21 @@ describe('SmallFiles', () => {
   });
 
   it('takes nothing more once settled after a failure elsewhere', async () => {
-    const files = new SmallFiles();
+    const files = new SmallFiles(thread);
     await add(files, 'queued', 'never written');
     await files.settle();
     expect(files.pending).toBe(false);
     await expect(add(files, 'late', 'x')).rejects.toThrow('no longer being unpacked');
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('fails, naming the entry, once its thread is closed', async () => {
+    const files = new SmallFiles(thread);
+    await add(files, 'written', 'one');
+    await files.flush();
+    await thread.close();
+    await add(files, 'after-close', 'two');
+    await expect(files.flush()).rejects.toThrow("'after-close'");
+    expect(fs.readdirSync(dir)).toEqual(['written']);
   });
 });

@@ -1,5 +1,20 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RootfsWriteError } from './errors.js';
+import {
+  type BatchReply,
+  type BatchRequest,
+  chmodField,
+  fieldCount,
+  flagsField,
+  gidField,
+  lengthField,
+  modeField,
+  mtimeField,
+  offsetField,
+  uidField,
+} from './small-files-protocol.js';
 
 /** What a small file gets once its content is written. */
 export interface SmallFileFinish {
@@ -10,29 +25,6 @@ export interface SmallFileFinish {
   readonly mtime: Date;
 }
 
-/**
- * Numbers of a batch's files, `fieldCount` per file at `index * fieldCount` (no object per file, and
- * the array goes back and forth without being copied): open flags, mode, uid and gid (-1: keep),
- * mode for fchmod (-1: none), mtime in seconds, and where the content lies in the data buffer.
- */
-const fieldCount = 8;
-const flagsField = 0;
-const modeField = 1;
-const uidField = 2;
-const gidField = 3;
-const chmodField = 4;
-const mtimeField = 5;
-const offsetField = 6;
-const lengthField = 7;
-
-interface BatchReply {
-  id: number;
-  data: ArrayBuffer;
-  fields: Float64Array;
-  /** The first file that could not be written; the files after it in the batch were not tried. */
-  failure?: { index: number; code?: string; message: string };
-}
-
 /** Files at most this large are written by the helper thread; larger ones by the caller. */
 export const smallFileLimit = 64 * 1024;
 const batchBytes = 256 * 1024;
@@ -40,90 +32,90 @@ const batchFiles = 128;
 /** Batches handed to the helper thread and not yet back, per writer. */
 const batchesInFlight = 4;
 
-// The helper thread: creates, writes, stamps and closes each file of a batch with synchronous
-// calls, then hands the batch's buffer back for reuse. Plain CommonJS, evaluated from this string,
-// so that it runs the same from the sources and from the bundle.
-const helperSource = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-parentPort.on('message', ({ id, paths, fields, data }) => {
-  const bytes = new Uint8Array(data);
-  let failure;
-  for (let index = 0; index < paths.length && failure === undefined; index++) {
-    const at = index * ${fieldCount};
-    let fd = -1;
-    try {
-      fd = fs.openSync(paths[index], fields[at + ${flagsField}], fields[at + ${modeField}]);
-      let from = fields[at + ${offsetField}];
-      const end = from + fields[at + ${lengthField}];
-      while (from < end) from += fs.writeSync(fd, bytes, from, end - from);
-      const uid = fields[at + ${uidField}];
-      if (uid >= 0) fs.fchownSync(fd, uid, fields[at + ${gidField}]);
-      const chmod = fields[at + ${chmodField}];
-      if (chmod >= 0) fs.fchmodSync(fd, chmod);
-      const mtime = fields[at + ${mtimeField}];
-      fs.futimesSync(fd, mtime, mtime);
-    } catch (error) {
-      failure = { index, code: error.code, message: error.message };
-    } finally {
-      if (fd >= 0) {
-        try { fs.closeSync(fd); } catch (error) { failure ??= { index, code: error.code, message: error.message }; }
-      }
-    }
-  }
-  parentPort.postMessage({ id, data, fields, failure }, [data, fields.buffer]);
-});
-`;
-
 /**
- * The one helper thread of the process, started on first use and shared by every writer. It is
- * unreferenced while idle, so it never keeps the process alive.
+ * The helper thread of an `Unpacker`, shared by the writers of its layers: started on first use
+ * (again if it died), stopped by `close`. It is unreferenced while idle, so an unpacker that is not
+ * closed never keeps the process alive.
  */
-class HelperThread {
-  private readonly worker: Worker;
+export class SmallFilesThread {
+  private worker: Worker | undefined;
   private readonly waiting = new Map<number, (reply: BatchReply | Error) => void>();
   private nextId = 1;
+  private closed = false;
 
-  constructor(onGone: () => void) {
-    // No flags of the host process (a TypeScript loader, say): the thread only needs node:fs.
-    this.worker = new Worker(helperSource, { eval: true, name: 'iii-oci-small-files', execArgv: [] });
-    this.worker.unref();
-    this.worker.on('message', (reply: BatchReply) => {
+  /** Hands a batch to the thread; resolves with its reply, or the error that stopped the thread. */
+  send(paths: string[], fields: Float64Array, data: ArrayBuffer): Promise<BatchReply | Error> {
+    if (this.closed) return Promise.resolve(new Error('the unpacker is closed'));
+    const worker = this.start();
+    const id = this.nextId++;
+    if (this.waiting.size === 0) worker.ref();
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      const request: BatchRequest = { id, paths, fields, data };
+      worker.postMessage(request, [data, fields.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Stops the thread; batches still out fail. Nothing can be sent afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await worker.terminate();
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = startWorker();
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (reply: BatchReply) => {
       const resolve = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
-      if (this.waiting.size === 0) this.worker.unref();
+      if (this.waiting.size === 0) worker.unref();
       resolve?.(reply);
     });
     const fail = (error: Error) => {
-      onGone();
+      if (this.worker === worker) this.worker = undefined;
       const waiting = [...this.waiting.values()];
       this.waiting.clear();
       for (const resolve of waiting) resolve(error);
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`the file-writing thread exited with code ${code}`)));
-  }
-
-  send(paths: string[], fields: Float64Array, data: ArrayBuffer): Promise<BatchReply | Error> {
-    const id = this.nextId++;
-    if (this.waiting.size === 0) this.worker.ref();
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.worker.postMessage({ id, paths, fields, data }, [data, fields.buffer as ArrayBuffer]);
-    });
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the file-writing thread exited with code ${code}`)));
+    return worker;
   }
 }
 
-let helper: HelperThread | undefined;
-
-function helperThread(): HelperThread {
-  if (!helper) {
-    const started = new HelperThread(() => {
-      if (helper === started) helper = undefined;
-    });
-    helper = started;
+/** Runs `fn` with a thread of its own, stopped when `fn` is done (for one-off unpacks). */
+export async function withSmallFilesThread<T>(fn: (thread: SmallFilesThread) => Promise<T>): Promise<T> {
+  const thread = new SmallFilesThread();
+  try {
+    return await fn(thread);
+  } finally {
+    await thread.close();
   }
-  return helper;
+}
+
+/**
+ * Starts small-files-thread.js, which the build puts next to this module. Run from the TypeScript
+ * sources (tests, a TypeScript loader), it is compiled here first: node cannot start a thread from
+ * a .ts file, and a loader given to the thread would take seconds to start in every one.
+ */
+function startWorker(): Worker {
+  // No flags of the host process (a TypeScript loader, say): the thread only needs node:fs.
+  const options = { name: 'iii-oci-small-files', execArgv: [] };
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./small-files-thread.js', import.meta.url), options);
+  const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const built = esbuild.buildSync({
+    entryPoints: [fileURLToPath(new URL('./small-files-thread.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+  });
+  return new Worker(built.outputFiles[0]?.text ?? '', { ...options, eval: true });
 }
 
 /**
@@ -138,6 +130,7 @@ function helperThread(): HelperThread {
  * entry it happened to.
  */
 export class SmallFiles {
+  private readonly thread: SmallFilesThread;
   private paths: string[] = [];
   private names: string[] = [];
   private batch: { data: Uint8Array; fields: Float64Array } | undefined;
@@ -146,6 +139,10 @@ export class SmallFiles {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: RootfsWriteError | undefined;
   private closed = false;
+
+  constructor(thread: SmallFilesThread) {
+    this.thread = thread;
+  }
 
   /** Whether files are waiting to be written or being written. */
   get pending(): boolean {
@@ -234,7 +231,7 @@ export class SmallFiles {
     this.names = [];
     this.batch = undefined;
     this.used = 0;
-    const batch = helperThread()
+    const batch = this.thread
       .send(paths, fields, data.buffer as ArrayBuffer)
       .then((reply) => {
         if (reply instanceof Error) {

@@ -4,7 +4,8 @@ import { parseDigest } from '../image/digest.js';
 import { TargetExistsError } from './errors.js';
 import type { UnpackImage } from './layer-source.js';
 import { removeTree } from './remove-tree.js';
-import { type UnpackOptions, type UnpackResult, unpack, unpackTempPrefix } from './unpack.js';
+import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
+import { type UnpackOptions, type UnpackResult, unpackTempPrefix, unpackWith } from './unpack.js';
 
 export interface UnpackImageResult extends UnpackResult {
   /** True when a finished rootfs for this manifest digest was already in the cache. */
@@ -27,10 +28,23 @@ export async function unpackImage(
   options: UnpackOptions = {},
 ): Promise<UnpackImageResult> {
   const target = rootfsPath(rootfsCacheDir, image.digest);
+  // A reused rootfs needs no thread.
+  if (await isDirectory(target)) return reused(target);
+  return withSmallFilesThread((thread) => unpackImageWith(thread, image, rootfsCacheDir, options));
+}
+
+/** {@link unpackImage} with the small files written by `thread` (see `Unpacker`). */
+export async function unpackImageWith(
+  thread: SmallFilesThread,
+  image: UnpackImage,
+  rootfsCacheDir: string,
+  options: UnpackOptions = {},
+): Promise<UnpackImageResult> {
+  const target = rootfsPath(rootfsCacheDir, image.digest);
   if (await isDirectory(target)) return reused(target);
   await sweepAbandoned(target);
   try {
-    return { ...(await unpack(await image.layers(), target, options)), reused: false };
+    return { ...(await unpackWith(thread, await image.layers(), target, options)), reused: false };
   } catch (error) {
     if (error instanceof TargetExistsError && (await isDirectory(target))) return reused(target);
     throw error;

@@ -10,6 +10,7 @@ import { type ApplyOwners, RecordedOwners } from './owners.js';
 import type { UnpackProgress } from './progress.js';
 import { removeTree } from './remove-tree.js';
 import { RootfsMerger } from './rootfs-merger.js';
+import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
 import { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
 
@@ -65,7 +66,17 @@ export function unpackTempPrefix(target: string): string {
  * end, so `targetDir` appears complete or not at all; on any error the temporary directories are
  * removed. Throws `TargetExistsError` if `targetDir` exists (also when another process won a race to it).
  */
-export async function unpack(
+export function unpack(
+  layers: readonly UnpackLayer[],
+  targetDir: string,
+  options: UnpackOptions = {},
+): Promise<UnpackResult> {
+  return withSmallFilesThread((thread) => unpackWith(thread, layers, targetDir, options));
+}
+
+/** {@link unpack} with the small files written by `thread` (see `Unpacker`). */
+export async function unpackWith(
+  thread: SmallFilesThread,
   layers: readonly UnpackLayer[],
   targetDir: string,
   options: UnpackOptions = {},
@@ -117,6 +128,7 @@ export async function unpack(
           budget,
           umask,
           ...(owners ? { recordOwners: true } : {}),
+          thread,
           onWarning: (warning) => {
             warnings.push(warning);
             options.onWarning?.(warning);
