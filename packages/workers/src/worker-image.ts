@@ -11,7 +11,6 @@ import {
   parseImageSourceRef,
   parseReference,
   pullAndUnpack,
-  withPullHeapTuning,
 } from '@iii/oci';
 import { imageOwnersForUnpack } from '@iii/sandbox';
 import { imageEnvDefaults } from './worker-defaults.js';
@@ -148,8 +147,7 @@ export interface InstallOptions {
 
 /**
  * Pulls an opened image into the store (only missing blobs) and unpacks it once, both at the same
- * time, then reads its defaults. The process is the CLI's own, so the pull runs with the heap
- * tuning of @iii/oci.
+ * time, then reads its defaults.
  */
 export async function installImage(image: Image, opts: InstallOptions): Promise<InstalledImage> {
   const onProgress = (e: OciPullProgress) => {
@@ -164,13 +162,11 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
   // Rootless with subordinate ids, the files get the image's owners as the sandbox maps them.
   const ownerWarnings: string[] = [];
   const applyOwners = await imageOwnersForUnpack((m) => ownerWarnings.push(m));
-  const { image: stored, rootfs: unpacked } = await withPullHeapTuning(() =>
-    pullAndUnpack(image, opts.store, opts.rootfsDir, {
-      pull: { onProgress, ...(opts.names ? { names: opts.names } : {}) },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(applyOwners ? { applyOwners } : {}),
-    }),
-  );
+  const { image: stored, rootfs: unpacked } = await pullAndUnpack(image, opts.store, opts.rootfsDir, {
+    pull: { onProgress, ...(opts.names ? { names: opts.names } : {}) },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(applyOwners ? { applyOwners } : {}),
+  });
   opts.progress?.finish();
   const config = await stored.config();
   const platform = stored.platform ?? {

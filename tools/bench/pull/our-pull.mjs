@@ -1,19 +1,12 @@
 // Plain JavaScript on the built @iii/oci, so that pull-once.mjs can run it without a TypeScript
 // loader, which would inflate the peak RSS it measures; types in our-pull.d.mts.
 import { join } from 'node:path';
-import {
-  ImageStore,
-  openRegistryImage,
-  parseReference,
-  pullAndUnpack,
-  RegistryClient,
-  withPullHeapTuning,
-} from '@iii/oci';
+import { ImageStore, openRegistryImage, parseReference, pullAndUnpack, RegistryClient } from '@iii/oci';
 
 /**
  * What `iii worker add` does for an image, through the public API of @iii/oci: open the image in
  * the registry, pull it into a store (verified, parallel layers) while unpacking it into the rootfs
- * cache, with the heap tuning the CLI runs pulls with.
+ * cache.
  */
 export async function ourPull(reference, workDir, signal) {
   const client = new RegistryClient();
@@ -23,9 +16,7 @@ export async function ourPull(reference, workDir, signal) {
       ...(signal ? { signal } : {}),
     });
     const store = new ImageStore(join(workDir, 'store'));
-    const { rootfs } = await withPullHeapTuning(() =>
-      pullAndUnpack(image, store, join(workDir, 'rootfs'), signal ? { signal } : {}),
-    );
+    const { rootfs } = await pullAndUnpack(image, store, join(workDir, 'rootfs'), signal ? { signal } : {});
     return rootfs.rootfs;
   } finally {
     client.close();

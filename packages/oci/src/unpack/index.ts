@@ -16,7 +16,6 @@ export { defaultUnpackLimits, type UnpackLimits } from './limits.js';
 export type { ApplyOwners, OwnerRecord } from './owners.js';
 export type { UnpackProgress } from './progress.js';
 export { type PullAndUnpackOptions, type PullAndUnpackResult, pullAndUnpack } from './pull-and-unpack.js';
-export { withPullHeapTuning } from './pull-heap-tuning.js';
 export { type UnpackOptions, type UnpackResult, unpack } from './unpack.js';
 export { rootfsPath, type UnpackImageResult, unpackImage } from './unpack-image.js';
 export { Unpacker } from './unpacker.js';
