@@ -1,0 +1,248 @@
+/**
+ * Two rules of the codebase no linter here checks:
+ * - no code under packages/*\/src or apps/*\/src touches an `_`-prefixed member of another
+ *   library's object (`ws._socket`, `extract._parse`): private internals move between versions and
+ *   pin dependencies. A class's own `_` members (`this._x`, or a member the same file declares)
+ *   are its business.
+ * - no module of packages/*\/src keeps state at module level: no top-level `let` or `var`, and no
+ *   top-level container (Map, Set, array, object) that the module mutates. State belongs to an
+ *   instance that its caller creates, so two users in one process never share it by accident.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function sourceFiles(group: 'packages' | 'apps'): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|mts|cts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) files.push(path);
+    }
+  };
+  for (const name of readdirSync(join(root, group))) {
+    const src = join(root, group, name, 'src');
+    try {
+      walk(src);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return files.sort();
+}
+
+function parse(file: string): ts.SourceFile {
+  return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+}
+
+function where(source: ts.SourceFile, node: ts.Node): string {
+  const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+  return `${relative(root, source.fileName)}:${line + 1}`;
+}
+
+/**
+ * Keys of the iii wire protocol that begin with `_` (PROTOCOL.md): fields of JSON data, not members
+ * of a library's objects.
+ */
+const protocolKeys = new Set(['_caller_worker_id']);
+
+/**
+ * Names of the members that classes and object literals of this file implement. Interfaces and type
+ * literals do not count: describing another library's internals does not make them ours.
+ */
+function declaredMembers(source: ts.SourceFile): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: ts.Node) => {
+    if (
+      (ts.isPropertyDeclaration(node) ||
+        ts.isMethodDeclaration(node) ||
+        ts.isGetAccessorDeclaration(node) ||
+        ts.isSetAccessorDeclaration(node) ||
+        ts.isPropertyAssignment(node)) &&
+      node.name &&
+      (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name))
+    ) {
+      names.add(node.name.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return names;
+}
+
+/** `x._member`, `x['_member']` and `{ _member } = x` on anything but `this` or the file's own members. */
+export function privateMemberUses(source: ts.SourceFile): string[] {
+  const own = declaredMembers(source);
+  const found: string[] = [];
+  const report = (node: ts.Node, name: string, target: ts.Expression | undefined) => {
+    if (!name.startsWith('_') || own.has(name) || protocolKeys.has(name)) return;
+    if (target && target.kind === ts.SyntaxKind.ThisKeyword) return;
+    found.push(`${where(source, node)}: ${node.getText(source)}`);
+  };
+  const visit = (node: ts.Node) => {
+    if (ts.isPropertyAccessExpression(node)) report(node, node.name.text, node.expression);
+    else if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)) {
+      report(node, node.argumentExpression.text, node.expression);
+    } else if (ts.isBindingElement(node) && ts.isObjectBindingPattern(node.parent)) {
+      const name = node.propertyName ?? node.name;
+      if (ts.isIdentifier(name) || ts.isStringLiteral(name)) report(node, name.text, undefined);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+const mutatingMethods = new Set([
+  'set',
+  'add',
+  'delete',
+  'clear',
+  'push',
+  'pop',
+  'shift',
+  'unshift',
+  'splice',
+  'sort',
+  'reverse',
+  'fill',
+  'copyWithin',
+]);
+
+function isContainer(init: ts.Expression | undefined): boolean {
+  if (!init) return false;
+  while (ts.isAsExpression(init) || ts.isSatisfiesExpression(init) || ts.isParenthesizedExpression(init)) {
+    init = init.expression;
+  }
+  if (ts.isArrayLiteralExpression(init) || ts.isObjectLiteralExpression(init)) return true;
+  return (
+    ts.isNewExpression(init) &&
+    ts.isIdentifier(init.expression) &&
+    ['Map', 'Set', 'WeakMap', 'WeakSet', 'Array'].includes(init.expression.text)
+  );
+}
+
+/** Top-level `let`/`var`, and top-level containers the module changes after creating them. */
+export function moduleState(source: ts.SourceFile): string[] {
+  const found: string[] = [];
+  const containers = new Map<string, ts.Node>();
+  for (const statement of source.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    const list = statement.declarationList;
+    const isConst = (list.flags & ts.NodeFlags.Const) !== 0;
+    for (const declaration of list.declarations) {
+      if (!isConst) {
+        found.push(
+          `${where(source, declaration)}: top-level ${list.flags & ts.NodeFlags.Let ? 'let' : 'var'} ${declaration.name.getText(source)}`,
+        );
+      } else if (ts.isIdentifier(declaration.name) && isContainer(declaration.initializer)) {
+        containers.set(declaration.name.text, declaration);
+      }
+    }
+  }
+  if (containers.size === 0) return found;
+  const mutated = new Set<string>();
+  /** The top-level container `node` names, if it is `name` or `name.x` / `name[x]` (any depth). */
+  const containerOf = (node: ts.Expression): string | undefined => {
+    while (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) node = node.expression;
+    return ts.isIdentifier(node) && containers.has(node.text) ? node.text : undefined;
+  };
+  const visit = (node: ts.Node) => {
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+      const name = containerOf(node.expression.expression);
+      if (name && mutatingMethods.has(node.expression.name.text)) mutated.add(name);
+    }
+    if (
+      ts.isBinaryExpression(node) &&
+      node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+      node.operatorToken.kind <= ts.SyntaxKind.LastAssignment &&
+      (ts.isPropertyAccessExpression(node.left) || ts.isElementAccessExpression(node.left))
+    ) {
+      const name = containerOf(node.left);
+      if (name) mutated.add(name);
+    }
+    if (
+      (ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) &&
+      (node.operator === ts.SyntaxKind.PlusPlusToken || node.operator === ts.SyntaxKind.MinusMinusToken) &&
+      (ts.isPropertyAccessExpression(node.operand) || ts.isElementAccessExpression(node.operand))
+    ) {
+      const name = containerOf(node.operand);
+      if (name) mutated.add(name);
+    }
+    if (ts.isDeleteExpression(node)) {
+      const name = containerOf(node.expression);
+      if (name) mutated.add(name);
+    }
+    if (
+      ts.isCallExpression(node) &&
+      node.expression.getText(source) === 'Object.assign' &&
+      node.arguments[0] &&
+      containerOf(node.arguments[0])
+    ) {
+      mutated.add(containerOf(node.arguments[0]) as string);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  for (const name of mutated) {
+    found.push(
+      `${where(source, containers.get(name) as ts.Node)}: top-level ${name} is changed by the module`,
+    );
+  }
+  return found;
+}
+
+describe('house rules', () => {
+  it('no source touches an _-prefixed member of another library', () => {
+    const files = [...sourceFiles('packages'), ...sourceFiles('apps')];
+    expect(files.length).toBeGreaterThan(50);
+    expect(files.flatMap((file) => privateMemberUses(parse(file)))).toEqual([]);
+  });
+
+  it('no module of a package keeps mutable state at module level', () => {
+    const files = sourceFiles('packages').filter((file) => !/\.test\.ts$/.test(file));
+    expect(files.flatMap((file) => moduleState(parse(file)))).toEqual([]);
+  });
+
+  it('the checks find what they look for', () => {
+    const sample = ts.createSourceFile(
+      'sample.ts',
+      [
+        "import { WebSocket } from 'ws';",
+        'let count = 0;',
+        'const cache = new Map<string, number>();',
+        'const fixed = new Set([1, 2]);',
+        'const seen: string[] = [];',
+        'const state = { n: 0 };',
+        'export function f(ws: WebSocket) {',
+        '  cache.set("a", 1);',
+        '  seen.push("x");',
+        '  state.n++;',
+        '  const tcp = (ws as unknown as { _socket: unknown })._socket;',
+        '  const { _parse } = ws as unknown as { _parse: unknown };',
+        "  return [fixed.has(1), tcp, _parse, (ws as never)['_receiver'], count];",
+        '}',
+        'class Own { private _mine = 1; get mine() { return this._mine + other()._mine; } }',
+        'function other(): Own { return new Own(); }',
+      ].join('\n'),
+      ts.ScriptTarget.Latest,
+      true,
+    );
+    expect(privateMemberUses(sample).map((line) => line.replace(/^[^ ]*: /, ''))).toEqual([
+      '(ws as unknown as { _socket: unknown })._socket',
+      '_parse',
+      "(ws as never)['_receiver']",
+    ]);
+    expect(moduleState(sample).map((line) => line.replace(/^[^ ]*: /, ''))).toEqual([
+      'top-level let count',
+      'top-level cache is changed by the module',
+      'top-level seen is changed by the module',
+      'top-level state is changed by the module',
+    ]);
+  });
+});
