@@ -185,33 +185,29 @@ async function onPath(name: string): Promise<boolean> {
   return false;
 }
 
-let cached: Promise<{ ids?: SubordinateIds; reason?: string }> | undefined;
-
 /**
  * The subordinate ids of this process's user, when it has uid and gid ranges and the tools that
  * map them (runc runs newuidmap/newgidmap itself when it cannot write the maps); otherwise why not.
+ * Read on every call (two small files and a PATH lookup): no process-wide cache to go stale.
  */
-export function subordinateIdsOf(uid: number): Promise<{ ids?: SubordinateIds; reason?: string }> {
-  cached ??= (async () => {
-    let name: string | undefined;
-    try {
-      name = userInfo().username;
-    } catch {}
-    const [subuid, subgid] = await Promise.all([
-      readFile('/etc/subuid', 'utf8').catch(() => ''),
-      readFile('/etc/subgid', 'utf8').catch(() => ''),
-    ]);
-    const uids = parseSubordinateIds(subuid, name, uid);
-    const gids = parseSubordinateIds(subgid, name, uid);
-    if (uids.length === 0 || gids.length === 0) {
-      return {
-        reason: `${name ?? `uid ${uid}`} has no ${uids.length === 0 ? '/etc/subuid' : '/etc/subgid'} range`,
-      };
-    }
-    for (const tool of [...ID_MAP_TOOLS, 'unshare']) {
-      if (!(await onPath(tool))) return { reason: `${tool} is not installed` };
-    }
-    return { ids: { uids, gids } };
-  })();
-  return cached;
+export async function subordinateIdsOf(uid: number): Promise<{ ids?: SubordinateIds; reason?: string }> {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {}
+  const [subuid, subgid] = await Promise.all([
+    readFile('/etc/subuid', 'utf8').catch(() => ''),
+    readFile('/etc/subgid', 'utf8').catch(() => ''),
+  ]);
+  const uids = parseSubordinateIds(subuid, name, uid);
+  const gids = parseSubordinateIds(subgid, name, uid);
+  if (uids.length === 0 || gids.length === 0) {
+    return {
+      reason: `${name ?? `uid ${uid}`} has no ${uids.length === 0 ? '/etc/subuid' : '/etc/subgid'} range`,
+    };
+  }
+  for (const tool of [...ID_MAP_TOOLS, 'unshare']) {
+    if (!(await onPath(tool))) return { reason: `${tool} is not installed` };
+  }
+  return { ids: { uids, gids } };
 }
