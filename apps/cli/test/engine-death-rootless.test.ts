@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { busybox } from '@iii/tools/fixtures';
 import { requireTools, runCommand, subordinateRange } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordOf, sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
@@ -154,8 +155,12 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
       const rows = (JSON.parse(r.stdout) as { workers: { status: string }[] }).workers;
       return rows.length === 2 && rows.every((w) => w.status === 'running');
     });
-    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
-    const dog = JSON.parse(await readFile(join(home, 'sandbox', 'watchdog.json'), 'utf8')) as { pid: number };
+    const record = JSON.parse(await readFile(recordOf(home, join(dir, 'config.yaml')), 'utf8')) as {
+      pid: number;
+    };
+    const dog = JSON.parse(
+      await readFile(join(sandboxOf(home, join(dir, 'config.yaml')), 'watchdog.json'), 'utf8'),
+    ) as { pid: number };
     const before = await processesOf(uid, sub);
     // iii, its watchdog, two runtime processes and two workers at least, all the user's.
     expect(before.some((p) => p.startsWith(`${record.pid}:`))).toBe(true);
@@ -168,7 +173,7 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
 
     const killedAt = Date.now();
     process.kill(record.pid, 'SIGKILL');
-    const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
+    const runtimeRoot = join(sandboxOf(home, join(dir, 'config.yaml')), 'runtime', 'runc');
     const left = async () => [
       ...(await processesOf(uid, sub)),
       ...(await readdir(runtimeRoot).catch(() => [] as string[])).map((id) => `container ${id}`),
@@ -180,6 +185,8 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
       remaining = await left();
     }
     expect(remaining, '10 s after kill -9 of iii').toEqual([]);
-    expect(await readFile(join(home, 'sandbox', 'watchdog.log'), 'utf8')).toMatch(/removed 2 container/);
+    expect(await readFile(join(sandboxOf(home, join(dir, 'config.yaml')), 'watchdog.log'), 'utf8')).toMatch(
+      /removed 2 container/,
+    );
   });
 });

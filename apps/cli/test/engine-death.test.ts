@@ -5,12 +5,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { busybox, nodeWorker } from '@iii/tools/fixtures';
 import { requireTools, runCommand } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
@@ -94,13 +95,16 @@ async function leftovers(home: string, pids: number[]): Promise<string[]> {
   for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
     if (line.includes(home)) found.push(`mount: ${line}`);
   }
-  const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
+  const runtimeRoot = join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'runtime', 'runc');
   for (const id of await readdir(runtimeRoot).catch(() => [] as string[])) found.push(`container ${id}`);
   return found;
 }
 
 async function watchdogPid(home: string): Promise<number | undefined> {
-  const text = await readFile(join(home, 'sandbox', 'watchdog.json'), 'utf8').catch(() => undefined);
+  const text = await readFile(
+    join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'watchdog.json'),
+    'utf8',
+  ).catch(() => undefined);
   return text ? (JSON.parse(text) as { pid: number }).pid : undefined;
 }
 
@@ -228,7 +232,9 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
       left = await leftovers(home, pids);
     }
     expect(left, 'left 10 s after kill -9 of iii').toEqual([]);
-    expect(await readFile(join(home, 'sandbox', 'watchdog.log'), 'utf8')).toMatch(/removed 3 container/);
+    expect(
+      await readFile(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'watchdog.log'), 'utf8'),
+    ).toMatch(/removed 3 container/);
 
     // Nothing runs, and nothing claims to.
     const { rows, orphans } = await list();
@@ -339,7 +345,11 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
     expect(logs.stdout).toMatch(/busybox-worker: stopping/);
     expect(await leftovers(home, pids)).toEqual([]);
     expect(await running(dog)).toBe(false);
-    expect(await readFile(join(home, 'sandbox', 'watchdog.log'), 'utf8')).toBe('');
-    expect(existsSync(join(home, 'sandbox', 'watchdog.json'))).toBe(false);
+    expect(
+      await readFile(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'watchdog.log'), 'utf8'),
+    ).toBe('');
+    expect(existsSync(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'watchdog.json'))).toBe(
+      false,
+    );
   });
 });

@@ -2,10 +2,11 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerWorker, type WorkerClient } from '@iii/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordOf } from './project-paths.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 
@@ -99,8 +100,8 @@ describe('iii start and iii trigger (built binary)', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('records the running engine in $III_HOME/run/engine.json, in a 0700 home', async () => {
-    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8'));
+  it("records the running engine in its project's directory under $III_HOME/projects, in a 0700 home", async () => {
+    const record = JSON.parse(await readFile(recordOf(home, join(cwd, 'config.yaml')), 'utf8'));
     expect(record).toMatchObject({
       pid: engine.child.pid,
       address: engine.address,
@@ -158,11 +159,12 @@ describe('iii start and iii trigger (built binary)', () => {
     expect(none.stderr).toMatch(/`iii`/);
     // A record left by a crashed engine: its pid is gone, so it is ignored.
     const staleHome = join(root, 'stale-home');
-    await mkdir(join(staleHome, 'run'), { recursive: true });
+    const staleRecord = recordOf(staleHome, join(cwd, 'config.yaml'));
+    await mkdir(dirname(staleRecord), { recursive: true });
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((resolve) => dead.once('exit', resolve));
     await writeFile(
-      join(staleHome, 'run', 'engine.json'),
+      staleRecord,
       JSON.stringify({
         pid: dead.pid,
         address: engine.address,
@@ -211,15 +213,16 @@ describe('iii start and iii trigger (built binary)', () => {
     const bareEnv = { ...env, III_HOME: join(root, 'bare-home') };
     const bare = await startIii([], { cwd: dir, env: bareEnv });
     expect(bare.address).toBe(`ws://127.0.0.1:${port}`);
-    const record = JSON.parse(await readFile(join(root, 'bare-home', 'run', 'engine.json'), 'utf8'));
+    const bareRecord = recordOf(join(root, 'bare-home'), join(dir, 'config.yaml'));
+    const record = JSON.parse(await readFile(bareRecord, 'utf8'));
     expect(record).toMatchObject({ address: bare.address, configPath: join(dir, 'config.yaml') });
-    // A second engine on the same home refuses to start.
+    // A second engine for the same project refuses to start, naming the project's config.yaml.
     const second = await iii(['start', '--port', '0'], { cwd: dir, env: bareEnv });
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/already running/);
+    expect(second.stderr).toMatch(/already running for .*bare\/config\.yaml/);
     bare.child.kill('SIGTERM');
     expect(await bare.exit).toBe(0);
-    await expect(stat(join(root, 'bare-home', 'run', 'engine.json'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(bareRecord)).rejects.toThrow(/ENOENT/);
   });
 
   it('fails with a clear error when the port is taken', async () => {
@@ -236,7 +239,9 @@ describe('iii start and iii trigger (built binary)', () => {
         new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`, 'm'),
       );
       expect(r.stderr).toMatch(/--port/);
-      await expect(stat(join(root, 'busy-home', 'run', 'engine.json'))).rejects.toThrow(/ENOENT/);
+      await expect(stat(recordOf(join(root, 'busy-home'), join(cwd, 'config.yaml')))).rejects.toThrow(
+        /ENOENT/,
+      );
     } finally {
       taken.close();
     }

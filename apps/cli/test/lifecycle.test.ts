@@ -10,6 +10,7 @@ import { busybox, crashingImage, pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
@@ -299,7 +300,7 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     expect(inspect.code, inspect.stderr).toBe(0);
     const details = JSON.parse(inspect.stdout) as { run: ListRow | null; logs: string };
     expect(details.run).toMatchObject({ status: 'running', pid: late.pid });
-    expect(details.logs).toContain(join(home, 'sandbox'));
+    expect(details.logs).toContain(sandboxOf(home, join(dir, 'config.yaml')));
 
     const remove = await iii('worker', 'remove', 'late', '-y');
     expect(remove.code, remove.stderr).toBe(0);
@@ -319,7 +320,7 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     engine.kill('SIGINT');
     expect(await engineExit).toBe(0);
 
-    const root = join(home, 'sandbox', 'runtime', 'runc');
+    const root = join(sandboxOf(home, join(dir, 'config.yaml')), 'runtime', 'runc');
     const { stdout } = await run('runc', ['--root', root, 'list', '--quiet']);
     expect(stdout.trim()).toBe('');
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(home);

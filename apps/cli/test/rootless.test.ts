@@ -20,6 +20,7 @@ import {
   type TestRegistry,
 } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordOf, sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
@@ -374,12 +375,14 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
   });
 
   it('shuts down on Ctrl-C and leaves no process or mount behind', async () => {
-    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
+    const record = JSON.parse(await readFile(recordOf(home, join(dir, 'config.yaml')), 'utf8')) as {
+      pid: number;
+    };
     process.kill(record.pid, 'SIGINT');
     expect(await engineExit).toBe(0);
     await until('no process of the user', async () => (await processesOf(uid, sub)).length === 0, 30_000);
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
-    const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
+    const runtimeRoot = join(sandboxOf(home, join(dir, 'config.yaml')), 'runtime', 'runc');
     expect(await readdir(runtimeRoot).catch(() => [])).toEqual([]);
   });
 });

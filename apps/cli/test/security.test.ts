@@ -2,7 +2,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageClosure, pushFixture, repoRoot } from '@iii/tools/fixtures';
 import {
@@ -15,6 +15,7 @@ import {
 } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { recordOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -102,7 +103,7 @@ describe('the engine serves its owner only (built iii, runc, real registry, offi
     ).workers.find((w) => w.name === 'node-worker');
   };
   const token = async (): Promise<string> =>
-    (JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { token: string }).token;
+    (JSON.parse(await readFile(recordOf(home, join(dir, 'config.yaml')), 'utf8')) as { token: string }).token;
   const refusals = (fn: string, who: string) =>
     engineOutput.split('\n').filter((l) => l.startsWith(`refused ${fn} to worker "${who}"`));
 
@@ -150,9 +151,9 @@ describe('the engine serves its owner only (built iii, runc, real registry, offi
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps the token in run/engine.json, readable by the owner only', async () => {
-    expect((await stat(join(home, 'run'))).mode & 0o777).toBe(0o700);
-    expect((await stat(join(home, 'run', 'engine.json'))).mode & 0o777).toBe(0o600);
+  it("keeps the token in the project's engine.json, readable by the owner only", async () => {
+    expect((await stat(dirname(recordOf(home, join(dir, 'config.yaml'))))).mode & 0o777).toBe(0o700);
+    expect((await stat(recordOf(home, join(dir, 'config.yaml')))).mode & 0o777).toBe(0o600);
     expect(await token()).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
@@ -177,7 +178,7 @@ describe('the engine serves its owner only (built iii, runc, real registry, offi
     expect(before?.status).toBe('running');
 
     // It cannot read the owner's token either.
-    const peek = await stranger.sh(`cat '${join(home, 'run', 'engine.json')}'`);
+    const peek = await stranger.sh(`cat '${recordOf(home, join(dir, 'config.yaml'))}'`);
     expect(peek.code).not.toBe(0);
 
     const r = await stranger.sh(`cd '${strangerDir}' && '${node}' attack.cjs`, {

@@ -1,9 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { ConfigDocument, parseLockFile } from '@iii/config';
 import { buildFixture, pushFixture } from '@iii/tools/fixtures';
 import { startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { recordOf } from './project-paths.ts';
 import {
   type CountingProxy,
   countingProxy,
@@ -74,10 +75,10 @@ describe('iii worker add', () => {
 
   it('says how to start the new worker when iii is running', async () => {
     // A record naming a live process (this test runner) is what a running `iii` leaves behind.
-    await mkdir(join(sb.home, 'run'), { recursive: true });
+    await mkdir(dirname(recordOf(sb.home, sb.configPath)), { recursive: true });
     const record = { pid: process.pid, address: 'ws://127.0.0.1:49134', host: '127.0.0.1', port: 49134 };
     await writeFile(
-      join(sb.home, 'run', 'engine.json'),
+      recordOf(sb.home, sb.configPath),
       JSON.stringify({ ...record, configPath: sb.configPath, startedAt: new Date().toISOString() }),
     );
     const r = await iii(sb, ['worker', 'add', `${registry.host}/busybox:1`]);

@@ -65,6 +65,15 @@ export {
   iiiPaths,
   type PathsOptions,
 } from './paths.js';
+export {
+  type ProjectOptions,
+  type ProjectPaths,
+  projectNameOf,
+  projectNameProblem,
+  projectPaths,
+  projectsDir,
+  realConfigPath,
+} from './project.js';
 export { formatBytes, parseCpus, parseMemory } from './resources.js';
 export {
   type ConfigFile,

@@ -11,7 +11,7 @@ describe('iiiPaths', () => {
     expect(p.home).toBe('/home/u/.iii');
     expect(p.store).toBe('/home/u/.iii/store');
     expect(p.rootfs).toBe('/home/u/.iii/rootfs');
-    expect(p.engineRecord).toBe('/home/u/.iii/run/engine.json');
+    expect(p.projects).toBe('/home/u/.iii/projects');
     expect(p.sandbox).toBe('/home/u/.iii/sandbox');
   });
 

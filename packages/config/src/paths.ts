@@ -9,11 +9,12 @@ export interface IiiPaths {
   store: string;
   /** Unpacked read-only root filesystems, one directory per manifest digest. */
   rootfs: string;
-  /** Runtime records of a running `iii`. */
-  run: string;
-  /** `run/engine.json`: pid, address and config path of the running engine. */
-  engineRecord: string;
-  /** Sandbox state owned by `@iii/sandbox`: per-worker bundles, writable overlays and logs. */
+  /**
+   * One directory per project (config.yaml) with the record of its running `iii`, its lock and its
+   * sandboxes: see `projectPaths`.
+   */
+  projects: string;
+  /** Scratch state of `@iii/sandbox` outside any project: the runtime probes of `iii system check`. */
   sandbox: string;
   /** Local images built by `iii worker build`. */
   builds: string;
@@ -28,13 +29,11 @@ export interface PathsOptions {
 export function iiiPaths(opts: PathsOptions = {}): IiiPaths {
   const env = opts.env ?? process.env;
   const home = env.III_HOME ? resolve(env.III_HOME) : join((opts.homedir ?? homedir)(), '.iii');
-  const run = join(home, 'run');
   return {
     home,
     store: join(home, 'store'),
     rootfs: join(home, 'rootfs'),
-    run,
-    engineRecord: join(run, 'engine.json'),
+    projects: join(home, 'projects'),
     sandbox: join(home, 'sandbox'),
     builds: join(home, 'builds'),
   };

@@ -121,7 +121,7 @@ describe('worker manager with runc and the busybox fixture', () => {
     );
     expect(bb.pid).toBeGreaterThan(0);
     const env = await until('env.txt', async () => {
-      const r = await (await execInWorker(home, 'bb', { args: ['cat', '/tmp/env.txt'] })).result;
+      const r = await (await execInWorker(manager.project, 'bb', { args: ['cat', '/tmp/env.txt'] })).result;
       return r.exitCode === 0 && r.stdout ? r.stdout : undefined;
     });
     expect(env).toContain(`III_ENGINE_URL=${engine.address}`);
@@ -161,7 +161,7 @@ describe('worker manager with runc and the busybox fixture', () => {
   });
 
   it('passes exec exit codes through', async () => {
-    const r = await (await execInWorker(home, 'bb', { args: ['sh', '-c', 'exit 3'] })).result;
+    const r = await (await execInWorker(manager.project, 'bb', { args: ['sh', '-c', 'exit 3'] })).result;
     expect(r.exitCode).toBe(3);
   });
 
@@ -169,7 +169,7 @@ describe('worker manager with runc and the busybox fixture', () => {
     const stopped = await manager.stop('bb', { timeoutMs: 5000 });
     expect(stopped.status).toBe('stopped');
     expect(stopped.pid).toBeUndefined();
-    await expect(execInWorker(home, 'bb', { args: ['true'] })).rejects.toMatchObject({
+    await expect(execInWorker(manager.project, 'bb', { args: ['true'] })).rejects.toMatchObject({
       code: 'WORKER_NOT_RUNNING',
     });
     const started = await manager.start('bb');
@@ -189,7 +189,7 @@ describe('worker manager with runc and the busybox fixture', () => {
   });
 
   it('serves iii::workers::* to SDK clients through the engine, hidden from function lists', async () => {
-    const client = await connectEngine({ home });
+    const client = await connectEngine({ project: manager.project });
     try {
       expect(client.target.address).toBe(engine.address);
       const rows = await client.list();
@@ -235,7 +235,7 @@ describe('worker manager with runc and the busybox fixture', () => {
     const lines: string[] = [];
     await until('log lines', async () => {
       lines.length = 0;
-      for await (const l of await workerLogs(home, 'bb', { tail: 5 })) lines.push(l.line);
+      for await (const l of await workerLogs(manager.project, 'bb', { tail: 5 })) lines.push(l.line);
       return lines.length === 5 ? true : undefined;
     });
     expect(lines.some((l) => /busybox-worker/.test(l))).toBe(true);
@@ -244,18 +244,19 @@ describe('worker manager with runc and the busybox fixture', () => {
   it('appends lines logged through the engine to the worker log', async () => {
     manager.logSink('bb', 'warn', 'from the sdk logger', { n: 1 });
     const lines: string[] = [];
-    for await (const l of await workerLogs(home, 'bb', { tail: 50 })) lines.push(`${l.stream} ${l.line}`);
+    for await (const l of await workerLogs(manager.project, 'bb', { tail: 50 }))
+      lines.push(`${l.stream} ${l.line}`);
     expect(lines).toContain('stderr [warn] from the sdk logger {"n":1}');
   });
 
   it('leaves no container, mount or engine record behind when stopped', async () => {
     await workers.stop();
-    const root = join(iiiPaths({ env: { III_HOME: home } }).sandbox, 'runtime', 'runc');
+    const root = join(manager.project.sandbox, 'runtime', 'runc');
     const { stdout } = await run('runc', ['--root', root, 'list', '--quiet']);
     expect(stdout.trim()).toBe('');
     const mounts = await readFile('/proc/self/mountinfo', 'utf8');
     expect(mounts).not.toContain(home);
-    await expect(readFile(join(home, 'run', 'engine.json'), 'utf8')).rejects.toMatchObject({
+    await expect(readFile(manager.project.engineRecord, 'utf8')).rejects.toMatchObject({
       code: 'ENOENT',
     });
     expect((await manager.list()).every((w) => w.status !== 'running' && w.pid === undefined)).toBe(true);

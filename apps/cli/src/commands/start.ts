@@ -5,31 +5,48 @@ import {
   DEFAULT_ENGINE_PORT,
   ensureHome,
   loadConfig,
-  resolveConfigPath,
 } from '@iii/config';
 import {
+  claimProject,
   type Engine,
   EngineAlreadyRunningError,
+  listEngineRecords,
+  type RunningProject,
   type RunningWorkers,
   readEngineRecord,
   removeEngineRecord,
   startEngine,
   startWorkers,
   WorkerManager,
-  writeEngineRecord,
 } from '@iii/engine';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { configFlag } from '../lib/worker-flags.js';
+import { currentProject } from '../lib/project.js';
+import { configFlag, projectNameFlag } from '../lib/worker-flags.js';
 
-/** The address is taken: say which and what to do, instead of a bare EADDRINUSE. */
+/**
+ * The address is taken: say which and what to do, instead of a bare EADDRINUSE. When the `iii` of
+ * another project holds it, name that project: two projects on one machine need two ports.
+ */
 class PortInUseError extends Error {
   readonly code = 'PORT_IN_USE';
   readonly hint: string;
-  constructor(host: string, port: number) {
-    super(`cannot listen on ${host}:${port}: the address is already in use`);
-    this.hint = 'Stop what uses it, or pick another port with --port (or engine.port in config.yaml).';
+  constructor(host: string, port: number, holder?: RunningProject) {
+    super(
+      holder
+        ? `cannot listen on ${host}:${port}: the iii of project ${holder.project ?? holder.key} (${holder.configPath}, pid ${holder.pid}) listens there`
+        : `cannot listen on ${host}:${port}: the address is already in use`,
+    );
+    this.hint = holder
+      ? 'Each project needs a port of its own: start this one with --port 0 (a free port) or another --port, or set engine.port in its config.yaml.'
+      : 'Stop what uses it, or pick another port with --port (or engine.port in config.yaml).';
   }
+}
+
+/** The running `iii` of another project listening on `port` (any host: 0.0.0.0 overlaps them all). */
+async function portHolder(home: string, port: number): Promise<RunningProject | undefined> {
+  const running = await listEngineRecords(home).catch(() => []);
+  return running.find((r) => r.port === port && r.pid !== process.pid);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -42,7 +59,7 @@ async function exists(path: string): Promise<boolean> {
 export default class Start extends BaseCommand {
   static override summary = 'Start the engine and the workers of config.yaml, in the foreground.';
   static override description =
-    'Listens on engine.host:engine.port of config.yaml (default 127.0.0.1:49134), starts every worker of config.yaml in its sandbox, and keeps running until Ctrl-C or SIGTERM, then stops the workers gracefully and exits 0. Running `iii` with no arguments does the same. The running engine is recorded in $III_HOME/run/engine.json so the other commands find it.';
+    "Listens on engine.host:engine.port of config.yaml (default 127.0.0.1:49134), starts every worker of config.yaml in its sandbox, and keeps running until Ctrl-C or SIGTERM, then stops the workers gracefully and exits 0. Running `iii` with no arguments does the same. A project is one config.yaml, named after its directory (or --project-name): any number of projects run at once with one $III_HOME, each with its own `iii`, port, sandboxes and logs, sharing the image store. The running engine is recorded in the project's directory under $III_HOME/projects so the other commands run for that config.yaml find it; `iii ls` lists the running projects.";
   static override examples = [
     { description: 'Start with ./config.yaml', command: '<%= config.bin %>' },
     { description: 'Same, spelled out', command: '<%= config.bin %> start' },
@@ -55,9 +72,14 @@ export default class Start extends BaseCommand {
       description: 'Only the engine, for workers that run elsewhere (a cluster, containers)',
       command: '<%= config.bin %> start --no-workers --host 0.0.0.0',
     },
+    {
+      description: 'A second project beside the first, on a free port',
+      command: 'cd ../shop && <%= config.bin %> --port 0',
+    },
   ];
   static override flags = {
     config: configFlag,
+    'project-name': projectNameFlag,
     port: Flags.integer({
       char: 'p',
       description: 'Port to listen on (default engine.port of config.yaml, then 49134); 0 picks a free one.',
@@ -76,7 +98,8 @@ export default class Start extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const configPath = resolveConfigPath({ flag: flags.config });
+    const project = currentProject({ config: flags.config, projectName: flags['project-name'] });
+    const configPath = project.configPath;
     const hasConfig = await exists(configPath);
     let settings: { host?: string; port?: number; max_connections_per_peer?: number } = {};
     let runtime: string | undefined;
@@ -91,8 +114,9 @@ export default class Start extends BaseCommand {
     const port = flags.port ?? settings.port ?? DEFAULT_ENGINE_PORT;
 
     const paths = await ensureHome();
-    const other = await readEngineRecord(paths.home);
-    if (other) throw new EngineAlreadyRunningError(other.pid, other.address);
+    // Only this project's `iii` is in the way; those of other projects run beside it.
+    const other = await readEngineRecord(project);
+    if (other) throw new EngineAlreadyRunningError(other.pid, other.address, other.configPath);
 
     const report = (message: string) => process.stderr.write(`${message}\n`);
     const manager =
@@ -100,6 +124,7 @@ export default class Start extends BaseCommand {
         ? new WorkerManager({
             configPath,
             home: paths.home,
+            project,
             report,
             runtime: runtime ?? process.env.III_RUNTIME,
           })
@@ -118,7 +143,8 @@ export default class Start extends BaseCommand {
           ((worker, level, message) => process.stderr.write(`${worker} ${level.toUpperCase()} ${message}\n`)),
       });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(host, port);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new PortInUseError(host, port, await portHolder(paths.home, port));
       throw err;
     }
     // Signals are taken before workers start, so a Ctrl-C during start-up still stops cleanly.
@@ -130,13 +156,15 @@ export default class Start extends BaseCommand {
     let workers: RunningWorkers | undefined;
     try {
       // Recorded before the address is announced, so whoever reads the announcement finds the record.
-      await writeEngineRecord(paths.home, {
+      await claimProject(project, {
         pid: process.pid,
+        project: project.name,
         address: engine.address,
         host: engine.host,
         port: engine.port,
         configPath,
         startedAt: new Date().toISOString(),
+        sandboxDir: project.sandbox,
         token: engine.managementToken,
       });
       report(`iii engine listening on ${engine.address}`);
@@ -145,7 +173,7 @@ export default class Start extends BaseCommand {
       else report(`no config at ${configPath}; running the engine without workers`);
     } catch (err) {
       await engine.close();
-      await removeEngineRecord(paths.home, process.pid);
+      await removeEngineRecord(project, process.pid);
       throw err;
     }
 
@@ -157,7 +185,7 @@ export default class Start extends BaseCommand {
       if (workers) await workers.stop();
     } finally {
       await engine.close();
-      await removeEngineRecord(paths.home, process.pid);
+      await removeEngineRecord(project, process.pid);
     }
     report('stopped');
   }

@@ -1,8 +1,9 @@
-import { iiiPaths } from '@iii/config';
-import { EngineNotRunningError, parseDuration, readEngineRecord } from '@iii/engine';
+import { EngineNotRunningError, engineNotRunning, parseDuration, readEngineRecord } from '@iii/engine';
 import { EngineConnectionError, InvocationError, registerWorker } from '@iii/sdk';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { currentProject } from '../lib/project.js';
+import { configFlag } from '../lib/worker-flags.js';
 
 /** A function's own failure, shown as `Error: <code>: <message>` with what to do next. */
 class FunctionError extends Error {
@@ -88,9 +89,10 @@ export default class Trigger extends BaseCommand {
       helpValue: '<duration>',
     }),
     address: Flags.string({
-      description: 'Engine WebSocket address (default $III_URL, then the running `iii`).',
+      description: 'Engine WebSocket address (default $III_URL, then the running `iii` of config.yaml).',
       helpValue: '<ws://host:port>',
     }),
+    config: configFlag,
   };
 
   async run(): Promise<void> {
@@ -116,10 +118,11 @@ export default class Trigger extends BaseCommand {
       throw new Errors.CLIError((err as Error).message, { exit: 2 });
     }
 
-    const record =
-      (flags.address ?? process.env.III_URL) ? undefined : await readEngineRecord(iiiPaths().home);
+    const project =
+      (flags.address ?? process.env.III_URL) ? undefined : currentProject({ config: flags.config });
+    const record = project ? await readEngineRecord(project) : undefined;
     const address = flags.address ?? process.env.III_URL ?? record?.address;
-    if (!address) throw new EngineNotRunningError();
+    if (!address) throw project ? await engineNotRunning(project) : new EngineNotRunningError();
     // The local `iii` is ours: present its token. Elsewhere the SDK presents $III_TOKEN if set.
     const headers = record?.token ? { Authorization: `Bearer ${record.token}` } : undefined;
 

@@ -1,22 +1,24 @@
-import { iiiPaths } from '@iii/config';
+import type { ProjectPaths } from '@iii/config';
 import {
   type ConnectEngineOptions,
   connectEngine,
   type EngineControlClient,
   parseDuration,
 } from '@iii/engine';
+import { currentProject } from './project.js';
 import { usageError } from './usage-error.js';
 
 /**
  * Connects to the running `iii` as its owner (a clear error when there is none), runs `call`, and
- * disconnects: the local one with the token of `$III_HOME/run/engine.json`, or the one at
- * `engineUrl` with `$III_TOKEN`.
+ * disconnects: the `iii` of the project of `--config` (else `$III_CONFIG_PATH`, else
+ * ./config.yaml) with the token of its `engine.json`, or the one at `engineUrl` with `$III_TOKEN`.
  */
 export async function withEngine<T>(
   call: (client: EngineControlClient) => Promise<T>,
   engineUrl?: string,
+  project: ProjectPaths = currentProject(),
 ): Promise<T> {
-  const client = await connectEngine(engineTarget(engineUrl));
+  const client = await connectEngine(engineTarget(engineUrl, undefined, project));
   try {
     return await call(client);
   } finally {
@@ -25,9 +27,13 @@ export async function withEngine<T>(
 }
 
 /** What `connectEngine` needs to reach the engine the command is about. */
-export function engineTarget(engineUrl: string | undefined, timeoutMs?: number): ConnectEngineOptions {
+export function engineTarget(
+  engineUrl: string | undefined,
+  timeoutMs?: number,
+  project: ProjectPaths = currentProject(),
+): ConnectEngineOptions {
   return {
-    home: iiiPaths().home,
+    project,
     ...(engineUrl !== undefined ? { engineUrl, token: process.env.III_TOKEN } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   };

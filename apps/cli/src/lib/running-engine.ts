@@ -1,3 +1,5 @@
+import type { ProjectPaths } from '@iii/config';
+
 /** What the worker commands need to know about a running `iii`. */
 export interface RunningEngine {
   pid: number;
@@ -7,11 +9,11 @@ export interface RunningEngine {
 }
 
 /**
- * The running `iii` recorded in `$III_HOME/run/engine.json`, if its process is alive. The engine
+ * The running `iii` of the project, from its `engine.json`, if its process is alive. The engine
  * package is loaded only here, on demand, so commands that merely edit config.yaml start fast.
  */
-export async function runningEngine(home: string): Promise<RunningEngine | undefined> {
+export async function runningEngine(project: ProjectPaths): Promise<RunningEngine | undefined> {
   const { readEngineRecord } = await import('@iii/engine');
-  const record = await readEngineRecord(home).catch(() => undefined);
+  const record = await readEngineRecord(project).catch(() => undefined);
   return record ? { pid: record.pid, address: record.address, configPath: record.configPath } : undefined;
 }

@@ -7,6 +7,13 @@ export const configFlag = Flags.string({
   helpValue: '<file>',
 });
 
+/** `--project-name` of `iii start`: the name `iii ls` shows instead of the directory's. */
+export const projectNameFlag = Flags.string({
+  description:
+    "Name of the project, as `iii ls` shows it (default $III_PROJECT_NAME, then config.yaml's directory name).",
+  helpValue: '<name>',
+});
+
 /** `-y`, shared by the commands that delete something. */
 export const yesFlag = Flags.boolean({
   char: 'y',

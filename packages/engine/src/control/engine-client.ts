@@ -1,5 +1,6 @@
+import type { ProjectPaths } from '@iii/config';
 import { EngineConnectionError, InvocationError, registerWorker, type WorkerClient } from '@iii/sdk';
-import { type EngineRecord, readEngineRecord } from '../manager/engine-record.js';
+import { type EngineRecord, listEngineRecords, readEngineRecord } from '../manager/engine-record.js';
 import {
   EngineNotRunningError,
   type EngineSource,
@@ -15,8 +16,8 @@ import type { StartOutcome, WorkerDetails, WorkerInfo } from '../manager/worker-
 import { WorkerFunctions } from './worker-functions.js';
 
 export interface ConnectEngineOptions {
-  /** `$III_HOME`, where `run/engine.json` says where the engine is and holds its token. */
-  home: string;
+  /** The project whose engine to manage: its `engine.json` says where it is and holds its token. */
+  project: Pick<ProjectPaths, 'home' | 'configPath' | 'engineRecord'>;
   /** How long one call may take before it fails. Default 30 s. */
   timeoutMs?: number;
   /**
@@ -38,8 +39,9 @@ export interface EngineTarget {
 }
 
 /**
- * The engine to manage: the one at `engineUrl` with `token`, else the running `iii` recorded in
- * `$III_HOME/run/engine.json` with the token it wrote there. Undefined when neither is there.
+ * The engine to manage: the one at `engineUrl` with `token`, else the running `iii` of the project,
+ * from its `engine.json` with the token it wrote there. Undefined when neither is there; the engine
+ * of another project is never taken instead.
  */
 export async function findEngine(options: ConnectEngineOptions): Promise<EngineTarget | undefined> {
   if (options.engineUrl !== undefined) {
@@ -47,7 +49,7 @@ export async function findEngine(options: ConnectEngineOptions): Promise<EngineT
     if (!options.token) throw new MissingTokenError(options.engineUrl);
     return { address: options.engineUrl, token: options.token, source: 'url' };
   }
-  const record = await readEngineRecord(options.home);
+  const record = await readEngineRecord(options.project);
   return record ? { address: record.address, token: record.token, source: 'record', record } : undefined;
 }
 
@@ -128,7 +130,9 @@ function toUserError(err: unknown, name: string, target: EngineTarget): unknown 
           `cannot reach the engine at ${target.address}: ${err.message}`,
           'Check the address and that `iii` runs there, listening on an interface this machine reaches.',
         )
-      : new EngineNotRunningError(`cannot reach its engine: ${err.message}`);
+      : new EngineNotRunningError(`cannot reach its engine: ${err.message}`, {
+          configPath: target.record?.configPath ?? target.address,
+        });
   }
   if (!(err instanceof InvocationError)) return err;
   const message = err.message.replace(/^[a-zA-Z_]+: /, '');
@@ -161,8 +165,25 @@ function toUserError(err: unknown, name: string, target: EngineTarget): unknown 
 /** Connects to the running `iii`, or throws {@link EngineNotRunningError} when there is none. */
 export async function connectEngine(options: ConnectEngineOptions): Promise<EngineControlClient> {
   const target = await findEngine(options);
-  if (!target) throw new EngineNotRunningError();
+  if (!target) throw await engineNotRunning(options.project);
   return new EngineControlClient(target, options.timeoutMs);
+}
+
+/**
+ * The error for a project whose `iii` does not run: it names the project, and the projects whose
+ * `iii` does run with this `$III_HOME`, so a command run in the wrong directory says where to go.
+ */
+export async function engineNotRunning(
+  project: Pick<ProjectPaths, 'home' | 'configPath'>,
+  detail?: string,
+): Promise<EngineNotRunningError> {
+  const others = (await listEngineRecords(project.home).catch(() => [])).filter(
+    (r) => r.configPath !== project.configPath,
+  );
+  return new EngineNotRunningError(detail, {
+    configPath: project.configPath,
+    others: others.map((o) => ({ configPath: o.configPath, project: o.project })),
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ export {
   connectEngine,
   EngineControlClient,
   type EngineTarget,
+  engineNotRunning,
   findEngine,
   runningWorkerDetails,
   type StopRunningWorkersOptions,

@@ -11,24 +11,40 @@ export class ManagerError extends Error {
   }
 }
 
+/** A project whose engine is not running, and what else runs with this `$III_HOME`, for the hint. */
+export interface NotRunningContext {
+  /** The project's config.yaml. */
+  configPath: string;
+  /** Projects whose `iii` does run (config path and name). */
+  others?: readonly { configPath: string; project?: string | undefined }[];
+}
+
 export class EngineNotRunningError extends ManagerError {
   override readonly name = 'EngineNotRunningError';
-  constructor(detail?: string) {
+  constructor(detail?: string, context?: NotRunningContext) {
+    const what = context ? `iii is not running for ${context.configPath}` : 'iii is not running';
+    const others = context?.others ?? [];
     super(
       'ENGINE_NOT_RUNNING',
-      detail ? `iii is not running (${detail})` : 'iii is not running',
-      'Start it with `iii` (or `iii start`) in another terminal, then try again.',
+      detail ? `${what} (${detail})` : what,
+      others.length > 0
+        ? `It runs for ${others.map((o) => (o.project ? `${o.project} (${o.configPath})` : o.configPath)).join(', ')}: pass --config <its config.yaml> (or run the command in its directory) to act on ${others.length === 1 ? 'it' : 'one of them'}, or start this project with \`iii\`.`
+        : 'Start it with `iii` (or `iii start`) in another terminal, then try again.',
     );
   }
 }
 
 export class EngineAlreadyRunningError extends ManagerError {
   override readonly name = 'EngineAlreadyRunningError';
-  constructor(pid: number, address: string) {
+  constructor(pid: number, address: string, configPath?: string) {
     super(
       'ENGINE_ALREADY_RUNNING',
-      `iii is already running with this $III_HOME (pid ${pid}, ${address})`,
-      'Stop it first (Ctrl-C in its terminal), or use another $III_HOME.',
+      configPath
+        ? `iii is already running for ${configPath} (pid ${pid}, ${address})`
+        : `iii is already running with this $III_HOME (pid ${pid}, ${address})`,
+      configPath
+        ? 'Stop it first (Ctrl-C in its terminal); one iii runs each project, and other projects can run beside it.'
+        : 'Stop it first (Ctrl-C in its terminal), or use another $III_HOME.',
     );
   }
 }
@@ -81,9 +97,9 @@ export class ForbiddenError extends ManagerError {
         ? presented
           ? `the engine at ${address} refused the token in III_TOKEN`
           : `the engine at ${address} manages workers for its owner only, and no token was presented`
-        : `the engine at ${address} refused the token of $III_HOME/run/engine.json`,
+        : `the engine at ${address} refused the token of its project's engine.json`,
       source === 'url'
-        ? 'Set III_TOKEN to the "token" of run/engine.json in the $III_HOME of whoever runs that engine (it changes at each start).'
+        ? 'Set III_TOKEN to the "token" of that project\'s engine.json on the machine that runs it (`iii ls --json` there shows where it is; it changes at each start).'
         : 'Run the command as the user who started `iii`, with the same $III_HOME.',
     );
   }
@@ -96,7 +112,7 @@ export class MissingTokenError extends ManagerError {
     super(
       'TOKEN_REQUIRED',
       `managing the engine at ${address} needs its management token`,
-      'Set III_TOKEN to the "token" of run/engine.json in the $III_HOME of whoever runs that engine.',
+      'Set III_TOKEN to the "token" of that project\'s engine.json on the machine that runs it (`iii ls --json` there shows where it is).',
     );
   }
 }

@@ -2,10 +2,13 @@ export type { WorkerAddress, WorkerProcess } from '@iii/sandbox';
 export { connectionsHeldBy, type PeerConnection } from './connection-owner.js';
 export { parseDuration, parseSince } from './duration.js';
 export {
+  claimProject,
   type EngineRecord,
-  engineRecordPath,
+  type EngineRecordLocation,
   engineRecordSchema,
   isProcessAlive,
+  listEngineRecords,
+  type RunningProject,
   readEngineRecord,
   removeEngineRecord,
   writeEngineRecord,
@@ -18,6 +21,7 @@ export {
   InvalidEngineUrlError,
   ManagerError,
   MissingTokenError,
+  type NotRunningContext,
   UnknownWorkerError,
   WorkerNotLockedError,
   WorkerNotStartedError,

@@ -1,4 +1,4 @@
-import { iiiPaths } from '@iii/config';
+import type { ProjectPaths } from '@iii/config';
 import {
   driversOfStateDir,
   findLeftovers,
@@ -27,11 +27,14 @@ export type CleanupReport = LeftoverReport;
 /** The command that removes orphaned sandboxes, for hints. */
 export const CLEANUP_COMMAND = 'iii worker cleanup';
 
-/** Whether a live process owns the sandbox state of `$III_HOME` (a running `iii`, or its watchdog's owner). */
-async function liveOwner(home: string): Promise<{ pid: number; address?: string } | undefined> {
-  const engine = await readEngineRecord(home).catch(() => undefined);
+/** The part of a project the sandbox clean-up looks at: its engine record and its sandbox directory. */
+export type ProjectSandbox = Pick<ProjectPaths, 'engineRecord' | 'sandbox' | 'configPath'>;
+
+/** Whether a live process owns the project's sandboxes (its running `iii`, or its watchdog's owner). */
+async function liveOwner(project: ProjectSandbox): Promise<{ pid: number; address?: string } | undefined> {
+  const engine = await readEngineRecord(project).catch(() => undefined);
   if (engine) return { pid: engine.pid, address: engine.address };
-  const dog = await readWatchdogRecord(iiiPaths({ env: { III_HOME: home } }).sandbox);
+  const dog = await readWatchdogRecord(project.sandbox);
   if (dog && dog.ownerPid !== process.pid && (await isRunningProcess(dog.ownerPid)))
     return { pid: dog.ownerPid };
   return undefined;
@@ -46,12 +49,13 @@ export interface OrphanReport {
 }
 
 /**
- * Sandboxes of `$III_HOME` left by an `iii` that is gone (it was killed together with its
- * watchdog). Empty when `iii` runs (its workers are its own) or nothing was left behind.
+ * Sandboxes of the project left by its `iii` that is gone (it was killed together with its
+ * watchdog). Empty when its `iii` runs (its workers are its own) or nothing was left behind. Other
+ * projects' sandboxes are in other directories, under other runtime roots: never looked at.
  */
-export async function findOrphanedWorkers(home: string): Promise<OrphanReport> {
-  if (await liveOwner(home)) return { running: [], stale: 0 };
-  const stateDir = iiiPaths({ env: { III_HOME: home } }).sandbox;
+export async function findOrphanedWorkers(project: ProjectSandbox): Promise<OrphanReport> {
+  if (await liveOwner(project)) return { running: [], stale: 0 };
+  const stateDir = project.sandbox;
   const { containers, mounts } = await findLeftovers(stateDir, await driversOfStateDir(stateDir));
   const running = containers
     .filter((c) => c.live && c.pid !== undefined)
@@ -65,20 +69,21 @@ export async function findOrphanedWorkers(home: string): Promise<OrphanReport> {
 }
 
 /**
- * Stops and removes what an `iii` that died left in `$III_HOME`: its sandboxes (containers and their
- * processes), mounted overlays and pid files. Logs stay. Refuses while `iii` runs.
+ * Stops and removes what the project's `iii` that died left: its sandboxes (containers and their
+ * processes), mounted overlays and pid files. Logs stay. Refuses while its `iii` runs; other
+ * projects, running or not, are not touched.
  */
-export async function cleanupOrphanedWorkers(home: string): Promise<CleanupReport> {
-  const owner = await liveOwner(home);
-  if (owner?.address) throw new EngineAlreadyRunningError(owner.pid, owner.address);
+export async function cleanupOrphanedWorkers(project: ProjectSandbox): Promise<CleanupReport> {
+  const owner = await liveOwner(project);
+  if (owner?.address) throw new EngineAlreadyRunningError(owner.pid, owner.address, project.configPath);
   if (owner) {
     throw new ManagerError(
       'SANDBOX_IN_USE',
-      `the workers of this $III_HOME belong to a running process (pid ${owner.pid})`,
+      `the workers of ${project.configPath} belong to a running process (pid ${owner.pid})`,
       'Stop that process first; it stops its workers itself.',
     );
   }
-  const stateDir = iiiPaths({ env: { III_HOME: home } }).sandbox;
+  const stateDir = project.sandbox;
   const report = await removeLeftovers({ stateDir, drivers: await driversOfStateDir(stateDir) });
   const dog = await readWatchdogRecord(stateDir);
   if (dog && !(await isRunningProcess(dog.pid))) await removeWatchdogRecord(stateDir, dog.pid);

@@ -1,7 +1,6 @@
 import { workerFunctions } from '../control/worker-functions.js';
 import type { Engine } from '../start-engine.js';
-import { readEngineRecord, removeEngineRecord, writeEngineRecord } from './engine-record.js';
-import { EngineAlreadyRunningError } from './errors.js';
+import { claimProject, removeEngineRecord } from './engine-record.js';
 import { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 
 export interface StartWorkersOptions extends Partial<WorkerManagerOptions> {
@@ -9,7 +8,7 @@ export interface StartWorkersOptions extends Partial<WorkerManagerOptions> {
   manager?: WorkerManager;
 }
 
-/** The workers of a running `iii`; `stop()` ends them all and removes `run/engine.json`. */
+/** The workers of a running `iii`; `stop()` ends them all and removes the project's `engine.json`. */
 export interface RunningWorkers {
   manager: WorkerManager;
   stop(options?: { timeoutMs?: number }): Promise<void>;
@@ -17,8 +16,9 @@ export interface RunningWorkers {
 
 /**
  * Joins the worker manager to a started engine: registers the `iii::workers::*` built-ins, records
- * the engine in `$III_HOME/run/engine.json` for the other commands, then starts every worker of
- * config.yaml. Workers that cannot start are reported and skipped.
+ * the engine in its project's `engine.json` for the other commands (refusing when another `iii`
+ * runs the same project), then starts every worker of config.yaml. Workers that cannot start are
+ * reported and skipped.
  *
  * ```ts
  * const manager = new WorkerManager({ configPath, home, report: (m) => console.error(m) });
@@ -35,28 +35,27 @@ export async function startWorkers(engine: Engine, options: StartWorkersOptions)
       home: options.home ?? (process.env.III_HOME || `${process.env.HOME}/.iii`),
       ...options,
     });
-  const home = manager.paths.home;
-  const other = await readEngineRecord(home);
-  if (other && other.pid !== process.pid) throw new EngineAlreadyRunningError(other.pid, other.address);
-  for (const [id, def] of Object.entries(workerFunctions(manager))) engine.registerBuiltin(id, def);
-  manager.attachEngine(engine);
-  await writeEngineRecord(home, {
+  const project = manager.project;
+  await claimProject(project, {
     pid: process.pid,
+    project: project.name,
     address: engine.address,
     host: engine.host,
     port: engine.port,
-    configPath: options.configPath ?? manager.configPath,
+    configPath: project.configPath,
     startedAt: new Date().toISOString(),
-    sandboxDir: manager.paths.sandbox,
+    sandboxDir: project.sandbox,
     token: engine.managementToken,
   });
+  for (const [id, def] of Object.entries(workerFunctions(manager))) engine.registerBuiltin(id, def);
+  manager.attachEngine(engine);
   let stopping: Promise<void> | undefined;
   const stop = (o: { timeoutMs?: number } = {}) => {
     stopping ??= (async () => {
       try {
         await manager.stopAll(o);
       } finally {
-        await removeEngineRecord(home, process.pid);
+        await removeEngineRecord(project, process.pid);
       }
     })();
     return stopping;

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { iiiPaths } from '@iii/config';
+import type { ProjectPaths } from '@iii/config';
 import {
   containerId,
   createDriver,
@@ -16,14 +16,18 @@ import {
 import { WorkerNotStartedError } from './errors.js';
 
 /**
- * Runs a command in a running worker's sandbox, straight through the OCI runtime's state under
- * `$III_HOME` rather than through the engine: stdin, stdout, stderr and a terminal then flow
+ * Runs a command in a running worker of the project, straight through the OCI runtime's state in
+ * the project's sandbox directory rather than through the engine: stdin, stdout, stderr and a terminal then flow
  * between the user and the command with nothing in between (the engine protocol has no streams
  * or terminals), and the signals of Ctrl-C reach the command directly. It needs the user who runs
  * `iii`, which `$III_HOME` (mode 0700) requires anyway.
  */
-export async function execInWorker(home: string, name: string, request: ExecRequest): Promise<ExecHandle> {
-  const stateDir = iiiPaths({ env: { III_HOME: home } }).sandbox;
+export async function execInWorker(
+  project: Pick<ProjectPaths, 'sandbox'>,
+  name: string,
+  request: ExecRequest,
+): Promise<ExecHandle> {
+  const stateDir = project.sandbox;
   const paths = workerPaths(stateDir, name);
   const id = containerId(stateDir, name);
   const driver = await runningDriver(stateDir, id);

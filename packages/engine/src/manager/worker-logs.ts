@@ -1,21 +1,24 @@
 import { stat } from 'node:fs/promises';
-import { iiiPaths } from '@iii/config';
+import type { ProjectPaths } from '@iii/config';
 import { type LogLine, type ReadLogsOptions, readLogs, workerPaths } from '@iii/sandbox';
 import { UnknownWorkerError } from './errors.js';
 
 export { escapeControlCharacters, type LogLine } from '@iii/sandbox';
 
-/** Where a worker's rotating log files are under `$III_HOME`. */
-export function workerLogsDir(home: string, name: string): string {
-  return workerPaths(iiiPaths({ env: { III_HOME: home } }).sandbox, name).logs;
+/** The part of a project its workers' logs live in. */
+type ProjectLogs = Pick<ProjectPaths, 'sandbox'>;
+
+/** Where a worker's rotating log files are, in its project's sandbox directory. */
+export function workerLogsDir(project: ProjectLogs, name: string): string {
+  return workerPaths(project.sandbox, name).logs;
 }
 
 /**
- * Whether the worker has ever been started with this `$III_HOME`: its log directory is made when
- * its sandbox first starts, so a worker only added to config.yaml has none.
+ * Whether the worker has ever been started in this project: its log directory is made when its
+ * sandbox first starts, so a worker only added to config.yaml has none.
  */
-export async function workerHasStarted(home: string, name: string): Promise<boolean> {
-  return (await stat(workerLogsDir(home, name)).catch(() => undefined))?.isDirectory() === true;
+export async function workerHasStarted(project: ProjectLogs, name: string): Promise<boolean> {
+  return (await stat(workerLogsDir(project, name)).catch(() => undefined))?.isDirectory() === true;
 }
 
 /**
@@ -24,11 +27,11 @@ export async function workerHasStarted(home: string, name: string): Promise<bool
  * `known` says whether config.yaml has the worker; one with neither config entry nor logs is an error.
  */
 export async function workerLogs(
-  home: string,
+  project: ProjectLogs,
   name: string,
   options: ReadLogsOptions & { known?: boolean } = {},
 ): Promise<AsyncGenerator<LogLine>> {
-  const dir = workerLogsDir(home, name);
+  const dir = workerLogsDir(project, name);
   const exists = (await stat(dir).catch(() => undefined))?.isDirectory() === true;
   if (!exists && options.known === false) throw new UnknownWorkerError(name);
   const { known: _known, ...read } = options;

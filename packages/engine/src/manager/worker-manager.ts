@@ -6,6 +6,8 @@ import {
   iiiPaths,
   loadConfig,
   maskEnv,
+  type ProjectPaths,
+  projectPaths,
   scrubSecrets,
   type WorkerEntry,
 } from '@iii/config';
@@ -27,6 +29,11 @@ export interface WorkerManagerOptions {
   configPath: string;
   /** `$III_HOME`. */
   home: string;
+  /**
+   * The project's own state directories (sandboxes, logs). Default: those of `configPath` in `home`,
+   * named as `$III_PROJECT_NAME` says.
+   */
+  project?: ProjectPaths;
   /** Environment `${VAR}` in `config:` is interpolated from. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** OCI runtime to prefer (`sandbox.runtime` of config.yaml, then `$III_RUNTIME`). */
@@ -71,6 +78,8 @@ interface Slot {
  */
 export class WorkerManager implements WorkerController {
   readonly paths: IiiPaths;
+  /** The project it runs: its sandboxes and logs live in `project.sandbox`. */
+  readonly project: ProjectPaths;
   private readonly options: WorkerManagerOptions;
   private readonly report: (message: string) => void;
   private readonly now: () => number;
@@ -88,6 +97,7 @@ export class WorkerManager implements WorkerController {
   constructor(options: WorkerManagerOptions) {
     this.options = options;
     this.paths = iiiPaths({ env: { III_HOME: options.home } });
+    this.project = options.project ?? projectPaths({ home: options.home, configPath: options.configPath });
     this.report = options.report ?? (() => {});
     this.now = options.now ?? Date.now;
   }
@@ -101,7 +111,7 @@ export class WorkerManager implements WorkerController {
     if (this.sandbox) return this.sandbox;
     this.sandboxOpening ??= (async () => {
       const sandbox = await Sandbox.open({
-        stateDir: this.paths.sandbox,
+        stateDir: this.project.sandbox,
         ...(this.options.runtime ? { runtime: this.options.runtime } : {}),
         // Its watchdog stops the workers if `iii` dies without stopping them (crash, kill -9).
         report: this.report,
@@ -282,7 +292,7 @@ export class WorkerManager implements WorkerController {
   /** Where a worker's logs are, whether or not it ever ran in this `iii`. */
   logDir(name: string): string {
     // Same layout as the sandbox's (`<state>/workers/<name>/logs`), without opening it.
-    return `${this.paths.sandbox}/workers/${name}/logs`;
+    return `${this.project.sandbox}/workers/${name}/logs`;
   }
 
   async start(name: string): Promise<StartOutcome> {

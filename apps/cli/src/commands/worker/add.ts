@@ -23,6 +23,7 @@ import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
@@ -133,7 +134,7 @@ An image can be given as:
     } finally {
       client.close();
     }
-    const engine = await runningEngine(paths.home).catch(() => undefined);
+    const engine = await runningEngine(currentProject({ config: flags.config })).catch(() => undefined);
     if (engine) {
       for (const r of results) {
         // A running worker keeps its image until it restarts; `start` leaves a running worker alone.

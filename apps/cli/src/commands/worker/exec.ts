@@ -1,7 +1,8 @@
-import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
-import { EngineNotRunningError, execInWorker, parseDuration, UnknownWorkerError } from '@iii/engine';
+import { loadConfig } from '@iii/config';
+import { engineNotRunning, execInWorker, parseDuration, UnknownWorkerError } from '@iii/engine';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { usageError } from '../../lib/usage-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
@@ -69,15 +70,13 @@ export default class WorkerExec extends BaseCommand {
     }
     const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
     // Say what is actually wrong: a name config.yaml does not have, or no `iii` to run it at all.
-    // Without --config, the config.yaml is the one the running `iii` runs.
-    const home = iiiPaths().home;
-    const engine = await runningEngine(home);
-    const explicit = flags.config !== undefined || process.env.III_CONFIG_PATH !== undefined;
-    const configPath = explicit || !engine ? resolveConfigPath({ flag: flags.config }) : engine.configPath;
-    const { doc } = await loadConfig(configPath);
+    // Only the project's own `iii` counts: another project's worker of that name is not this one.
+    const project = currentProject({ config: flags.config });
+    const engine = await runningEngine(project);
+    const { doc } = await loadConfig(project.configPath);
     if (!doc.worker(args.name)) throw new UnknownWorkerError(args.name);
-    if (!engine) throw new EngineNotRunningError();
-    const handle = await execInWorker(home, args.name, {
+    if (!engine) throw await engineNotRunning(project);
+    const handle = await execInWorker(project, args.name, {
       args: command,
       env,
       tty,

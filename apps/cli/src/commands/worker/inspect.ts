@@ -15,6 +15,7 @@ import { inspectWorkerConfig, planWorkerProcess, storedImageInfo, TreeMeter } fr
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
@@ -115,7 +116,8 @@ export default class WorkerInspect extends BaseCommand {
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
     const pin = lock.workers[entry.name];
-    const engine = await runningEngine(paths.home).catch(() => undefined);
+    const project = currentProject({ config: flags.config });
+    const engine = await runningEngine(project).catch(() => undefined);
     const host = doc.config.engine?.host ?? DEFAULT_ENGINE_HOST;
     const port = doc.config.engine?.port ?? DEFAULT_ENGINE_PORT;
     const engineUrl = engine?.address ?? `ws://${host}:${port}`;
@@ -144,15 +146,15 @@ export default class WorkerInspect extends BaseCommand {
     const env = Object.fromEntries(envPairs(planned.env));
 
     const live = engine
-      ? await engineApi.runningWorkerDetails({ home: paths.home, name: entry.name, reveal: flags.reveal })
+      ? await engineApi.runningWorkerDetails({ project, name: entry.name, reveal: flags.reveal })
       : undefined;
     // Resolved values come only from the engine, through a call that proved to be its owner.
     if (flags.reveal && !live?.env) throw new NothingToRevealError(entry.name, engine !== undefined);
-    const logs = engineApi.workerLogsDir(paths.home, entry.name);
+    const logs = engineApi.workerLogsDir(project, entry.name);
     // Without `iii`, its sandbox may still run (it was killed together with its watchdog).
     const orphan = engine
       ? undefined
-      : (await engineApi.findOrphanedWorkers(paths.home)).running.find((o) => o.name === entry.name);
+      : (await engineApi.findOrphanedWorkers(project)).running.find((o) => o.name === entry.name);
     const result: InspectResult = {
       name: entry.name,
       image: entry.image,

@@ -1,4 +1,4 @@
-import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { loadConfig } from '@iii/config';
 import {
   CLEANUP_COMMAND,
   connectEngine,
@@ -11,6 +11,8 @@ import {
 } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
+import { formatUptime } from '../../lib/format-uptime.js';
+import { currentProject } from '../../lib/project.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
 interface ListResult {
@@ -19,19 +21,6 @@ interface ListResult {
   workers: WorkerInfo[];
   /** Sandboxes still running although `iii` is not (it was killed with its watchdog); empty while it runs. */
   orphans: OrphanedWorker[];
-}
-
-/** `1h2m`, `3m4s`, `5s`: as compact as `docker ps`, precise enough to see a restart. */
-function formatUptime(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d${h}h`;
-  if (h > 0) return `${h}h${m}m`;
-  if (m > 0) return `${m}m${s % 60}s`;
-  return `${s}s`;
 }
 
 /** `yes (3m4s)` since it connected, `no` when it runs unreachable, `-` when it does not run. */
@@ -96,11 +85,12 @@ export default class WorkerList extends BaseCommand {
         await client.close();
       }
     }
-    const home = iiiPaths().home;
-    const record: EngineRecord | undefined = await readEngineRecord(home);
+    // The project of config.yaml, and only its `iii`: another project's workers are never shown.
+    const project = currentProject({ config: flags.config });
+    const record: EngineRecord | undefined = await readEngineRecord(project);
     let result: ListResult | undefined;
     if (record) {
-      const client = await connectEngine({ home, timeoutMs: 10_000 }).catch(() => undefined);
+      const client = await connectEngine({ project, timeoutMs: 10_000 }).catch(() => undefined);
       if (client) {
         try {
           const workers = await client.list();
@@ -119,9 +109,9 @@ export default class WorkerList extends BaseCommand {
       }
     }
     if (!result) {
-      const state = await loadConfig(resolveConfigPath({ flag: flags.config }));
+      const state = await loadConfig(project.configPath);
       // No `iii`, but its sandboxes may still run (it was killed together with its watchdog).
-      const { running: orphans, stale } = await findOrphanedWorkers(home);
+      const { running: orphans, stale } = await findOrphanedWorkers(project);
       const orphanOf = (name: string) => orphans.find((o) => o.name === name);
       const configured = new Set(state.doc.workers.map((w) => w.name));
       const held = new Map(

@@ -1,8 +1,9 @@
-import { iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { loadConfig } from '@iii/config';
 import { escapeControlCharacters, parseSince, workerHasStarted, workerLogs } from '@iii/engine';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
+import { currentProject } from '../../lib/project.js';
 import { usageError } from '../../lib/usage-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
@@ -61,12 +62,13 @@ export default class WorkerLogs extends BaseCommand {
     } catch (err) {
       throw usageError(err);
     }
-    const home = iiiPaths().home;
-    const known = await loadConfig(resolveConfigPath({ flag: flags.config }))
+    // The logs of this project's worker of that name: another project may have one of the same name.
+    const project = currentProject({ config: flags.config });
+    const known = await loadConfig(project.configPath)
       .then((s) => s.doc.worker(args.name) !== undefined)
       .catch(() => undefined);
     // Printing nothing would look like a worker that runs silently; say it never ran.
-    if (known && !(await workerHasStarted(home, args.name))) {
+    if (known && !(await workerHasStarted(project, args.name))) {
       note(
         flags.follow
           ? `Worker "${args.name}" has not started yet; waiting for its output (Ctrl-C to stop).`
@@ -79,7 +81,7 @@ export default class WorkerLogs extends BaseCommand {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const lines = await workerLogs(home, args.name, {
+      const lines = await workerLogs(project, args.name, {
         ...(tail === undefined ? {} : { tail }),
         follow: flags.follow,
         signal: controller.signal,

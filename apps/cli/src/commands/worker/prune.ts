@@ -13,6 +13,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { note } from '../../lib/note.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -51,7 +52,7 @@ export default class WorkerPrune extends BaseCommand {
     const configPath = resolveConfigPath({ flag: flags.config });
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
-    const engine = await runningEngine(paths.home);
+    const engine = await runningEngine(currentProject({ config: flags.config }));
     const keepPinned = !flags.all || engine !== undefined;
     if (flags.all && engine) note('iii is running: the images pinned in iii.lock are kept.');
 

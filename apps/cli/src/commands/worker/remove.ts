@@ -14,6 +14,7 @@ import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { graceMs } from '../../lib/engine-call.js';
 import { note } from '../../lib/note.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, graceTimeoutFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -69,11 +70,12 @@ export default class WorkerRemove extends BaseCommand {
       }
     }
     // Running workers are stopped first, so nothing keeps running that config.yaml no longer names.
-    const paths = iiiPaths();
-    if (await runningEngine(paths.home)) {
+    // Only this project's `iii`: another project's worker of the same name is not this one.
+    const project = currentProject({ config: flags.config });
+    if (await runningEngine(project)) {
       const { stopRunningWorkers } = await import('@iii/engine');
       await stopRunningWorkers({
-        home: paths.home,
+        project,
         names,
         timeoutMs,
         onStopping: (running) =>
@@ -100,7 +102,7 @@ export default class WorkerRemove extends BaseCommand {
     });
     const { removeWorkerFiles } = await import('@iii/engine');
     for (const name of names) {
-      await removeWorkerFiles(paths.home, name, { keepLogs: flags['keep-logs'] });
+      await removeWorkerFiles(project, name, { keepLogs: flags['keep-logs'] });
       note(`Removed worker "${name}"${flags['keep-logs'] ? ' (its logs are kept)' : ''}.`);
     }
     const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));

@@ -1,7 +1,8 @@
 import type { WorkerInfo } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
 import { graceMs, withEngine } from '../../lib/engine-call.js';
-import { engineUrlFlag, graceTimeoutFlag, workerNameArg } from '../../lib/worker-flags.js';
+import { currentProject } from '../../lib/project.js';
+import { configFlag, engineUrlFlag, graceTimeoutFlag, workerNameArg } from '../../lib/worker-flags.js';
 
 export default class WorkerRestart extends BaseCommand {
   static override summary = 'Restart a worker of the running iii.';
@@ -18,12 +19,16 @@ export default class WorkerRestart extends BaseCommand {
   ];
   static override enableJsonFlag = true;
   static override args = { name: workerNameArg };
-  static override flags = { timeout: graceTimeoutFlag, 'engine-url': engineUrlFlag };
+  static override flags = { timeout: graceTimeoutFlag, config: configFlag, 'engine-url': engineUrlFlag };
 
   async run(): Promise<{ worker: WorkerInfo }> {
     const { args, flags } = await this.parse(WorkerRestart);
     const timeoutMs = graceMs(flags.timeout);
-    const worker = await withEngine((client) => client.restart(args.name, timeoutMs), flags['engine-url']);
+    const worker = await withEngine(
+      (client) => client.restart(args.name, timeoutMs),
+      flags['engine-url'],
+      currentProject({ config: flags.config }),
+    );
     this.logToStderr(`Restarted ${worker.name}${worker.pid ? ` (pid ${worker.pid})` : ''}.`);
     return { worker };
   }

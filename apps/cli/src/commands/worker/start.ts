@@ -1,7 +1,8 @@
 import type { StartOutcome } from '@iii/engine';
 import { BaseCommand } from '../../base-command.js';
 import { withEngine } from '../../lib/engine-call.js';
-import { engineUrlFlag, workerNameArg } from '../../lib/worker-flags.js';
+import { currentProject } from '../../lib/project.js';
+import { configFlag, engineUrlFlag, workerNameArg } from '../../lib/worker-flags.js';
 
 /** What `start` did, in a line: started, or already running (and whether a restart is due). */
 function describe(outcome: StartOutcome): string {
@@ -30,11 +31,15 @@ export default class WorkerStart extends BaseCommand {
   ];
   static override enableJsonFlag = true;
   static override args = { name: workerNameArg };
-  static override flags = { 'engine-url': engineUrlFlag };
+  static override flags = { config: configFlag, 'engine-url': engineUrlFlag };
 
   async run(): Promise<StartOutcome> {
     const { args, flags } = await this.parse(WorkerStart);
-    const outcome = await withEngine((client) => client.start(args.name), flags['engine-url']);
+    const outcome = await withEngine(
+      (client) => client.start(args.name),
+      flags['engine-url'],
+      currentProject({ config: flags.config }),
+    );
     this.logToStderr(describe(outcome));
     return outcome;
   }
