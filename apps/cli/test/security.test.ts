@@ -316,7 +316,7 @@ describe('the engine serves its owner only (built iii, runc, real registry, offi
     });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe(
-      `Error: the engine at ${url} refused the token in III_TOKEN\nSet III_TOKEN to the "token" of run/engine.json in the $III_HOME of whoever runs that engine (it changes at each start).\n`,
+      `Error: the engine at ${url} refused the token in III_TOKEN\nSet III_TOKEN to the "token" of that project's engine.json on the machine that runs it (\`iii ls --json\` there shows where it is; it changes at each start).\n`,
     );
     const { III_TOKEN: _, ...noToken } = remote;
     const missing = await iii(['worker', 'list', '--engine-url', url], noToken);

@@ -60,6 +60,13 @@ export {
   interpolationParts,
 } from './interpolate.js';
 export {
+  type KnownProject,
+  knownProjects,
+  type ProjectPins,
+  pinsOfKnownProjects,
+  rememberProject,
+} from './known-projects.js';
+export {
   ensureHome,
   type IiiPaths,
   iiiPaths,

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The secret that proves a client is the owner of the engine (the user who started `iii`): the
- * engine keeps it in `$III_HOME/run/engine.json` (0600 in a 0700 directory) and clients present it
+ * engine keeps it in its project's `engine.json` under `$III_HOME/projects/` (0600 in a 0700 directory) and clients present it
  * as `Authorization: Bearer <token>` on the WebSocket handshake, as the official SDKs do with
  * `$III_TOKEN`.
  */

@@ -21,7 +21,7 @@ import {
 } from '@iii/engine';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { currentProject } from '../lib/project.js';
+import { currentProject, rememberUse } from '../lib/project.js';
 import { configFlag, projectNameFlag } from '../lib/worker-flags.js';
 
 /**
@@ -105,6 +105,7 @@ export default class Start extends BaseCommand {
     let runtime: string | undefined;
     if (hasConfig) {
       const { doc } = await loadConfig(configPath);
+      await rememberUse(project);
       settings = doc.config.engine ?? {};
       runtime = doc.config.sandbox?.runtime;
     } else if (flags.config) {

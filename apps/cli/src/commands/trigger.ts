@@ -53,7 +53,7 @@ function parsePairs(pairs: string[]): Record<string, unknown> {
 export default class Trigger extends BaseCommand {
   static override summary = 'Call a function through the running engine and print its result.';
   static override description =
-    'Finds the running `iii` (--address, then $III_URL, then $III_HOME/run/engine.json, whose management token it presents; elsewhere it presents $III_TOKEN if set), invokes the function with the given data and prints the result as JSON on stdout. A function error prints its code and message on stderr and exits 1.';
+    'Finds the running `iii` (--address, then $III_URL, then the running `iii` of the project of --config, $III_CONFIG_PATH or ./config.yaml, whose management token it presents; elsewhere it presents $III_TOKEN if set), invokes the function with the given data and prints the result as JSON on stdout. A function error prints its code and message on stderr and exits 1.';
   static override examples = [
     {
       description: 'Call with key=value pairs (strings) and key:=json values',

@@ -1,4 +1,5 @@
-import { iiiPaths, type ProjectPaths, projectPaths, resolveConfigPath } from '@iii/config';
+import { iiiPaths, type ProjectPaths, projectPaths, rememberProject, resolveConfigPath } from '@iii/config';
+import { note } from './note.js';
 import { usageError } from './usage-error.js';
 
 /**
@@ -19,4 +20,16 @@ export function currentProject(
     if ((err as { code?: string }).code === 'INVALID_PROJECT_NAME') throw usageError(err);
     throw err;
   }
+}
+
+/**
+ * Remembers that the project uses this `$III_HOME`'s store, so that a prune run for another project
+ * keeps its images. A failure is said, not fatal: the command itself did its work.
+ */
+export async function rememberUse(project: ProjectPaths): Promise<void> {
+  await rememberProject(project).catch((err: Error) =>
+    note(
+      `Warning: could not record that ${project.configPath} uses this $III_HOME (${err.message}); \`iii worker prune\` run for other projects may not keep its images.`,
+    ),
+  );
 }

@@ -1,6 +1,11 @@
 import type { ProjectPaths } from '@iii/config';
 import { EngineConnectionError, InvocationError, registerWorker, type WorkerClient } from '@iii/sdk';
-import { type EngineRecord, listEngineRecords, readEngineRecord } from '../manager/engine-record.js';
+import {
+  type EngineRecord,
+  listEngineRecords,
+  type RunningProject,
+  readEngineRecord,
+} from '../manager/engine-record.js';
 import {
   EngineNotRunningError,
   type EngineSource,
@@ -268,4 +273,41 @@ export async function runningWorkerDetails(
   } finally {
     await client.close();
   }
+}
+
+/** The images one running project's workers use now, for a prune that must keep them. */
+export interface ProjectInUse {
+  project: RunningProject;
+  /** Manifest digests of its workers that run, start or wait to restart. */
+  digests: string[];
+  /** False when its `iii` did not answer: what it runs is unknown. */
+  answered: boolean;
+}
+
+/** Statuses whose worker runs its image now, or will again without anyone pinning it. */
+const USING = new Set(['starting', 'running', 'restarting']);
+
+/**
+ * What the `iii` of every project running with `$III_HOME` runs now: the manifest digest of each of
+ * their workers that runs, starts or waits for a restart. Asked of each engine, as its owner.
+ */
+export async function imagesInUse(home: string, timeoutMs = 10_000): Promise<ProjectInUse[]> {
+  const running = await listEngineRecords(home);
+  return Promise.all(
+    running.map(async (project): Promise<ProjectInUse> => {
+      const client = new EngineControlClient(
+        { address: project.address, token: project.token, source: 'record', record: project },
+        timeoutMs,
+      );
+      try {
+        const workers = await client.list();
+        const digests = workers.filter((w) => w.digest && USING.has(w.status)).map((w) => w.digest!);
+        return { project, digests: [...new Set(digests)], answered: true };
+      } catch {
+        return { project, digests: [], answered: false };
+      } finally {
+        await client.close().catch(() => {});
+      }
+    }),
+  );
 }

@@ -5,6 +5,8 @@ export {
   type EngineTarget,
   engineNotRunning,
   findEngine,
+  imagesInUse,
+  type ProjectInUse,
   runningWorkerDetails,
   type StopRunningWorkersOptions,
   stopRunningWorker,

@@ -23,7 +23,7 @@ import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
-import { currentProject } from '../../lib/project.js';
+import { currentProject, rememberUse } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
@@ -145,6 +145,7 @@ An image can be given as:
         }
       }
     }
+    await rememberUse(currentProject({ config: flags.config }));
     return { workers: results };
   }
 

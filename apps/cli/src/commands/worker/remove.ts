@@ -14,7 +14,7 @@ import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { graceMs } from '../../lib/engine-call.js';
 import { note } from '../../lib/note.js';
-import { currentProject } from '../../lib/project.js';
+import { currentProject, rememberUse } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, graceTimeoutFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -55,6 +55,7 @@ export default class WorkerRemove extends BaseCommand {
     const timeoutMs = graceMs(flags.timeout);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc, lock: pinned } = await loadConfig(configPath);
+    await rememberUse(currentProject({ config: flags.config }));
     // A worker commented out or deleted in config.yaml by hand still has its pin to remove.
     for (const name of names)
       if (!doc.worker(name) && !pinned.workers[name]) throw new WorkerNotFoundError(name, configPath);

@@ -11,6 +11,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { currentProject, rememberUse } from '../../lib/project.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
 interface SyncedWorker {
@@ -60,6 +61,7 @@ export default class WorkerSync extends BaseCommand {
       );
     }
     for (const name of removed) note(`Removed "${name}" from iii.lock: it is no longer in config.yaml.`);
+    await rememberUse(currentProject({ config: flags.config }));
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
     const progress = new PullProgress(process.stderr, progressModeFor(process.stderr, this.jsonEnabled()));

@@ -13,6 +13,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
+import { currentProject, rememberUse } from '../../lib/project.js';
 import { renderError } from '../../lib/render-error.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
@@ -57,6 +58,7 @@ export default class WorkerUpdate extends BaseCommand {
     const { args, flags } = await this.parse(WorkerUpdate);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc, lock } = await loadConfig(configPath);
+    await rememberUse(currentProject({ config: flags.config }));
     const workers = args.name ? [doc.worker(args.name)] : doc.workers;
     if (args.name && !workers[0]) throw new WorkerNotFoundError(args.name, configPath);
     const paths = await ensureHome();

@@ -3,6 +3,7 @@ import { ImageStore } from '@iii/oci';
 import { imagePresent } from '@iii/workers';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
+import { currentProject, rememberUse } from '../../lib/project.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
 interface VerifyResult {
@@ -37,6 +38,7 @@ export default class WorkerVerify extends BaseCommand {
     const { flags } = await this.parse(WorkerVerify);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc, lock } = await loadConfig(configPath);
+    await rememberUse(currentProject({ config: flags.config }));
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
     const problems = (
