@@ -5,12 +5,13 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busybox, crashingImage } from '@iii/tools/fixtures';
 import { freePort, requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -41,7 +42,7 @@ async function running(pid: number): Promise<boolean> {
 
 /** Processes running inside the worker's sandbox directory, and its container if the runtime has one. */
 async function traces(home: string, name: string): Promise<string[]> {
-  const dir = join(home, 'sandbox', 'workers', name);
+  const dir = join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'workers', name);
   const found: string[] = [];
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p) || !(await running(Number(p)))) continue;
@@ -49,7 +50,7 @@ async function traces(home: string, name: string): Promise<string[]> {
     const cmd = (await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
     if (root.startsWith(dir) || cmd.includes(`-${name} `)) found.push(`process ${p}: ${cmd}`);
   }
-  const runtimeRoot = join(home, 'sandbox', 'runtime', 'runc');
+  const runtimeRoot = join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'runtime', 'runc');
   for (const id of await readdir(runtimeRoot).catch(() => [] as string[]))
     if (id.endsWith(`-${name}`)) found.push(`container ${id}`);
   return found;
@@ -159,7 +160,9 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
     await new Promise((res) => setTimeout(res, 5000));
     expect(await row('crashy')).toBeUndefined();
     expect(await traces(home, 'crashy')).toEqual([]);
-    expect(existsSync(join(home, 'sandbox', 'workers', 'crashy'))).toBe(false);
+    expect(existsSync(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'workers', 'crashy'))).toBe(
+      false,
+    );
   }, 60_000);
 
   it('a worker deleted from config.yaml by hand is not restarted after its backoff', async () => {
@@ -201,7 +204,9 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
   it('a worker removed and added again under the same name starts with empty logs', async () => {
     const r = await iii('worker', 'remove', 'chatty', '-y');
     expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(join(home, 'sandbox', 'workers', 'chatty'))).toBe(false);
+    expect(existsSync(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'workers', 'chatty'))).toBe(
+      false,
+    );
     await add(quietRef, 'chatty');
     const before = await iii('worker', 'logs', 'chatty', '-n', 'all');
     expect(before.code, before.stderr).toBe(0);
@@ -224,7 +229,9 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
     );
     const r = await iii('worker', 'remove', 'kept', '-y', '--keep-logs');
     expect(r.code, r.stderr).toBe(0);
-    expect(await readdir(join(home, 'sandbox', 'workers', 'kept'))).toEqual(['logs']);
+    expect(
+      await readdir(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'workers', 'kept')),
+    ).toEqual(['logs']);
     expect((await iii('worker', 'logs', 'kept')).stdout).toContain('quiet up');
   }, 120_000);
 

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { iiiPaths } from '@iii/config';
+import type { ProjectPaths } from '@iii/config';
 import { releaseRootfs, workerPaths } from '@iii/sandbox';
 
 /**
@@ -12,17 +12,20 @@ export interface WorkerRunState {
   stoppedAt?: string;
 }
 
-/** The directory of one worker's files under `$III_HOME`: logs, bundle, writable layer, state. */
-export function workerDir(home: string, name: string): string {
-  return workerPaths(iiiPaths({ env: { III_HOME: home } }).sandbox, name).dir;
+/** The part of a project its workers' files live in: its sandbox directory. */
+type ProjectFiles = Pick<ProjectPaths, 'sandbox'>;
+
+/** The directory of one worker's files in its project: logs, bundle, writable layer, state. */
+export function workerDir(project: ProjectFiles, name: string): string {
+  return workerPaths(project.sandbox, name).dir;
 }
 
-function stateFile(home: string, name: string): string {
-  return join(workerDir(home, name), 'state.json');
+function stateFile(project: ProjectFiles, name: string): string {
+  return join(workerDir(project, name), 'state.json');
 }
 
-export async function readWorkerRunState(home: string, name: string): Promise<WorkerRunState> {
-  const text = await readFile(stateFile(home, name), 'utf8').catch(() => undefined);
+export async function readWorkerRunState(project: ProjectFiles, name: string): Promise<WorkerRunState> {
+  const text = await readFile(stateFile(project, name), 'utf8').catch(() => undefined);
   if (text === undefined) return {};
   try {
     const parsed = JSON.parse(text) as WorkerRunState;
@@ -33,8 +36,12 @@ export async function readWorkerRunState(home: string, name: string): Promise<Wo
 }
 
 /** Records (or with `undefined`, forgets) that the user stopped the worker; atomic. */
-export async function writeWorkerRunState(home: string, name: string, state: WorkerRunState): Promise<void> {
-  const file = stateFile(home, name);
+export async function writeWorkerRunState(
+  project: ProjectFiles,
+  name: string,
+  state: WorkerRunState,
+): Promise<void> {
+  const file = stateFile(project, name);
   if (state.stoppedAt === undefined) {
     await rm(file, { force: true });
     return;
@@ -63,11 +70,11 @@ export async function directoryBytes(dir: string): Promise<number> {
  * name then starts with logs of its own. Call it only for a worker that no longer runs.
  */
 export async function removeWorkerFiles(
-  home: string,
+  project: ProjectFiles,
   name: string,
   options: { keepLogs?: boolean } = {},
 ): Promise<void> {
-  const paths = workerPaths(iiiPaths({ env: { III_HOME: home } }).sandbox, name);
+  const paths = workerPaths(project.sandbox, name);
   const dir = paths.dir;
   // Unmounted first: removing through a mounted overlay would be removing inside the worker.
   await releaseRootfs(paths.rootfsDir);

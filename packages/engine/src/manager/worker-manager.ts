@@ -182,7 +182,7 @@ export class WorkerManager implements WorkerController {
         disabled.push(w.name);
         continue;
       }
-      const { stoppedAt } = await readWorkerRunState(this.paths.home, w.name);
+      const { stoppedAt } = await readWorkerRunState(this.project, w.name);
       if (stoppedAt === undefined) continue;
       const slot = this.slots.get(w.name)!;
       slot.stoppedAt = stoppedAt;
@@ -450,12 +450,12 @@ export class WorkerManager implements WorkerController {
   private async holdStopped(slot: Slot): Promise<void> {
     slot.stoppedAt ??= new Date(this.now()).toISOString();
     if (!slot.worker && slot.status !== 'starting') slot.status = 'stopped';
-    await writeWorkerRunState(this.paths.home, slot.entry.name, { stoppedAt: slot.stoppedAt });
+    await writeWorkerRunState(this.project, slot.entry.name, { stoppedAt: slot.stoppedAt });
   }
 
   private async forgetStop(slot: Slot): Promise<void> {
     delete slot.stoppedAt;
-    await writeWorkerRunState(this.paths.home, slot.entry.name, {});
+    await writeWorkerRunState(this.project, slot.entry.name, {});
   }
 
   /** Whether config.yaml still names the worker (a file that cannot be read now changes nothing). */

@@ -117,7 +117,7 @@ export default class WorkerList extends BaseCommand {
       const held = new Map(
         await Promise.all(
           state.doc.workers.map(
-            async (w) => [w.name, (await readWorkerRunState(home, w.name)).stoppedAt] as const,
+            async (w) => [w.name, (await readWorkerRunState(project, w.name)).stoppedAt] as const,
           ),
         ),
       );

@@ -106,6 +106,7 @@ export default class WorkerRemove extends BaseCommand {
       await removeWorkerFiles(project, name, { keepLogs: flags['keep-logs'] });
       note(`Removed worker "${name}"${flags['keep-logs'] ? ' (its logs are kept)' : ''}.`);
     }
+    const paths = iiiPaths();
     const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));
     if (usage.bytes > 0) {
       note(
