@@ -502,7 +502,9 @@ describe('a user without a subordinate id range runs workers with the single-id 
   });
 
   it('shuts down on Ctrl-C and leaves no process or mount behind', async () => {
-    const record = JSON.parse(await readFile(join(home, 'run', 'engine.json'), 'utf8')) as { pid: number };
+    const record = JSON.parse(await readFile(recordOf(home, join(dir, 'config.yaml')), 'utf8')) as {
+      pid: number;
+    };
     process.kill(record.pid, 'SIGINT');
     expect(await engineExit).toBe(0);
     await until('no process of the user', async () => (await processesOf(uid)).length === 0, 30_000);

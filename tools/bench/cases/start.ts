@@ -153,7 +153,7 @@ export const benchCase: BenchCase = {
       ours.push(await timeIii());
       host.push(await timeHost());
     }
-    await rm(join(home, 'sandbox'), { recursive: true, force: true });
+    await rm(join(home, 'projects'), { recursive: true, force: true });
     return [
       {
         name: `start ${WORKERS} Node workers until all registered`,
