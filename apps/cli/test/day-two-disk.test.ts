@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { busybox, crashingImage } from '@iii/tools/fixtures';
 import { freePort, requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -109,11 +110,13 @@ describe('iii system df and prune (runc, built iii)', () => {
     expect(d.total).toBe(await du(home));
     expect(d.store.bytes).toBe(await du(join(home, 'store')));
     expect(d.rootfs.bytes).toBe(await du(join(home, 'rootfs')));
-    expect(d.sandboxes.bytes).toBe(await du(join(home, 'sandbox', 'workers')));
+    expect(d.sandboxes.bytes).toBe(await du(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers')));
     expect(d.store.bytes + d.rootfs.bytes + d.sandboxes.bytes + d.other.bytes).toBe(d.total);
     for (const w of d.workers) {
-      expect(w.bytes).toBe(await du(join(home, 'sandbox', 'workers', w.name)));
-      expect(w.logs).toBe(await du(join(home, 'sandbox', 'workers', w.name, 'logs')));
+      expect(w.bytes).toBe(await du(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers', w.name)));
+      expect(w.logs).toBe(
+        await du(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers', w.name, 'logs')),
+      );
     }
   });
 
@@ -131,7 +134,9 @@ describe('iii system df and prune (runc, built iii)', () => {
       ['gone', false, true],
       ['keep', true, false],
     ]);
-    expect(d.reclaimable.sandboxes).toBe(await du(join(home, 'sandbox', 'workers', 'gone')));
+    expect(d.reclaimable.sandboxes).toBe(
+      await du(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers', 'gone')),
+    );
     expect(d.reclaimable.images).toBeGreaterThan(0);
     expect(d.reclaimable.total).toBe(d.reclaimable.images + d.reclaimable.sandboxes);
     const text = await ok('system', 'df');
@@ -155,11 +160,11 @@ describe('iii system df and prune (runc, built iii)', () => {
     };
     expect(dry).toMatchObject({ freed: before.reclaimable.total, sandboxes: ['gone'], dryRun: true });
     expect((await df()).total).toBe(before.total);
-    expect(existsSync(join(home, 'sandbox', 'workers', 'gone'))).toBe(true);
+    expect(existsSync(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers', 'gone'))).toBe(true);
 
     const pruned = JSON.parse((await ok('worker', 'prune', '-y', '--json')).stdout) as { freed: number };
     expect(pruned.freed).toBe(before.reclaimable.total);
-    expect(existsSync(join(home, 'sandbox', 'workers', 'gone'))).toBe(false);
+    expect(existsSync(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers', 'gone'))).toBe(false);
     const after = await df();
     expect(after.reclaimable.total).toBe(0);
     expect(after.images.map((i) => i.workers)).toEqual([['keep']]);

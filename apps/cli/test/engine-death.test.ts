@@ -56,7 +56,10 @@ interface ListRow {
 
 /** Cgroup directories of this `$III_HOME`'s containers (their ids carry a hash of its sandbox dir). */
 async function cgroupsOf(home: string): Promise<string[]> {
-  const prefix = `iii-${createHash('sha256').update(join(home, 'sandbox')).digest('hex').slice(0, 8)}-`;
+  const prefix = `iii-${createHash('sha256')
+    .update(sandboxOf(home, join(dirname(home), 'config.yaml')))
+    .digest('hex')
+    .slice(0, 8)}-`;
   const found: string[] = [];
   const walk = async (d: string, depth: number): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {

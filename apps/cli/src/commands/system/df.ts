@@ -4,6 +4,7 @@ import { ImageStore } from '@iii/oci';
 import { diskUsage, TreeMeter } from '@iii/workers';
 import { BaseCommand } from '../../base-command.js';
 import { type DfResult, dfSchema } from '../../lib/json-shapes.js';
+import { currentProject } from '../../lib/project.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
 export default class SystemDf extends BaseCommand {
@@ -19,8 +20,9 @@ export default class SystemDf extends BaseCommand {
     const paths = iiiPaths();
     const configPath = resolveConfigPath({ flag: flags.config });
     const state = await loadConfig(configPath).catch(() => undefined);
+    // The shared store and rootfs cache, and the sandboxes of this project (one per config.yaml).
     const usage = await diskUsage({
-      paths,
+      paths: { ...paths, sandbox: currentProject({ config: flags.config }).sandbox },
       store: new ImageStore(paths.store),
       workers: state?.doc.workers ?? [],
       lock: state?.lock,

@@ -52,7 +52,8 @@ export default class WorkerPrune extends BaseCommand {
     const configPath = resolveConfigPath({ flag: flags.config });
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
-    const engine = await runningEngine(currentProject({ config: flags.config }));
+    const project = currentProject({ config: flags.config });
+    const engine = await runningEngine(project);
     const keepPinned = !flags.all || engine !== undefined;
     if (flags.all && engine) note('iii is running: the images pinned in iii.lock are kept.');
 
@@ -69,7 +70,13 @@ export default class WorkerPrune extends BaseCommand {
       } catch (err) {
         if (!(err instanceof ConfigNotFoundError) || !flags.all) throw err;
       }
-      const plan = await prunePlan({ paths, store, keep, configured });
+      // Sandboxes are the project's own: another project's workers are never judged removed here.
+      const plan = await prunePlan({
+        paths: { ...paths, sandbox: project.sandbox },
+        store,
+        keep,
+        configured,
+      });
       // Without a config.yaml no worker is known: sandboxes are left alone rather than all deleted.
       if (!haveConfig) plan.sandboxes = [];
       const usage = plan.cache;
@@ -111,7 +118,7 @@ export default class WorkerPrune extends BaseCommand {
       }
       await deleteCache(store, usage);
       const { removeWorkerFiles } = await import('@iii/engine');
-      for (const s of plan.sandboxes) await removeWorkerFiles(paths.home, s.name);
+      for (const s of plan.sandboxes) await removeWorkerFiles(project, s.name);
       note(`Freed ${summary}.`);
       return result;
     });

@@ -2,7 +2,6 @@ import { access, rename } from 'node:fs/promises';
 import {
   assertWorkerName,
   editConfig,
-  iiiPaths,
   loadConfig,
   renamePin,
   resolveConfigPath,
@@ -11,6 +10,7 @@ import {
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { usageError } from '../../lib/usage-error.js';
 import { configFlag } from '../../lib/worker-flags.js';
@@ -69,10 +69,10 @@ export default class WorkerRename extends BaseCommand {
         `Choose another name, or remove it first with \`iii worker remove ${to}\`.`,
       );
     }
-    const paths = iiiPaths();
+    const project = currentProject({ config: flags.config });
     const engineApi = await import('@iii/engine');
-    if (await runningEngine(paths.home).catch(() => undefined)) {
-      const live = await engineApi.runningWorkerDetails({ home: paths.home, name: from });
+    if (await runningEngine(project).catch(() => undefined)) {
+      const live = await engineApi.runningWorkerDetails({ project, name: from });
       if (live && (live.pid !== undefined || ['starting', 'running', 'restarting'].includes(live.status))) {
         throw new RenameRefusedError(
           `worker "${from}" is ${live.status}`,
@@ -80,8 +80,8 @@ export default class WorkerRename extends BaseCommand {
         );
       }
     }
-    const oldDir = engineApi.workerDir(paths.home, from);
-    const newDir = engineApi.workerDir(paths.home, to);
+    const oldDir = engineApi.workerDir(project, from);
+    const newDir = engineApi.workerDir(project, to);
     if (await exists(newDir)) {
       throw new RenameRefusedError(
         `${newDir} already exists (the logs of an earlier worker "${to}")`,

@@ -9,6 +9,7 @@ import {
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { note } from '../../lib/note.js';
+import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
@@ -95,7 +96,7 @@ export default class WorkerRollback extends BaseCommand {
     note(
       `Rolled back worker "${name}": ${pin.digest.slice(0, 19)}… → ${previous.digest.slice(0, 19)}… (config.yaml keeps ${entry.image}; \`iii worker rollback ${name}\` again undoes it).`,
     );
-    if (await runningEngine(paths.home).catch(() => undefined)) {
+    if (await runningEngine(currentProject({ config: flags.config })).catch(() => undefined)) {
       note(`iii is running: switch the worker to it with \`iii worker restart ${name}\`.`);
     }
     return { name, image: entry.image, from: pin.digest, to: previous.digest };

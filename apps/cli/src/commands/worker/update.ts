@@ -100,7 +100,10 @@ export default class WorkerUpdate extends BaseCommand {
       client.close();
     }
     const moved = out.filter((w) => w.changed).map((w) => w.name);
-    if (moved.length > 0 && (await runningEngine(paths.home).catch(() => undefined))) {
+    if (
+      moved.length > 0 &&
+      (await runningEngine(currentProject({ config: flags.config })).catch(() => undefined))
+    ) {
       // A running worker keeps its image until it restarts: `list` and `inspect` show it meanwhile.
       note(
         `iii is running: switch ${moved.length === 1 ? 'the worker' : 'each worker'} to the new image with ${moved.map((n) => `\`iii worker restart ${n}\``).join(', ')}.`,
