@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { busybox, nodeWorker } from '@iii/tools/fixtures';
 import { requireTools, runCommand } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxOf } from './project-paths.ts';
+import { recordOf, sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
@@ -329,7 +329,9 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(await leftovers(home, pids)).toEqual([]);
     // The killed iii's record may remain; no process of it runs.
-    const record = await readFile(join(home, 'run', 'engine.json'), 'utf8').catch(() => undefined);
+    const record = await readFile(recordOf(home, join(dirname(home), 'config.yaml')), 'utf8').catch(
+      () => undefined,
+    );
     if (record) expect(await running((JSON.parse(record) as { pid: number }).pid)).toBe(false);
     expect((await list()).rows.map((w) => w.status)).toEqual(['stopped', 'stopped', 'stopped']);
     const again = await iii('system', 'cleanup');
