@@ -49,7 +49,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   await access(dockerfile).catch(() => {
     throw new DockerfileNotFoundError(dockerfile);
   });
-  await checkNodeBuildOutput(contextDir);
+  await checkNodeBuildOutput(contextDir, dockerfile);
 
   const builder = await detectBuilder({ preferred: options.builder, env, signal: options.signal });
   const layoutDir = join(resolve(options.imagesDir), image.name);
@@ -101,13 +101,28 @@ function failureHint(tail: string): string {
   return last === undefined ? 'See the builder output above.' : `The builder said: ${last}`;
 }
 
+/** Whether a Dockerfile copies from the build context's dist/ (a COPY or ADD without --from). */
+export function copiesContextDist(dockerfile: string): boolean {
+  return dockerfile.split('\n').some((line) => {
+    const m = /^\s*(?:COPY|ADD)\s+(.*)$/i.exec(line);
+    if (!m) return false;
+    const words = (m[1] ?? '').trim().split(/\s+/);
+    if (words.some((w) => w.startsWith('--from'))) return false;
+    const sources = words.filter((w) => !w.startsWith('--')).slice(0, -1);
+    return sources.some((w) => /^(\.\/)?dist(\/|$)/.test(w));
+  });
+}
+
 const PackageJson = z.object({ scripts: z.record(z.string(), z.string()).optional() }).passthrough();
 
 /**
  * Node worker images copy the bundle from dist/ instead of running npm in the image; a missing
  * dist/ would otherwise surface as a confusing COPY error from the builder.
  */
-async function checkNodeBuildOutput(contextDir: string): Promise<void> {
+async function checkNodeBuildOutput(contextDir: string, dockerfile: string): Promise<void> {
+  // A Dockerfile that builds inside the image (npm ci, then a build stage) needs no dist/ here.
+  const recipe = await readFile(dockerfile, 'utf8').catch(() => '');
+  if (!copiesContextDist(recipe)) return;
   const text = await readFile(join(contextDir, 'package.json'), 'utf8').catch(() => undefined);
   if (text === undefined) return;
   let json: unknown;
