@@ -58,7 +58,7 @@ describe('engine with workers written with iii-sdk and with @iii/sdk', () => {
   );
 
   it('adds the caller worker id to object data', async () => {
-    const result = await ourCaller.trigger<{ echoed: Record<string, unknown> }>({
+    const result = await ourCaller.trigger<unknown, { echoed: Record<string, unknown> }>({
       function_id: 'official::echo',
       payload: { n: 3 },
     });
@@ -102,9 +102,12 @@ describe('engine with workers written with iii-sdk and with @iii/sdk', () => {
   });
 
   it('engine::workers::list and engine::functions::list show both workers and their functions', async () => {
-    const { workers } = await ourCaller.trigger<{
-      workers: Array<{ name: string; runtime: string; function_count: number; status: string }>;
-    }>({ function_id: 'engine::workers::list', payload: {} });
+    const { workers } = await ourCaller.trigger<
+      unknown,
+      {
+        workers: Array<{ name: string; runtime: string; function_count: number; status: string }>;
+      }
+    >({ function_id: 'engine::workers::list', payload: {} });
     const byName = new Map(workers.map((w) => [w.name, w]));
     expect(byName.get('official-worker')).toMatchObject({
       runtime: 'node',
@@ -136,7 +139,7 @@ describe('engine with workers written with iii-sdk and with @iii/sdk', () => {
     expect(functions.find((f) => f.function_id === 'ours::echo')?.description).toBe('Echoes its input');
     // Built-ins are internal and only listed on request.
     expect(functions.some((f) => f.function_id.startsWith('engine::'))).toBe(false);
-    const all = await ourCaller.trigger<{ functions: Array<{ function_id: string }> }>({
+    const all = await ourCaller.trigger<unknown, { functions: Array<{ function_id: string }> }>({
       function_id: 'engine::functions::list',
       payload: { include_internal: true, prefix: 'engine::workers::' },
     });
@@ -144,7 +147,7 @@ describe('engine with workers written with iii-sdk and with @iii/sdk', () => {
       'engine::workers::list',
       'engine::workers::register',
     ]);
-    const filtered = await ourCaller.trigger<{ functions: Array<{ function_id: string }> }>({
+    const filtered = await ourCaller.trigger<unknown, { functions: Array<{ function_id: string }> }>({
       function_id: 'engine::functions::list',
       payload: { worker: 'our-worker' },
     });

@@ -208,13 +208,13 @@ describe('worker manager with runc and the busybox fixture', () => {
     }
     const sdk = registerWorker(engine.address, { workerName: 'probe', announce: false });
     try {
-      const all = await sdk.trigger<{ functions: { function_id: string }[] }>({
+      const all = await sdk.trigger<unknown, { functions: { function_id: string }[] }>({
         function_id: 'engine::functions::list',
         payload: {},
       });
       expect(all.functions.map((f) => f.function_id)).not.toContain('iii::workers::list');
       // Without the management token nothing is listed or done, whatever is asked.
-      const internal = await sdk.trigger<{ functions: { function_id: string }[] }>({
+      const internal = await sdk.trigger<unknown, { functions: { function_id: string }[] }>({
         function_id: 'engine::functions::list',
         payload: { include_internal: true },
       });

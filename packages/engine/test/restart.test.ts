@@ -40,7 +40,7 @@ describe('engine restart', () => {
       by: '@iii/sdk',
       echoed: { after: 'restart' },
     });
-    const { workers: listed } = await caller.trigger<{ workers: Array<{ name: string }> }>({
+    const { workers: listed } = await caller.trigger<unknown, { workers: Array<{ name: string }> }>({
       function_id: 'engine::workers::list',
       payload: {},
     });

@@ -74,14 +74,17 @@ describe('router', () => {
 
   /** `engine::functions::list` rows of one function id. */
   const listed = async (id: string) => {
-    const { functions } = await caller.trigger<{
-      functions: Array<{
-        function_id: string;
-        worker_name: string;
-        worker_id?: string;
-        standby?: Array<{ worker_name: string; worker_id: string }>;
-      }>;
-    }>({ function_id: 'engine::functions::list', payload: { prefix: id } });
+    const { functions } = await caller.trigger<
+      unknown,
+      {
+        functions: Array<{
+          function_id: string;
+          worker_name: string;
+          worker_id?: string;
+          standby?: Array<{ worker_name: string; worker_id: string }>;
+        }>;
+      }
+    >({ function_id: 'engine::functions::list', payload: { prefix: id } });
     return functions.find((f) => f.function_id === id);
   };
   const announce = (peer: RawPeer, name: string) =>
@@ -193,7 +196,7 @@ describe('router', () => {
     expect(reports.filter((r) => r.includes('"mine::fn"'))).toEqual([
       'function "mine::fn" is already served by worker "mine"; refused it from worker "rival" (it takes over if "mine" leaves)',
     ]);
-    const info = await caller.trigger<{ description?: string }>({
+    const info = await caller.trigger<unknown, { description?: string }>({
       function_id: 'engine::functions::info',
       payload: { function_id: 'mine::fn' },
     });
@@ -215,7 +218,7 @@ describe('router', () => {
     expect(reports).toContain(
       'function "engine::workers::list" is built into the engine; refused it from worker "shadow"',
     );
-    const { workers } = await caller.trigger<{ workers: unknown[] }>({
+    const { workers } = await caller.trigger<unknown, { workers: unknown[] }>({
       function_id: 'engine::workers::list',
       payload: {},
     });
@@ -246,9 +249,12 @@ describe('router', () => {
     const leaving = registerWorker(engine.address, { announce: false });
     const abandoned = leaving.trigger({ function_id: 'gated::wait', payload: {} }).catch((e: unknown) => e);
     await eventually(async () => {
-      const { workers } = await caller.trigger<{
-        workers: Array<{ name: string; active_invocations: number }>;
-      }>({
+      const { workers } = await caller.trigger<
+        unknown,
+        {
+          workers: Array<{ name: string; active_invocations: number }>;
+        }
+      >({
         function_id: 'engine::workers::list',
         payload: {},
       });
@@ -309,7 +315,7 @@ describe('router', () => {
     const user = await rawPeer(engine.address);
     sockets.push(user.ws);
     await eventually(async () => {
-      const { workers } = await caller.trigger<{ workers: Array<{ name: string }> }>({
+      const { workers } = await caller.trigger<unknown, { workers: Array<{ name: string }> }>({
         function_id: 'engine::workers::list',
         payload: {},
       });

@@ -212,17 +212,20 @@ export class WorkerClient {
    * Calls a function through the engine and resolves with its result. Rejects with an
    * {@link InvocationError}: the function's own error, `function_not_found`, `invocation_stopped`
    * (its worker went away) or `TIMEOUT`. With `action: TriggerAction.Void()` it resolves at once.
+   *
+   * The type parameters are in the order of the official `iii-sdk`: the payload's type, then the
+   * result's, e.g. `trigger<{ name: string }, { message: string }>(...)`.
    */
-  trigger<T = unknown, P = unknown>(request: TriggerRequest<P>): Promise<T> {
+  trigger<TInput = unknown, TOutput = unknown>(request: TriggerRequest<TInput>): Promise<TOutput> {
     const { function_id, payload, action, metadata } = request;
     if (action?.type === 'void') {
       this.send({ type: MessageType.InvokeFunction, function_id, data: payload, action, metadata });
-      return Promise.resolve(undefined as T);
+      return Promise.resolve(undefined as TOutput);
     }
     if (this.state === 'failed' || this.shuttingDown) return Promise.reject(this.unavailableError());
     const invocation_id = randomUUID();
     const timeoutMs = request.timeoutMs ?? this.invocationTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<TOutput>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.invocations.delete(invocation_id)) return;
         reject(

@@ -28,7 +28,7 @@ async function allRegistered(port: number, expected: string[], signal: AbortSign
     for (;;) {
       signal.throwIfAborted();
       const r = await client
-        .trigger<{ workers: { name: string }[] }>({
+        .trigger<unknown, { workers: { name: string }[] }>({
           function_id: 'engine::workers::list',
           payload: {},
           timeoutMs: 2000,

@@ -114,7 +114,7 @@ export class EngineControlClient {
 
   private async call<T>(functionId: string, payload: Record<string, unknown>, graceMs = 0): Promise<T> {
     try {
-      return await this.client.trigger<T>({
+      return await this.client.trigger<unknown, T>({
         function_id: functionId,
         payload,
         // A stop waits for the grace period; give the call that long on top.

@@ -135,9 +135,12 @@ export function officialSdkSuite(options: OfficialSdkSuiteOptions): void {
       const call = ours.trigger({ function_id: `${prefix}::slow`, payload: {} }).catch((e: unknown) => e);
       // The call must have reached the worker before it dies: wait until the engine counts it.
       for (let i = 0; i < 200; i++) {
-        const { workers } = await ours.trigger<{
-          workers: Array<{ name: string; active_invocations: number }>;
-        }>({
+        const { workers } = await ours.trigger<
+          unknown,
+          {
+            workers: Array<{ name: string; active_invocations: number }>;
+          }
+        >({
           function_id: 'engine::workers::list',
           payload: {},
         });

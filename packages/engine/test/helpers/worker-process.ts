@@ -73,7 +73,7 @@ export async function waitForFunctions(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { functions } = await client.trigger<{ functions: Array<{ function_id: string }> }>({
+    const { functions } = await client.trigger<unknown, { functions: Array<{ function_id: string }> }>({
       function_id: 'engine::functions::list',
       payload: {},
     });
