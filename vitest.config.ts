@@ -5,12 +5,14 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 
 // Tests import sibling packages from source, so a change is tested without a rebuild.
 // End-to-end tests of the CLI run the built `iii` binary instead (see apps/cli/test).
-const alias = Object.fromEntries(
-  ['oci', 'config', 'sandbox', 'workers', 'sdk', 'engine', 'templates', 'export'].map((name) => [
+// Subpath exports come first: an alias also matches what starts with its name and a slash.
+const alias = Object.fromEntries([
+  ['@iii/engine/client', `${root}packages/engine/src/client.ts`],
+  ...['oci', 'config', 'sandbox', 'workers', 'sdk', 'engine', 'templates', 'export'].map((name) => [
     `@iii/${name}`,
     `${root}packages/${name}/src/index.ts`,
   ]),
-);
+]);
 
 const project = (name: string, dir: string) => ({
   extends: true as const,

@@ -1,4 +1,4 @@
-import { EngineNotRunningError, engineNotRunning, parseDuration, readEngineRecord } from '@iii/engine';
+import { EngineNotRunningError, engineNotRunning, parseDuration, readEngineRecord } from '@iii/engine/client';
 import { EngineConnectionError, InvocationError, registerWorker } from '@iii/sdk';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';

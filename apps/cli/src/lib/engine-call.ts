@@ -4,7 +4,7 @@ import {
   connectEngine,
   type EngineControlClient,
   parseDuration,
-} from '@iii/engine';
+} from '@iii/engine/client';
 import { currentProject } from './project.js';
 import { usageError } from './usage-error.js';
 

@@ -13,7 +13,7 @@ export interface RunningEngine {
  * package is loaded only here, on demand, so commands that merely edit config.yaml start fast.
  */
 export async function runningEngine(project: ProjectPaths): Promise<RunningEngine | undefined> {
-  const { readEngineRecord } = await import('@iii/engine');
+  const { readEngineRecord } = await import('@iii/engine/client');
   const record = await readEngineRecord(project).catch(() => undefined);
   return record ? { pid: record.pid, address: record.address, configPath: record.configPath } : undefined;
 }

@@ -45,7 +45,7 @@ export {
   workerDir,
   writeWorkerRunState,
 } from './worker-files.js';
-export type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
+export type { ManagedWorkerStatus, StartOutcome, WorkerDetails, WorkerInfo } from './worker-info.js';
 export {
   escapeControlCharacters,
   type LogLine,

@@ -2,7 +2,7 @@
  * What `iii worker list` shows of a worker; `not started` means it never ran in this `iii`;
  * `orphaned` that its sandbox still runs although no `iii` does (see `findOrphanedWorkers`).
  */
-export type WorkerStatus =
+export type ManagedWorkerStatus =
   | 'not started'
   | 'starting'
   | 'running'
@@ -24,7 +24,7 @@ export interface WorkerInfo {
    * `add --force`): the pinned digest, which `iii worker restart <name>` switches it to.
    */
   pinnedDigest?: string;
-  status: WorkerStatus;
+  status: ManagedWorkerStatus;
   /** Host pid of the sandbox's init process while it runs. */
   pid?: number;
   /** When the current run began (RFC 3339). */

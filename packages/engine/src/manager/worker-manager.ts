@@ -20,7 +20,7 @@ import { connectionsHeldBy } from './connection-owner.js';
 import { ManagerError, UnknownWorkerError } from './errors.js';
 import { stopInParallel } from './stop-in-parallel.js';
 import { readWorkerRunState, writeWorkerRunState } from './worker-files.js';
-import type { StartOutcome, WorkerDetails, WorkerInfo, WorkerStatus } from './worker-info.js';
+import type { ManagedWorkerStatus, StartOutcome, WorkerDetails, WorkerInfo } from './worker-info.js';
 import { planWorker, type WorkerPlan } from './worker-plan.js';
 import { workerStartDefinition } from './worker-start.js';
 
@@ -62,7 +62,7 @@ interface Slot {
   last?: WorkerState;
   /** Restarts of earlier runs of this `iii` (a user restart keeps counting). */
   restartsBefore: number;
-  status?: WorkerStatus;
+  status?: ManagedWorkerStatus;
   error?: string;
   imageRootfs?: string;
   /** A start or stop in progress: operations on one worker run one at a time. */

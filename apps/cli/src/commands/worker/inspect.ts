@@ -199,7 +199,7 @@ export default class WorkerInspect extends BaseCommand {
 
   /** Another machine's engine: only what it says of the worker, nothing from this machine. */
   private async remote(name: string, engineUrl: string, reveal: boolean): Promise<RemoteInspectResult> {
-    const { runningWorkerDetails, UnknownWorkerError } = await import('@iii/engine');
+    const { runningWorkerDetails, UnknownWorkerError } = await import('@iii/engine/client');
     const run = await runningWorkerDetails({ ...engineTarget(engineUrl), name, reveal });
     if (!run) throw new UnknownWorkerError(name);
     if (reveal && !run.env) throw new NothingToRevealError(name, true);

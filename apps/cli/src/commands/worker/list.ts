@@ -1,14 +1,6 @@
 import { loadConfig } from '@iii/config';
-import {
-  CLEANUP_COMMAND,
-  connectEngine,
-  type EngineRecord,
-  findOrphanedWorkers,
-  type OrphanedWorker,
-  readEngineRecord,
-  readWorkerRunState,
-  type WorkerInfo,
-} from '@iii/engine';
+import type { OrphanedWorker } from '@iii/engine';
+import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine/client';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
 import { formatUptime } from '../../lib/format-uptime.js';
@@ -110,6 +102,8 @@ export default class WorkerList extends BaseCommand {
     }
     if (!result) {
       const state = await loadConfig(project.configPath);
+      // Only without a running iii does the list need the engine package itself (sandbox state).
+      const { CLEANUP_COMMAND, findOrphanedWorkers, readWorkerRunState } = await import('@iii/engine');
       // No `iii`, but its sandboxes may still run (it was killed together with its watchdog).
       const { running: orphans, stale } = await findOrphanedWorkers(project);
       const orphanOf = (name: string) => orphans.find((o) => o.name === name);

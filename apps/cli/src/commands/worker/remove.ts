@@ -74,7 +74,7 @@ export default class WorkerRemove extends BaseCommand {
     // Only this project's `iii`: another project's worker of the same name is not this one.
     const project = currentProject({ config: flags.config });
     if (await runningEngine(project)) {
-      const { stopRunningWorkers } = await import('@iii/engine');
+      const { stopRunningWorkers } = await import('@iii/engine/client');
       await stopRunningWorkers({
         project,
         names,

@@ -1,4 +1,4 @@
-import type { StartOutcome } from '@iii/engine';
+import type { StartOutcome } from '@iii/engine/client';
 import { BaseCommand } from '../../base-command.js';
 import { withEngine } from '../../lib/engine-call.js';
 import { currentProject } from '../../lib/project.js';

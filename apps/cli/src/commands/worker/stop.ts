@@ -1,4 +1,4 @@
-import type { WorkerInfo } from '@iii/engine';
+import type { WorkerInfo } from '@iii/engine/client';
 import { BaseCommand } from '../../base-command.js';
 import { graceMs, withEngine } from '../../lib/engine-call.js';
 import { currentProject } from '../../lib/project.js';
