@@ -9,7 +9,7 @@ import {
   Reference,
   type RegistryClient,
 } from '@iii/oci';
-import type { ImageConfig } from '@iii/sandbox';
+import type { SandboxImageConfig } from '@iii/sandbox';
 import {
   ExportError,
   ImageNotInStoreError,
@@ -120,7 +120,7 @@ export async function planExport(options: PlanExportOptions): Promise<ExportPlan
   const workers: ExportedWorker[] = [];
   for (const entry of entries) {
     const pin = lock.workers[entry.name];
-    const imageConfig: ImageConfig =
+    const imageConfig: SandboxImageConfig =
       pin && pin.image === entry.image ? await storedConfig(options.store, entry.name, pin.digest) : {};
     let image = '';
     // An unpinned or stale pin is reported by planExportedWorker, before anything is pushed.
@@ -169,7 +169,7 @@ export async function planExport(options: PlanExportOptions): Promise<ExportPlan
   };
 }
 
-async function storedConfig(store: ImageStore, worker: string, digest: string): Promise<ImageConfig> {
+async function storedConfig(store: ImageStore, worker: string, digest: string): Promise<SandboxImageConfig> {
   try {
     return await (await store.openDigest(digest)).config();
   } catch (err) {

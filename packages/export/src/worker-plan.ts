@@ -1,6 +1,6 @@
 import { flattenConfig, interpolationParts, type LockFile, type WorkerEntry } from '@iii/config';
 import { planWorker, type WorkerAddress } from '@iii/engine';
-import type { ImageConfig } from '@iii/sandbox';
+import type { SandboxImageConfig } from '@iii/sandbox';
 import { planWorkerProcess } from '@iii/workers';
 import { UnmappableKeyError } from './errors.js';
 
@@ -38,7 +38,7 @@ export interface PlanWorkerInput {
   entry: WorkerEntry;
   lock: LockFile;
   objectName: string;
-  imageConfig: ImageConfig;
+  imageConfig: SandboxImageConfig;
   /** The reference the orchestrator pulls: `repository@digest`. */
   image: string;
   /** The engine address the worker dials unless config.yaml sets its own. */

@@ -7,7 +7,7 @@ export interface BackoffOptions {
   resetAfterMs?: number;
 }
 
-export type RestartPolicy = 'always' | 'on-failure' | 'never';
+export type SandboxRestartPolicy = 'always' | 'on-failure' | 'never';
 
 /** The delay before restart number `attempt` (0-based since the last reset): doubling, capped. */
 export function restartDelay(attempt: number, options: BackoffOptions = {}): number {
@@ -17,7 +17,7 @@ export function restartDelay(attempt: number, options: BackoffOptions = {}): num
 }
 
 /** Whether a worker that exited with `exitCode` is restarted under `policy`. */
-export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
+export function shouldRestart(policy: SandboxRestartPolicy, exitCode: number): boolean {
   if (policy === 'always') return true;
   if (policy === 'on-failure') return exitCode !== 0;
   return false;

@@ -101,7 +101,7 @@ export class WorkerNotRunningError extends SandboxError {
 }
 
 /** A worker name is not safe to use as a directory and container name. */
-export class InvalidWorkerNameError extends SandboxError {
+export class InvalidSandboxNameError extends SandboxError {
   constructor(name: string) {
     super(
       'INVALID_WORKER_NAME',

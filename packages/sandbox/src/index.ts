@@ -1,4 +1,4 @@
-export { type BackoffOptions, type RestartPolicy, restartDelay, shouldRestart } from './backoff.js';
+export { type BackoffOptions, restartDelay, type SandboxRestartPolicy, shouldRestart } from './backoff.js';
 export {
   type ContainerCgroup,
   findContainerCgroup,
@@ -8,7 +8,7 @@ export {
 } from './cgroup.js';
 export { type Clock, systemClock } from './clock.js';
 export {
-  InvalidWorkerNameError,
+  InvalidSandboxNameError,
   NoCommandError,
   RootfsError,
   type RuntimeAttempt,
@@ -114,14 +114,14 @@ export {
   type HostLimits,
   hostIdOf,
   type IdRange,
-  type ImageConfig,
   idMappings,
   type OverlayLayers,
   type RootlessIds,
   rootlessUserMapped,
+  type SandboxImageConfig,
+  type SandboxResources,
+  type SandboxWorkerEntry,
   type SubordinateIds,
-  type WorkerEntry,
-  type WorkerResources,
 } from './spec.js';
 export {
   type ExitEvent,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BackoffOptions, RestartPolicy } from './backoff.js';
+import type { BackoffOptions, SandboxRestartPolicy } from './backoff.js';
 import type { Clock } from './clock.js';
 import { RuntimeUnavailableError, SandboxError, WorkerNotRunningError } from './errors.js';
 import { hostsFile, resolvConf } from './etc-files.js';
@@ -19,7 +19,13 @@ import { type DetectedRuntime, detectRuntime, probeRuntime } from './runtime/det
 import type { RuntimeDriver } from './runtime/driver.js';
 import type { OciRuntimeSpec } from './runtime-spec.js';
 import { detectSandboxMode, type SandboxMode } from './sandbox-mode.js';
-import { buildSpec, type HostLimits, type ImageConfig, type RootlessIds, type WorkerEntry } from './spec.js';
+import {
+  buildSpec,
+  type HostLimits,
+  type RootlessIds,
+  type SandboxImageConfig,
+  type SandboxWorkerEntry,
+} from './spec.js';
 import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
 import { Watchdog, waitForOrphanedWatchdog } from './watchdog.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -58,10 +64,10 @@ export interface SandboxOptions {
 }
 
 /** Everything needed to run one worker. */
-export interface WorkerDefinition extends WorkerEntry {
+export interface WorkerDefinition extends SandboxWorkerEntry {
   /** The cached, unpacked image rootfs (read-only lower layer). */
   imageRootfs: string;
-  imageConfig: ImageConfig;
+  imageConfig: SandboxImageConfig;
   /** The engine address workers dial. */
   engineUrl: string;
   /**
@@ -69,7 +75,7 @@ export interface WorkerDefinition extends WorkerEntry {
    * `@iii/workers`, the same call `iii worker inspect` shows). Default: {@link workerProcess} here.
    */
   process?: WorkerProcess;
-  restart?: RestartPolicy;
+  restart?: SandboxRestartPolicy;
   backoff?: BackoffOptions;
   /** Grace period of `stop` when the caller gives none. Default 10 s. */
   stopTimeoutMs?: number;
@@ -512,7 +518,7 @@ export class Sandbox {
  * the sandbox's root (every USER but root with a single-id map), and supplementary groups are not set.
  */
 function rootlessNotes(
-  imageConfig: ImageConfig,
+  imageConfig: SandboxImageConfig,
   spec: OciRuntimeSpec,
   rootless: RootlessIds | undefined,
 ): string[] {

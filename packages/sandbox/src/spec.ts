@@ -12,7 +12,7 @@ import { resolveUser } from './user.js';
 import { hostnameOf, type WorkerProcess, workerProcess } from './worker-process.js';
 
 /** The fields of an OCI image config (`config` of the image config JSON) that decide how a worker runs. */
-export interface ImageConfig {
+export interface SandboxImageConfig {
   config?: {
     User?: string | null;
     Env?: readonly string[] | null;
@@ -22,7 +22,7 @@ export interface ImageConfig {
   } | null;
 }
 
-export interface WorkerResources {
+export interface SandboxResources {
   /** Fractional CPUs, enforced as a CFS quota over a 100 ms period. */
   cpus?: number;
   /** Memory limit in bytes. */
@@ -30,10 +30,10 @@ export interface WorkerResources {
 }
 
 /** A worker entry from config.yaml, with `config` already interpolated and flattened into env vars. */
-export interface WorkerEntry {
+export interface SandboxWorkerEntry {
   name: string;
   config?: Readonly<Record<string, string>>;
-  resources?: WorkerResources;
+  resources?: SandboxResources;
   /** `host` (default) shares the host network so `localhost` reaches the engine; `none` cuts it. */
   network?: 'host' | 'none';
 }
@@ -49,8 +49,8 @@ export interface HostLimits {
 }
 
 export interface BuildSpecInput {
-  imageConfig: ImageConfig;
-  worker: WorkerEntry;
+  imageConfig: SandboxImageConfig;
+  worker: SandboxWorkerEntry;
   /** The engine's address as workers should dial it, e.g. `ws://127.0.0.1:49134`. */
   engineUrl: string;
   /** Argv and environment planned by the caller; default: {@link workerProcess} of the inputs above. */
@@ -162,7 +162,7 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
 
 /** Converts `resources` into cgroup settings: memory in bytes (no extra swap), cpus as a CFS quota. */
 export function buildResources(
-  resources: WorkerResources | undefined,
+  resources: SandboxResources | undefined,
   pidsLimit = DEFAULT_PIDS_LIMIT,
   swapLimit = true,
   rootless = false,

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type BackoffOptions, type RestartPolicy, restartDelay, shouldRestart } from './backoff.js';
+import { type BackoffOptions, restartDelay, type SandboxRestartPolicy, shouldRestart } from './backoff.js';
 import { type ContainerCgroup, findContainerCgroup, readOomKills } from './cgroup.js';
 import { type Clock, systemClock } from './clock.js';
 import type { LogStream } from './logs/record.js';
@@ -51,7 +51,7 @@ export interface SupervisorOptions {
    * runtime could create none (rootless): the cgroup it sits in is then ours. Default true.
    */
   ownCgroup?: boolean;
-  restart?: RestartPolicy;
+  restart?: SandboxRestartPolicy;
   backoff?: BackoffOptions;
   logs?: LogWriter;
   clock?: Clock;

@@ -1,4 +1,4 @@
-import type { ImageConfig, WorkerEntry } from './spec.js';
+import type { SandboxImageConfig, SandboxWorkerEntry } from './spec.js';
 
 /** The keys that carry the engine's address to a worker, in the order a user's value is looked up. */
 export const ENGINE_URL_KEYS = ['III_ENGINE_URL', 'III_URL'] as const;
@@ -30,9 +30,9 @@ export interface WorkerProcess {
 }
 
 export interface WorkerProcessInput {
-  imageConfig: ImageConfig;
+  imageConfig: SandboxImageConfig;
   /** The entry, with `config` interpolated and flattened into variables. */
-  worker: WorkerEntry;
+  worker: SandboxWorkerEntry;
   /** The engine's address, e.g. `ws://127.0.0.1:49134` (a wildcard host is dialled on loopback). */
   engineUrl: string;
   /** HOME when the image sets none: the home of the image's USER in its /etc/passwd. Default `/`. */
@@ -67,8 +67,8 @@ export function envEntries(lines: readonly string[]): Map<string, string> {
  * address. A value the user changed (or set where the image has none) is theirs and wins.
  */
 export function workerAddress(
-  imageConfig: ImageConfig,
-  worker: WorkerEntry,
+  imageConfig: SandboxImageConfig,
+  worker: SandboxWorkerEntry,
   engineUrl: string,
 ): WorkerAddress {
   const imageEnv = envEntries(imageConfig.config?.Env ?? []);
@@ -108,7 +108,7 @@ export function workerAddress(
  * ENTRYPOINT + CMD, with the value of every `--url <v>` / `--url=<v>` replaced by `url`, so binary
  * workers built with a default URL dial the address chosen for them.
  */
-export function buildArgv(imageConfig: ImageConfig, url: string): string[] {
+export function buildArgv(imageConfig: SandboxImageConfig, url: string): string[] {
   const c = imageConfig.config ?? {};
   const argv = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
   return argv.map((arg, i) => {
@@ -123,8 +123,8 @@ export function buildArgv(imageConfig: ImageConfig, url: string): string[] {
  * OTEL_SERVICE_NAME < worker config < III_WORKER_NAME, III_ENGINE_URL, III_URL.
  */
 export function buildEnv(
-  imageConfig: ImageConfig,
-  worker: WorkerEntry,
+  imageConfig: SandboxImageConfig,
+  worker: SandboxWorkerEntry,
   address: WorkerAddress,
   home = '/',
 ): string[] {

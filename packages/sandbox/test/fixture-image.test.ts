@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ImageConfig, Sandbox, type Worker } from '../src/index.js';
+import { Sandbox, type SandboxImageConfig, type Worker } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ const fixturesModule = '@iii/tools/fixtures';
 
 let scratch: string;
 let rootfs: string;
-let imageConfig: ImageConfig;
+let imageConfig: SandboxImageConfig;
 let sandbox: Sandbox;
 
 beforeAll(async () => {
@@ -31,7 +31,7 @@ beforeAll(async () => {
     throw new Error(`umoci failed (apt-get install -y umoci): ${err.message}`);
   });
   const { stdout } = await run('skopeo', ['inspect', '--config', `oci:${fx.layout}:${fx.tag}`]);
-  imageConfig = JSON.parse(stdout) as ImageConfig;
+  imageConfig = JSON.parse(stdout) as SandboxImageConfig;
   sandbox = await Sandbox.open({ stateDir: join(scratch, 'state'), runtime: 'runc', strictRuntime: true });
 });
 

@@ -14,7 +14,7 @@ export class TemplateError extends Error {
   }
 }
 
-export class InvalidWorkerNameError extends TemplateError {
+export class InvalidProjectNameError extends TemplateError {
   constructor(name: string, reason: string) {
     super(
       'INVALID_WORKER_NAME',

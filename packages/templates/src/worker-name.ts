@@ -1,20 +1,20 @@
-import { InvalidWorkerNameError } from './errors.js';
+import { InvalidProjectNameError } from './errors.js';
 
 // The same rule config.yaml applies to worker names, so a scaffolded worker can always be added.
 const WORKER_NAME = /^[A-Za-z0-9._-]+$/;
 const MAX_LENGTH = 128;
 
-/** Throws `InvalidWorkerNameError` unless `name` is a valid worker name. */
+/** Throws `InvalidProjectNameError` unless `name` is a valid worker name. */
 export function validateWorkerName(name: string): void {
-  if (name.length === 0) throw new InvalidWorkerNameError(name, 'it is empty');
+  if (name.length === 0) throw new InvalidProjectNameError(name, 'it is empty');
   if (name.length > MAX_LENGTH) {
-    throw new InvalidWorkerNameError(name, `it is longer than ${MAX_LENGTH} characters`);
+    throw new InvalidProjectNameError(name, `it is longer than ${MAX_LENGTH} characters`);
   }
   if (!WORKER_NAME.test(name)) {
-    throw new InvalidWorkerNameError(name, 'only letters, digits, ".", "_" and "-" are allowed');
+    throw new InvalidProjectNameError(name, 'only letters, digits, ".", "_" and "-" are allowed');
   }
-  if (name.startsWith('.')) throw new InvalidWorkerNameError(name, 'it starts with a dot');
-  if (name.includes('..')) throw new InvalidWorkerNameError(name, 'it contains ".."');
+  if (name.startsWith('.')) throw new InvalidProjectNameError(name, 'it starts with a dot');
+  if (name.includes('..')) throw new InvalidProjectNameError(name, 'it contains ".."');
 }
 
 /** An npm package name for the worker: npm wants lower case and no leading "_" or "-". */

@@ -1,14 +1,14 @@
 import { flattenConfig, flattenConfigWithOrigins, InterpolationError, type WorkerEntry } from '@iii/config';
 import {
-  type ImageConfig,
   readFileInRoot,
   resolveUser,
+  type SandboxImageConfig,
   type WorkerProcess,
   workerProcess,
 } from '@iii/sandbox';
 
 export interface PlanWorkerProcessInput {
-  imageConfig: ImageConfig;
+  imageConfig: SandboxImageConfig;
   /** The unpacked image rootfs, when there is one: its /etc/passwd gives the USER's HOME. */
   imageRootfs?: string;
   name: string;

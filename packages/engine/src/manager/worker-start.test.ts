@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigDocument, type LockFile } from '@iii/config';
-import { buildSpec, type ImageConfig } from '@iii/sandbox';
+import { buildSpec, type SandboxImageConfig } from '@iii/sandbox';
 import { inspectWorkerConfig, planWorkerProcess } from '@iii/workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planWorker } from './worker-plan.js';
@@ -13,7 +13,7 @@ const digest = `sha256:${'a'.repeat(64)}`;
 const ENGINE = 'ws://0.0.0.0:51234';
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n';
 
-const imageConfig: ImageConfig = {
+const imageConfig: SandboxImageConfig = {
   config: {
     User: 'app',
     Entrypoint: ['/worker'],

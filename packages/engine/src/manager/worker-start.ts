@@ -1,11 +1,11 @@
-import type { ImageConfig, WorkerDefinition } from '@iii/sandbox';
+import type { SandboxImageConfig, WorkerDefinition } from '@iii/sandbox';
 import { planWorkerProcess } from '@iii/workers';
 import type { WorkerPlan } from './worker-plan.js';
 
 export interface WorkerStartInput {
   plan: WorkerPlan;
   /** The pinned image, located by `loadWorkerImage`. */
-  image: { rootfs: string; config: ImageConfig };
+  image: { rootfs: string; config: SandboxImageConfig };
   /** The address the engine listens on. */
   engineUrl: string;
   stopTimeoutMs: number;
