@@ -140,7 +140,7 @@ describe('pins over time: update, rename, enabled, rollback (runc, registry)', (
     await ok('worker', 'restart', 'app', '--timeout', '3s');
     const current = await row('app');
     expect(current?.digest).toBe(digestB);
-    expect(current?.pinnedDigest).toBeUndefined();
+    expect(current?.pinnedDigest).toBeNull();
     const after = JSON.parse((await ok('worker', 'inspect', 'app', '--json')).stdout) as {
       runningDigest: string | null;
     };

@@ -243,7 +243,7 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
     await startIii();
     const held = await row('quiet');
     expect(held).toMatchObject({ status: 'stopped' });
-    expect(held?.pid).toBeUndefined();
+    expect(held?.pid).toBeNull();
     expect(Number.isNaN(Date.parse(held?.stoppedAt ?? ''))).toBe(false);
     expect(engineOutput).toContain('stopped with `iii worker stop`: quiet');
     const text = await iii('worker', 'list');
@@ -260,6 +260,6 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
     await stopIii();
     await startIii();
     await until('quiet starts with iii again', async () => (await row('quiet'))?.status === 'running');
-    expect((await row('quiet'))?.stoppedAt).toBeUndefined();
+    expect((await row('quiet'))?.stoppedAt).toBeNull();
   }, 240_000);
 });

@@ -264,8 +264,8 @@ describe('workers do not outlive iii (runc, busybox and Node fixtures)', () => {
 
     const { rows, orphans } = await list();
     expect(rows.map((w) => [w.name, w.status, w.pid])).toEqual([
-      ['busybox-worker', 'stopped', undefined],
-      ['node-worker', 'stopped', undefined],
+      ['busybox-worker', 'stopped', null],
+      ['node-worker', 'stopped', null],
       ['quiet-worker', 'orphaned', quietPid],
     ]);
     expect(orphans.map((o) => [o.name, o.pid])).toEqual([['quiet-worker', quietPid]]);

@@ -262,7 +262,7 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     expect(stop.code, stop.stderr).toBe(0);
     const stopped = await row('node-worker');
     expect(stopped?.status).toBe('stopped');
-    expect(stopped?.pid).toBeUndefined();
+    expect(stopped?.pid).toBeNull();
     const gone = await until('function gone', async () => {
       const r = await iii('trigger', 'node-worker::env', '--timeout', '2s');
       return r.code !== 0 ? r : undefined;

@@ -1,10 +1,138 @@
 import { z } from 'zod';
 
 /**
- * The `--json` shapes of the commands that report disk use, as the commands build them: every key
+ * The `--json` shapes of `list`, `inspect` and `df`, as the commands build them: every key
  * is always present (`null` when it does not apply). docs/json-output.md is generated from these
  * (`npm run docs:json`), and a test fails when the page is not current.
  */
+/** A key that does not always apply: present as `null` then. */
+const maybe = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
+
+/** One worker as `iii worker list --json` shows it (also `run` of `iii worker inspect --json`). */
+export const workerRowSchema = z.looseObject({
+  name: z.string().describe('Worker name.'),
+  image: z.string().describe('Image reference as written in config.yaml.'),
+  digest: maybe(z.string()).describe('Digest it runs (or would run: the pinned one); null when not pinned.'),
+  pinnedDigest: maybe(z.string()).describe(
+    'Digest iii.lock pins now when it differs from the one it runs (after `update` or `add --force`, until `iii worker restart`).',
+  ),
+  status: z
+    .string()
+    .describe(
+      '`not started`, `starting`, `running`, `restarting`, `exited`, `stopped`, `disabled` or `orphaned`.',
+    ),
+  pid: maybe(z.number()).describe('Host pid of its sandbox init while it runs.'),
+  startedAt: maybe(z.string()).describe('When the current run began (RFC 3339).'),
+  uptimeMs: maybe(z.number()).describe('How long the current run has lasted, in ms.'),
+  restarts: z.number().describe('Restarts after exits, over the life of this `iii`.'),
+  lastExitCode: maybe(z.number()).describe('Exit code of the last run.'),
+  oomKilled: maybe(z.boolean()).describe('Whether the last run was killed for exceeding its memory limit.'),
+  nextRestartAt: maybe(z.string()).describe('While `restarting`: when the next start is due (RFC 3339).'),
+  lastOutput: maybe(z.array(z.string())).describe(
+    'Last lines it printed: in a list only for a worker restarting or exited; in inspect for any.',
+  ),
+  error: maybe(z.string()).describe('Why it could not start.'),
+  stoppedAt: maybe(z.string()).describe(
+    'When `iii worker stop` stopped it (RFC 3339); it stays stopped across restarts of `iii` until `iii worker start`.',
+  ),
+  connected: maybe(z.boolean()).describe('While it runs: whether it holds a connection to the engine.'),
+  connectedSince: maybe(z.string()).describe('When that connection was opened (RFC 3339).'),
+  connectionId: maybe(z.string()).describe("The engine's id of that connection."),
+});
+
+const orphanSchema = z.looseObject({
+  name: maybe(z.string()).describe(
+    'The worker it runs (null for a container id this $III_HOME did not name).',
+  ),
+  containerId: z.string().describe('Container id.'),
+  runtime: z.string().describe('OCI runtime that runs it.'),
+  pid: z.number().describe('Host pid of its init.'),
+});
+
+export const listSchema = z.looseObject({
+  engine: maybe(
+    z.looseObject({
+      pid: z.number().describe('Pid of the running `iii`.'),
+      address: z.string().describe('Where its engine listens.'),
+      configPath: z.string().describe('The config.yaml it runs.'),
+    }),
+  ).describe('The running `iii`; null when the rows come from config.yaml alone.'),
+  workers: z.array(workerRowSchema).describe('One row per worker, in config.yaml order.'),
+  orphans: z
+    .array(orphanSchema)
+    .describe(
+      'Sandboxes still running although `iii` is not (`iii system cleanup` stops them); empty while it runs.',
+    ),
+});
+
+export const workerDetailsSchema = workerRowSchema.extend({
+  restartPolicy: z.string().describe('`always`, `on-failure` or `never`.'),
+  network: z.string().describe('`host` or `none`.'),
+  resources: z
+    .looseObject({
+      cpus: maybe(z.number()).describe('CPUs it may use.'),
+      memory: maybe(z.number()).describe('Memory limit in bytes.'),
+    })
+    .describe('Resource limits as applied.'),
+  argv: maybe(z.array(z.string())).describe('Entrypoint and command as run.'),
+  env: maybe(z.record(z.string(), z.string())).describe(
+    'Environment as run (secrets masked unless --reveal).',
+  ),
+  imageRootfs: maybe(z.string()).describe('The read-only image rootfs it runs from.'),
+  rootfs: maybe(z.string()).describe("The worker's own root while it runs."),
+  runtime: maybe(z.string()).describe('OCI runtime.'),
+  sandbox: maybe(
+    z.looseObject({
+      mode: z.string().describe('`rootful` or `rootless`.'),
+      idMap: maybe(z.string()).describe('Rootless: `subordinate` or `single`.'),
+      rootfs: z.string().describe('`overlay`, `userns-overlay` or `copy`.'),
+      limitsEnforced: z.boolean().describe('Whether cpus and memory limits are enforced.'),
+      limitsNote: maybe(z.string()).describe('Why they are not.'),
+    }),
+  ).describe('How the running `iii` sandboxes workers.'),
+  containerId: maybe(z.string()).describe('Container id while it runs.'),
+  logDir: z.string().describe('Directory of its log files.'),
+});
+
+export const inspectSchema = z.looseObject({
+  name: z.string().describe('Worker name.'),
+  image: z.string().describe('Image reference as written in config.yaml.'),
+  digest: maybe(z.string()).describe('Digest iii.lock pins: what it runs when it (re)starts.'),
+  runningDigest: maybe(z.string()).describe(
+    'Digest the running worker runs when it differs from `digest` (until `iii worker restart`).',
+  ),
+  index: maybe(z.string()).describe('Digest of the index the manifest was chosen from.'),
+  platform: maybe(z.string()).describe('`os/arch[/variant]` pinned.'),
+  size: maybe(z.number()).describe('Compressed size of the image in the store, in bytes.'),
+  unpackedSize: maybe(z.number()).describe('Size of its unpacked root file system, in bytes.'),
+  present: z.boolean().describe('Whether the pinned image is fully present locally.'),
+  rootfs: maybe(z.string()).describe('Its unpacked root file system.'),
+  entrypoint: z.array(z.string()).describe('ENTRYPOINT of the image.'),
+  cmd: z.array(z.string()).describe('CMD of the image.'),
+  argv: z.array(z.string()).describe('What runs, with `--url` set to the engine address.'),
+  engineAddress: z
+    .looseObject({
+      url: z.string().describe('The address the worker dials.'),
+      rule: z.string().describe('`engine` or `config`.'),
+      key: maybe(z.string()).describe('The config.yaml key whose value was used or recognised.'),
+      reason: z.string().describe('The rule in words.'),
+    })
+    .describe('The engine address the worker gets, and why.'),
+  user: maybe(z.string()).describe('USER of the image.'),
+  workingDir: maybe(z.string()).describe('WORKDIR of the image.'),
+  env: z.record(z.string(), z.string()).describe('Environment (secrets masked unless --reveal).'),
+  unresolved: z.array(z.string()).describe('config: keys whose variable is not set here.'),
+  resources: maybe(z.record(z.string(), z.unknown())).describe('resources: of the entry.'),
+  restart: z.string().describe('Restart policy.'),
+  network: z.string().describe('Network mode.'),
+  logs: z.string().describe('Directory of its log files.'),
+  state: z.string().describe('Its state in words.'),
+  run: maybe(workerDetailsSchema).describe(
+    'Run-time state from the running `iii` (same keys as a list row, and more).',
+  ),
+  orphan: maybe(orphanSchema).describe('Its sandbox when it runs although `iii` does not.'),
+});
+
 export const dfImageSchema = z.object({
   digest: z.string().describe('Manifest digest of the image.'),
   names: z.array(z.string()).describe('References it was pulled or built as (the store records them).'),
@@ -71,5 +199,7 @@ export type DfResult = z.infer<typeof dfSchema>;
 
 /** The pages generated from these schemas: the command and its schema. */
 export const JSON_SHAPES: { command: string; schema: z.ZodObject }[] = [
+  { command: 'iii worker list', schema: listSchema },
+  { command: 'iii worker inspect <name>', schema: inspectSchema },
   { command: 'iii system df', schema: dfSchema },
 ];

@@ -15,6 +15,7 @@ import { inspectWorkerConfig, planWorkerProcess, storedImageInfo, TreeMeter } fr
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
+import { inspectSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
@@ -194,7 +195,8 @@ export default class WorkerInspect extends BaseCommand {
       orphan: orphan ?? null,
     };
     if (!this.jsonEnabled()) this.print(result, pin !== undefined, engine !== undefined);
-    return result;
+    // Every key present (null when it does not apply), as docs/json-output.md documents.
+    return inspectSchema.parse(result) as unknown as InspectResult;
   }
 
   /** Another machine's engine: only what it says of the worker, nothing from this machine. */

@@ -4,6 +4,7 @@ import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } f
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
 import { formatUptime } from '../../lib/format-uptime.js';
+import { listSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
@@ -72,7 +73,7 @@ export default class WorkerList extends BaseCommand {
       try {
         const result: ListResult = { engine: null, workers: await client.list(), orphans: [] };
         if (!this.jsonEnabled()) this.render(result.workers);
-        return result;
+        return listSchema.parse(result) as unknown as ListResult;
       } finally {
         await client.close();
       }
@@ -158,7 +159,8 @@ export default class WorkerList extends BaseCommand {
       }
     }
     if (!this.jsonEnabled()) this.render(result.workers);
-    return result;
+    // Every key present (null when it does not apply), as docs/json-output.md documents.
+    return listSchema.parse(result) as unknown as ListResult;
   }
 
   private render(workers: WorkerInfo[]): void {
