@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pushFixture } from '@iii/tools/fixtures';
+import { busybox, crashingImage, pushFixture } from '@iii/tools/fixtures';
 import { requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -51,6 +51,7 @@ describe('many projects share one $III_HOME and never cross over (runc, real reg
   const blog: Project = { name: 'blog', dir: '', configPath: '', output: '' };
   let clash: string;
   let pulledBlobs = 0;
+  let proxyClosed = false;
 
   const iii = (cwd: string, ...args: string[]): Promise<Result> =>
     new Promise((resolve) => {
@@ -123,7 +124,7 @@ describe('many projects share one $III_HOME and never cross over (runc, real reg
 
   afterAll(async () => {
     for (const p of [shop, blog]) await stopEngine(p);
-    await proxy?.close();
+    if (!proxyClosed) await proxy?.close();
     await registry?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -245,5 +246,60 @@ describe('many projects share one $III_HOME and never cross over (runc, real reg
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/already running for/);
     expect(alive(blogPid)).toBe(true);
+  });
+
+  it('prune in one project keeps what the other projects pin, and says for which', async () => {
+    // An image only shop pins (blog runs the other one), added while shop's iii is stopped.
+    const extra = await crashingImage((await busybox()).ref, join(root, 'extra-layout'), 'sleep 600');
+    const added = await iii(shop.dir, 'worker', 'add', extra, '--name', 'extra');
+    expect(added.code, added.stderr).toBe(0);
+    const pruned = await iii(blog.dir, 'worker', 'prune', '-y', '--json');
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout).keptFor).toContainEqual({ name: 'shop', configPath: shop.configPath });
+    expect(pruned.stderr).toMatch(new RegExp(`Kept the images of .*shop \\(${shop.configPath}\\)`));
+    const verified = await iii(shop.dir, 'worker', 'verify');
+    expect(verified.code, verified.stderr).toBe(0);
+  });
+
+  it("only prune --all drops another project's images, after naming them and asking", async () => {
+    const refused = await iii(blog.dir, 'worker', 'prune', '--all');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`shop \\(${shop.configPath}\\): extra`));
+    expect(refused.stderr).toMatch(/Pass -y/);
+    expect((await iii(shop.dir, 'worker', 'verify')).code).toBe(0);
+    const all = await iii(blog.dir, 'worker', 'prune', '--all', '-y');
+    expect(all.code, all.stderr).toBe(0);
+    const broken = await iii(shop.dir, 'worker', 'verify');
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/extra/);
+    // What a running worker uses stays, whoever pins it.
+    expect((await iii(blog.dir, 'worker', 'verify')).code).toBe(0);
+    expect(await api(blog)).toMatchObject({ status: 'running', pid: blogPid });
+  });
+
+  it('with the registry stopped, another project adds the image the store already holds', async () => {
+    await proxy.close();
+    proxyClosed = true;
+    const docs = join(root, 'docs');
+    await mkdir(docs);
+    const added = await iii(docs, 'worker', 'add', image, '--name', 'web');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toMatch(/cannot reach/);
+    expect(added.stderr).toMatch(
+      /using sha256:[0-9a-f]{12}\S* from the local store, pulled \d{4}-\d\d-\d\dT/,
+    );
+    const pinned = (file: string) =>
+      readFile(file, 'utf8').then((t) => /digest: (sha256:[0-9a-f]{64})/.exec(t)?.[1]);
+    expect(await pinned(join(docs, 'iii.lock'))).toBe(await pinned(join(blog.dir, 'iii.lock')));
+    const never = await iii(docs, 'worker', 'add', image, '--name', 'web2', '--pull', 'never');
+    expect(never.code, never.stderr).toBe(0);
+    const always = await iii(docs, 'worker', 'add', image, '--name', 'web3', '--pull', 'always');
+    expect(always.code).toBe(1);
+    expect(always.stderr).toMatch(/^Error: .*cannot reach/m);
+    const unknown = await iii(docs, 'worker', 'add', `${proxy.host}/iii/never-pulled:1`, '--name', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^Error: /m);
+    const bad = await iii(docs, 'worker', 'add', image, '--name', 'web4', '--pull', 'sometimes');
+    expect(bad.code).toBe(2);
   });
 });

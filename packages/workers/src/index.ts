@@ -48,11 +48,25 @@ export {
   openWorkerImage,
 } from './open-worker-image.js';
 export {
+  /** Where an image came from when the store served it instead of the registry. */
+  type FromStore,
+  /** `--pull never` of an image the store does not hold. */
+  ImageNotStoredError,
   /** Options of {@link pullWorkerImage}. */
   type PullWorkerImageOptions,
-  /** Opens, pulls, unpacks and closes a worker's image: `add`, `update` and `sync` in one call. */
+  /** Opens, pulls, unpacks and closes a worker's image: `add`, `update` and `sync` in one call; offline, the stored image. */
   pullWorkerImage,
 } from './pull-worker-image.js';
+export {
+  /** The `--pull` policies: `always`, `missing`, `never`. */
+  PULL_POLICIES,
+  /** When `add` asks the registry and when it uses the stored image. */
+  type PullPolicy,
+  /** An image the store already held. */
+  type StoredImage,
+  /** The stored image of a reference, read from the store alone. */
+  storedImageOf,
+} from './stored-image.js';
 export {
   /** An image's defaults as config.yaml text: every value escaped, so it reaches the worker as written. */
   escapedDefaults,

@@ -10,8 +10,10 @@ import {
 } from '@iii/config';
 import { ImageStore, parsePlatform, RegistryClient } from '@iii/oci';
 import {
+  type FromStore,
   type ImageTarget,
   type InstalledImage,
+  PULL_POLICIES,
   pullWorkerImage,
   resolveTarget,
   sameImage,
@@ -39,6 +41,16 @@ interface AddedWorker {
   lockedDigest?: string;
   /** The old name of a worker renamed in config.yaml by hand, whose pin it keeps. */
   renamedFrom?: string;
+  /** Set when the image came from the local store without asking the registry, or when it could not be reached. */
+  fromStore?: FromStore;
+}
+
+/** What the user hears when the store served an image instead of the registry. */
+function fromStoreLine(image: string, from: FromStore): string {
+  const which = `${from.digest.slice(0, 19)}… from the local store${from.pulledAt ? `, pulled ${from.pulledAt}` : ''}`;
+  return 'unreachable' in from.reason
+    ? `${from.reason.unreachable}; using ${which}`
+    : `--pull ${from.reason.policy}: using ${image} as stored, ${which}`;
 }
 
 export default class WorkerAdd extends BaseCommand {
@@ -59,6 +71,10 @@ An image can be given as:
     '<%= config.bin %> worker add ./build/worker.tar --name my-worker',
     '<%= config.bin %> worker add localhost:5000/worker:dev --insecure',
     '<%= config.bin %> worker add ghcr.io/acme/image-resize:2.0.0 --name image-resize --force',
+    {
+      description: 'Offline: use the image the store already has (another project pulled it)',
+      command: '<%= config.bin %> worker add ghcr.io/acme/image-resize:1.0.0 --pull never',
+    },
   ];
   static override strict = false;
   static override enableJsonFlag = true;
@@ -87,6 +103,11 @@ An image can be given as:
       description: 'Allow plain HTTP and unverified TLS to the registry.',
       default: false,
     }),
+    pull: Flags.option({
+      description:
+        'always: ask the registry, fail if it cannot be reached; missing: use the stored image if there is one; never: use only the store. Default: ask the registry, use the stored image when it cannot be reached.',
+      options: PULL_POLICIES,
+    })(),
     config: configFlag,
   };
 
@@ -125,9 +146,12 @@ An image can be given as:
           progress,
           image: target.image,
           ...(platform ? { platform } : {}),
+          ...(flags.pull ? { pull: flags.pull } : {}),
         });
+        if (installed.fromStore) note(fromStoreLine(target.image, installed.fromStore));
         for (const w of installed.warnings) this.warnLine(w);
-        const result = await this.record(configPath, name, target, installed, store, flags.force, cwd);
+        const recorded = await this.record(configPath, name, target, installed, store, flags.force, cwd);
+        const result = installed.fromStore ? { ...recorded, fromStore: installed.fromStore } : recorded;
         results.push(result);
         this.report(result);
       }

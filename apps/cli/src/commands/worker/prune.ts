@@ -1,11 +1,12 @@
+import { access } from 'node:fs/promises';
 import {
   ConfigNotFoundError,
-  configLockPath,
   formatBytes,
   iiiPaths,
+  knownProjects,
   loadConfig,
+  pinsOfKnownProjects,
   resolveConfigPath,
-  withFileLock,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
 import { deleteCache, lockedDigests, prunePlan } from '@iii/workers';
@@ -13,7 +14,15 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
 import { note } from '../../lib/note.js';
-import { currentProject } from '../../lib/project.js';
+import { currentProject, rememberUse } from '../../lib/project.js';
+import {
+  keepForPrune,
+  type NamedProject,
+  named,
+  pinnedDigests,
+  UnknownPinsError,
+  withConfigLocks,
+} from '../../lib/prune-keep.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -25,12 +34,20 @@ interface PruneResult {
   /** Bytes freed, or with --dry-run, that would be. */
   freed: number;
   dryRun: boolean;
+  /** Other projects whose pinned images were kept. */
+  keptFor: NamedProject[];
+  /** Other projects whose pinned images `--all` deletes, with the workers that pinned them. */
+  dropped: (NamedProject & { workers: string[] })[];
+}
+
+function projectList(projects: readonly NamedProject[]): string {
+  return projects.map((p) => `${p.name} (${p.configPath})`).join(', ');
 }
 
 export default class WorkerPrune extends BaseCommand {
   static override summary = 'Delete cached images that no worker uses.';
   static override description =
-    'Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), and the sandbox directories and logs of workers that are no longer in config.yaml and do not run. With --all, deletes every cached image (when `iii` is running, the pinned images stay, since its workers use them). --dry-run only lists what would go.';
+    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), and the sandbox directories and logs of workers that are no longer in config.yaml and do not run. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. --dry-run only lists what would go.";
   static override examples = [
     '<%= config.bin %> worker prune',
     '<%= config.bin %> worker prune --dry-run',
@@ -53,12 +70,14 @@ export default class WorkerPrune extends BaseCommand {
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
     const project = currentProject({ config: flags.config });
+    await rememberUse(project);
     const engine = await runningEngine(project);
     const keepPinned = !flags.all || engine !== undefined;
     if (flags.all && engine) note('iii is running: the images pinned in iii.lock are kept.');
 
-    // Holding the config lock keeps an `add` from pinning an image while its blobs are judged unused.
-    return withFileLock(configLockPath(configPath), async () => {
+    // The store is shared: no `add` in any known project may pin an image while its blobs are judged unused.
+    const known = (await knownProjects(paths.home)).map((k) => k.configPath);
+    return withConfigLocks([configPath, ...known], async () => {
       let keep = new Set<string>();
       let configured = new Set<string>();
       let haveConfig = false;
@@ -70,6 +89,17 @@ export default class WorkerPrune extends BaseCommand {
       } catch (err) {
         if (!(err instanceof ConfigNotFoundError) || !flags.all) throw err;
       }
+      // What every other project pins, and what any project's running workers use, stays too.
+      const projects = await pinsOfKnownProjects(paths.home);
+      const unreadable = projects.find((p) => p.problem !== undefined);
+      if (unreadable && !flags.all) throw new UnknownPinsError(unreadable);
+      const { imagesInUse } = await import('@iii/engine');
+      const inUse = await imagesInUse(paths.home);
+      for (const u of inUse.filter((x) => !x.answered)) {
+        note(`The iii of ${u.project.configPath} did not answer: the images it pins are kept.`);
+      }
+      for (const d of keepForPrune({ configPath: project.configPath, all: flags.all, projects, inUse }))
+        keep.add(d);
       // Sandboxes are the project's own: another project's workers are never judged removed here.
       const plan = await prunePlan({
         paths: { ...paths, sandbox: project.sandbox },
@@ -81,12 +111,42 @@ export default class WorkerPrune extends BaseCommand {
       if (!haveConfig) plan.sandboxes = [];
       const usage = plan.cache;
       const bytes = usage.bytes + plan.sandboxes.reduce((n, s) => n + s.bytes, 0);
+      const others = projects.filter((p) => p.project.configPath !== project.configPath);
+      const keptFor: NamedProject[] = [];
+      for (const p of flags.all ? [] : others) {
+        for (const d of pinnedDigests(p)) {
+          const stored = await access(store.blobPath(d)).then(
+            () => true,
+            () => false,
+          );
+          if (stored) {
+            keptFor.push(named(p));
+            break;
+          }
+        }
+      }
+      const gone = new Set(usage.blobs.map((b) => b.digest));
+      const dropped = others
+        .map((p) => ({
+          ...named(p),
+          workers: Object.entries(p.workers)
+            .filter(([, pin]) => gone.has(pin.digest))
+            .map(([name]) => name),
+        }))
+        .filter((d) => d.workers.length > 0);
+      if (keptFor.length > 0) {
+        note(
+          `Kept the images of ${keptFor.length} other project${keptFor.length === 1 ? '' : 's'}: ${projectList(keptFor)}.`,
+        );
+      }
       const nothing = (dryRun: boolean): PruneResult => ({
         blobs: 0,
         rootfs: 0,
         sandboxes: [],
         freed: 0,
         dryRun,
+        keptFor,
+        dropped: [],
       });
       if (usage.blobs.length === 0 && usage.rootfs.length === 0 && plan.sandboxes.length === 0) {
         note('Nothing to prune.');
@@ -99,7 +159,14 @@ export default class WorkerPrune extends BaseCommand {
         sandboxes: plan.sandboxes.map((s) => s.name),
         freed: bytes,
         dryRun: flags['dry-run'],
+        keptFor,
+        dropped,
       };
+      if (dropped.length > 0) {
+        note(
+          `${flags['dry-run'] ? 'This would delete' : 'This deletes'} images that other projects pin: ${dropped.map((d) => `${d.name} (${d.configPath}): ${d.workers.join(', ')}`).join('; ')}.`,
+        );
+      }
       if (flags['dry-run']) {
         if (!this.jsonEnabled()) {
           for (const b of usage.blobs) this.log(`blob      ${b.digest}  ${formatBytes(b.size)}`);
@@ -110,7 +177,12 @@ export default class WorkerPrune extends BaseCommand {
         return result;
       }
       if (!flags.yes) {
-        const ok = await confirm(`Delete ${formatBytes(bytes)} of cached images and sandboxes?`, 'prune');
+        const ok = await confirm(
+          dropped.length > 0
+            ? `Delete ${formatBytes(bytes)} of cached images and sandboxes, including the images of ${dropped.length} other project${dropped.length === 1 ? '' : 's'}?`
+            : `Delete ${formatBytes(bytes)} of cached images and sandboxes?`,
+          'prune',
+        );
         if (!ok) {
           note('Nothing deleted.');
           return nothing(false);
