@@ -70,6 +70,8 @@ export {
   detectRuntime,
   KNOWN_RUNTIMES,
   probeRuntime,
+  /** An executable on `env.PATH` (or a path), if there is one. */
+  which,
 } from './runtime/detect.js';
 export type {
   ContainerState,

@@ -1,6 +1,5 @@
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { delimiter } from 'node:path';
 import type { ProjectPaths } from '@iii/config';
 import {
   containerId,
@@ -11,6 +10,7 @@ import {
   type OciRuntimeSpec,
   type RuntimeDriver,
   startExec,
+  which,
   workerPaths,
 } from '@iii/sandbox';
 import { WorkerNotStartedError } from './errors.js';
@@ -38,24 +38,14 @@ export async function execInWorker(
 }
 
 /** A runtime binary on PATH, or in the sbin directories a user's PATH may lack (runc lives in /usr/sbin). */
-async function findBinary(name: string): Promise<string | undefined> {
+function findBinary(name: string): Promise<string | undefined> {
   const dirs = [
     ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
     '/usr/local/sbin',
     '/usr/sbin',
     '/sbin',
   ];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    if (
-      await access(path, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return path;
-  }
-  return undefined;
+  return which(name, { PATH: dirs.join(delimiter) });
 }
 
 /** The runtime (of those iii uses) whose state root holds the running container `id`. */

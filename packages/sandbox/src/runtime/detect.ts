@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, chmod, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { chmod, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
+import whichExecutable from 'which';
 import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
 import { idMappings, type RootlessIds } from '../spec.js';
 import type { RuntimeDriver } from './driver.js';
@@ -36,21 +36,18 @@ export interface DetectedRuntime {
   skipped: RuntimeAttempt[];
 }
 
-/** The executable `name` (a name looked up on PATH, or an absolute path), if there is one. */
+/** The PATH a runtime is looked up in when the environment has none. */
+const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The executable `name` (a name looked up on `env.PATH`, or a path), if there is one: `which` of
+ * npm (the lookup npm itself uses), with empty PATH entries skipped rather than read as the
+ * current directory.
+ */
 export async function which(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const candidates = isAbsolute(name)
-    ? [name]
-    : (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, name));
-  for (const c of candidates) {
-    try {
-      await access(c, constants.X_OK);
-      return c;
-    } catch {}
-  }
-  return undefined;
+  const path = (env.PATH ?? FALLBACK_PATH).split(delimiter).filter(Boolean).join(delimiter);
+  if (path === '' && !name.includes('/')) return undefined;
+  return (await whichExecutable(name, { path, nothrow: true })) ?? undefined;
 }
 
 export function runtimeName(nameOrPath: string): string {

@@ -1,18 +1,12 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
+import which from 'which';
 
-/** The absolute path of `name` on `PATH`, like `command -v`, or undefined. */
+/**
+ * The path of `name` on `PATH`, like `command -v`, or undefined: `which` of npm, with empty PATH
+ * entries skipped rather than read as the current directory, and no PATH meaning nothing found.
+ */
 export async function findExecutable(name: string, path: string | undefined): Promise<string | undefined> {
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not in this directory (or not executable): keep looking, as the shell does.
-    }
-  }
-  return undefined;
+  const dirs = (path ?? '').split(delimiter).filter(Boolean).join(delimiter);
+  if (dirs === '') return undefined;
+  return (await which(name, { path: dirs, nothrow: true })) ?? undefined;
 }
