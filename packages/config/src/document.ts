@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { CST } from 'yaml';
 import {
   type Document,
@@ -13,7 +14,6 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
-import { deepEqual } from './deep-equal.js';
 import { ConfigError, ConfigParseError, InvalidWorkerNameError, WorkerNotFoundError } from './errors.js';
 import {
   type ConfigFile,
@@ -213,7 +213,7 @@ export class ConfigDocument {
       );
     }
     const current = this.worker(name);
-    if (current && deepEqual(current, clean)) return this;
+    if (current && isDeepStrictEqual(current, clean)) return this;
     const { seq } = this.#locate(name);
     if (seq.flow) {
       const all = (seq.toJSON() as unknown[]).map((v) =>
@@ -357,7 +357,7 @@ interface TextEdit {
  */
 function nextMapEdit(text: string, map: YAMLMap, desired: Record<string, unknown>): TextEdit | undefined {
   if (map.flow) {
-    if (deepEqual(map.toJSON(), desired)) return undefined;
+    if (isDeepStrictEqual(map.toJSON(), desired)) return undefined;
     return { start: map.range![0], end: map.range![1], insert: flowText(desired) };
   }
   for (const pair of map.items) {
@@ -391,7 +391,7 @@ function nextMapEdit(text: string, map: YAMLMap, desired: Record<string, unknown
       continue;
     }
     const current = node === null ? null : isScalar(node) ? node.value : node.toJSON();
-    if (deepEqual(current, value)) continue;
+    if (isDeepStrictEqual(current, value)) continue;
     return valueEdit(text, pair, value);
   }
   return undefined;
