@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // Subpath exports come first: an alias also matches what starts with its name and a slash.
 const alias = Object.fromEntries([
   ['@iii/engine/client', `${root}packages/engine/src/client.ts`],
-  ...['oci', 'config', 'sandbox', 'workers', 'sdk', 'engine', 'templates', 'export'].map((name) => [
+  ...['base', 'oci', 'config', 'sandbox', 'workers', 'sdk', 'engine', 'templates', 'export'].map((name) => [
     `@iii/${name}`,
     `${root}packages/${name}/src/index.ts`,
   ]),
@@ -31,6 +31,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     reporters: ['default', `${root}tools/vitest/summary-reporter.ts`],
     projects: [
+      project('base', 'packages/base'),
       project('oci', 'packages/oci'),
       project('config', 'packages/config'),
       project('sandbox', 'packages/sandbox'),

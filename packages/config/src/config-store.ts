@@ -1,6 +1,6 @@
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '@iii/base';
 import { assertWritableSize, MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { lockPathFor } from './config-path.js';
 import { ConfigDocument } from './document.js';

@@ -1,18 +1,10 @@
+import { IiiError } from '@iii/base';
+
 /**
  * Every error of this package carries a stable `code` (for programs) and a `hint` (for people),
  * so a CLI can render any of them as one line of what went wrong and one line of what to do.
  */
-export class ConfigError extends Error {
-  readonly code: string;
-  readonly hint: string;
-
-  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class ConfigError extends IiiError {}
 
 /** A file that is not valid YAML, or whose content does not match the schema. */
 export class ConfigParseError extends ConfigError {

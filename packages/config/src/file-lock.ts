@@ -1,6 +1,7 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isProcessAlive } from '@iii/base';
 import { LockTimeoutError } from './errors.js';
 
 export interface FileLockOptions {
@@ -95,15 +96,6 @@ async function readOwner(lockPath: string): Promise<Owner | undefined> {
   return undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function isStale(lockPath: string, staleMs: number): Promise<{ stale: boolean; token?: string }> {
   let mtime: number;
   try {
@@ -114,7 +106,7 @@ async function isStale(lockPath: string, staleMs: number): Promise<{ stale: bool
   const owner = await readOwner(lockPath);
   const age = Date.now() - mtime;
   if (!owner) return { stale: age > 2_000 };
-  if (owner.host === hostname() && !alive(owner.pid)) return { stale: true, token: owner.token };
+  if (owner.host === hostname() && !isProcessAlive(owner.pid)) return { stale: true, token: owner.token };
   return { stale: age > staleMs, token: owner.token };
 }
 

@@ -1,4 +1,5 @@
-export { writeFileAtomic } from './atomic-write.js';
+/** Atomic file replacement, as config.yaml and iii.lock are written (from `@iii/base`). */
+export { writeFileAtomic } from '@iii/base';
 export {
   type BoundedReadOptions,
   MAX_CONFIG_FILE_BYTES,

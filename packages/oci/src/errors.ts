@@ -1,16 +1,8 @@
+import { IiiError } from '@iii/base';
 import type { Platform } from './image/types.js';
 
 /** Base of every error this package throws on purpose: a stable `code` and a `hint` for the user. */
-export class OciError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class OciError extends IiiError {}
 
 export class InvalidReferenceError extends OciError {
   readonly reference: string;

@@ -1,18 +1,10 @@
+import { IiiError } from '@iii/base';
+
 /**
  * Errors of the sandbox. Each has a stable `code` for programs and a `hint` for the user,
  * so the CLI can render any of them in one place.
  */
-export class SandboxError extends Error {
-  readonly code: string;
-  readonly hint: string;
-
-  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class SandboxError extends IiiError {}
 
 /** No OCI runtime binary (runc, crun) was found on PATH. */
 export class RuntimeNotFoundError extends SandboxError {

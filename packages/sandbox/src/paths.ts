@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { workerNameProblem } from '@iii/base';
 import { InvalidSandboxNameError } from './errors.js';
 
-const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
-
-/** Throws unless `name` is a worker name that is safe as a directory and container name. */
+/** Throws unless `name` is a worker name (the rule of `@iii/base`): safe as a directory and container name. */
 export function assertWorkerName(name: string): void {
-  if (!NAME.test(name) || name.includes('..') || name.length > 128) throw new InvalidSandboxNameError(name);
+  if (workerNameProblem(name) !== undefined) throw new InvalidSandboxNameError(name);
 }
 
 /** Where the sandbox keeps one worker's files under the sandbox state directory. */

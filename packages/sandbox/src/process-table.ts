@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { isProcessAlive } from '@iii/base';
 
 /** One process of the host as `/proc` shows it. */
 export interface ProcessEntry {
@@ -11,11 +12,7 @@ export interface ProcessEntry {
  * answers `kill(pid, 0)` like a live process, so its state in `/proc` is checked too.
  */
 export async function isRunningProcess(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!isProcessAlive(pid)) return false;
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return true; // no /proc here: trust kill(0)
   // `pid (comm) S ...`: comm may hold spaces and parentheses, the state follows the last `)`.

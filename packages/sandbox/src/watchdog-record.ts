@@ -1,5 +1,6 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '@iii/base';
 import { z } from 'zod';
 
 /**
@@ -38,9 +39,7 @@ export async function readWatchdogRecord(stateDir: string): Promise<WatchdogReco
 
 export async function writeWatchdogRecord(stateDir: string, record: WatchdogRecord): Promise<void> {
   const path = watchdogRecordPath(stateDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
 }
 
 /** Removes the record if it is still the one of watchdog `pid` (a newer owner may have replaced it). */

@@ -1,18 +1,10 @@
+import { IiiError } from '@iii/base';
+
 /**
  * Errors of this package carry a stable `code` (for programs) and a `hint` (what the user can do),
  * which the CLI prints as the second line of an error.
  */
-export class TemplateError extends Error {
-  readonly code: string;
-  readonly hint: string;
-
-  constructor(code: string, message: string, hint: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class TemplateError extends IiiError {}
 
 export class InvalidProjectNameError extends TemplateError {
   constructor(name: string, reason: string) {

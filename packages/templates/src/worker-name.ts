@@ -1,20 +1,13 @@
+import { workerNameProblem } from '@iii/base';
 import { InvalidProjectNameError } from './errors.js';
 
-// The same rule config.yaml applies to worker names, so a scaffolded worker can always be added.
-const WORKER_NAME = /^[A-Za-z0-9._-]+$/;
-const MAX_LENGTH = 128;
-
-/** Throws `InvalidProjectNameError` unless `name` is a valid worker name. */
+/**
+ * Throws `InvalidProjectNameError` unless `name` is a valid worker name: the rule config.yaml
+ * applies (`@iii/base`), so a scaffolded worker can always be added.
+ */
 export function validateWorkerName(name: string): void {
-  if (name.length === 0) throw new InvalidProjectNameError(name, 'it is empty');
-  if (name.length > MAX_LENGTH) {
-    throw new InvalidProjectNameError(name, `it is longer than ${MAX_LENGTH} characters`);
-  }
-  if (!WORKER_NAME.test(name)) {
-    throw new InvalidProjectNameError(name, 'only letters, digits, ".", "_" and "-" are allowed');
-  }
-  if (name.startsWith('.')) throw new InvalidProjectNameError(name, 'it starts with a dot');
-  if (name.includes('..')) throw new InvalidProjectNameError(name, 'it contains ".."');
+  const problem = workerNameProblem(name);
+  if (problem !== undefined) throw new InvalidProjectNameError(name, problem);
 }
 
 /** An npm package name for the worker: npm wants lower case and no leading "_" or "-". */

@@ -1,5 +1,6 @@
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isProcessAlive, writeFileAtomic } from '@iii/base';
 import { type ProjectPaths, projectsDir, withFileLock } from '@iii/config';
 import { z } from 'zod';
 import { EngineAlreadyRunningError } from './errors.js';
@@ -34,14 +35,7 @@ export type EngineRecord = z.infer<typeof engineRecordSchema>;
 export type EngineRecordLocation = Pick<ProjectPaths, 'engineRecord'>;
 
 /** True when a process with this pid exists (EPERM means it exists but is not ours). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive } from '@iii/base';
 
 /**
  * The record of the running engine, or undefined when there is none, it is unreadable, or its
@@ -85,11 +79,8 @@ export async function writeEngineRecord(project: EngineRecordLocation, record: E
   const path = project.engineRecord;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await chmod(dirname(path), 0o700);
-  const tmp = `${path}.${process.pid}.tmp`;
-  // A temp file left by a crash could have other modes; start from none.
-  await rm(tmp, { force: true });
-  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  await rename(tmp, path);
+  // Its own mode whatever the file had: the record holds the engine's management token.
+  await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Removes the record only if it is still the one of `pid` (a newer engine may have replaced it). */

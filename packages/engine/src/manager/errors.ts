@@ -1,14 +1,7 @@
+import { IiiError } from '@iii/base';
 /** Errors of the worker manager and its control client: a stable `code` and a `hint` for the user. */
-export class ManagerError extends Error {
+export class ManagerError extends IiiError {
   override readonly name: string = 'ManagerError';
-  readonly code: string;
-  readonly hint: string;
-
-  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.hint = hint;
-  }
 }
 
 /** A project whose engine is not running, and what else runs with this `$III_HOME`, for the hint. */

@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@iii/base';
 import type { ProjectPaths } from '@iii/config';
 import { releaseRootfs, workerPaths } from '@iii/sandbox';
 
@@ -47,9 +48,7 @@ export async function writeWorkerRunState(
     return;
   }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
 }
 
 /** Bytes of every file below `dir` (0 when it does not exist); symlinks are not followed. */

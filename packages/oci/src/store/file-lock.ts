@@ -1,4 +1,5 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { isProcessAlive } from '@iii/base';
 import { OciError } from '../errors.js';
 
 export interface FileLockOptions {
@@ -12,15 +13,6 @@ export interface FileLockOptions {
    * unrelated process). Only for locks held briefly, like the index lock.
    */
   staleAfterMs?: number;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -49,7 +41,7 @@ export async function withFileLock<T>(
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
       // An empty file is a lock being written right now; only a dead pid is stale.
-      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && !isProcessAlive(holder)) {
         await rm(lockPath, { force: true });
         continue;
       }

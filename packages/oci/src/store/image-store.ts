@@ -4,6 +4,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } fr
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic } from '@iii/base';
 import { BlobTooShortError, DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
 import { parseDigest, sha256Digest } from '../image/digest.js';
 import { type ResolveOptions, resolveImage } from '../image/manifest-image.js';
@@ -93,13 +94,13 @@ export class ImageStore {
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
     await mkdir(this.ingestDir, { recursive: true });
     const marker = join(this.root, 'oci-layout');
-    if (!(await this.exists(marker))) await this.atomicWrite(marker, '{"imageLayoutVersion":"1.0.0"}');
+    if (!(await this.exists(marker))) await writeFileAtomic(marker, '{"imageLayoutVersion":"1.0.0"}');
     if (!(await this.exists(join(this.root, 'index.json')))) {
       await withFileLock(
         join(this.root, 'index.json.lock'),
         async () => {
           if (!(await this.exists(join(this.root, 'index.json')))) {
-            await this.atomicWrite(
+            await writeFileAtomic(
               join(this.root, 'index.json'),
               JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }),
             );
@@ -115,18 +116,6 @@ export class ImageStore {
       () => true,
       () => false,
     );
-  }
-
-  private async atomicWrite(path: string, data: string | Buffer): Promise<void> {
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
   }
 
   /** Path of a blob in the store (whether or not it is there). */
@@ -353,7 +342,7 @@ export class ImageStore {
           mediaType: MediaTypes.ociIndex,
           manifests: change(index.manifests),
         };
-        await this.atomicWrite(join(this.root, 'index.json'), JSON.stringify(next));
+        await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next));
       },
       { staleAfterMs: INDEX_LOCK_STALE_MS },
     );

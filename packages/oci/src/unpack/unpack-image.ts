@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '@iii/base';
 import { parseDigest } from '../image/digest.js';
 import { TargetExistsError } from './errors.js';
 import type { UnpackImage } from './layer-source.js';
@@ -67,15 +68,6 @@ async function sweepAbandoned(target: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await removeTree(path.join(dir, name));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await removeTree(path.join(dir, name));
   }
 }

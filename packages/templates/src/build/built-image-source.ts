@@ -1,5 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '@iii/base';
 import { z } from 'zod';
 import { type ImageTag, parseImageTag } from '../image-tag.js';
 import type { BuildOutput } from './build-plan.js';
@@ -33,9 +34,7 @@ export async function recordBuild(dir: string, image: ImageTag, output: BuildOut
       ? `oci-layout:${output.path}:${output.tag}`
       : `docker-archive:${output.path}`;
   record[image.tag] = { reference: image.reference, source };
-  const temp = join(dir, `.${RECORD_FILE}.${process.pid}.tmp`);
-  await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(temp, join(dir, RECORD_FILE));
+  await writeFileAtomic(join(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /**

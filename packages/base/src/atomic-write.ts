@@ -5,7 +5,9 @@ import { basename, dirname, join } from 'node:path';
 /**
  * Replaces `file` with `content` so readers see either the old or the new file, never a torn one:
  * write a temp file in the same directory, fsync it, rename over the target, fsync the directory.
- * Keeps the existing file's mode.
+ * A `mode` given is the file's mode (records that hold secrets: `0o600`); without one the existing
+ * file's mode is kept, and a new file gets `0o644`. Temp files are named `.<name>.<pid>.<hex>.tmp`,
+ * so a caller can sweep the ones a crash left behind.
  */
 export async function writeFileAtomic(
   file: string,
@@ -15,10 +17,12 @@ export async function writeFileAtomic(
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let mode = opts.mode ?? 0o644;
-  try {
-    mode = (await stat(file)).mode & 0o7777;
-  } catch {
-    // New file: default mode.
+  if (opts.mode === undefined) {
+    try {
+      mode = (await stat(file)).mode & 0o7777;
+    } catch {
+      // New file: default mode.
+    }
   }
   const handle = await open(tmp, 'wx', mode);
   try {

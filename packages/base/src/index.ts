@@ -1,0 +1,21 @@
+/**
+ * @iii/base: the building blocks every iii package shares, one implementation each. A leaf: it
+ * imports nothing of the project.
+ */
+
+export {
+  /** Replaces a file so readers see the old or the new content, never a torn one (fsync, rename, fsync dir). */
+  writeFileAtomic,
+} from './atomic-write.js';
+/** Base class of the packages' errors: a stable `code` and a `hint` for the user. */
+export { IiiError } from './errors.js';
+
+/** Whether a process with this pid exists. */
+export { isProcessAlive } from './process-alive.js';
+
+export {
+  /** Longest worker name. */
+  MAX_WORKER_NAME_LENGTH,
+  /** Why a string cannot name a worker, or undefined: the one worker-name rule. */
+  workerNameProblem,
+} from './worker-name.js';
