@@ -1,18 +1,10 @@
+import { IiiError } from '@iii/base';
+
 /**
  * Every error of this package carries a stable `code` (for programs) and a `hint` (for people),
  * so the CLI renders any of them as one line of what went wrong and one line of what to do.
  */
-export class ExportError extends Error {
-  readonly code: string;
-  readonly hint: string;
-
-  constructor(code: string, message: string, hint: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class ExportError extends IiiError {}
 
 /** A worker name that no DNS-1123 label can stand for. */
 export class UnmappableNameError extends ExportError {
