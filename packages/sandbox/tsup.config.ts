@@ -1,10 +1,22 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/reaper-main.ts'],
-  format: ['esm'],
-  target: 'node20',
-  dts: { entry: ['src/index.ts'] },
-  sourcemap: true,
-  clean: true,
-});
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    // ESM for import, CommonJS for require() (Node 20.19 can require ESM, but TypeScript's node16 resolution
+    // from .cts cannot): both carry their own typings (.d.ts, .d.cts).
+    format: ['esm', 'cjs'],
+    // import.meta.url (used to find the reaper beside the module) also works in the CommonJS build.
+    shims: true,
+    target: 'node20',
+    dts: true,
+    sourcemap: true,
+  },
+  // The reaper is a process of its own (top-level await), started by path from either build.
+  {
+    entry: ['src/reaper-main.ts'],
+    format: ['esm'],
+    target: 'node20',
+    sourcemap: true,
+  },
+]);
