@@ -1,3 +1,4 @@
+import { onConfigWarning } from '@iii/config';
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { renderError } from './lib/render-error.js';
 import { usageLine } from './lib/usage-line.js';
@@ -19,6 +20,18 @@ export abstract class BaseCommand extends Command {
       default: false,
     }),
   };
+
+  public override async init(): Promise<void> {
+    await super.init();
+    // Whatever reads config.yaml (this command, the engine in this process) reports its unknown keys,
+    // each once, with file:line:column.
+    const shown = new Set<string>();
+    onConfigWarning(({ message }) => {
+      if (shown.has(message)) return;
+      shown.add(message);
+      process.stderr.write(`Warning: ${message}\n`);
+    });
+  }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     // oclif's own exit (from this.exit()) is not an error to render.

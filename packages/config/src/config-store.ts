@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '@iii/base';
 import { assertWritableSize, MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { lockPathFor } from './config-path.js';
-import { ConfigDocument } from './document.js';
+import { ConfigDocument, type ConfigWarning } from './document.js';
 import { ConfigNotFoundError } from './errors.js';
 import { type FileLockOptions, withFileLock } from './file-lock.js';
 import { type LockFile, readLockFile, renderLockFile } from './iii-lock.js';
@@ -86,7 +86,22 @@ export async function readConfigDocument(configPath: string): Promise<ConfigDocu
     limit: MAX_CONFIG_FILE_BYTES,
     hint: `Split the workers over several projects, or shorten their config; ${configPath} was left unchanged.`,
   });
-  return text === undefined ? undefined : ConfigDocument.parse(text, configPath);
+  if (text === undefined) return undefined;
+  const doc = ConfigDocument.parse(text, configPath);
+  for (const warning of doc.warnings) for (const listener of warningListeners) listener(warning);
+  return doc;
+}
+
+const warningListeners = new Set<(warning: ConfigWarning) => void>();
+
+/**
+ * Calls `listener` with each warning (an unknown key, with file:line:column in its message) of every
+ * config.yaml read from now on by {@link loadConfig}, {@link editConfig} or {@link readConfigDocument},
+ * so a program reports them wherever it reads the file. Returns what removes the listener.
+ */
+export function onConfigWarning(listener: (warning: ConfigWarning) => void): () => void {
+  warningListeners.add(listener);
+  return () => warningListeners.delete(listener);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type YAMLSeq,
 } from 'yaml';
 import { ConfigError, ConfigParseError, InvalidWorkerNameError, WorkerNotFoundError } from './errors.js';
+import { CONFIG_SCHEMA_URL, schemaComment } from './json-schema.js';
 import {
   type ConfigFile,
   configFileSchema,
@@ -96,9 +97,12 @@ export class ConfigDocument {
     return new ConfigDocument(file, text, doc, lines, result.data);
   }
 
-  /** The document `add` starts from when there is no file yet. */
+  /**
+   * The document `add` starts from when there is no file yet: its first line points editors at the
+   * JSON Schema of config.yaml (completion and checks as you type).
+   */
   static empty(file: string): ConfigDocument {
-    return ConfigDocument.parse('workers: []\n', file);
+    return ConfigDocument.parse(`${schemaComment(CONFIG_SCHEMA_URL)}\nworkers: []\n`, file);
   }
 
   get workers(): WorkerEntry[] {

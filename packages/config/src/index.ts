@@ -14,6 +14,7 @@ export {
   type EditResult,
   editConfig,
   loadConfig,
+  onConfigWarning,
   readConfigDocument,
 } from './config-store.js';
 export { ConfigDocument, type ConfigWarning, type WorkerEntryInput } from './document.js';
@@ -60,6 +61,13 @@ export {
   interpolate,
   interpolationParts,
 } from './interpolate.js';
+export {
+  CONFIG_SCHEMA_URL,
+  configJsonSchema,
+  schemaComment,
+  WORKER_SCHEMA_URL,
+  workerJsonSchema,
+} from './json-schema.js';
 export {
   type KnownProject,
   knownProjects,

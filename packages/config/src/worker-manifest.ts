@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 import { resourcesSchema, type WorkerResources } from './schema.js';
 import { documentToJS } from './yaml-aliases.js';
 
-const workerManifestSchema = z.looseObject({ resources: resourcesSchema.nullish() });
+export const workerManifestSchema = z.looseObject({ resources: resourcesSchema.nullish() });
 
 const REBUILD_HINT = 'The image ships an invalid /iii/worker.yaml; rebuild the image with a valid one.';
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   acquireFileLock,
+  CONFIG_SCHEMA_URL,
   ConfigDocument,
   ConfigNotFoundError,
   configLockPath,
@@ -30,10 +31,12 @@ afterEach(async () => {
 });
 
 describe('editConfig', () => {
-  it('creates config.yaml with workers: [] content when asked to', async () => {
+  it('creates config.yaml with its schema line and workers: [] when asked to', async () => {
     const configPath = join(dir, 'config.yaml');
     await editConfig(configPath, ({ doc }) => ({ doc, result: null }), { create: true });
-    expect(await readFile(configPath, 'utf8')).toBe('workers: []\n');
+    expect(await readFile(configPath, 'utf8')).toBe(
+      `# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}\nworkers: []\n`,
+    );
   });
 
   it('refuses to edit a missing config unless creating', async () => {

@@ -66,6 +66,18 @@ describe('render', () => {
     expect(await readFile(join(rs.dir, 'Cargo.toml'), 'utf8')).toContain('name = "rs-worker"');
   });
 
+  it('starts iii.worker.yaml with the schema line for editors when given its URL', async () => {
+    const url = 'https://example.com/worker.schema.json';
+    for (const lang of ['node', 'python', 'rust'] as const) {
+      await render({ lang, name: `w-${lang}`, dir: join(root, lang), workerSchemaUrl: url });
+      const text = await readFile(join(root, lang, 'iii.worker.yaml'), 'utf8');
+      expect(text.split('\n')[0]).toBe(`# yaml-language-server: $schema=${url}`);
+      expect(text).toContain(`name: w-${lang}`);
+    }
+    await render({ lang: 'node', name: 'plain', dir: join(root, 'plain') });
+    expect(await readFile(join(root, 'plain', 'iii.worker.yaml'), 'utf8')).not.toContain('$schema');
+  });
+
   it('defaults the node sdk dependency to the latest published version', async () => {
     const result = await render({ lang: 'node', name: 'w', dir: join(root, 'w') });
     const pkg = JSON.parse(await readFile(join(result.dir, 'package.json'), 'utf8'));

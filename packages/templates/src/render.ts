@@ -18,6 +18,11 @@ export interface RenderOptions {
    * (default `latest`) or any npm spec, such as `file:./iii-sdk-0.1.0.tgz`.
    */
   sdkVersion?: string;
+  /**
+   * The JSON Schema of worker.yaml: when given, iii.worker.yaml starts with a
+   * `# yaml-language-server: $schema=<url>` line, so editors check and complete it.
+   */
+  workerSchemaUrl?: string;
   signal?: AbortSignal;
 }
 
@@ -57,7 +62,10 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     options.signal?.throwIfAborted();
     const target = outputPath(file);
     const text = await readFile(join(source, file), 'utf8');
-    const content = fillPlaceholders(text, values, `${lang}/${file}`);
+    let content = fillPlaceholders(text, values, `${lang}/${file}`);
+    if (target === 'iii.worker.yaml' && options.workerSchemaUrl) {
+      content = `# yaml-language-server: $schema=${options.workerSchemaUrl}\n${content}`;
+    }
     await mkdir(dirname(join(dir, target)), { recursive: true });
     // `wx`: never overwrite, even if something appeared in the directory since the check.
     await writeFile(join(dir, target), content, { flag: 'wx' });

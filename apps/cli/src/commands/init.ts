@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { basename, relative, resolve } from 'node:path';
+import { WORKER_SCHEMA_URL } from '@iii/config';
 import { nextSteps, type RenderResult, render, templateLanguages } from '@iii/templates';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
@@ -48,6 +49,7 @@ export default class Init extends BaseCommand {
       lang: flags.lang,
       name,
       dir,
+      workerSchemaUrl: WORKER_SCHEMA_URL,
       ...(flags.lang === 'node' ? { sdkVersion: flags['sdk-version'] ?? defaultSdkVersion() } : {}),
     });
     const shown = relative(process.cwd(), dir) || '.';

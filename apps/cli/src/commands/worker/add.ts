@@ -120,9 +120,8 @@ An image can be given as:
       });
     }
     const configPath = resolveConfigPath({ flag: flags.config });
-    // A broken config.yaml is reported before anything is downloaded.
+    // A broken config.yaml is reported before anything is downloaded (its unknown keys as warnings).
     const before = await readConfigDocument(configPath);
-    for (const w of before?.warnings ?? []) this.warnLine(w.message);
 
     const paths = await ensureHome();
     const store = new ImageStore(paths.store);
