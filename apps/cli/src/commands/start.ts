@@ -21,6 +21,7 @@ import {
 } from '@iii/engine';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { runIiiHook } from '../iii-hooks.js';
 import { currentProject, rememberUse } from '../lib/project.js';
 import { configFlag, projectNameFlag } from '../lib/worker-flags.js';
 
@@ -103,10 +104,12 @@ export default class Start extends BaseCommand {
     const hasConfig = await exists(configPath);
     let settings: { host?: string; port?: number; max_connections_per_peer?: number } = {};
     let runtime: string | undefined;
+    let workerNames: string[] = [];
     if (hasConfig) {
       const { doc } = await loadConfig(configPath);
       await rememberUse(project);
       settings = doc.config.engine ?? {};
+      workerNames = (doc.config.workers ?? []).map((w) => w.name);
       runtime = doc.config.sandbox?.runtime;
     } else if (flags.config) {
       throw new ConfigNotFoundError(configPath);
@@ -169,8 +172,12 @@ export default class Start extends BaseCommand {
         token: engine.managementToken,
       });
       report(`iii engine listening on ${engine.address}`);
-      if (manager) workers = await startWorkers(engine, { manager, configPath });
-      else if (flags['no-workers']) report('--no-workers: running the engine without local workers');
+      if (manager) {
+        const event = { configPath, address: engine.address, workers: workerNames };
+        await runIiiHook(this, 'iii:workers-starting', event);
+        workers = await startWorkers(engine, { manager, configPath });
+        await runIiiHook(this, 'iii:workers-started', event);
+      } else if (flags['no-workers']) report('--no-workers: running the engine without local workers');
       else report(`no config at ${configPath}; running the engine without workers`);
     } catch (err) {
       await engine.close();

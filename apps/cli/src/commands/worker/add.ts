@@ -23,6 +23,7 @@ import {
 } from '@iii/workers';
 import { Args, Errors, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { runIiiHook } from '../../iii-hooks.js';
 import { note } from '../../lib/note.js';
 import { PullProgress, progressModeFor } from '../../lib/progress.js';
 import { currentProject, rememberUse } from '../../lib/project.js';
@@ -156,6 +157,12 @@ An image can be given as:
       }
     } finally {
       client.close();
+    }
+    for (const r of results) {
+      if (r.action === 'added' || r.action === 'replaced') {
+        const { name, image, digest, action } = r;
+        await runIiiHook(this, 'iii:worker-added', { name, image, digest, action, configPath });
+      }
     }
     const engine = await runningEngine(currentProject({ config: flags.config })).catch(() => undefined);
     if (engine) {

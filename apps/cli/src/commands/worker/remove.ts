@@ -11,6 +11,7 @@ import { ImageStore } from '@iii/oci';
 import { lockedDigests, unreferencedCache } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { runIiiHook } from '../../iii-hooks.js';
 import { confirm } from '../../lib/confirm.js';
 import { graceMs } from '../../lib/engine-call.js';
 import { note } from '../../lib/note.js';
@@ -106,6 +107,7 @@ export default class WorkerRemove extends BaseCommand {
       await removeWorkerFiles(project, name, { keepLogs: flags['keep-logs'] });
       note(`Removed worker "${name}"${flags['keep-logs'] ? ' (its logs are kept)' : ''}.`);
     }
+    for (const name of names) await runIiiHook(this, 'iii:worker-removed', { name, configPath });
     const paths = iiiPaths();
     const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));
     if (usage.bytes > 0) {
