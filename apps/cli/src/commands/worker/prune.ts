@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import {
   ConfigNotFoundError,
   formatBytes,
@@ -113,17 +112,9 @@ export default class WorkerPrune extends BaseCommand {
       const bytes = usage.bytes + plan.sandboxes.reduce((n, s) => n + s.bytes, 0);
       const others = projects.filter((p) => p.project.configPath !== project.configPath);
       const keptFor: NamedProject[] = [];
+      const stored = new Set(flags.all ? [] : (await store.blobs()).map((b) => b.digest));
       for (const p of flags.all ? [] : others) {
-        for (const d of pinnedDigests(p)) {
-          const stored = await access(store.blobPath(d)).then(
-            () => true,
-            () => false,
-          );
-          if (stored) {
-            keptFor.push(named(p));
-            break;
-          }
-        }
+        if ([...pinnedDigests(p)].some((d) => stored.has(d))) keptFor.push(named(p));
       }
       const gone = new Set(usage.blobs.map((b) => b.digest));
       const dropped = others
