@@ -77,8 +77,9 @@ describe('logs and exec say what is wrong', () => {
   it('exec with iii stopped says to start iii', async () => {
     const r = await iii(sb, ['worker', 'exec', 'bb', '--', 'true']);
     expect(r.code).toBe(1);
+    // The message names the project (its config.yaml) that has no iii running.
     expect(r.stderr).toBe(
-      'Error: iii is not running\nStart it with `iii` (or `iii start`) in another terminal, then try again.\n',
+      `Error: iii is not running for ${sb.configPath}\nStart it with \`iii\` (or \`iii start\`) in another terminal, then try again.\n`,
     );
   });
 

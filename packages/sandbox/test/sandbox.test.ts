@@ -431,7 +431,7 @@ function acceptance(runtime: string) {
 
     const next = await Sandbox.open({ stateDir: dir, driver: sandbox.driver });
     const report = await next.cleanupLeftovers();
-    expect(report).toEqual({ containers: [id], mounts: [paths.rootfs] });
+    expect(report).toEqual({ containers: [id], mounts: [paths.rootfs], cgroups: [] });
     expect(await sandbox.driver.state(id)).toBeUndefined();
     expect((await readMountsForTest()).some((m) => m.mountPoint.startsWith(paths.dir))).toBe(false);
     expect(existsSync(paths.rootfsDir)).toBe(false);
