@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '@iii/base';
@@ -88,11 +89,14 @@ export async function readConfigDocument(configPath: string): Promise<ConfigDocu
   });
   if (text === undefined) return undefined;
   const doc = ConfigDocument.parse(text, configPath);
-  for (const warning of doc.warnings) for (const listener of warningListeners) listener(warning);
+  if (warningChannel.hasSubscribers) for (const warning of doc.warnings) warningChannel.publish(warning);
   return doc;
 }
 
-const warningListeners = new Set<(warning: ConfigWarning) => void>();
+// Warnings go out on a named diagnostics channel (Node's publish/subscribe for libraries), so this
+// module keeps no listener list of its own.
+const WARNING_CHANNEL = 'iii:config-warning';
+const warningChannel = diagnostics.channel(WARNING_CHANNEL);
 
 /**
  * Calls `listener` with each warning (an unknown key, with file:line:column in its message) of every
@@ -100,8 +104,11 @@ const warningListeners = new Set<(warning: ConfigWarning) => void>();
  * so a program reports them wherever it reads the file. Returns what removes the listener.
  */
 export function onConfigWarning(listener: (warning: ConfigWarning) => void): () => void {
-  warningListeners.add(listener);
-  return () => warningListeners.delete(listener);
+  const subscriber = (message: unknown) => listener(message as ConfigWarning);
+  diagnostics.subscribe(WARNING_CHANNEL, subscriber);
+  return () => {
+    diagnostics.unsubscribe(WARNING_CHANNEL, subscriber);
+  };
 }
 
 /**
