@@ -16,6 +16,8 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   podman: 'podman',
   // util-linux's `script`: runs the CLI on a pseudo-terminal in tests about terminals.
   script: 'bsdutils',
+  // setfattr marks opaque directories of layer snapshots (also needed at run time).
+  setfattr: 'attr',
 };
 
 /** Thrown when a test needs a system tool that is not installed. */

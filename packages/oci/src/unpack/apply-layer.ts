@@ -1,8 +1,9 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { createDecompressor } from './compression.js';
-import { LayerFormatError, RootfsWriteError, UnpackError } from './errors.js';
+import { DiffIdMismatchError, LayerFormatError, RootfsWriteError, UnpackError } from './errors.js';
 import { openLayerBlob } from './layer-blob.js';
 import type { UnpackLayer } from './layer-source.js';
 import { type LayerWriter, type TarEntryHeader, TruncatedEntryError } from './layer-writer.js';
@@ -12,6 +13,11 @@ export interface ApplyLayerOptions {
   readonly signal: AbortSignal;
   readonly verify: boolean;
   readonly onBytes: (bytes: number) => void;
+  /**
+   * The digest the uncompressed tar must have (the config's `rootfs.diff_ids` entry): checked
+   * once the layer is read, so content cached under it is the content it names.
+   */
+  readonly diffId?: string;
 }
 
 /** Streams one layer blob through decompression and the tar parser into the writer. */
@@ -48,12 +54,26 @@ export async function applyLayer(
     );
   });
 
+  const diffHash = options.diffId?.startsWith('sha256:') ? createHash('sha256') : undefined;
+  if (options.diffId !== undefined && !diffHash) {
+    throw new LayerFormatError(`unsupported diff_id '${options.diffId}'`, digest);
+  }
+  const stages: NodeJS.ReadWriteStream[] = [];
+  if (blob.compression !== 'none') stages.push(createDecompressor(blob.compression));
+  if (diffHash) {
+    stages.push(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          diffHash.update(chunk);
+          done(null, chunk);
+        },
+      }),
+    );
+  }
   try {
-    if (blob.compression === 'none') {
-      await pipeline(blob.chunks, extract, { signal: options.signal });
-    } else {
-      await pipeline(blob.chunks, createDecompressor(blob.compression), extract, { signal: options.signal });
-    }
+    await pipeline([Readable.from(blob.chunks, { objectMode: false }), ...stages, extract], {
+      signal: options.signal,
+    });
   } catch (error) {
     if (options.signal.aborted) throw options.signal.reason ?? error;
     if (entryError) throw entryError;
@@ -63,5 +83,9 @@ export async function applyLayer(
     throw new LayerFormatError(error instanceof Error ? error.message : String(error), digest, {
       cause: error,
     });
+  }
+  if (diffHash && options.diffId !== undefined) {
+    const actual = `sha256:${diffHash.digest('hex')}`;
+    if (actual !== options.diffId) throw new DiffIdMismatchError(digest, options.diffId, actual);
   }
 }

@@ -117,6 +117,24 @@ export class LayerDigestMismatchError extends UnpackError {
   }
 }
 
+/** A layer's uncompressed tar is not the one the image config's `rootfs.diff_ids` names. */
+export class DiffIdMismatchError extends UnpackError {
+  readonly layer: string;
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(layer: string, expected: string, actual: string) {
+    super(
+      'UNPACK_DIFF_ID_MISMATCH',
+      `Layer ${layer} does not match the image config: its uncompressed content is ${actual}, the config names ${expected}`,
+      'The image is inconsistent (its config lists other layers than its manifest); rebuild or re-push it.',
+    );
+    this.layer = layer;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
 /** `unpack` never merges into an existing directory. */
 export class TargetExistsError extends UnpackError {
   readonly target: string;

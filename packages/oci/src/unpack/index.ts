@@ -1,5 +1,6 @@
 export { detectCompression } from './compression.js';
 export {
+  DiffIdMismatchError,
   LayerDigestMismatchError,
   LayerFormatError,
   RootfsWriteError,
@@ -15,7 +16,30 @@ export type { UnpackImage, UnpackLayer } from './layer-source.js';
 export { defaultUnpackLimits, type UnpackLimits } from './limits.js';
 export type { ApplyOwners, OwnerRecord } from './owners.js';
 export type { UnpackProgress } from './progress.js';
-export { type PullAndUnpackOptions, type PullAndUnpackResult, pullAndUnpack } from './pull-and-unpack.js';
+export {
+  type PullAndUnpackOptions,
+  type PullAndUnpackResult,
+  type PullAndUnpackSnapshotsOptions,
+  type PullAndUnpackSnapshotsResult,
+  pullAndUnpack,
+  pullAndUnpackSnapshots,
+} from './pull-and-unpack.js';
+export {
+  chainIds,
+  listSnapshots,
+  removeSnapshot,
+  type Snapshot,
+  type SnapshotFormat,
+  SnapshotFormatError,
+  type SnapshotLayer,
+  type SnapshotRecord,
+  snapshotDir,
+  snapshotFormat,
+  snapshotLayersOf,
+  type UnpackSnapshotsOptions,
+  type UnpackSnapshotsResult,
+  unpackSnapshots,
+} from './snapshots.js';
 export { type UnpackOptions, type UnpackResult, unpack } from './unpack.js';
 export { rootfsPath, type UnpackImageResult, unpackImage } from './unpack-image.js';
 export { Unpacker } from './unpacker.js';

@@ -2,8 +2,14 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Image, Layer } from '../image/types.js';
 import type { ImageStore, PullOptions } from '../store/image-store.js';
+import { LayerFormatError } from './errors.js';
 import type { UnpackLayer } from './layer-source.js';
 import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
+import {
+  type UnpackSnapshotsOptions,
+  type UnpackSnapshotsResult,
+  unpackSnapshotLayersWith,
+} from './snapshots.js';
 import type { UnpackOptions } from './unpack.js';
 import { type UnpackImageResult, unpackImageWith } from './unpack-image.js';
 
@@ -60,6 +66,80 @@ export async function pullAndUnpackWith(
   rootfsCacheDir: string,
   options: PullAndUnpackOptions = {},
 ): Promise<PullAndUnpackResult> {
+  const { image: stored, unpacked } = await pullWhileUnpacking(image, store, options, (layers, signal) =>
+    unpackImageWith(thread, { digest: image.digest, layers: async () => layers }, rootfsCacheDir, {
+      ...options,
+      signal,
+    }),
+  );
+  return { image: stored, rootfs: unpacked };
+}
+
+export interface PullAndUnpackSnapshotsOptions extends UnpackSnapshotsOptions {
+  /** Passed to `store.pull` (progress of the downloads, names, concurrency). */
+  readonly pull?: Omit<PullOptions, 'signal'>;
+}
+
+export interface PullAndUnpackSnapshotsResult {
+  /** The image as stored (reads only the store from now on). */
+  readonly image: Image;
+  readonly snapshots: UnpackSnapshotsResult;
+}
+
+/**
+ * {@link pullAndUnpack} into a snapshot directory (see {@link unpackSnapshots}): every layer whose
+ * snapshot is missing is unpacked while it downloads, each into a snapshot of its own, keyed by
+ * chain ID; a layer whose snapshot exists is neither unpacked nor waited for.
+ */
+export function pullAndUnpackSnapshots(
+  image: Image,
+  store: Pick<ImageStore, 'pull' | 'blobPath'>,
+  snapshotsDir: string,
+  options: PullAndUnpackSnapshotsOptions = {},
+): Promise<PullAndUnpackSnapshotsResult> {
+  return withSmallFilesThread((thread) =>
+    pullAndUnpackSnapshotsWith(thread, image, store, snapshotsDir, options),
+  );
+}
+
+/** {@link pullAndUnpackSnapshots} with the small files written by `thread` (see `Unpacker`). */
+export async function pullAndUnpackSnapshotsWith(
+  thread: SmallFilesThread,
+  image: Image,
+  store: Pick<ImageStore, 'pull' | 'blobPath'>,
+  snapshotsDir: string,
+  options: PullAndUnpackSnapshotsOptions = {},
+): Promise<PullAndUnpackSnapshotsResult> {
+  const diffIds = (await image.config()).rootfs.diff_ids;
+  const { image: stored, unpacked } = await pullWhileUnpacking(image, store, options, (layers, signal) => {
+    if (diffIds.length !== layers.length) {
+      throw new LayerFormatError(
+        `the manifest lists ${layers.length} layers but the config has ${diffIds.length} diff_ids`,
+        undefined,
+      );
+    }
+    return unpackSnapshotLayersWith(
+      thread,
+      layers.map((layer, i) => ({ ...layer, diffId: diffIds[i] as string })),
+      snapshotsDir,
+      { ...options, signal },
+    );
+  });
+  return { image: stored, snapshots: unpacked };
+}
+
+/**
+ * Runs `store.pull` and `unpackLayers` side by side: a layer the unpack is already waiting for
+ * when its download starts is unpacked from the download itself (finishing only once the store
+ * verified and committed the blob); any other layer is unpacked from the store as soon as its blob
+ * is committed there. If either side fails, the other is cancelled.
+ */
+async function pullWhileUnpacking<T>(
+  image: Image,
+  store: Pick<ImageStore, 'pull' | 'blobPath'>,
+  options: { signal?: AbortSignal; pull?: Omit<PullOptions, 'signal'> },
+  unpackLayers: (layers: UnpackLayer[], signal: AbortSignal) => Promise<T>,
+): Promise<{ image: Image; unpacked: T }> {
   const controller = new AbortController();
   const outer = options.signal;
   const onOuterAbort = () => controller.abort(outer?.reason);
@@ -124,23 +204,17 @@ export async function pullAndUnpackWith(
       return createReadStream(store.blobPath(descriptor.digest), { signal, highWaterMark: 256 * 1024 });
     },
   }));
-  const unpacked = unpackImageWith(
-    thread,
-    { digest: image.digest, layers: async () => layers },
-    rootfsCacheDir,
-    {
-      ...options,
-      signal: controller.signal,
-    },
-  ).catch((error: unknown) => {
-    controller.abort(error);
-    throw error;
-  });
+  const unpacked = Promise.resolve()
+    .then(() => unpackLayers(layers, controller.signal))
+    .catch((error: unknown) => {
+      controller.abort(error);
+      throw error;
+    });
 
   try {
     const [pulledResult, unpackedResult] = await Promise.allSettled([pulled, unpacked]);
     if (pulledResult.status === 'fulfilled' && unpackedResult.status === 'fulfilled') {
-      return { image: pulledResult.value, rootfs: unpackedResult.value };
+      return { image: pulledResult.value, unpacked: unpackedResult.value };
     }
     // The first failure aborted the other side; report it rather than the cancellation it caused.
     if (controller.signal.aborted) throw controller.signal.reason;

@@ -175,7 +175,7 @@ export async function unpackWith(
 }
 
 /** Runs at most `limit` tasks at a time, in the order they were handed in. */
-class Slots {
+export class Slots {
   private free: number;
   private readonly queue: (() => void)[] = [];
 
@@ -207,7 +207,7 @@ async function commit(temp: string, target: string): Promise<void> {
 }
 
 /** The umask, read from a probe file rather than process.umask() (deprecated: it briefly changes it). */
-async function probeUmask(dir: string): Promise<number> {
+export async function probeUmask(dir: string): Promise<number> {
   const probe = path.join(dir, '.umask-probe');
   await fs.writeFile(probe, '', { mode: 0o777 });
   const { mode } = await fs.stat(probe);

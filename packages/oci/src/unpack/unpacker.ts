@@ -1,8 +1,21 @@
 import type { Image } from '../image/types.js';
 import type { ImageStore } from '../store/image-store.js';
 import type { UnpackImage, UnpackLayer } from './layer-source.js';
-import { type PullAndUnpackOptions, type PullAndUnpackResult, pullAndUnpackWith } from './pull-and-unpack.js';
+import {
+  type PullAndUnpackOptions,
+  type PullAndUnpackResult,
+  type PullAndUnpackSnapshotsOptions,
+  type PullAndUnpackSnapshotsResult,
+  pullAndUnpackSnapshotsWith,
+  pullAndUnpackWith,
+} from './pull-and-unpack.js';
 import { SmallFilesThread } from './small-files.js';
+import {
+  snapshotLayersOf,
+  type UnpackSnapshotsOptions,
+  type UnpackSnapshotsResult,
+  unpackSnapshotLayersWith,
+} from './snapshots.js';
 import { type UnpackOptions, type UnpackResult, unpackWith } from './unpack.js';
 import { type UnpackImageResult, unpackImageWith } from './unpack-image.js';
 
@@ -39,6 +52,25 @@ export class Unpacker {
     options?: PullAndUnpackOptions,
   ): Promise<PullAndUnpackResult> {
     return pullAndUnpackWith(this.thread, image, store, rootfsCacheDir, options);
+  }
+
+  /** See `unpackSnapshots`. */
+  async unpackSnapshots(
+    image: Pick<Image, 'config' | 'layers'>,
+    snapshotsDir: string,
+    options?: UnpackSnapshotsOptions,
+  ): Promise<UnpackSnapshotsResult> {
+    return unpackSnapshotLayersWith(this.thread, await snapshotLayersOf(image), snapshotsDir, options);
+  }
+
+  /** See `pullAndUnpackSnapshots`. */
+  pullAndUnpackSnapshots(
+    image: Image,
+    store: Pick<ImageStore, 'pull' | 'blobPath'>,
+    snapshotsDir: string,
+    options?: PullAndUnpackSnapshotsOptions,
+  ): Promise<PullAndUnpackSnapshotsResult> {
+    return pullAndUnpackSnapshotsWith(this.thread, image, store, snapshotsDir, options);
   }
 
   /** Stops the helper thread: unpacks still running fail, and the unpacker cannot be used again. */
