@@ -7,6 +7,9 @@
  * - no module of packages/*\/src keeps state at module level: no top-level `let` or `var`, and no
  *   top-level container (Map, Set, array, object) that the module mutates. State belongs to an
  *   instance that its caller creates, so two users in one process never share it by accident.
+ * - the building blocks @iii/base provides have no second implementation: outside packages/base no
+ *   source takes a lock file by exclusive create (`open(path, 'wx')`), probes a pid with signal 0,
+ *   or defines a function of the names base exports.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -205,6 +208,34 @@ export function moduleState(source: ts.SourceFile): string[] {
   return found;
 }
 
+const baseBlocks = [
+  'writeFileAtomic',
+  'withFileLock',
+  'acquireFileLock',
+  'isProcessAlive',
+  'workerNameProblem',
+];
+
+/** Lines of `text` that re-implement a building block of @iii/base. */
+function secondImplementations(file: string, text: string): string[] {
+  const rules: [RegExp, string][] = [
+    [/\bopen\([^)]*['"]wx\+?['"]/, 'a lock file by exclusive create (use withFileLock of @iii/base)'],
+    [/\bkill\([^)]*,\s*0\s*\)/, 'a pid probe (use isProcessAlive of @iii/base)'],
+    [new RegExp(`function\\s+(${baseBlocks.join('|')})\\b`), 'a function @iii/base already exports'],
+  ];
+  // Comments may name what they do not do.
+  const isComment = (line: string) => /^\s*(\/\/|\/?\*)/.test(line);
+  return text
+    .split('\n')
+    .flatMap((line, i) =>
+      isComment(line)
+        ? []
+        : rules
+            .filter(([re]) => re.test(line))
+            .map(([, what]) => `${relative(root, file)}:${i + 1}: ${what}`),
+    );
+}
+
 describe('house rules', () => {
   it('no source touches an _-prefixed member of another library', () => {
     const files = [...sourceFiles('packages'), ...sourceFiles('apps')];
@@ -221,6 +252,19 @@ describe('house rules', () => {
   it('no module of a package keeps mutable state at module level', () => {
     const files = sourceFiles('packages').filter((file) => !/\.test\.ts$/.test(file));
     expect(files.flatMap((file) => moduleState(parse(file)))).toEqual([]);
+  });
+
+  it('the building blocks of @iii/base are implemented once', () => {
+    const files = [...sourceFiles('packages'), ...sourceFiles('apps')].filter(
+      (file) => !relative(root, file).startsWith(join('packages', 'base')) && !/\.test\.ts$/.test(file),
+    );
+    expect(files.flatMap((file) => secondImplementations(file, readFileSync(file, 'utf8')))).toEqual([]);
+    expect(
+      secondImplementations(
+        'sample.ts',
+        "await open(p, 'wx', 0o600);\nprocess.kill(pid, 0);\nexport async function writeFileAtomic() {}",
+      ),
+    ).toHaveLength(3);
   });
 
   it('the checks find what they look for', () => {

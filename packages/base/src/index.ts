@@ -9,6 +9,18 @@ export {
 } from './atomic-write.js';
 /** Base class of the packages' errors: a stable `code` and a `hint` for the user. */
 export { IiiError } from './errors.js';
+export {
+  /** Takes a cross-process lock file and returns its release function. */
+  acquireFileLock,
+  /** Options of {@link acquireFileLock}: timeout, the hint shown on timeout, abort signal. */
+  type FileLockOptions,
+  /** How old an unrefreshed lock file must be before it is abandoned. */
+  LOCK_STALE_MS,
+  /** Thrown when a live holder keeps a lock longer than the caller wanted to wait. */
+  LockTimeoutError,
+  /** Runs a function holding a cross-process lock file; a dead or silent holder's lock is taken over. */
+  withFileLock,
+} from './file-lock.js';
 
 /** Whether a process with this pid exists. */
 export { isProcessAlive } from './process-alive.js';

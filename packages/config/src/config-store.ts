@@ -1,12 +1,11 @@
 import diagnostics from 'node:diagnostics_channel';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '@iii/base';
+import { acquireFileLock, type FileLockOptions, withFileLock, writeFileAtomic } from '@iii/base';
 import { assertWritableSize, MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { lockPathFor } from './config-path.js';
 import { ConfigDocument, type ConfigWarning } from './document.js';
 import { ConfigNotFoundError } from './errors.js';
-import { type FileLockOptions, withFileLock } from './file-lock.js';
 import { type LockFile, readLockFile, renderLockFile } from './iii-lock.js';
 
 export interface ConfigState {
@@ -45,6 +44,28 @@ export function configLockPath(configPath: string): string {
   return join(dirname(configPath), `.${basename(configPath)}.lock`);
 }
 
+/** How long a config edit waits for another command's edit of the same project (default). */
+const CONFIG_LOCK_TIMEOUT_MS = 60_000;
+
+function configLockOptions(opts: FileLockOptions): FileLockOptions {
+  return {
+    timeoutMs: CONFIG_LOCK_TIMEOUT_MS,
+    hint: 'Another iii command is editing this config; wait for it to finish.',
+    ...opts,
+  };
+}
+
+/**
+ * Takes the lock {@link editConfig} takes, for a caller that must keep several projects' configs
+ * unchanged while it works (prune). Returns the release function.
+ */
+export function acquireConfigLock(
+  configPath: string,
+  opts: FileLockOptions = {},
+): Promise<() => Promise<void>> {
+  return acquireFileLock(configLockPath(configPath), configLockOptions(opts));
+}
+
 /**
  * Read-modify-write of config.yaml and iii.lock under one cross-process lock, so concurrent
  * commands never lose each other's edits. Both files are replaced atomically; iii.lock first, so a
@@ -77,7 +98,7 @@ export async function editConfig<T>(
       if (docText !== undefined) await writeFileAtomic(configPath, docText);
       return out.result;
     },
-    opts,
+    configLockOptions(opts),
   );
 }
 

@@ -92,19 +92,6 @@ export class InvalidResourceError extends ConfigError {
   }
 }
 
-export class LockTimeoutError extends ConfigError {
-  readonly lockPath: string;
-
-  constructor(lockPath: string, holder: string) {
-    super(
-      'LOCK_TIMEOUT',
-      `timed out waiting for the lock ${lockPath} (held by ${holder})`,
-      'Another iii command is editing this config; wait for it to finish. If none is running, delete the lock file.',
-    );
-    this.lockPath = lockPath;
-  }
-}
-
 /** `iii worker add` found a worker of that name that runs another image. */
 export class WorkerExistsError extends ConfigError {
   readonly workerName: string;

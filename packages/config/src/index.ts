@@ -1,5 +1,6 @@
 /** Atomic file replacement, as config.yaml and iii.lock are written (from `@iii/base`). */
-export { writeFileAtomic } from '@iii/base';
+/** The cross-process lock editConfig takes, and its timeout error (from `@iii/base`). */
+export { LockTimeoutError, writeFileAtomic } from '@iii/base';
 export {
   type BoundedReadOptions,
   MAX_CONFIG_FILE_BYTES,
@@ -8,6 +9,7 @@ export {
 } from './bounded-read.js';
 export { type ConfigPathOptions, lockPathFor, resolveConfigPath } from './config-path.js';
 export {
+  acquireConfigLock,
   type ConfigState,
   configLockPath,
   type EditConfigOptions,
@@ -27,11 +29,9 @@ export {
   InterpolationError,
   InvalidResourceError,
   InvalidWorkerNameError,
-  LockTimeoutError,
   WorkerExistsError,
   WorkerNotFoundError,
 } from './errors.js';
-export { acquireFileLock, type FileLockOptions, withFileLock } from './file-lock.js';
 export { type FlatConfig, type FlattenOptions, flattenConfig, flattenConfigWithOrigins } from './flatten.js';
 export {
   carryOverRenamedPins,

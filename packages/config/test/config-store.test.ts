@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  acquireFileLock,
+  acquireConfigLock,
   CONFIG_SCHEMA_URL,
   ConfigDocument,
   ConfigNotFoundError,
@@ -149,12 +149,13 @@ describe('editConfig', () => {
   });
 });
 
-describe('acquireFileLock', () => {
+describe('acquireConfigLock', () => {
   it('serializes holders and frees the lock on release', async () => {
-    const lockPath = configLockPath(join(dir, 'config.yaml'));
-    const release = await acquireFileLock(lockPath);
+    const configPath = join(dir, 'config.yaml');
+    const lockPath = configLockPath(configPath);
+    const release = await acquireConfigLock(configPath);
     let second = false;
-    const waiting = acquireFileLock(lockPath).then((r) => {
+    const waiting = acquireConfigLock(configPath).then((r) => {
       second = true;
       return r;
     });
@@ -166,11 +167,15 @@ describe('acquireFileLock', () => {
   });
 
   it('gives up with a clear error when the holder is alive', async () => {
-    const lockPath = join(dir, 'x.lock');
-    const release = await acquireFileLock(lockPath);
-    await expect(acquireFileLock(lockPath, { timeoutMs: 50 })).rejects.toThrow(
+    const configPath = join(dir, 'x.yaml');
+    const release = await acquireConfigLock(configPath);
+    await expect(acquireConfigLock(configPath, { timeoutMs: 50 })).rejects.toThrow(
       /timed out waiting for the lock/,
     );
+    await expect(editConfig(configPath, () => ({ result: 1 }), { timeoutMs: 50 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+      hint: expect.stringContaining('editing this config'),
+    });
     await release();
   });
 });

@@ -1,4 +1,4 @@
-import { acquireFileLock, configLockPath, type ProjectPins } from '@iii/config';
+import { acquireConfigLock, configLockPath, type ProjectPins } from '@iii/config';
 import type { ProjectInUse } from '@iii/engine';
 
 /** A project as prune names it. */
@@ -59,10 +59,11 @@ export function keepForPrune(options: {
  * cannot wait on each other): no `add` pins an image in any of them while its blobs are judged unused.
  */
 export async function withConfigLocks<T>(configPaths: readonly string[], fn: () => Promise<T>): Promise<T> {
-  const locks = [...new Set(configPaths.map((p) => configLockPath(p)))].sort();
+  const byLock = new Map(configPaths.map((p) => [configLockPath(p), p]));
+  const ordered = [...byLock.keys()].sort().map((lock) => byLock.get(lock)!);
   const releases: (() => Promise<void>)[] = [];
   try {
-    for (const lock of locks) releases.push(await acquireFileLock(lock));
+    for (const configPath of ordered) releases.push(await acquireConfigLock(configPath));
     return await fn();
   } finally {
     for (const release of releases.reverse()) await release();

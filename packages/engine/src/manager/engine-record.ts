@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isProcessAlive, writeFileAtomic } from '@iii/base';
-import { type ProjectPaths, projectsDir, withFileLock } from '@iii/config';
+import { isProcessAlive, withFileLock, writeFileAtomic } from '@iii/base';
+import { type ProjectPaths, projectsDir } from '@iii/config';
 import { z } from 'zod';
 import { EngineAlreadyRunningError } from './errors.js';
 
@@ -114,7 +114,7 @@ export async function claimProject(
       }
       await writeEngineRecord(project, record);
     },
-    { timeoutMs: 10_000 },
+    { timeoutMs: 10_000, hint: 'Another iii is starting the engine of this project; wait for it to finish.' },
   );
 }
 

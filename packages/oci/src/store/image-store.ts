@@ -4,7 +4,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } fr
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { writeFileAtomic } from '@iii/base';
+import { withFileLock, writeFileAtomic } from '@iii/base';
 import { BlobTooShortError, DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
 import { parseDigest, sha256Digest } from '../image/digest.js';
 import { type ResolveOptions, resolveImage } from '../image/manifest-image.js';
@@ -19,7 +19,6 @@ import {
   readLayoutIndex,
 } from '../sources/oci-layout.js';
 import { boundedParallel } from './bounded-parallel.js';
-import { withFileLock } from './file-lock.js';
 
 /** Annotation on a stored entry naming the index it was selected from (for lock files). */
 export const INDEX_DIGEST_ANNOTATION = 'dev.iii.image.index.digest';
@@ -65,8 +64,6 @@ export interface StoredBlob {
 const BLOB_HEX = /^[a-f0-9]{64}$/;
 
 const PROGRESS_STEP = 256 << 10;
-/** index.json is held for milliseconds; a lock this old was left by a process whose pid got reused. */
-const INDEX_LOCK_STALE_MS = 60_000;
 
 function isCorruption(err: unknown): boolean {
   return (
@@ -96,18 +93,14 @@ export class ImageStore {
     const marker = join(this.root, 'oci-layout');
     if (!(await this.exists(marker))) await writeFileAtomic(marker, '{"imageLayoutVersion":"1.0.0"}');
     if (!(await this.exists(join(this.root, 'index.json')))) {
-      await withFileLock(
-        join(this.root, 'index.json.lock'),
-        async () => {
-          if (!(await this.exists(join(this.root, 'index.json')))) {
-            await writeFileAtomic(
-              join(this.root, 'index.json'),
-              JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }),
-            );
-          }
-        },
-        { staleAfterMs: INDEX_LOCK_STALE_MS },
-      );
+      await withFileLock(join(this.root, 'index.json.lock'), async () => {
+        if (!(await this.exists(join(this.root, 'index.json')))) {
+          await writeFileAtomic(
+            join(this.root, 'index.json'),
+            JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [] }),
+          );
+        }
+      });
     }
   }
 
@@ -333,19 +326,15 @@ export class ImageStore {
   /** Applies `change` to index.json's entries under the store lock, writing atomically. */
   async updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
     await this.init();
-    await withFileLock(
-      join(this.root, 'index.json.lock'),
-      async () => {
-        const index = await readLayoutIndex(this.root);
-        const next: ImageIndex = {
-          schemaVersion: 2,
-          mediaType: MediaTypes.ociIndex,
-          manifests: change(index.manifests),
-        };
-        await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next));
-      },
-      { staleAfterMs: INDEX_LOCK_STALE_MS },
-    );
+    await withFileLock(join(this.root, 'index.json.lock'), async () => {
+      const index = await readLayoutIndex(this.root);
+      const next: ImageIndex = {
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociIndex,
+        manifests: change(index.manifests),
+      };
+      await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next));
+    });
   }
 
   /** The store's index.json entries. */
