@@ -50,6 +50,10 @@ export function renderJsonShapes(shapes: { command: string; schema: z.ZodObject 
     'What these commands print with `--json`: one JSON object, every key always present (`null` when',
     'it does not apply), so scripts never test for a missing key. The tables are generated from the',
     'schemas the commands use to build their output.',
+    '',
+    'The same keys, with a capital first letter, are the fields of `--format` templates:',
+    "`iii worker list --format '{{.Name}} {{.Status}}'` takes the keys of a row of `workers`,",
+    "`iii worker inspect <name> --format '{{.Digest}} {{.Run.Pid}}'` those of the whole object.",
   ];
   for (const { command, schema } of shapes) {
     const out: Row[] = [];

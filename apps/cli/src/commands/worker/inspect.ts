@@ -15,7 +15,8 @@ import { inspectWorkerConfig, planWorkerProcess, storedImageInfo, TreeMeter } fr
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
-import { inspectSchema } from '../../lib/json-shapes.js';
+import { compileFormat, type FieldSet, type Formatter, fieldsOf } from '../../lib/format-template.js';
+import { inspectSchema, workerDetailsSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
@@ -86,6 +87,10 @@ export default class WorkerInspect extends BaseCommand {
     '<%= config.bin %> worker inspect image-resize',
     '<%= config.bin %> worker inspect image-resize --json',
     {
+      description: 'Only some fields, as with docker inspect --format',
+      command: "<%= config.bin %> worker inspect image-resize --format '{{.Digest}} {{.State}} {{.Run.Pid}}'",
+    },
+    {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${VAR} syntax of config.yaml, shown to users.
       description: 'Show the values the running iii filled in from ${VAR}',
       command: '<%= config.bin %> worker inspect image-resize --reveal',
@@ -104,11 +109,28 @@ export default class WorkerInspect extends BaseCommand {
       description: 'Show environment values as the running iii resolved them, secrets included.',
       default: false,
     }),
+    format: Flags.string({
+      description:
+        "Print the result with a template instead: `json` (one line) or fields such as '{{.Digest}} {{.Run.Pid}}' (the keys of --json, capitalized; see docs/json-output.md).",
+      helpValue: '<json|template>',
+      exclusive: ['json'],
+    }),
     'engine-url': engineUrlFlag,
   };
 
+  /** `--format`, compiled: prints the result instead of the listing. */
+  private line: Formatter | undefined;
+
   async run(): Promise<InspectResult | RemoteInspectResult> {
     const { args, flags } = await this.parse(WorkerInspect);
+    if (flags.format !== undefined) {
+      // A bad template is found before anything else is read.
+      const fields: FieldSet =
+        flags['engine-url'] === undefined
+          ? fieldsOf(inspectSchema)
+          : { name: null, engine: null, run: fieldsOf(workerDetailsSchema) };
+      this.line = compileFormat(flags.format, fields, '{{.Name}} {{.Digest}}');
+    }
     if (flags['engine-url'] !== undefined) return this.remote(args.name, flags['engine-url'], flags.reveal);
     const configPath = resolveConfigPath({ flag: flags.config });
     const { doc, lock } = await loadConfig(configPath);
@@ -194,9 +216,11 @@ export default class WorkerInspect extends BaseCommand {
       run: live ?? null,
       orphan: orphan ?? null,
     };
-    if (!this.jsonEnabled()) this.print(result, pin !== undefined, engine !== undefined);
     // Every key present (null when it does not apply), as docs/json-output.md documents.
-    return inspectSchema.parse(result) as unknown as InspectResult;
+    const shaped = inspectSchema.parse(result) as unknown as InspectResult;
+    if (this.line) this.log(this.line(shaped as unknown as Record<string, unknown>));
+    else if (!this.jsonEnabled()) this.print(result, pin !== undefined, engine !== undefined);
+    return shaped;
   }
 
   /** Another machine's engine: only what it says of the worker, nothing from this machine. */
@@ -206,7 +230,9 @@ export default class WorkerInspect extends BaseCommand {
     if (!run) throw new UnknownWorkerError(name);
     if (reveal && !run.env) throw new NothingToRevealError(name, true);
     const result: RemoteInspectResult = { name, engine: engineUrl, run };
-    if (!this.jsonEnabled()) {
+    if (this.line) {
+      this.log(this.line({ ...result, run: workerDetailsSchema.parse(run) }));
+    } else if (!this.jsonEnabled()) {
       const lines: string[] = [];
       const row = (k: string, v: string) => lines.push(`${`${k}:`.padEnd(12)}${v}`);
       row('Name', run.name);

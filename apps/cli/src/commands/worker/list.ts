@@ -1,10 +1,12 @@
 import { loadConfig } from '@iii/config';
 import type { OrphanedWorker } from '@iii/engine';
 import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine/client';
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { engineTarget } from '../../lib/engine-call.js';
+import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
-import { listSchema } from '../../lib/json-shapes.js';
+import { listSchema, workerRowSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
@@ -53,6 +55,18 @@ export default class WorkerList extends BaseCommand {
     '<%= config.bin %> worker list',
     '<%= config.bin %> worker list --json',
     {
+      description: 'Names only, one per line (e.g. to stop them all)',
+      command: '<%= config.bin %> worker stop $(<%= config.bin %> worker list -q)',
+    },
+    {
+      description: 'Chosen fields per worker, as with docker ps --format',
+      command: "<%= config.bin %> worker list --format '{{.Name}} {{.Status}} {{.Restarts}}'",
+    },
+    {
+      description: 'One JSON object per worker and line',
+      command: '<%= config.bin %> worker list --format json',
+    },
+    {
       description: 'The workers of the engine on another machine, as its owner',
       command: 'III_TOKEN=<token> <%= config.bin %> worker list --engine-url ws://10.0.0.5:49134',
     },
@@ -60,12 +74,31 @@ export default class WorkerList extends BaseCommand {
   static override aliases = ['worker:ls', 'worker:ps'];
   static override enableJsonFlag = true;
   static override flags = {
+    quiet: Flags.boolean({
+      char: 'q',
+      description: 'Print only the worker names, one per line.',
+      default: false,
+      exclusive: ['format', 'json'],
+    }),
+    format: Flags.string({
+      description:
+        "Print each worker with a template instead of the table: `json` (one object per line) or fields such as '{{.Name}}\\t{{.Status}}' (the keys of --json, capitalized; see docs/json-output.md).",
+      helpValue: '<json|template>',
+      exclusive: ['quiet', 'json'],
+    }),
     config: configFlag,
     'engine-url': engineUrlFlag,
   };
 
+  /** How rows are printed instead of the table (-q, --format), or undefined for the table. */
+  private line: Formatter | undefined;
+
   async run(): Promise<ListResult> {
     const { flags } = await this.parse(WorkerList);
+    // A bad template is found before anything is asked of the engine.
+    if (flags.quiet) this.line = (w) => String(w.name);
+    else if (flags.format !== undefined)
+      this.line = compileFormat(flags.format, fieldsOf(workerRowSchema), '{{.Name}} {{.Status}}');
     const engineUrl = flags['engine-url'];
     if (engineUrl !== undefined) {
       // Another machine's engine: its answer is the list, and any failure is the error.
@@ -145,7 +178,7 @@ export default class WorkerList extends BaseCommand {
         ],
         orphans,
       };
-      if (!this.jsonEnabled()) {
+      if (!this.jsonEnabled() && !this.line) {
         this.logToStderr(
           orphans.length > 0
             ? `Note: iii is not running, but ${orphans.length} worker sandbox${orphans.length === 1 ? '' : 'es'} it started still run${orphans.length === 1 ? 's' : ''}. Stop ${orphans.length === 1 ? 'it' : 'them'} with \`${CLEANUP_COMMAND}\`.`
@@ -164,6 +197,12 @@ export default class WorkerList extends BaseCommand {
   }
 
   private render(workers: WorkerInfo[]): void {
+    if (this.line) {
+      // The rows as --json has them (every key present), one line each; nothing else.
+      for (const row of listSchema.parse({ engine: null, workers, orphans: [] }).workers)
+        this.log(this.line(row));
+      return;
+    }
     const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'CONNECTED', 'RESTARTS'];
     const now = Date.now();
     const rows = workers.map((w) => [
