@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 
 /** `--config`, shared by every command that reads config.yaml. */
 export const configFlag = Flags.string({
@@ -20,9 +20,6 @@ export const yesFlag = Flags.boolean({
   description: 'Do not ask for confirmation (required when not on a terminal).',
   default: false,
 });
-
-/** The worker name argument of the commands that act on one worker. */
-export const workerNameArg = Args.string({ description: 'Worker name, as in config.yaml.', required: true });
 
 /** `--timeout` of stop and restart: the grace period between SIGTERM and SIGKILL. */
 export const graceTimeoutFlag = Flags.string({
