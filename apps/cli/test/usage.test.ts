@@ -109,7 +109,7 @@ describe('flag and argument errors', () => {
     const r = await iii(sb, ['worker', 'logs', 'keep', '-n', 'abc']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^Error: -n expects a number of lines or "all", not "abc"\nUsage: iii worker logs NAME /,
+      /^Error: -n expects a number of lines or "all", not "abc"\nUsage: iii worker logs NAME\.\.\. /,
     );
   });
 
