@@ -2,6 +2,7 @@ import { loadConfig } from '@iii/config';
 import { engineNotRunning, execInWorker, parseDuration, UnknownWorkerError } from '@iii/engine';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { splitCommand } from '../../lib/exec-argv.js';
 import { currentProject } from '../../lib/project.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { usageError } from '../../lib/usage-error.js';
@@ -13,8 +14,14 @@ const INTERRUPTED = 130;
 export default class WorkerExec extends BaseCommand {
   static override summary = "Run a command inside a running worker's sandbox.";
   static override description =
-    "The command runs in the worker's namespaces and root filesystem, with its environment, user and working directory unless overridden. stdin, stdout and stderr flow through and its exit code is ours. A terminal is allocated when stdin and stdout are terminals. Ctrl-C sends SIGINT to the command; a second Ctrl-C within a second kills it (exit 130). With --timeout the command is killed after that long (exit 124).";
+    "The command runs in the worker's namespaces and root filesystem, with its environment, user and working directory unless overridden. stdin, stdout and stderr flow through and its exit code is ours. As with docker exec, everything after the worker name is the command (`--` before it is optional; flags of exec go before the name, or between it and a `--`). A terminal is allocated with -t, and by default when stdin and stdout are terminals; -i alone (as in `docker exec -i`) passes stdin without a terminal, and --no-interactive gives the command an empty stdin. With a terminal, what you type always reaches the command: the runtime relays the terminal as a whole, so -t implies -i. Ctrl-C sends SIGINT to the command; a second Ctrl-C within a second kills it (exit 130). With --timeout the command is killed after that long (exit 124).";
   static override examples = [
+    '<%= config.bin %> worker exec -it image-resize sh',
+    {
+      description: 'stdin without a terminal, e.g. to feed the command a file',
+      command: '<%= config.bin %> worker exec -i image-resize sh -c "cat > /tmp/data.json" < data.json',
+    },
+    '<%= config.bin %> worker exec image-resize ls -la /app',
     '<%= config.bin %> worker exec image-resize -- sh',
     '<%= config.bin %> worker exec image-resize -- cat /tmp/env.txt',
     '<%= config.bin %> worker exec image-resize -e DEBUG=1 -w /app -- node check.js',
@@ -32,9 +39,16 @@ export default class WorkerExec extends BaseCommand {
       multipleNonGreedy: true,
     }),
     workdir: Flags.string({ char: 'w', description: 'Working directory inside the sandbox.' }),
+    interactive: Flags.boolean({
+      char: 'i',
+      description:
+        'Pass stdin to the command (the default); -i without -t also means no terminal, as in docker exec. --no-interactive: an empty stdin.',
+      allowNo: true,
+    }),
     tty: Flags.boolean({
       char: 't',
-      description: 'Allocate a terminal (default: when stdin and stdout are terminals).',
+      description:
+        'Allocate a terminal (default: when stdin and stdout are terminals, unless -i alone is given).',
       allowNo: true,
     }),
     timeout: Flags.string({
@@ -44,12 +58,13 @@ export default class WorkerExec extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { args, flags, argv } = await this.parse(WorkerExec);
-    const command = (argv as string[]).slice(1);
+    const split = splitCommand(this.argv);
+    const { args, flags, argv } = await this.parse(WorkerExec, split.own);
+    const command = split.command ?? (argv as string[]).slice(1);
     if (command.length === 0) {
       throw usageError({
         message: 'no command given',
-        hint: 'Put the command after --: iii worker exec <name> -- sh',
+        hint: 'Put the command after the worker name: iii worker exec -it <name> sh',
       });
     }
     const env: Record<string, string> = {};
@@ -68,7 +83,16 @@ export default class WorkerExec extends BaseCommand {
     } catch (err) {
       throw usageError(err);
     }
-    const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
+    // -i alone asks for stdin without a terminal (docker exec -i); otherwise one when both are terminals.
+    const tty =
+      flags.tty ??
+      (flags.interactive === true ? false : process.stdin.isTTY === true && process.stdout.isTTY === true);
+    if (tty && flags.interactive === false) {
+      throw usageError({
+        message: 'a terminal (-t) cannot go without stdin (--no-interactive)',
+        hint: 'The runtime relays the terminal as a whole: drop one of the two.',
+      });
+    }
     // Say what is actually wrong: a name config.yaml does not have, or no `iii` to run it at all.
     // Only the project's own `iii` counts: another project's worker of that name is not this one.
     const project = currentProject({ config: flags.config });
@@ -80,7 +104,7 @@ export default class WorkerExec extends BaseCommand {
       args: command,
       env,
       tty,
-      stdin: 'inherit',
+      stdin: flags.interactive === false ? 'ignore' : 'inherit',
       stdout: 'inherit',
       stderr: 'inherit',
       ...(flags.workdir ? { cwd: flags.workdir } : {}),
