@@ -33,7 +33,8 @@ export default class Init extends BaseCommand {
     }),
     name: Flags.string({
       char: 'n',
-      description: 'Worker name (default: the directory name); the function is <name>::hello.',
+      description:
+        'Worker name (default: the directory name); the function is <name>::hello. -n is --name here and in `worker add`; in `worker logs` it is --tail, as in `docker logs -n`.',
     }),
     'sdk-version': Flags.string({
       description:

@@ -17,7 +17,8 @@ export default class ExportKubernetes extends BaseCommand {
     ...exportFlags,
     namespace: Flags.string({
       char: 'n',
-      description: 'Namespace of every object (default: the one kubectl applies to).',
+      description:
+        'Namespace of every object (default: the one kubectl applies to). -n is --namespace here as in kubectl; elsewhere it is --name (add, init) or --tail (logs).',
       helpValue: '<name>',
     }),
   };

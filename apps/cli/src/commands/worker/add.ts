@@ -88,7 +88,8 @@ An image can be given as:
   static override flags = {
     name: Flags.string({
       char: 'n',
-      description: 'Worker name (default: registry name, else the last path segment).',
+      description:
+        'Worker name (default: registry name, else the last path segment). -n is --name here and in `init`; in `worker logs` it is --tail, as in `docker logs -n`.',
     }),
     force: Flags.boolean({
       char: 'f',
