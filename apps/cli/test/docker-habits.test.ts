@@ -182,5 +182,9 @@ describe('docker habits on running workers', () => {
     const restarted = await iii(sb, ['worker', 'restart', 'a', 'b', '--timeout', '2s']);
     expect(restarted.code, restarted.stderr).toBe(0);
     expect(restarted.stderr.trimEnd().split('\n')).toHaveLength(2);
+    await until(
+      'a and b running after the restart',
+      async () => (await statuses()) === 'a=running\nb=running\n',
+    );
   });
 });
