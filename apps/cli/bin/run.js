@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+import { main } from '../dist/cli/main.js';
 
-// Bare `iii` starts the engine, like `docker compose up` for its project; every other
-// invocation (including --help and --version) goes to oclif unchanged.
-const args = process.argv.slice(2);
-await execute({ dir: import.meta.url, args: args.length === 0 ? ['start'] : args });
+await main(process.argv.slice(2), import.meta.url);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -39,9 +40,25 @@ describe('the iii binary', () => {
     expect(stdout + stderr).toMatch(/Did you mean: iii worker$/m);
   });
 
-  it('ships a generated oclif manifest so start-up does not scan commands', async () => {
+  it('ships a generated oclif manifest naming every command, so start-up does not scan commands', async () => {
     const manifest = JSON.parse(await readFile(new URL('../oclif.manifest.json', import.meta.url), 'utf8'));
-    expect(Object.keys(manifest.commands).length).toBeGreaterThan(0);
+    // Every built command file has its entry: a stale manifest would hide a command from `iii`.
+    const dir = fileURLToPath(new URL('../dist/cli/commands/', import.meta.url));
+    const files = (await readdir(dir, { recursive: true }))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => f.slice(0, -'.js'.length).split(sep).join(':'));
+    expect(files).toContain('worker:list');
+    expect(Object.keys(manifest.commands)).toEqual(expect.arrayContaining(files));
+    // The packed package holds the manifest and the bundled executable that bin/run.js loads.
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    });
+    const packed = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map(
+      (f) => f.path,
+    );
+    expect(packed).toEqual(
+      expect.arrayContaining(['oclif.manifest.json', 'bin/run.js', 'dist/cli/main.js', 'dist/index.js']),
+    );
   });
 
   it('exits 2 with one error line and a hint on an unknown flag', async () => {
