@@ -1,7 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { SandboxError } from './errors.js';
 import type { OciIdMapping } from './runtime-spec.js';
 import { Sandbox } from './sandbox.js';
@@ -66,6 +65,8 @@ function formatMap(map: readonly OciIdMapping[]): string {
 }
 
 async function runtimeVersion(binary: string): Promise<string | undefined> {
+  // Loaded on first use, like in oci-cli-runtime.ts: most processes never need it.
+  const { execa } = await import('execa');
   const r = await execa(binary, ['--version'], { reject: false, stdin: 'ignore' });
   return /version\s+(\S+)/.exec(r.stdout)?.[1];
 }

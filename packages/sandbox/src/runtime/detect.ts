@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import whichExecutable from 'which';
 import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
 import { idMappings, type RootlessIds } from '../spec.js';
@@ -70,6 +69,8 @@ export function createDriver(
 
 /** Whether the runtime's `run` accepts `--keep` (runc does; crun only in newer releases). */
 async function supportsKeep(binary: string): Promise<boolean> {
+  // Loaded on first use, like in oci-cli-runtime.ts: most processes never need it.
+  const { execa } = await import('execa');
   const r = await execa(binary, ['run', '--help'], { reject: false, stdin: 'ignore' });
   return /--keep\b/.test(`${r.stdout}\n${r.stderr}`);
 }

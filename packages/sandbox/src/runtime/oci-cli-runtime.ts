@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { z } from 'zod';
 import { RuntimeCommandError } from '../errors.js';
 import type { OciProcess } from '../runtime-spec.js';
@@ -55,6 +54,9 @@ export class OciCliRuntime implements RuntimeDriver {
   private async cmd(args: string[]): Promise<string> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const full = ['--root', this.root, ...args];
+    // Loaded on first use: execa and its dependencies are ~130 modules, and most processes that load
+    // this package (every `iii` command reading sandbox state) never run a runtime command.
+    const { execa } = await import('execa');
     const r = await execa(this.binary, full, { reject: false, stdin: 'ignore' });
     if (r.exitCode !== 0 || r.failed) {
       throw new RuntimeCommandError(
