@@ -1,6 +1,9 @@
+import pLimit from 'p-limit';
+
 /**
- * Runs `fn` over `items` with at most `limit` at a time; the first failure aborts the signal given
- * to the others and is rethrown once all have settled, so no work is left running behind the caller.
+ * Runs `fn` over `items` with at most `limit` at a time (p-limit); the first failure aborts the signal
+ * given to the others, keeps the queued ones from starting, and is rethrown once all have settled, so
+ * no work is left running behind the caller.
  */
 export async function boundedParallel<T, R>(
   items: readonly T[],
@@ -10,21 +13,22 @@ export async function boundedParallel<T, R>(
 ): Promise<R[]> {
   const controller = new AbortController();
   const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-  const results: R[] = new Array(items.length);
-  let next = 0;
+  const run = pLimit(Math.max(1, limit));
   let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!, i, inner);
-      } catch (error) {
-        if (!failure) failure = { error };
-        controller.abort(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  const results = await Promise.all(
+    items.map((item, i) =>
+      run(async () => {
+        if (failure) return undefined;
+        try {
+          return await fn(item, i, inner);
+        } catch (error) {
+          if (!failure) failure = { error };
+          controller.abort(error);
+          return undefined;
+        }
+      }),
+    ),
+  );
   if (failure) throw failure.error;
-  return results;
+  return results as R[];
 }

@@ -5,6 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isProcessAlive, writeFileAtomic } from '@iii/base';
+import pLimit from 'p-limit';
 import { parseDigest } from '../image/digest.js';
 import type { Image } from '../image/types.js';
 import { defaultPullConcurrency } from '../store/image-store.js';
@@ -24,7 +25,7 @@ import type { OwnerRecord } from './owners.js';
 import { removeTree } from './remove-tree.js';
 import { lstatOrUndefined } from './safe-tree.js';
 import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
-import { probeUmask, Slots, type UnpackOptions } from './unpack.js';
+import { probeUmask, type UnpackOptions } from './unpack.js';
 import { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
 
@@ -237,7 +238,7 @@ export async function unpackSnapshotLayersWith(
   const controller = new AbortController();
   const signal = AbortSignal.any([outer, controller.signal]);
   const budget = new UnpackBudget({ ...defaultUnpackLimits, ...options.limits });
-  const slots = new Slots(Math.max(1, options.concurrency ?? defaultPullConcurrency));
+  const limit = pLimit(Math.max(1, options.concurrency ?? defaultPullConcurrency));
   const temps: string[] = [];
   const report = (index: number, bytes: number, done: boolean) => {
     const { digest, size } = (layers[index] as SnapshotLayer).descriptor;
@@ -256,7 +257,7 @@ export async function unpackSnapshotLayersWith(
       report(index, 0, true);
       return undefined;
     }
-    return slots.run(async () => {
+    return limit(async () => {
       signal.throwIfAborted();
       const dir = dirs[index] as string;
       const temp = await fsp.mkdtemp(path.join(root, `.${path.basename(dir)}.unpack-${process.pid}-`));

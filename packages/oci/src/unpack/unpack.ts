@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { defaultPullConcurrency } from '../store/image-store.js';
 import { applyLayer } from './apply-layer.js';
 import { TargetExistsError } from './errors.js';
@@ -115,9 +116,10 @@ export async function unpackWith(
         done,
       });
     };
-    const slots = new Slots(Math.max(1, options.concurrency ?? defaultPullConcurrency));
+    // At most `concurrency` layers at a time, started in order (p-limit's queue is first in, first out).
+    const limit = pLimit(Math.max(1, options.concurrency ?? defaultPullConcurrency));
     staged = layers.map((layer, index) =>
-      slots.run(async () => {
+      limit(async () => {
         signal.throwIfAborted();
         const root = path.join(staging, String(index));
         await fs.mkdir(root);
@@ -171,28 +173,6 @@ export async function unpackWith(
     await removeTree(staging);
     await removeTree(temp);
     throw outer.aborted ? (outer.reason ?? error) : error;
-  }
-}
-
-/** Runs at most `limit` tasks at a time, in the order they were handed in. */
-export class Slots {
-  private free: number;
-  private readonly queue: (() => void)[] = [];
-
-  constructor(limit: number) {
-    this.free = limit;
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free -= 1;
-    else await new Promise<void>((resolve) => this.queue.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next();
-      else this.free += 1;
-    }
   }
 }
 
