@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { iiiPaths } from '@iii/config';
 import { EngineControlClient, listEngineRecords, type RunningProject } from '@iii/engine';
 import { BaseCommand } from '../base-command.js';
+import { formatColumns } from '../lib/columns.js';
 import { formatUptime } from '../lib/format-uptime.js';
 
 /** One running project, as `iii ls` shows it. Never its token. */
@@ -80,14 +81,6 @@ export default class Ls extends BaseCommand {
       formatUptime(p.uptimeMs),
       p.configPath,
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const row of [header, ...rows]) {
-      this.log(
-        row
-          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-          .join('   ')
-          .trimEnd(),
-      );
-    }
+    for (const line of formatColumns(header, rows)) this.log(line);
   }
 }

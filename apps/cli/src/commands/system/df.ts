@@ -3,6 +3,7 @@ import { formatBytes, iiiPaths, loadConfig, resolveConfigPath } from '@iii/confi
 import { ImageStore } from '@iii/oci';
 import { diskUsage, TreeMeter } from '@iii/workers';
 import { BaseCommand } from '../../base-command.js';
+import { formatColumns } from '../../lib/columns.js';
 import { type DfResult, dfSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { configFlag } from '../../lib/worker-flags.js';
@@ -42,15 +43,7 @@ export default class SystemDf extends BaseCommand {
 
   private print(r: DfResult): void {
     const table = (header: string[], rows: string[][]) => {
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-      for (const row of [header, ...rows]) {
-        this.log(
-          row
-            .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
-            .join('   ')
-            .trimEnd(),
-        );
-      }
+      for (const line of formatColumns(header, rows)) this.log(line);
     };
     table(
       ['WHAT', 'SIZE', 'WHERE'],

@@ -3,6 +3,7 @@ import type { OrphanedWorker } from '@iii/engine';
 import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine/client';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { formatColumns } from '../../lib/columns.js';
 import { engineTarget } from '../../lib/engine-call.js';
 import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
@@ -214,15 +215,7 @@ export default class WorkerList extends BaseCommand {
       connectedText(w, now),
       String(w.restarts),
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const row of [header, ...rows]) {
-      this.log(
-        row
-          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-          .join('   ')
-          .trimEnd(),
-      );
-    }
+    for (const line of formatColumns(header, rows)) this.log(line);
     // Why a worker is in trouble, in its own words.
     for (const w of workers) {
       if (!w.lastOutput?.length) continue;
