@@ -14,9 +14,14 @@ export interface HttpRequest {
   insecureTls?: boolean;
 }
 
+/** What the client reads of a response's headers (fetch's `Headers` has it too). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface HttpResponse {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   /** Always present (empty for HEAD); the caller consumes or destroys it. */
   body: Readable;
 }
@@ -26,13 +31,19 @@ export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>;
 
 export type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
 
-function toHeaders(raw: http.IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(raw)) {
-    if (Array.isArray(v)) for (const item of v) headers.append(k, item);
-    else if (v !== undefined) headers.set(k, v);
-  }
-  return headers;
+/**
+ * node:http's headers behind `get`, with `Headers`' rules (any case, repeated values joined). Not a
+ * `new Headers()`: the first use of that global loads Node's bundled fetch implementation, tens of
+ * milliseconds of every `iii worker add` that only talks node:http.
+ */
+function toHeaders(raw: http.IncomingHttpHeaders): ResponseHeaders {
+  return {
+    get(name) {
+      const value = raw[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }
 
 /**
