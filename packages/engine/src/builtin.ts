@@ -15,6 +15,7 @@ export interface BuiltinContext {
 // biome-ignore lint/suspicious/noExplicitAny: handlers declare the input they validate, like worker functions.
 export type BuiltinHandler = (data: any, context: BuiltinContext) => unknown | Promise<unknown>;
 
+/** A built-in function of the engine: its handler, description, metadata and whether only the owner may call it. */
 export interface BuiltinDefinition {
   handler: BuiltinHandler;
   description?: string;

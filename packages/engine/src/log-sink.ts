@@ -1,3 +1,4 @@
+/** The level of a line a worker logs through the engine. */
 export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**

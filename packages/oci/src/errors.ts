@@ -4,6 +4,7 @@ import type { Platform } from './image/types.js';
 /** Base of every error this package throws on purpose: a stable `code` and a `hint` for the user. */
 export class OciError extends IiiError {}
 
+/** A string that is not an image reference (`[registry/]repository[:tag][@digest]` or a local source). */
 export class InvalidReferenceError extends OciError {
   readonly reference: string;
   constructor(reference: string, reason: string) {
@@ -16,6 +17,7 @@ export class InvalidReferenceError extends OciError {
   }
 }
 
+/** The registry or source has no image for this reference (repository or tag missing). */
 export class ImageNotFoundError extends OciError {
   readonly reference: string;
   constructor(reference: string, detail?: string) {
@@ -28,6 +30,7 @@ export class ImageNotFoundError extends OciError {
   }
 }
 
+/** The registry refused the request: authentication required (401) or access denied (403). */
 export class UnauthorizedError extends OciError {
   readonly registry: string;
   readonly status: number;
@@ -42,6 +45,7 @@ export class UnauthorizedError extends OciError {
   }
 }
 
+/** The registry's host name does not resolve. */
 export class UnknownHostError extends OciError {
   readonly host: string;
   constructor(host: string, options?: { cause?: unknown }) {
@@ -55,6 +59,7 @@ export class UnknownHostError extends OciError {
   }
 }
 
+/** The registry cannot be reached: connection refused, reset or timed out. */
 export class RegistryUnreachableError extends OciError {
   readonly host: string;
   constructor(host: string, detail: string, options?: { cause?: unknown; hint?: string }) {
@@ -145,6 +150,7 @@ export class InvalidSettingError extends OciError {
   }
 }
 
+/** The registry answered with an HTTP error not covered by a more specific error; `status` is its code. */
 export class RegistryError extends OciError {
   readonly status: number;
   constructor(status: number, message: string, options?: { cause?: unknown }) {
@@ -158,6 +164,7 @@ export class RegistryError extends OciError {
   }
 }
 
+/** The registry's TLS certificate could not be verified. */
 export class TlsError extends OciError {
   readonly host: string;
   constructor(host: string, detail: string, options?: { cause?: unknown }) {
@@ -171,6 +178,7 @@ export class TlsError extends OciError {
   }
 }
 
+/** Content whose sha256 is not the digest that named it: a corrupt download or a tampered registry. */
 export class DigestMismatchError extends OciError {
   readonly expected: string;
   readonly actual: string;
@@ -185,6 +193,7 @@ export class DigestMismatchError extends OciError {
   }
 }
 
+/** A blob whose byte count is not the size its descriptor states. */
 export class SizeMismatchError extends OciError {
   readonly expected: number;
   readonly actual: number;
@@ -199,6 +208,7 @@ export class SizeMismatchError extends OciError {
   }
 }
 
+/** An image index with no manifest for the wanted platform; `offered` lists the ones it has. */
 export class NoMatchingPlatformError extends OciError {
   readonly wanted: Platform;
   readonly offered: Platform[];
@@ -214,6 +224,7 @@ export class NoMatchingPlatformError extends OciError {
   }
 }
 
+/** A manifest of a media type this package does not read (e.g. Docker schema 1). */
 export class UnsupportedManifestError extends OciError {
   readonly mediaType: string;
   constructor(mediaType: string, detail?: string) {
@@ -228,6 +239,7 @@ export class UnsupportedManifestError extends OciError {
   }
 }
 
+/** A manifest, index or image config that does not match its schema. */
 export class InvalidManifestError extends OciError {
   constructor(what: string, detail: string) {
     super(
@@ -238,6 +250,7 @@ export class InvalidManifestError extends OciError {
   }
 }
 
+/** A local image source (OCI layout, archive, path) that cannot be opened or read. */
 export class ImageSourceError extends OciError {
   constructor(message: string, hint: string, options?: { cause?: unknown }) {
     super('IMAGE_SOURCE', message, hint, options);

@@ -14,8 +14,6 @@ import {
 } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type HttpTransport,
-  nodeHttpTransport,
   openRegistryImage,
   parseReference,
   RegistryClient,
@@ -26,6 +24,7 @@ import {
   TlsError,
   UnknownHostError,
 } from '../src/index.js';
+import { type HttpTransport, nodeHttpTransport } from '../src/registry/http-transport.js';
 import { buildLayoutImage } from './build-image.js';
 
 let work: string;

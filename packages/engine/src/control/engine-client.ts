@@ -20,6 +20,7 @@ import { type StopProgress, stopInParallel } from '../manager/stop-in-parallel.j
 import type { StartOutcome, WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
 import { WorkerFunctions } from './worker-functions.js';
 
+/** Where and how to reach an engine: the project (`$III_HOME`'s record), or a URL with its token, and the call timeout. */
 export interface ConnectEngineOptions {
   /** The project whose engine to manage: its `engine.json` says where it is and holds its token. */
   project: Pick<ProjectPaths, 'home' | 'configPath' | 'engineRecord'>;

@@ -29,6 +29,7 @@ export const engineRecordSchema = z.object({
   token: z.string().min(1).optional(),
 });
 
+/** The running engine's record (`engine.json` of its project): pid, address, config, token. */
 export type EngineRecord = z.infer<typeof engineRecordSchema>;
 
 /** Where a project's engine record is: what the engine functions take instead of a whole project. */

@@ -12,6 +12,7 @@ export interface NotRunningContext {
   others?: readonly { configPath: string; project?: string | undefined }[];
 }
 
+/** No engine runs for the project (or at the URL); the message names the projects whose engine does. */
 export class EngineNotRunningError extends ManagerError {
   override readonly name = 'EngineNotRunningError';
   constructor(detail?: string, context?: NotRunningContext) {
@@ -27,6 +28,7 @@ export class EngineNotRunningError extends ManagerError {
   }
 }
 
+/** `iii start` for a project whose engine already runs. */
 export class EngineAlreadyRunningError extends ManagerError {
   override readonly name = 'EngineAlreadyRunningError';
   constructor(pid: number, address: string, configPath?: string) {
@@ -42,6 +44,7 @@ export class EngineAlreadyRunningError extends ManagerError {
   }
 }
 
+/** A worker name that config.yaml does not have. */
 export class UnknownWorkerError extends ManagerError {
   override readonly name = 'UnknownWorkerError';
   readonly worker: string;
@@ -55,6 +58,7 @@ export class UnknownWorkerError extends ManagerError {
   }
 }
 
+/** A worker config.yaml lists but iii.lock does not pin yet. */
 export class WorkerNotLockedError extends ManagerError {
   override readonly name = 'WorkerNotLockedError';
   constructor(worker: string) {
@@ -66,6 +70,7 @@ export class WorkerNotLockedError extends ManagerError {
   }
 }
 
+/** A call that needs a running worker (exec, logs follow) for one that is not running. */
 export class WorkerNotStartedError extends ManagerError {
   override readonly name = 'WorkerNotStartedError';
   constructor(worker: string, status: string) {

@@ -3,6 +3,7 @@ import type { Engine } from '../start-engine.js';
 import { claimProject, removeEngineRecord } from './engine-record.js';
 import { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 
+/** Options of {@link startWorkers}: the manager's options, or a manager made beforehand. */
 export interface StartWorkersOptions extends Partial<WorkerManagerOptions> {
   /** A manager made beforehand, e.g. to pass its `logSink` to `startEngine`. */
   manager?: WorkerManager;

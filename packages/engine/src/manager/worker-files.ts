@@ -25,6 +25,7 @@ function stateFile(project: ProjectFiles, name: string): string {
   return join(workerDir(project, name), 'state.json');
 }
 
+/** What the engine recorded of a worker's last run (when it was stopped), or `{}`. */
 export async function readWorkerRunState(project: ProjectFiles, name: string): Promise<WorkerRunState> {
   const text = await readFile(stateFile(project, name), 'utf8').catch(() => undefined);
   if (text === undefined) return {};

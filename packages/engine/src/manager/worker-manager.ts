@@ -24,6 +24,7 @@ import type { ManagedWorkerStatus, StartOutcome, WorkerDetails, WorkerInfo } fro
 import { planWorker, type WorkerPlan } from './worker-plan.js';
 import { workerStartDefinition } from './worker-start.js';
 
+/** Options of {@link WorkerManager}: the project (config.yaml, `$III_HOME`), its directories, runtime and clock. */
 export interface WorkerManagerOptions {
   /** config.yaml (iii.lock beside it). */
   configPath: string;

@@ -26,6 +26,7 @@ export interface WorkerPlan {
   network: 'host' | 'none';
 }
 
+/** config.yaml names another image for the worker than the one iii.lock pins. */
 export class LockMismatchError extends ManagerError {
   override readonly name = 'LockMismatchError';
   constructor(worker: string, configImage: string, lockedImage: string) {

@@ -17,6 +17,7 @@ export interface BlobSource {
   close?(): Promise<void>;
 }
 
+/** Options of {@link resolveImage}: the wanted platform and an abort signal. */
 export interface ResolveOptions {
   /** Wanted platform when the reference points at an index; default the host's (linux/<arch>). */
   platform?: Platform;

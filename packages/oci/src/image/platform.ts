@@ -40,6 +40,7 @@ export function parsePlatform(text: string): Platform {
   };
 }
 
+/** A platform as `os/architecture[/variant]`, e.g. `linux/arm64/v8`. */
 export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }

@@ -92,6 +92,7 @@ function issues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
+/** A parsed manifest document: an image index, or a single-platform image manifest. */
 export type ParsedManifest =
   | { kind: 'index'; index: ImageIndex }
   | { kind: 'manifest'; manifest: ImageManifest };
@@ -126,6 +127,7 @@ export function parseManifest(bytes: Buffer, declaredMediaType?: string): Parsed
   throw new UnsupportedManifestError(mediaType);
 }
 
+/** Parses and validates image config bytes, normalising the nulls Docker writes into absent fields. */
 export function parseImageConfig(bytes: Buffer): ImageConfig {
   const r = imageConfigSchema.safeParse(parseJson(bytes, 'image config'));
   if (!r.success) throw new InvalidManifestError('image config', issues(r.error));

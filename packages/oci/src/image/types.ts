@@ -12,6 +12,7 @@ export interface Descriptor {
   artifactType?: string;
 }
 
+/** An OCI platform: operating system, architecture and optional variant. */
 export interface Platform {
   os: string;
   architecture: string;
@@ -33,6 +34,7 @@ export interface ImageRuntimeConfig {
   StopSignal?: string;
 }
 
+/** One entry of an image config's `history`: the step that made a layer (or none). */
 export interface HistoryEntry {
   created?: string;
   created_by?: string;

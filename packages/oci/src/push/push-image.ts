@@ -7,6 +7,7 @@ import type { Reference } from '../reference/reference.js';
 import type { RegistryClient } from '../registry/registry-client.js';
 import { boundedParallel } from '../store/bounded-parallel.js';
 
+/** Progress of one blob or the manifest during {@link pushImage}: bytes done of total, and its status. */
 export interface PushProgress {
   digest: string;
   kind: 'layer' | 'config' | 'manifest';
@@ -15,6 +16,7 @@ export interface PushProgress {
   status: 'exists' | 'mounted' | 'uploading' | 'done';
 }
 
+/** Options of {@link pushImage}: the registry client, progress, blobs to mount, chunked upload. */
 export interface PushOptions {
   client: RegistryClient;
   signal?: AbortSignal;

@@ -17,6 +17,7 @@ export type Credential =
 /** Looks up the credential for a registry host (`docker.io`, `ghcr.io`, `localhost:5000`). */
 export type CredentialProvider = (registry: string) => Promise<Credential | undefined>;
 
+/** A `docker-credential-<name>` helper named by the Docker config failed or is missing. */
 export class CredentialHelperError extends OciError {
   constructor(helper: string, detail: string, options?: { cause?: unknown }) {
     super(
@@ -74,6 +75,7 @@ const runHelperIn =
       child.stdin?.end(input);
     });
 
+/** Where {@link dockerConfigCredentials} reads the Docker config and how it runs credential helpers. */
 export interface DockerConfigOptions {
   /** The config file; default `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
   configPath?: string;

@@ -35,6 +35,7 @@ import { type BlobRange, ResumingBlobStream } from './resuming-blob-stream.js';
 import { StallTimeout, stallTimeoutFromEnv, stallTries } from './stall-timeout.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.js';
 
+/** How {@link RegistryClient} retries failed requests: tries, backoff delays. */
 export interface RetryOptions {
   /** Total tries per request, first included. Default 5. */
   attempts?: number;
@@ -59,6 +60,7 @@ export interface RegistryRetryEvent {
   delayMs: number;
 }
 
+/** Options of {@link RegistryClient}: transport, CA files, credentials, insecure hosts, retries, stall timeout. */
 export interface RegistryClientOptions {
   /** HTTP transport; default node:http/https with keep-alive and `caFiles`. */
   transport?: HttpTransport;

@@ -9,6 +9,7 @@ export const defaultStallTimeoutMs = 30_000;
  */
 export const stallTries = 3;
 
+/** The environment variable that sets the registry stall timeout, in seconds. */
 export const STALL_TIMEOUT_ENV = 'III_REGISTRY_STALL_TIMEOUT';
 
 /** The stall timeout from `$III_REGISTRY_STALL_TIMEOUT` (seconds, fractions allowed), else the default. */

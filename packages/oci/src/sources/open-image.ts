@@ -12,6 +12,7 @@ import { openLayoutImage } from './oci-layout.js';
 import { openRegistryImage } from './registry-source.js';
 import { TarArchive } from './tar-archive.js';
 
+/** Options of {@link openImage}: the platform to pick from an index, and the registry client to use. */
 export interface OpenImageOptions extends ResolveOptions {
   /** Client for registry references (default: a new one with ~/.docker/config.json credentials). */
   client?: RegistryClient;

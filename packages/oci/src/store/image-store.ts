@@ -23,6 +23,7 @@ import { boundedParallel } from './bounded-parallel.js';
 /** Annotation on a stored entry naming the index it was selected from (for lock files). */
 export const INDEX_DIGEST_ANNOTATION = 'dev.iii.image.index.digest';
 
+/** Progress of one blob during {@link ImageStore.pull}: bytes done of total, and its status. */
 export interface PullProgress {
   /** The blob: a layer, or the config. */
   digest: string;
@@ -35,6 +36,7 @@ export interface PullProgress {
 /** Layers downloaded at once unless told otherwise: 6, as skopeo does. */
 export const defaultPullConcurrency = 6;
 
+/** Options of {@link ImageStore.pull}: abort signal, progress, per-layer commit signal, name, concurrency. */
 export interface PullOptions {
   signal?: AbortSignal;
   onProgress?: (event: PullProgress) => void;
@@ -50,6 +52,7 @@ export interface PullOptions {
   concurrency?: number;
 }
 
+/** An image the store's index names: its name (a reference), if any, and its manifest descriptor. */
 export interface StoredEntry {
   name: string | undefined;
   descriptor: Descriptor;

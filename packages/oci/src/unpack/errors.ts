@@ -61,6 +61,7 @@ export class UnsupportedEntryError extends UnpackError {
   }
 }
 
+/** Which unpack limit an image exceeded. */
 export type UnpackLimitName = 'maxEntries' | 'maxFileSize' | 'maxTotalSize';
 
 /** The image is bigger than the configured limits allow (also stops decompression bombs). */

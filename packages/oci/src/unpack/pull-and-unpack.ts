@@ -13,11 +13,13 @@ import {
 import type { UnpackOptions } from './unpack.js';
 import { type UnpackImageResult, unpackImageWith } from './unpack-image.js';
 
+/** Options of {@link pullAndUnpack}: those of {@link unpack}, and those passed to the store's pull. */
 export interface PullAndUnpackOptions extends UnpackOptions {
   /** Passed to `store.pull` (progress of the downloads, names, concurrency). */
   readonly pull?: Omit<PullOptions, 'signal'>;
 }
 
+/** What {@link pullAndUnpack} made: the stored image and its unpacked root filesystem. */
 export interface PullAndUnpackResult {
   /** The image as stored (reads only the store from now on). */
   readonly image: Image;

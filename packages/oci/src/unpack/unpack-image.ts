@@ -8,6 +8,7 @@ import { removeTree } from './remove-tree.js';
 import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
 import { type UnpackOptions, type UnpackResult, unpackTempPrefix, unpackWith } from './unpack.js';
 
+/** The root filesystem {@link unpackImage} made or found in the rootfs cache. */
 export interface UnpackImageResult extends UnpackResult {
   /** True when a finished rootfs for this manifest digest was already in the cache. */
   readonly reused: boolean;

@@ -15,6 +15,7 @@ import { type SmallFilesThread, withSmallFilesThread } from './small-files.js';
 import { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
 
+/** Options of {@link unpack}: abort signal, limits, rootless mode, ownership, progress, warnings. */
 export interface UnpackOptions {
   readonly signal?: AbortSignal;
   /** Overrides for some of the limits; the rest keep their defaults. */
@@ -44,6 +45,7 @@ export interface UnpackOptions {
   readonly applyOwners?: ApplyOwners;
 }
 
+/** What {@link unpack} wrote: the rootfs path, the entries applied and the bytes written. */
 export interface UnpackResult {
   /** Absolute path of the rootfs. */
   readonly rootfs: string;
