@@ -3,9 +3,11 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { renderError } from './lib/render-error.js';
 import { usageLine } from './lib/usage-line.js';
 
+/** The parsed flags of a {@link BaseCommand} subclass `T`: its own and the base flags. */
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
 >;
+/** The parsed arguments of a {@link BaseCommand} subclass `T`. */
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 /**

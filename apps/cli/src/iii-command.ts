@@ -5,9 +5,11 @@ import { currentProject } from './lib/project.js';
 import { type RunningEngine, runningEngine } from './lib/running-engine.js';
 import { configFlag } from './lib/worker-flags.js';
 
+/** The parsed flags of an {@link IiiCommand} subclass `T`: its own, the base flags and `--config`. */
 export type IiiFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof IiiCommand)['baseFlags'] & T['flags']
 >;
+/** The parsed arguments of an {@link IiiCommand} subclass `T`. */
 export type IiiArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 /** Where config.yaml is: `flag` if given, else `$III_CONFIG_PATH`, else `./config.yaml` (as every command finds it). */

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 
+/** Where {@link resolveConfigPath} looks: the `--config` flag, `$III_CONFIG_PATH` and the working directory. */
 export interface ConfigPathOptions {
   /** `--config` flag value, if given. */
   flag?: string | undefined;

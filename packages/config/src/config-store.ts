@@ -8,6 +8,7 @@ import { ConfigDocument, type ConfigWarning } from './document.js';
 import { ConfigNotFoundError } from './errors.js';
 import { type LockFile, readLockFile, renderLockFile } from './iii-lock.js';
 
+/** A project's config.yaml and iii.lock as read by {@link loadConfig}, with their paths. */
 export interface ConfigState {
   doc: ConfigDocument;
   lock: LockFile;
@@ -25,12 +26,14 @@ export async function loadConfig(configPath: string): Promise<ConfigState> {
   return { doc, lock: await readLockFile(lockPath), configPath, lockPath, exists: true };
 }
 
+/** What an {@link editConfig} callback returns: the documents to write (omitted ones stay) and a result. */
 export interface EditResult<T> {
   doc?: ConfigDocument;
   lock?: LockFile;
   result: T;
 }
 
+/** Options of {@link editConfig}: the lock's timeouts, and whether to create a missing config.yaml. */
 export interface EditConfigOptions extends FileLockOptions {
   /** Start from `workers: []` when config.yaml does not exist (what `add` does). */
   create?: boolean;

@@ -26,6 +26,7 @@ import {
 import { workerNameProblem } from './worker-name.js';
 import { documentToJS } from './yaml-aliases.js';
 
+/** A problem in config.yaml that does not stop it loading (an unknown key): where it is and what. */
 export interface ConfigWarning {
   message: string;
   path: (string | number)[];

@@ -24,6 +24,7 @@ export class ConfigParseError extends ConfigError {
   }
 }
 
+/** A worker name that breaks the worker-name rule. */
 export class InvalidWorkerNameError extends ConfigError {
   readonly workerName: string;
 
@@ -37,6 +38,7 @@ export class InvalidWorkerNameError extends ConfigError {
   }
 }
 
+/** A worker name the config file does not have. */
 export class WorkerNotFoundError extends ConfigError {
   readonly workerName: string;
 
@@ -50,6 +52,7 @@ export class WorkerNotFoundError extends ConfigError {
   }
 }
 
+/** No config.yaml where one was looked for. */
 export class ConfigNotFoundError extends ConfigError {
   readonly file: string;
 
@@ -63,6 +66,7 @@ export class ConfigNotFoundError extends ConfigError {
   }
 }
 
+/** A `${VAR}` in a worker's `config:` with no value in the environment and no default. */
 export class InterpolationError extends ConfigError {
   readonly worker: string;
   readonly key: string;
@@ -80,6 +84,7 @@ export class InterpolationError extends ConfigError {
   }
 }
 
+/** A `memory` or `cpus` value that cannot be read. */
 export class InvalidResourceError extends ConfigError {
   constructor(what: 'memory' | 'cpus', value: unknown) {
     super(

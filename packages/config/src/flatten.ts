@@ -1,5 +1,6 @@
 import { interpolate } from './interpolate.js';
 
+/** Options of {@link flattenConfig}: the environment to interpolate from, and the worker for error messages. */
 export interface FlattenOptions {
   /** When set, string values are interpolated from this environment. */
   env?: Record<string, string | undefined>;

@@ -36,12 +36,16 @@ export const lockFileSchema = z.object({
     .transform((w) => w ?? {}),
 });
 
+/** One worker's pin in iii.lock: its image, resolved digest and platform. */
 export type LockEntry = z.infer<typeof lockEntrySchema>;
+/** A worker's pin before its last update, kept for `iii worker rollback`. */
 export type PreviousPin = z.infer<typeof previousPinSchema>;
+/** The content of iii.lock: its version and each worker's pin. */
 export type LockFile = z.infer<typeof lockFileSchema>;
 
 const HEADER = '# Written by `iii worker` commands: the exact image each worker runs. Do not edit by hand.\n';
 
+/** An iii.lock with no pins. */
 export function emptyLockFile(): LockFile {
   return { version: 1, workers: {} };
 }
@@ -171,6 +175,7 @@ export function carryOverRenamedPins(
   return { lock: next, renamed };
 }
 
+/** iii.lock without the pin of this worker. */
 export function unpinWorker(lock: LockFile, name: string): LockFile {
   const workers = { ...lock.workers };
   delete workers[name];
@@ -192,14 +197,17 @@ export function dropUnconfiguredPins(
   return { lock: dropped.reduce(unpinWorker, lock), dropped };
 }
 
+/** How config.yaml and iii.lock disagree about one worker. */
 export type LockProblemKind = 'not-locked' | 'not-in-config' | 'image-changed' | 'missing-image';
 
+/** One disagreement {@link verifyLock} found: the worker, its kind and a message for the user. */
 export interface LockProblem {
   worker: string;
   kind: LockProblemKind;
   message: string;
 }
 
+/** Options of {@link verifyLock}: how to tell whether a locked image is present locally. */
 export interface VerifyLockOptions {
   /** Whether the locked image is present locally; omitted means not checked. */
   hasImage?: (name: string, entry: LockEntry) => boolean | Promise<boolean>;

@@ -1,13 +1,10 @@
-/** Atomic file replacement, as config.yaml and iii.lock are written (from `@iii/base`). */
-/** The cross-process lock editConfig takes, and its timeout error (from `@iii/base`). */
+/**
+ * @iii/config: the project's config.yaml and iii.lock (read, edit with comments kept, pin, verify),
+ * where iii keeps its files, and the rules for worker names, resources and secrets.
+ */
+/** Atomic file replacement, as config.yaml and iii.lock are written, and the lock's timeout error (from `@iii/base`). */
 export { LockTimeoutError, writeFileAtomic } from '@iii/base';
-export {
-  type BoundedReadOptions,
-  MAX_CONFIG_FILE_BYTES,
-  MAX_WORKER_MANIFEST_BYTES,
-  readBoundedText,
-} from './bounded-read.js';
-export { type ConfigPathOptions, lockPathFor, resolveConfigPath } from './config-path.js';
+export { type ConfigPathOptions, resolveConfigPath } from './config-path.js';
 export {
   acquireConfigLock,
   type ConfigState,
@@ -41,12 +38,9 @@ export {
   type LockFile,
   type LockProblem,
   type LockProblemKind,
-  lockEntrySchema,
-  lockFileSchema,
   type PreviousPin,
   parseLockFile,
   pinWorker,
-  previousPinSchema,
   readLockFile,
   renamePin,
   renderLockFile,
@@ -63,10 +57,7 @@ export {
 } from './interpolate.js';
 export {
   CONFIG_SCHEMA_URL,
-  configJsonSchema,
-  schemaComment,
   WORKER_SCHEMA_URL,
-  workerJsonSchema,
 } from './json-schema.js';
 export {
   type KnownProject,
@@ -93,31 +84,20 @@ export {
 export { formatBytes, parseCpus, parseMemory } from './resources.js';
 export {
   type ConfigFile,
-  configFileSchema,
   DEFAULT_ENGINE_HOST,
   DEFAULT_ENGINE_PORT,
   DEFAULT_RESTART_POLICY,
   type EngineSettings,
-  engineSchema,
-  KNOWN_KEYS,
   type NetworkMode,
-  networkModeSchema,
   type RestartPolicy,
-  resourcesSchema,
-  restartPolicySchema,
-  sandboxSettingsSchema,
   type WorkerEntry,
   type WorkerResources,
-  workerEntrySchema,
-  workerNameSchema,
 } from './schema.js';
 export {
   isSecretKey,
-  KEY_QUALIFIERS,
   type MaskEnvOptions,
   maskEnv,
   maskSecrets,
-  SECRET_LAST_WORDS,
   scrubSecrets,
 } from './secret-keys.js';
 export {
@@ -127,4 +107,3 @@ export {
   type WorkerManifest,
 } from './worker-manifest.js';
 export { assertWorkerName, workerNameProblem } from './worker-name.js';
-export { MAX_ALIAS_COUNT } from './yaml-aliases.js';

@@ -4,6 +4,7 @@ import { InterpolationError } from './errors.js';
 // `${NAME}` and `${NAME:default}` substitute; the default may be empty. Any other `$` is literal.
 const TOKEN_RE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
 
+/** What {@link interpolate} needs: the worker and key (for errors), the environment, and who to tell of each substitution. */
 export interface InterpolateContext {
   worker: string;
   key: string;

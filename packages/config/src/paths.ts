@@ -20,6 +20,7 @@ export interface IiiPaths {
   builds: string;
 }
 
+/** Where {@link iiiPaths} reads `$III_HOME` and the home directory from (the process's by default). */
 export interface PathsOptions {
   env?: NodeJS.ProcessEnv;
   homedir?: () => string;

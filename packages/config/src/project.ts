@@ -30,6 +30,7 @@ export interface ProjectPaths {
   sandbox: string;
 }
 
+/** What names a project: `$III_HOME`, its config.yaml, and a name given by flag. */
 export interface ProjectOptions {
   /** `$III_HOME`. */
   home: string;

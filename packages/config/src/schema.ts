@@ -73,11 +73,17 @@ export const configFileSchema = z
     });
   });
 
+/** When the engine restarts a worker that exits: `no`, `on-failure` or `always`. */
 export type RestartPolicy = z.infer<typeof restartPolicySchema>;
+/** A worker sandbox's network: the host's (`host`) or none (`none`). */
 export type NetworkMode = z.infer<typeof networkModeSchema>;
+/** A worker's resource limits (`memory`, `cpus`) as config.yaml writes them. */
 export type WorkerResources = z.infer<typeof resourcesSchema>;
+/** One worker of config.yaml: its name, image, `config:`, resources and restart policy. */
 export type WorkerEntry = z.infer<typeof workerEntrySchema>;
+/** The `engine:` section of config.yaml: host, port, connection limits. */
 export type EngineSettings = z.infer<typeof engineSchema>;
+/** A whole config.yaml, as validated. */
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
 /** The keys this version understands at each level; anything else is kept and reported as a warning. */
@@ -89,6 +95,9 @@ export const KNOWN_KEYS = {
   resources: ['cpus', 'memory'],
 } as const;
 
+/** The address the engine listens on when config.yaml names none. */
 export const DEFAULT_ENGINE_HOST = '127.0.0.1';
+/** The port the engine listens on when config.yaml names none. */
 export const DEFAULT_ENGINE_PORT = 49134;
+/** The restart policy of a worker that names none. */
 export const DEFAULT_RESTART_POLICY: RestartPolicy = 'on-failure';

@@ -53,6 +53,7 @@ export function maskSecrets(env: Record<string, string>): Record<string, string>
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, isSecretKey(k) && v !== '' ? MASK : v]));
 }
 
+/** Options of {@link maskEnv}: the values as written, and whether to reveal them all. */
 export interface MaskEnvOptions {
   /** Values as written for the keys that were filled from `${VAR}` (see `flattenConfigWithOrigins`). */
   written?: Record<string, string>;

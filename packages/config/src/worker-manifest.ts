@@ -46,6 +46,7 @@ export function parseWorkerManifest(text: string, where: string): WorkerManifest
   };
 }
 
+/** What {@link readWorkerManifest} found in an image: its `/iii/worker.yaml`, if usable, and warnings. */
 export interface ReadWorkerManifestResult {
   /** Undefined when the image has no usable `/iii/worker.yaml`. */
   manifest: WorkerManifest | undefined;

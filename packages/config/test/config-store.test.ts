@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_CONFIG_FILE_BYTES } from '../src/bounded-read.js';
 import {
   acquireConfigLock,
   CONFIG_SCHEMA_URL,
@@ -13,7 +14,6 @@ import {
   editConfig,
   FileTooLargeError,
   loadConfig,
-  MAX_CONFIG_FILE_BYTES,
   parseLockFile,
   writeFileAtomic,
 } from '../src/index.js';

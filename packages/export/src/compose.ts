@@ -17,11 +17,13 @@ export interface ComposeService {
   deploy?: { resources: { limits: { cpus?: string; memory?: string } } };
 }
 
+/** A Compose file as `iii export compose` writes it: its services and networks. */
 export interface ComposeFile {
   services: Record<string, ComposeService>;
   networks?: Record<string, { internal: boolean }>;
 }
 
+/** What {@link composeExport} made: the Compose file, the variables it needs, and warnings. */
 export interface ComposeExport {
   file: ComposeFile;
   /** The variables `docker compose up` must find in its environment (or .env), per worker. */

@@ -65,6 +65,7 @@ export class NoEngineError extends ExportError {
   }
 }
 
+/** An `--engine-url` that is not a `ws://` or `wss://` address. */
 export class InvalidEngineUrlError extends ExportError {
   constructor(url: string) {
     super(

@@ -1,9 +1,12 @@
+/**
+ * @iii/export: a project's config.yaml and iii.lock as a Docker Compose file or Kubernetes manifests
+ * (`iii export`): plan what to export, render it, write it.
+ */
 export {
   type ComposeExport,
   type ComposeFile,
   type ComposeService,
   composeExport,
-  composeTemplate,
 } from './compose.js';
 export {
   ExportError,
@@ -21,30 +24,19 @@ export {
   type KubernetesObject,
   type KubernetesSecret,
   kubernetesExport,
-  kubernetesResources,
-  shellWord,
 } from './kubernetes.js';
-export { ENGINE_NAME, objectName, objectNames } from './names.js';
 export {
   composeFiles,
   type ExportFile,
   joinFiles,
   kubernetesFiles,
-  toYaml,
   writeExport,
 } from './output.js';
 export {
-  ENGINE_CONTAINER_PORT,
   type ExportPlan,
   type ExportTarget,
   type PlanExportOptions,
   planExport,
   type SecretKey,
-  secretKeysOf,
 } from './plan.js';
-export {
-  type EnvSource,
-  type ExportedWorker,
-  type PlanWorkerInput,
-  planExportedWorker,
-} from './worker-plan.js';
+export type { EnvSource, ExportedWorker } from './worker-plan.js';

@@ -12,6 +12,7 @@ import { ENGINE_NAME } from './names.js';
 import { type ExportPlan, type SecretKey, secretKeysOf } from './plan.js';
 import type { ExportedWorker } from './worker-plan.js';
 
+/** One Kubernetes object `iii export kubernetes` writes: a Deployment, Job, Service or NetworkPolicy. */
 export type KubernetesObject = IDeployment | IJob | IService | INetworkPolicy;
 
 /** A Secret the user creates before applying: its keys and the command that creates it. */
@@ -22,6 +23,7 @@ export interface KubernetesSecret {
   command: string;
 }
 
+/** What {@link kubernetesExport} made: the objects, the Secrets to create first, and warnings. */
 export interface KubernetesExport {
   objects: KubernetesObject[];
   secrets: KubernetesSecret[];

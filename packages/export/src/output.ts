@@ -28,6 +28,7 @@ export function kubernetesFiles(exp: KubernetesExport): ExportFile[] {
   }));
 }
 
+/** The files of a Compose export (`compose.yaml`). */
 export function composeFiles(exp: ComposeExport): ExportFile[] {
   return [{ name: 'compose.yaml', text: toYaml(exp.file) }];
 }

@@ -54,8 +54,10 @@ export function secretKeysOf(worker: ExportedWorker): SecretKey[] {
   return [...keys.values()];
 }
 
+/** What to export to: Kubernetes manifests or a Compose file. */
 export type ExportTarget = 'kubernetes' | 'compose';
 
+/** Options of {@link planExport}: the project, the store, the target and what to name, push and run. */
 export interface PlanExportOptions {
   configPath: string;
   store: ImageStore;

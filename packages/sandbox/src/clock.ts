@@ -5,6 +5,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** The real clock: `Date.now` and the process's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),

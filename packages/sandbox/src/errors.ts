@@ -31,6 +31,7 @@ export class RuntimeUnavailableError extends SandboxError {
   }
 }
 
+/** A runtime that was tried and could not be used, and why. */
 export interface RuntimeAttempt {
   name: string;
   reason: string;

@@ -9,8 +9,10 @@ import { ExecStartError, ExecStderrGate } from './exec-start-failure.js';
 import type { RuntimeDriver, StdioOption } from './runtime/driver.js';
 import type { OciProcess, OciUser } from './runtime-spec.js';
 
+/** The exit code of a command that ran past its timeout, as `timeout(1)` reports it. */
 export const EXEC_TIMEOUT_EXIT_CODE = 124;
 
+/** A command to run in a worker's sandbox: its argv, environment, directory, user, stdio and timeout. */
 export interface ExecRequest {
   args: string[];
   /** Added to (and overriding) the worker's environment. */
@@ -33,6 +35,7 @@ export interface ExecRequest {
   signal?: AbortSignal;
 }
 
+/** How an exec'd command ended: exit code, whether it timed out or could not start, and captured output. */
 export interface ExecResult {
   exitCode: number;
   timedOut: boolean;
@@ -43,12 +46,14 @@ export interface ExecResult {
   stderr?: string;
 }
 
+/** A started exec: its result to await, and a way to signal it. */
 export interface ExecHandle {
   /** Sends a signal to the command inside the sandbox. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   readonly result: Promise<ExecResult>;
 }
 
+/** The worker an exec runs in: its runtime driver, container id, process defaults and run directory. */
 export interface ExecContext {
   driver: RuntimeDriver;
   id: string;

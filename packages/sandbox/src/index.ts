@@ -1,11 +1,8 @@
-export { type BackoffOptions, restartDelay, type SandboxRestartPolicy, shouldRestart } from './backoff.js';
-export {
-  type ContainerCgroup,
-  findContainerCgroup,
-  locateCgroup,
-  readCpuUsageNs,
-  readOomKills,
-} from './cgroup.js';
+/**
+ * @iii/sandbox: runs a worker's process in an OCI runtime sandbox (runc, crun, youki), rootless or as
+ * root: the runtime spec, the root filesystem, supervision with restarts, exec, logs, leftovers, and
+ * what the host supports.
+ */
 export { type Clock, systemClock } from './clock.js';
 export {
   InvalidSandboxNameError,
@@ -29,13 +26,11 @@ export {
   execProcess,
   startExec,
 } from './exec.js';
-export { ExecStartError, ExecStderrGate, parseExecStartFailure } from './exec-start-failure.js';
+export { ExecStartError } from './exec-start-failure.js';
 export {
-  type CheckHostOptions,
   checkHost,
   type HostCheck,
   type HostCheckItem,
-  subordinateRanges,
 } from './host-check.js';
 export { readHostLimits } from './host-limits.js';
 export { findLeftoverCgroups, removeLeftoverCgroups } from './leftover-cgroups.js';
@@ -48,9 +43,8 @@ export {
   removeLeftovers,
   workerNameOf,
 } from './leftovers.js';
-export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, logFile } from './logs/files.js';
 export { type ReadLogsOptions, readLogs } from './logs/reader.js';
-export { formatTime, type LogLine, type LogStream } from './logs/record.js';
+export type { LogLine, LogStream } from './logs/record.js';
 export { escapeControlCharacters } from './logs/terminal-text.js';
 export { LogWriter, type LogWriterOptions } from './logs/writer.js';
 export { assertWorkerName, containerId, type WorkerPaths, workerPaths } from './paths.js';
@@ -66,10 +60,8 @@ export {
 export {
   createDriver,
   type DetectedRuntime,
-  type DetectRuntimeOptions,
   detectRuntime,
   KNOWN_RUNTIMES,
-  probeRuntime,
   /** An executable on `env.PATH` (or a path), if there is one. */
   which,
 } from './runtime/detect.js';
@@ -85,9 +77,20 @@ export type {
   RuntimeDriver,
   StdioOption,
 } from './runtime/driver.js';
-export { OciCliRuntime, type OciCliRuntimeOptions } from './runtime/oci-cli-runtime.js';
 export { driversOfStateDir } from './runtime/state-roots.js';
-export type * from './runtime-spec.js';
+export type {
+  OciCapabilities,
+  OciDeviceRule,
+  OciIdMapping,
+  OciLinux,
+  OciMount,
+  OciNamespace,
+  OciProcess,
+  OciResources,
+  OciRlimit,
+  OciRuntimeSpec,
+  OciUser,
+} from './runtime-spec.js';
 export {
   type RootfsSupport,
   Sandbox,
@@ -99,31 +102,16 @@ export {
   type CgroupVersion,
   cgroupVersion,
   detectSandboxMode,
-  ID_MAP_TOOLS,
   type LimitsSupport,
   limitsSupport,
-  parseSubordinateIds,
-  rootlessIds,
   type SandboxMode,
 } from './sandbox-mode.js';
 export {
   type BuildSpecInput,
-  buildResources,
   buildSpec,
-  CPU_PERIOD_US,
-  DEFAULT_CAPABILITIES,
-  DEFAULT_PIDS_LIMIT,
-  type HostLimits,
-  hostIdOf,
-  type IdRange,
-  idMappings,
-  type OverlayLayers,
-  type RootlessIds,
-  rootlessUserMapped,
   type SandboxImageConfig,
   type SandboxResources,
   type SandboxWorkerEntry,
-  type SubordinateIds,
 } from './spec.js';
 export {
   type ExitEvent,
@@ -135,25 +123,12 @@ export {
 } from './supervisor.js';
 export { type ResolvedUser, resolveUser } from './user.js';
 export {
-  applyImageOwners,
   imageOwnersForUnpack,
-  inUserNamespace,
-  type MappedIds,
-  ownMappedIds,
   removeMappedTree,
-  runInUserNamespace,
-  type UserNamespaceResult,
 } from './userns.js';
-export { Watchdog, type WatchdogOptions, waitForOrphanedWatchdog } from './watchdog.js';
+export { Watchdog, waitForOrphanedWatchdog } from './watchdog.js';
 export { readWatchdogRecord, removeWatchdogRecord, type WatchdogRecord } from './watchdog-record.js';
 export {
-  buildArgv,
-  buildEnv,
-  DEFAULT_PATH,
-  dialableEngineUrl,
-  ENGINE_URL_KEYS,
-  type EngineUrlKey,
-  envEntries,
   type WorkerAddress,
   type WorkerProcess,
   type WorkerProcessInput,

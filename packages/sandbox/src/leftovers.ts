@@ -36,6 +36,7 @@ export interface Leftovers {
   mounts: string[];
 }
 
+/** Options of {@link removeLeftovers}: the state directory, the runtime roots to clear, the workers to keep. */
 export interface RemoveLeftoversOptions {
   stateDir: string;
   /** Drivers of the runtime roots to clear (a state directory has one per runtime used). */

@@ -25,6 +25,7 @@ export interface WorkerPaths {
   logs: string;
 }
 
+/** Where a worker's bundle, config.json, overlay and logs live in the sandbox state directory. */
 export function workerPaths(stateDir: string, name: string): WorkerPaths {
   assertWorkerName(name);
   const dir = join(resolve(stateDir), 'workers', name);

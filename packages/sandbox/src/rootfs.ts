@@ -9,8 +9,10 @@ import { inUserNamespace, type MappedIds, removeMappedTree } from './userns.js';
 
 const run = promisify(execFile);
 
+/** How a worker's root filesystem is made: an overlay over the image rootfs, or a private copy. */
 export type RootfsMode = 'overlay' | 'copy';
 
+/** Options of {@link prepareRootfs}: the image rootfs, the worker's directory and the mode. */
 export interface PrepareRootfsOptions {
   /** The shared, cached image rootfs. It is never written to. */
   image: string;
@@ -32,6 +34,7 @@ export interface PrepareRootfsOptions {
   copyInUserNamespace?: MappedIds;
 }
 
+/** A worker's root filesystem as {@link prepareRootfs} made it: its path, mode and overlay layers. */
 export interface PreparedRootfs {
   /** The directory to use as the container root. */
   path: string;

@@ -8,6 +8,7 @@ export interface OciUser {
   additionalGids?: number[];
 }
 
+/** The capability sets of a process in an OCI runtime spec. */
 export interface OciCapabilities {
   bounding: string[];
   effective: string[];
@@ -16,12 +17,14 @@ export interface OciCapabilities {
   ambient: string[];
 }
 
+/** A resource limit (`RLIMIT_*`) of a process in an OCI runtime spec. */
 export interface OciRlimit {
   type: string;
   hard: number;
   soft: number;
 }
 
+/** The process an OCI runtime spec starts: user, argv, environment, directory, capabilities, limits. */
 export interface OciProcess {
   terminal: boolean;
   user: OciUser;
@@ -33,6 +36,7 @@ export interface OciProcess {
   noNewPrivileges: boolean;
 }
 
+/** A mount of an OCI runtime spec. */
 export interface OciMount {
   destination: string;
   type: string;
@@ -40,11 +44,13 @@ export interface OciMount {
   options?: string[];
 }
 
+/** A Linux namespace of an OCI runtime spec: a new one, or one joined by path. */
 export interface OciNamespace {
   type: 'pid' | 'ipc' | 'uts' | 'mount' | 'network' | 'user' | 'cgroup';
   path?: string;
 }
 
+/** A device cgroup rule of an OCI runtime spec. */
 export interface OciDeviceRule {
   allow: boolean;
   access?: string;
@@ -53,6 +59,7 @@ export interface OciDeviceRule {
   minor?: number;
 }
 
+/** The cgroup limits of an OCI runtime spec: devices, memory, CPU and pids. */
 export interface OciResources {
   /** Absent rootless: runtimes cannot load device filters without privileges (and the user namespace denies devices anyway). */
   devices?: OciDeviceRule[];
@@ -68,6 +75,7 @@ export interface OciIdMapping {
   size: number;
 }
 
+/** The Linux part of an OCI runtime spec: namespaces, id mappings, cgroup limits and paths. */
 export interface OciLinux {
   namespaces: OciNamespace[];
   uidMappings?: OciIdMapping[];
@@ -79,6 +87,7 @@ export interface OciLinux {
   readonlyPaths: string[];
 }
 
+/** The OCI runtime spec (config.json of a bundle), as far as the sandbox writes it. */
 export interface OciRuntimeSpec {
   ociVersion: string;
   process: OciProcess;

@@ -7,6 +7,7 @@ import type { IdRange, RootlessIds, SubordinateIds } from './spec.js';
 /** Whether the sandbox can apply a worker's `cpus`, `memory` and pids limits, and why not. */
 export type LimitsSupport = { enforced: true } | { enforced: false; reason: string; hint: string };
 
+/** Which cgroup hierarchy the host mounts, if any. */
 export type CgroupVersion = 'v1' | 'v2' | 'none';
 
 /** How this process runs workers: as root, or rootless in a user namespace of its own ids. */

@@ -30,6 +30,7 @@ import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js'
 import { Watchdog, waitForOrphanedWatchdog } from './watchdog.js';
 import type { WorkerProcess } from './worker-process.js';
 
+/** Options of {@link Sandbox}: its state directory, runtime, rootfs mode, host limits and clock. */
 export interface SandboxOptions {
   /** Where the sandbox keeps runtime state, bundles, overlays and logs (e.g. `$III_HOME/sandbox`). */
   stateDir: string;

@@ -22,6 +22,7 @@ export interface SandboxImageConfig {
   } | null;
 }
 
+/** A worker's resource limits in sandbox units: fractional CPUs and bytes of memory. */
 export interface SandboxResources {
   /** Fractional CPUs, enforced as a CFS quota over a 100 ms period. */
   cpus?: number;
@@ -48,6 +49,7 @@ export interface HostLimits {
   swapLimit?: boolean;
 }
 
+/** What {@link buildSpec} turns into a runtime spec: the image config, the worker, the engine's address, the process and the host. */
 export interface BuildSpecInput {
   imageConfig: SandboxImageConfig;
   worker: SandboxWorkerEntry;

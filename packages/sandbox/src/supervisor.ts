@@ -9,8 +9,10 @@ import type { LogStream } from './logs/record.js';
 import type { LogWriter } from './logs/writer.js';
 import type { RuntimeDriver } from './runtime/driver.js';
 
+/** Where a supervised worker is in its life. */
 export type WorkerStatus = 'starting' | 'running' | 'restarting' | 'exited' | 'stopped';
 
+/** A supervised worker's state: status, pid, restarts and how it last exited. */
 export interface WorkerState {
   status: WorkerStatus;
   /** Host pid of the container's init while it runs. */
@@ -30,6 +32,7 @@ export interface WorkerState {
   error?: string;
 }
 
+/** How one run of a worker ended: exit code, whether the kernel killed it for memory, how long it ran. */
 export interface ExitEvent {
   exitCode: number;
   oomKilled: boolean;
@@ -37,6 +40,7 @@ export interface ExitEvent {
   ranMs: number;
 }
 
+/** Options of {@link Supervisor}: the runtime driver, container, restart policy, logs and clock. */
 export interface SupervisorOptions {
   driver: RuntimeDriver;
   /** Container id (unique on the host). */
@@ -75,6 +79,7 @@ function captureInto(logs: LogWriter, stream: LogStream, source: Readable): void
   });
 }
 
+/** Options of {@link Supervisor.stop}: the grace period before SIGKILL. */
 export interface StopOptions {
   /** Grace period between SIGTERM and SIGKILL. Default 10 s. */
   timeoutMs?: number;

@@ -19,6 +19,7 @@ export const watchdogRecordSchema = z.object({
   canKeep: z.boolean(),
 });
 
+/** `watchdog.json` of a sandbox state directory: the watchdog, its owner, and the runtime binary and root it clears. */
 export type WatchdogRecord = z.infer<typeof watchdogRecordSchema>;
 
 export function watchdogRecordPath(stateDir: string): string {

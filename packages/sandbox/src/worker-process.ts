@@ -29,6 +29,7 @@ export interface WorkerProcess {
   address: WorkerAddress;
 }
 
+/** What {@link workerProcess} plans a worker's argv and environment from: image config, entry, engine address. */
 export interface WorkerProcessInput {
   imageConfig: SandboxImageConfig;
   /** The entry, with `config` interpolated and flattened into variables. */

@@ -1,5 +1,6 @@
 import type { ErrorBody } from './protocol/frames.js';
 
+/** The fields of an {@link InvocationError}, as an error body of the protocol carries them. */
 export interface InvocationErrorInit {
   code: string;
   message: string;

@@ -1,6 +1,7 @@
 import { EngineFunctions } from './protocol/engine-functions.js';
 import type { WorkerClient } from './worker-client.js';
 
+/** The level of a line a worker logs through the engine. */
 export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
 
 const LOG_FUNCTION: Record<LogLevel, string> = {

@@ -12,6 +12,7 @@ export interface ReconnectionConfig {
   maxRetries: number;
 }
 
+/** Reconnect after 1 s, doubling up to 30 s with 30 % jitter, forever. */
 export const DEFAULT_RECONNECTION_CONFIG: ReconnectionConfig = {
   initialDelayMs: 1000,
   maxDelayMs: 30_000,

@@ -99,6 +99,7 @@ export interface TriggerTypeOptions {
   call_request_format?: JsonValue;
 }
 
+/** Where a {@link WorkerClient}'s connection to the engine is. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
 
 interface PendingInvocation {

@@ -6,6 +6,7 @@ import { IiiError } from '@iii/base';
  */
 export class TemplateError extends IiiError {}
 
+/** A worker (project) name `iii init` cannot use. */
 export class InvalidProjectNameError extends TemplateError {
   constructor(name: string, reason: string) {
     super(
@@ -16,12 +17,14 @@ export class InvalidProjectNameError extends TemplateError {
   }
 }
 
+/** A template language that does not exist. */
 export class UnknownLanguageError extends TemplateError {
   constructor(lang: string, known: readonly string[]) {
     super('UNKNOWN_LANGUAGE', `unknown template language "${lang}"`, `Choose one of: ${known.join(', ')}.`);
   }
 }
 
+/** `iii init` into a directory that is not empty. */
 export class DirectoryNotEmptyError extends TemplateError {
   constructor(dir: string) {
     super(
@@ -32,12 +35,14 @@ export class DirectoryNotEmptyError extends TemplateError {
   }
 }
 
+/** `iii init` into a path that is a file. */
 export class NotADirectoryError extends TemplateError {
   constructor(path: string) {
     super('NOT_A_DIRECTORY', `${path} exists and is not a directory`, 'Pick a new or empty directory.');
   }
 }
 
+/** A template that uses a placeholder the renderer does not fill (a bug of the templates). */
 export class TemplatePlaceholderError extends TemplateError {
   constructor(file: string, key: string) {
     super(
@@ -48,6 +53,7 @@ export class TemplatePlaceholderError extends TemplateError {
   }
 }
 
+/** An image tag (`-t`) that is not `[registry/]repository[:tag]` in lower case. */
 export class InvalidImageTagError extends TemplateError {
   constructor(tag: string, reason: string) {
     super(
@@ -58,6 +64,7 @@ export class InvalidImageTagError extends TemplateError {
   }
 }
 
+/** No image builder (docker, podman, buildah) is installed and usable. */
 export class NoBuilderError extends TemplateError {
   constructor(detail: string) {
     super(
@@ -68,12 +75,14 @@ export class NoBuilderError extends TemplateError {
   }
 }
 
+/** The builder asked for cannot be used here, and why. */
 export class BuilderUnavailableError extends TemplateError {
   constructor(builder: string, reason: string, hint: string) {
     super('IMAGE_BUILDER_UNAVAILABLE', `${builder} cannot be used: ${reason}`, hint);
   }
 }
 
+/** A project without its Dockerfile. */
 export class DockerfileNotFoundError extends TemplateError {
   constructor(path: string) {
     super(
@@ -84,6 +93,7 @@ export class DockerfileNotFoundError extends TemplateError {
   }
 }
 
+/** A build step (the project build or the image build) exited with an error. */
 export class BuildFailedError extends TemplateError {
   readonly exitCode: number | null;
 
@@ -93,6 +103,7 @@ export class BuildFailedError extends TemplateError {
   }
 }
 
+/** A Node project whose `dist/` has not been built, which its image needs. */
 export class ProjectNotBuiltError extends TemplateError {
   constructor(dir: string) {
     super(
@@ -103,6 +114,7 @@ export class ProjectNotBuiltError extends TemplateError {
   }
 }
 
+/** `iii worker push` of a local image that is not there. */
 export class LocalImageNotFoundError extends TemplateError {
   constructor(image: string) {
     super(
@@ -113,6 +125,7 @@ export class LocalImageNotFoundError extends TemplateError {
   }
 }
 
+/** An `--sdk-version` that is not an npm version, range, tag or spec. */
 export class InvalidSdkVersionError extends TemplateError {
   constructor(spec: string) {
     super(

@@ -1,14 +1,10 @@
+/**
+ * @iii/templates: new worker projects (`iii init`) rendered from the templates of each language, and
+ * worker images built from them with docker, podman or buildah (`iii worker build`).
+ */
 export { type BuildImageOptions, type BuiltImage, buildImage } from './build/build-image.js';
-export {
-  type BuilderCommand,
-  type BuildOutput,
-  type BuildPlan,
-  builderCommands,
-  builderOutput,
-} from './build/build-plan.js';
 export { type BuilderName, builderNames, isBuilderName } from './build/builder-name.js';
 export { builtImageSource } from './build/built-image-source.js';
-export { type DetectBuilderOptions, detectBuilder } from './build/detect-builder.js';
 export {
   BuilderUnavailableError,
   BuildFailedError,
@@ -25,7 +21,6 @@ export {
   TemplatePlaceholderError,
   UnknownLanguageError,
 } from './errors.js';
-export { type ImageTag, parseImageTag } from './image-tag.js';
 export {
   isTemplateLanguage,
   parseTemplateLanguage,
@@ -34,5 +29,3 @@ export {
 } from './language.js';
 export { type NextStepsOptions, nextSteps } from './next-steps.js';
 export { type RenderOptions, type RenderResult, render } from './render.js';
-export { templateDir } from './template-dir.js';
-export { cratePackageName, npmPackageName, validateWorkerName } from './worker-name.js';

@@ -1,5 +1,6 @@
 import type { TemplateLanguage } from './language.js';
 
+/** What {@link nextSteps} needs: the language, the worker name and how to reach the project. */
 export interface NextStepsOptions {
   lang: TemplateLanguage;
   name: string;

@@ -6,6 +6,7 @@ import { fillPlaceholders } from './placeholders.js';
 import { templateDir } from './template-dir.js';
 import { cratePackageName, npmPackageName, validateWorkerName } from './worker-name.js';
 
+/** Options of {@link render}: the language, the worker name, the directory and the SDK version. */
 export interface RenderOptions {
   /** `node`, `python` or `rust`. */
   lang: TemplateLanguage | string;
@@ -26,6 +27,7 @@ export interface RenderOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link render} wrote: language, name, the function it registers, the directory and its files. */
 export interface RenderResult {
   lang: TemplateLanguage;
   name: string;

@@ -11,6 +11,7 @@ import {
   resolveImage,
 } from '@iii/oci';
 
+/** Registry client, store, platform and signal for {@link openWorkerImage}. */
 export interface OpenWorkerImageOptions {
   client: RegistryClient;
   store: ImageStore;

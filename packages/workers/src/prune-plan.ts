@@ -76,6 +76,7 @@ export async function staleSandboxes(
   return out;
 }
 
+/** Computes a {@link PrunePlan}: what a prune may delete, keeping the images of `keep` and of configured workers. */
 export async function prunePlan(options: {
   paths: IiiPaths;
   store: ImageStore;

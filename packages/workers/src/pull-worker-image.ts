@@ -11,6 +11,7 @@ import { openWorkerImage } from './open-worker-image.js';
 import { type PullPolicy, storedImageOf } from './stored-image.js';
 import { type InstalledImage, type InstallProgress, installImage } from './worker-image.js';
 
+/** Options of {@link pullWorkerImage}: registry client, store, rootfs directory, progress, the image and its policy. */
 export interface PullWorkerImageOptions {
   client: RegistryClient;
   store: ImageStore;

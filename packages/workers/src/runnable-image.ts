@@ -13,6 +13,7 @@ export interface WorkerImage {
   unpacked: boolean;
 }
 
+/** A pinned image is not in the local store (`iii worker sync` fetches it). */
 export class ImageNotCachedError extends WorkersError {
   override readonly name = 'ImageNotCachedError';
   constructor(worker: string, digest: string, cause: unknown) {

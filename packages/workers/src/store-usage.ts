@@ -6,6 +6,7 @@ import { removeMappedTree } from '@iii/sandbox';
 /** A blob of the store and its size (`ImageStore.blobs()`). */
 export type { StoredBlob };
 
+/** What a prune would delete: blobs and root filesystems, with their sizes. */
 export interface CacheUsage {
   /** Blobs no kept image needs. */
   blobs: StoredBlob[];

@@ -3,6 +3,7 @@ import { type Image, type ImageStore, type Platform, parseReference, type Refere
 
 /** `--pull` of `worker add`, as Compose's `pull_policy`. */
 export const PULL_POLICIES = ['always', 'missing', 'never'] as const;
+/** When `add` asks the registry and when it uses the stored image. */
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
 /** An image the store already held, used instead of asking the registry. */

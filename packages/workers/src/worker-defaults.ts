@@ -53,6 +53,7 @@ export function isImageDefault(value: unknown, imageValue: string): boolean {
   return value === escapeInterpolation(imageValue) || value === imageValue;
 }
 
+/** Inputs of {@link mergeWorkerConfig}. */
 export interface MergeConfigInput {
   /** `config:` as it is in config.yaml now (possibly edited by the user): config.yaml text. */
   current: Record<string, unknown> | null | undefined;

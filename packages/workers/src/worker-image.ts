@@ -136,6 +136,7 @@ export interface InstalledImage {
   warnings: string[];
 }
 
+/** What {@link installImage} needs: the store, where root filesystems go, a progress sink. */
 export interface InstallOptions {
   store: ImageStore;
   rootfsDir: string;

@@ -7,6 +7,7 @@ import {
   workerProcess,
 } from '@iii/sandbox';
 
+/** Inputs of {@link planWorkerProcess}. */
 export interface PlanWorkerProcessInput {
   imageConfig: SandboxImageConfig;
   /** The unpacked image rootfs, when there is one: its /etc/passwd gives the USER's HOME. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { WorkersError } from './errors.js';
 
+/** The default address of the iii worker registry (`$III_API_URL` overrides it). */
 export const DEFAULT_III_API_URL = 'https://api.workers.iii.dev';
 
 const downloadReplySchema = z.looseObject({
@@ -10,6 +11,7 @@ const downloadReplySchema = z.looseObject({
   image_url: z.string().optional(),
 });
 
+/** A worker of the iii worker registry: its name, version and image reference. */
 export interface RegistryWorker {
   name: string;
   version: string | undefined;
@@ -26,6 +28,7 @@ export function isRegistryShorthand(input: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._+-]+)?$/.test(input) && !input.includes('@sha256');
 }
 
+/** Where and how to ask the iii worker registry. */
 export interface ResolveShorthandOptions {
   apiUrl?: string;
   fetch?: typeof fetch;

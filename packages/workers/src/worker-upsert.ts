@@ -12,6 +12,7 @@ import { escapedDefaults, mergeWorkerConfig } from './worker-defaults.js';
 /** What an image resolved to, without the reference (that is the entry's `image:`). */
 export type ResolvedPin = Omit<LockEntry, 'image'>;
 
+/** Inputs of {@link moveWorkerImage}. */
 export interface MoveWorkerImageInput {
   doc: ConfigDocument;
   lock: LockFile;
@@ -28,6 +29,7 @@ export interface MoveWorkerImageInput {
   imageResources?: WorkerResources | undefined;
 }
 
+/** config.yaml and iii.lock after an edit. */
 export interface ConfigEdit {
   doc: ConfigDocument;
   lock: LockFile;
@@ -61,12 +63,14 @@ export function moveWorkerImage(input: MoveWorkerImageInput): ConfigEdit {
 /** `pinned`: the entry was there without a pin (or a pin of another image); only iii.lock changed. */
 export type WorkerUpsertAction = 'added' | 'unchanged' | 'pinned' | 'replaced';
 
+/** What {@link upsertWorkerImage} did, and a digest the lock keeps although the tag moved. */
 export interface WorkerUpsertResult {
   action: WorkerUpsertAction;
   /** Set when the image now resolves elsewhere than iii.lock pins (an unchanged entry keeps its pin). */
   lockedDigest?: string;
 }
 
+/** Inputs of {@link upsertWorkerImage}. */
 export interface UpsertWorkerImageInput {
   doc: ConfigDocument;
   lock: LockFile;
@@ -90,6 +94,7 @@ export interface UpsertWorkerImageInput {
   sameImage: (a: string, b: string) => boolean;
 }
 
+/** The edited files and what happened. */
 export interface WorkerUpsert extends ConfigEdit {
   result: WorkerUpsertResult;
 }

@@ -2,6 +2,7 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { logFile } from './files.js';
 import { formatTime, type LogLine, type LogStream, parseRecord } from './record.js';
 
+/** Options of {@link readLogs}: the last lines, a start time, following, and an abort signal. */
 export interface ReadLogsOptions {
   /** Only the last N lines (over both streams) before following. */
   tail?: number;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+/** Which output stream of the worker a log line came from. */
 export type LogStream = 'stdout' | 'stderr';
 
 /** One captured line (or piece of a line) of a worker's output. */

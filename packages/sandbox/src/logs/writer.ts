@@ -25,6 +25,7 @@ function payloadBytes(line: string, partial: boolean): number {
   return Buffer.byteLength(line) + (partial ? 0 : 1);
 }
 
+/** Options of {@link LogWriter}: when to rotate a stream's file and how many files to keep. */
 export interface LogWriterOptions {
   /**
    * Rotate a stream's file when the output it holds (the worker's bytes, not the time and stream

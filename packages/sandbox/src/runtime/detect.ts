@@ -7,6 +7,7 @@ import { idMappings, type RootlessIds } from '../spec.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliRuntime } from './oci-cli-runtime.js';
 
+/** The runtimes tried, in order, when none is named. */
 export const KNOWN_RUNTIMES = ['runc', 'crun'] as const;
 
 export interface DetectRuntimeOptions {
@@ -29,6 +30,7 @@ export interface ProbeOptions {
   cgroupParent?: string;
 }
 
+/** The runtime {@link detectRuntime} chose, and the ones it skipped with why. */
 export interface DetectedRuntime {
   driver: RuntimeDriver;
   /** Runtimes tried before the chosen one, with why each could not be used. */

@@ -2,8 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { OciProcess } from '../runtime-spec.js';
 
+/** The state of a container as the OCI runtime reports it. */
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
+/** A container as the OCI runtime's `state` reports it: id, init pid, status and bundle. */
 export interface ContainerState {
   id: string;
   /** Host pid of the container's init process; 0 once it has stopped. */
@@ -28,8 +30,10 @@ export interface RunningContainer {
   readonly exited: Promise<ExitStatus>;
 }
 
+/** What a container process's stdin, stdout or stderr is connected to (as in `child_process`). */
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number;
 
+/** Options of {@link RuntimeDriver.run}: the pid file, and whether to keep the stopped container. */
 export interface RunOptions {
   /** File the runtime writes the container init's host pid to. */
   pidFile: string;
@@ -37,6 +41,7 @@ export interface RunOptions {
   keep?: boolean;
 }
 
+/** Options of {@link RuntimeDriver.exec}: stdio and the pid file. */
 export interface ExecOptions {
   stdin?: StdioOption;
   stdout?: StdioOption;
@@ -45,6 +50,7 @@ export interface ExecOptions {
   pidFile: string;
 }
 
+/** A process started in a container: the runtime's child process, its stdio and its exit. */
 export interface ExecProcess {
   readonly child: ChildProcess;
   readonly stdin: Writable | null;
@@ -53,6 +59,7 @@ export interface ExecProcess {
   readonly exited: Promise<ExitStatus>;
 }
 
+/** Options of {@link RuntimeDriver.create}: the pid file and the container init's stdio. */
 export interface CreateOptions {
   pidFile: string;
   /** File descriptors (or 'ignore') the container init gets as stdin, stdout, stderr; they outlive the runtime. */

@@ -36,6 +36,7 @@ export interface ReattachFrame {
   reattach_token: string;
 }
 
+/** worker -> engine: offers a function under `id`, with its description and formats. */
 export interface RegisterFunctionFrame {
   type: typeof MessageType.RegisterFunction;
   id: string;
@@ -46,6 +47,7 @@ export interface RegisterFunctionFrame {
   invocation?: HttpInvocationConfig;
 }
 
+/** worker -> engine: withdraws a function the worker registered. */
 export interface UnregisterFunctionFrame {
   type: typeof MessageType.UnregisterFunction;
   id: string;
@@ -74,6 +76,7 @@ export interface InvocationResultFrame {
   baggage?: string;
 }
 
+/** worker -> engine: offers a trigger type other workers can register triggers of. */
 export interface RegisterTriggerTypeFrame {
   type: typeof MessageType.RegisterTriggerType;
   id: string;
@@ -82,6 +85,7 @@ export interface RegisterTriggerTypeFrame {
   call_request_format?: JsonValue;
 }
 
+/** worker -> engine: withdraws a trigger type the worker registered. */
 export interface UnregisterTriggerTypeFrame {
   type: typeof MessageType.UnregisterTriggerType;
   id: string;
@@ -97,12 +101,14 @@ export interface RegisterTriggerFrame {
   metadata?: JsonValue;
 }
 
+/** worker -> engine: removes a trigger the worker registered. */
 export interface UnregisterTriggerFrame {
   type: typeof MessageType.UnregisterTrigger;
   id: string;
   trigger_type?: string;
 }
 
+/** engine -> worker: whether a trigger registration succeeded, with the error if not. */
 export interface TriggerRegistrationResultFrame {
   type: typeof MessageType.TriggerRegistrationResult;
   id: string;
@@ -125,10 +131,12 @@ export interface RegistrationRejectedFrame {
   owner_worker_id: string;
 }
 
+/** Keep-alive probe; the other side answers with a {@link PongFrame}. */
 export interface PingFrame {
   type: typeof MessageType.Ping;
 }
 
+/** The answer to a {@link PingFrame}. */
 export interface PongFrame {
   type: typeof MessageType.Pong;
 }

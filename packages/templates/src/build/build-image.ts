@@ -11,6 +11,7 @@ import { detectBuilder } from './detect-builder.js';
 import { findExecutable } from './find-executable.js';
 import { runCommand } from './run-command.js';
 
+/** Options of {@link buildImage}: the project directory, Dockerfile, tag, build args, builder and where images go. */
 export interface BuildImageOptions {
   /** The project directory (build context). */
   dir: string;
@@ -31,6 +32,7 @@ export interface BuildImageOptions {
   output?: Writable;
 }
 
+/** An image {@link buildImage} built: the builder, the reference, and where the image is as a local source. */
 export interface BuiltImage {
   builder: BuilderName;
   /** The reference built (`-t`). */
