@@ -14,6 +14,7 @@ export const LOCK_STALE_MS = 60_000;
 /** A lock file that cannot be read yet is being written; after this long its writer crashed. */
 const TORN_STALE_MS = 2_000;
 
+/** How long to wait for a file lock, the hint of its timeout error, and an abort signal. */
 export interface FileLockOptions {
   /** Give up after this long with a {@link LockTimeoutError} (default: wait as long as the holder lives). */
   timeoutMs?: number;

@@ -77,11 +77,13 @@ export async function pullAndUnpackWith(
   return { image: stored, rootfs: unpacked };
 }
 
+/** Options of {@link pullAndUnpackSnapshots}: those of {@link unpackSnapshots}, and those passed to the store's pull. */
 export interface PullAndUnpackSnapshotsOptions extends UnpackSnapshotsOptions {
   /** Passed to `store.pull` (progress of the downloads, names, concurrency). */
   readonly pull?: Omit<PullOptions, 'signal'>;
 }
 
+/** What {@link pullAndUnpackSnapshots} made: the stored image and its layer snapshots. */
 export interface PullAndUnpackSnapshotsResult {
   /** The image as stored (reads only the store from now on). */
   readonly image: Image;

@@ -61,6 +61,7 @@ export interface SnapshotRecord {
   readonly created: string;
 }
 
+/** One layer unpacked as a snapshot: its chain ID, diff ID, the directory overlayfs stacks, and whether it was reused. */
 export interface Snapshot {
   readonly chainId: string;
   readonly diffId: string;
@@ -70,11 +71,13 @@ export interface Snapshot {
   readonly reused: boolean;
 }
 
+/** Options of {@link unpackSnapshots}: those of {@link unpack}, and the snapshot format. */
 export interface UnpackSnapshotsOptions extends UnpackOptions {
   /** Default: `overlay-userxattr` when rootless, else `overlay`. Must match the directory's format. */
   readonly format?: SnapshotFormat;
 }
 
+/** What {@link unpackSnapshots} made: one snapshot per layer, the format, what it wrote and warnings. */
 export interface UnpackSnapshotsResult {
   /** One per layer, lowest first. */
   readonly snapshots: readonly Snapshot[];
