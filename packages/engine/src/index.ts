@@ -38,8 +38,8 @@ export {
   type StopRunningWorkersOptions,
   stopRunningWorker,
   stopRunningWorkers,
-  WorkerFunctions,
-} from './control/index.js';
+} from './control/engine-client.js';
+export { WorkerFunctions } from './control/worker-functions.js';
 
 // --- The worker manager: running a project's workers --------------------------------------------
 
