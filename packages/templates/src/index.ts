@@ -2,6 +2,16 @@
  * @iii/templates: new worker projects (`iii init`) rendered from the templates of each language, and
  * worker images built from them with docker, podman or buildah (`iii worker build`).
  */
+export {
+  type BaseImageUse,
+  dockerfileBaseImages,
+  type PinBaseImagesOptions,
+  type PinnedBase,
+  type PinResult,
+  pinBaseImages,
+  setArgDefault,
+  type UnpinnedBase,
+} from './base-images.js';
 export { type BuildImageOptions, type BuiltImage, buildImage } from './build/build-image.js';
 export { type BuilderName, builderNames, isBuilderName } from './build/builder-name.js';
 export { builtImageSource } from './build/built-image-source.js';

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { setArgDefault } from './base-images.js';
 import { DirectoryNotEmptyError, InvalidSdkVersionError, NotADirectoryError } from './errors.js';
 import { parseTemplateLanguage, type TemplateLanguage } from './language.js';
 import { fillPlaceholders } from './placeholders.js';
@@ -24,6 +25,11 @@ export interface RenderOptions {
    * `# yaml-language-server: $schema=<url>` line, so editors check and complete it.
    */
   workerSchemaUrl?: string;
+  /**
+   * Base images to write into the Dockerfile instead of the template's, by ARG name, e.g.
+   * `{ BASE_IMAGE: 'registry.example.com/node:20-slim' }`; an ARG the template lacks is ignored.
+   */
+  baseImages?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
 }
 
@@ -67,6 +73,11 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
     let content = fillPlaceholders(text, values, `${lang}/${file}`);
     if (target === 'iii.worker.yaml' && options.workerSchemaUrl) {
       content = `# yaml-language-server: $schema=${options.workerSchemaUrl}\n${content}`;
+    }
+    if (target === 'Dockerfile') {
+      for (const [arg, image] of Object.entries(options.baseImages ?? {})) {
+        content = setArgDefault(content, arg, image);
+      }
     }
     await mkdir(dirname(join(dir, target)), { recursive: true });
     // `wx`: never overwrite, even if something appeared in the directory since the check.

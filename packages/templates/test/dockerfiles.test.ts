@@ -54,6 +54,13 @@ describe.each(['node', 'python', 'rust'] as const)('the %s Dockerfile', (lang) =
     expect(env).toMatchObject({ GREETING: 'Hello', III_URL: 'ws://localhost:49134' });
     expect(only(instructions, 'COPY').map((i) => i.raw)).toContain('iii.worker.yaml /iii/worker.yaml');
     expect(only(instructions, 'USER').map((i) => i.raw)).toEqual(['1000:1000']);
+    // OCI labels in the stage that becomes the image.
+    const lastFrom = instructions.findLastIndex((i) => i.keyword === 'FROM');
+    const labels = only(instructions.slice(lastFrom), 'LABEL')
+      .map((i) => i.raw)
+      .join(' ');
+    expect(labels).toContain(`org.opencontainers.image.source="\${IMAGE_SOURCE}"`);
+    expect(labels).toContain(`org.opencontainers.image.version="\${IMAGE_VERSION}"`);
 
     const manifest = await readFile(join(project.dir, 'iii.worker.yaml'), 'utf8');
     expect(manifest).toMatch(new RegExp(`^name: ${lang}-worker$`, 'm'));
@@ -67,6 +74,17 @@ describe('the rust Dockerfile', () => {
     const { instructions } = await renderedDockerfile('rust', 'rs-cmd');
     expect(only(instructions, 'CMD').map((i) => i.json)).toEqual([['--url', 'ws://localhost:49134']]);
     expect(only(instructions, 'ENTRYPOINT')[0]?.json).toEqual(['/usr/local/bin/worker']);
+  });
+
+  it('builds the dependencies from the manifests before it copies src/', async () => {
+    const { instructions } = await renderedDockerfile('rust', 'rs-deps');
+    const steps = instructions.map((i) => `${i.keyword} ${i.raw}`);
+    const manifests = steps.indexOf('COPY Cargo.toml Cargo.lock* ./');
+    const sources = steps.indexOf('COPY src ./src');
+    expect(manifests).toBeGreaterThan(0);
+    expect(sources).toBeGreaterThan(manifests);
+    const between = steps.slice(manifests + 1, sources).join('\n');
+    expect(between).toMatch(/^RUN .*cargo build --release/m);
   });
 });
 
@@ -88,13 +106,18 @@ describe('building the python and rust templates with buildah', () => {
     const stubs: Record<string, string> = {
       pip: 'echo "pip $*"',
       python: 'echo "python $*"',
-      cargo:
-        'mkdir -p target/release && printf "#!/bin/sh\\necho worker\\n" > target/release/worker && chmod 755 target/release/worker',
+      // Writes a "binary" that tells what this run and the runs before it saw.
+      cargo: [
+        'mkdir -p target/release && echo run >> target/runs',
+        '{ echo "#!/bin/sh"; echo "# runs: $(wc -l < target/runs)"; echo "# lock: $(head -n 1 Cargo.lock 2>/dev/null)"; echo "# main: $(head -n 1 src/main.rs)"; echo "echo worker"; } > target/release/worker',
+        'chmod 755 target/release/worker',
+      ].join('\n'),
     };
     for (const [name, body] of Object.entries(stubs)) {
       await writeFile(join(context, 'stubs', name), `#!/bin/sh\n${body}\n`);
       await chmod(join(context, 'stubs', name), 0o755);
     }
+    await writeFile(join(context, 'ca-certificates.crt'), '# stand-in certificate bundle\n');
     await writeFile(
       join(context, 'Dockerfile'),
       [
@@ -102,6 +125,8 @@ describe('building the python and rust templates with buildah', () => {
         'COPY busybox /bin/busybox',
         'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
         'COPY stubs/ /usr/local/bin/',
+        // As in the official toolchain image, which has Debian's ca-certificates.
+        'COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt',
         'ENV PATH=/usr/local/bin:/usr/bin:/bin',
         '',
       ].join('\n'),
@@ -119,7 +144,13 @@ describe('building the python and rust templates with buildah', () => {
   async function imageConfig(layout: string, tag: string) {
     const { stdout } = await run('skopeo', ['inspect', '--config', `oci:${layout}:${tag}`]);
     return JSON.parse(stdout) as {
-      config: { Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; User?: string };
+      config: {
+        Entrypoint?: string[];
+        Cmd?: string[];
+        Env?: string[];
+        User?: string;
+        Labels?: Record<string, string>;
+      };
     };
   }
 
@@ -132,6 +163,17 @@ describe('building the python and rust templates with buildah', () => {
       files.push(...(await run('tar', ['-tzf', blob], { maxBuffer: 64 << 20 })).stdout.split('\n'));
     }
     return files;
+  }
+
+  async function imageFile(layout: string, tag: string, path: string): Promise<string> {
+    const { stdout } = await run('skopeo', ['inspect', '--raw', `oci:${layout}:${tag}`]);
+    const manifest = JSON.parse(stdout) as { layers: { digest: string }[] };
+    for (const layer of [...manifest.layers].reverse()) {
+      const blob = join(layout, 'blobs', ...layer.digest.split(':'));
+      const listed = (await run('tar', ['-tzf', blob], { maxBuffer: 64 << 20 })).stdout.split('\n');
+      if (listed.includes(path)) return (await run('tar', ['-xzOf', blob, path])).stdout;
+    }
+    throw new Error(`${path} is in no layer`);
   }
 
   it('builds the python worker image with its entrypoint, ENV defaults and worker manifest', async () => {
@@ -151,6 +193,10 @@ describe('building the python and rust templates with buildah', () => {
       expect.arrayContaining(['GREETING=Hello', 'III_URL=ws://localhost:49134', 'PYTHONUNBUFFERED=1']),
     );
     expect(config.User).toBe('1000:1000');
+    expect(config.Labels).toMatchObject({
+      'org.opencontainers.image.source': '',
+      'org.opencontainers.image.version': '0.1.0',
+    });
     const files = await imageFiles(built.output.path, '0.1.0');
     expect(files).toEqual(
       expect.arrayContaining(['iii/worker.yaml', 'app/worker.py', 'app/requirements.txt']),
@@ -159,10 +205,16 @@ describe('building the python and rust templates with buildah', () => {
 
   it('builds the rust worker image in two stages with --url in its CMD', async () => {
     const project = await render({ lang: 'rust', name: 'rs-built', dir: join(root, 'rs-built') });
+    await writeFile(join(project.dir, 'Cargo.lock'), '# the project lock file\n');
     const built = await buildImage({
       dir: project.dir,
       tag: 'rs-built:0.1.0',
-      buildArgs: { BASE_IMAGE: stubBase, RUST_IMAGE: stubBase },
+      buildArgs: {
+        BASE_IMAGE: stubBase,
+        RUST_IMAGE: stubBase,
+        IMAGE_SOURCE: 'https://example.com/rs-built',
+        IMAGE_VERSION: '0.2.0',
+      },
       builder: 'buildah',
       imagesDir: images,
       buildahStorageDir: storage,
@@ -171,7 +223,23 @@ describe('building the python and rust templates with buildah', () => {
     expect(config.Entrypoint).toEqual(['/usr/local/bin/worker']);
     expect(config.Cmd).toEqual(['--url', 'ws://localhost:49134']);
     expect(config.Env).toEqual(expect.arrayContaining(['GREETING=Hello', 'III_URL=ws://localhost:49134']));
+    expect(config.Labels).toMatchObject({
+      'org.opencontainers.image.source': 'https://example.com/rs-built',
+      'org.opencontainers.image.version': '0.2.0',
+    });
     const files = await imageFiles(built.output.path, '0.1.0');
-    expect(files).toEqual(expect.arrayContaining(['iii/worker.yaml', 'usr/local/bin/worker']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'iii/worker.yaml',
+        'usr/local/bin/worker',
+        'etc/ssl/certs/ca-certificates.crt',
+      ]),
+    );
+    // cargo ran twice: once for the dependencies (with Cargo.lock and a placeholder main), then for
+    // the worker, whose own main.rs it saw.
+    const worker = await imageFile(built.output.path, '0.1.0', 'usr/local/bin/worker');
+    expect(worker).toContain('# runs: 2');
+    expect(worker).toContain('# lock: # the project lock file');
+    expect(worker).toMatch(/# main: (?!fn main\(\) \{\})\S/);
   });
 });
