@@ -108,8 +108,8 @@ describe('building the python and rust templates with buildah', () => {
       python: 'echo "python $*"',
       // Writes a "binary" that tells what this run and the runs before it saw.
       cargo: [
-        'mkdir -p target/release && echo run >> target/runs',
-        '{ echo "#!/bin/sh"; echo "# runs: $(wc -l < target/runs)"; echo "# lock: $(head -n 1 Cargo.lock 2>/dev/null)"; echo "# main: $(head -n 1 src/main.rs)"; echo "echo worker"; } > target/release/worker',
+        'mkdir -p target/release && echo run >> /cargo-runs',
+        '{ echo "#!/bin/sh"; echo "# runs: $(wc -l < /cargo-runs)"; echo "# lock: $(head -n 1 Cargo.lock 2>/dev/null)"; echo "# main: $(head -n 1 src/main.rs)"; echo "echo worker"; } > target/release/worker',
         'chmod 755 target/release/worker',
       ].join('\n'),
     };
