@@ -9,7 +9,9 @@
  *   instance that its caller creates, so two users in one process never share it by accident.
  * - the building blocks @iii/base provides have no second implementation: outside packages/base no
  *   source takes a lock file by exclusive create (`open(path, 'wx')`), probes a pid with signal 0,
- *   or defines a function of the names base exports.
+ *   or defines a function of the names base exports; and the blocks taken from a library or
+ *   written once elsewhere stay single: no hand-written concurrency limiter (p-limit), edit
+ *   distance (fastest-levenshtein) or hand-padded table (the CLI's formatColumns).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -216,13 +218,19 @@ const baseBlocks = [
   'workerNameProblem',
 ];
 
-/** Lines of `text` that re-implement a building block of @iii/base. */
+/** Lines of `text` that re-implement a building block that exists once (in @iii/base or elsewhere). */
 function secondImplementations(file: string, text: string): string[] {
+  const path = relative(root, file);
   const rules: [RegExp, string][] = [
     [/\bopen\([^)]*['"]wx\+?['"]/, 'a lock file by exclusive create (use withFileLock of @iii/base)'],
     [/\bkill\([^)]*,\s*0\s*\)/, 'a pid probe (use isProcessAlive of @iii/base)'],
     [new RegExp(`function\\s+(${baseBlocks.join('|')})\\b`), 'a function @iii/base already exports'],
+    [/queue\.push\(resolve\)|\bclass\s+(Slots|Semaphore|Limiter)\b/, 'a concurrency limiter (use p-limit)'],
+    [/function\s+(editDistance|levenshtein|damerau)/i, 'an edit distance (use fastest-levenshtein)'],
   ];
+  if (path !== join('apps', 'cli', 'src', 'lib', 'columns.ts')) {
+    rules.push([/\.padEnd\(widths/, 'a hand-padded table (use formatColumns of the CLI)']);
+  }
   // Comments may name what they do not do.
   const isComment = (line: string) => /^\s*(\/\/|\/?\*)/.test(line);
   return text
@@ -230,9 +238,7 @@ function secondImplementations(file: string, text: string): string[] {
     .flatMap((line, i) =>
       isComment(line)
         ? []
-        : rules
-            .filter(([re]) => re.test(line))
-            .map(([, what]) => `${relative(root, file)}:${i + 1}: ${what}`),
+        : rules.filter(([re]) => re.test(line)).map(([, what]) => `${path}:${i + 1}: ${what}`),
     );
 }
 
@@ -262,9 +268,16 @@ describe('house rules', () => {
     expect(
       secondImplementations(
         'sample.ts',
-        "await open(p, 'wx', 0o600);\nprocess.kill(pid, 0);\nexport async function writeFileAtomic() {}",
+        [
+          "await open(p, 'wx', 0o600);",
+          'process.kill(pid, 0);',
+          'export async function writeFileAtomic() {}',
+          'else await new Promise<void>((resolve) => this.queue.push(resolve));',
+          'function editDistance(a: string, b: string) {}',
+          'row.map((cell, i) => cell.padEnd(widths[i]));',
+        ].join('\n'),
       ),
-    ).toHaveLength(3);
+    ).toHaveLength(6);
   });
 
   it('the checks find what they look for', () => {
