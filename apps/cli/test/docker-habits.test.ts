@@ -39,6 +39,17 @@ describe('docker habits on running workers', () => {
     return r.stdout;
   };
 
+  /** Runs `iii` with `input` on its stdin (a pipe) and resolves with its stdout. */
+  const piping = (args: string[], input: string) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: sb.cwd, env: sb.env });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', reject);
+      child.once('close', () => resolve(out));
+      child.stdin.end(input);
+    });
+
   beforeAll(async () => {
     requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'script']);
     const b = await busybox();
@@ -90,6 +101,10 @@ describe('docker habits on running workers', () => {
     ]);
     expect(rows[0]!.pid).toBeGreaterThan(0);
 
+    const table = await iii(sb, ['worker', 'list', '--format', 'table {{.Name}}\\t{{.Status}}']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toBe('NAME   STATUS\na      running\nb      running\n');
+
     const inspect = await iii(sb, ['worker', 'inspect', 'a', '--format', '{{.Name}}\\t{{.Run.Status}}']);
     expect(inspect.code, inspect.stderr).toBe(0);
     expect(inspect.stdout).toBe('a\trunning\n');
@@ -131,6 +146,9 @@ describe('docker habits on running workers', () => {
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stdout).toMatch(/^not a tty\n/);
     expect(piped.stdout).toMatch(/^data$/m);
+    // -i passes stdin (also the default); --no-interactive gives the command an empty one.
+    expect(await piping(['worker', 'exec', '-i', 'a', 'cat'], 'fed through\n')).toBe('fed through\n');
+    expect(await piping(['worker', 'exec', '--no-interactive', 'a', 'cat'], 'not read\n')).toBe('');
     const noInput = await iii(sb, ['worker', 'exec', '-t', 'a', 'tty']);
     expect(noInput.code).toBe(1);
     expect(noInput.stderr).toMatch(/^Error: A terminal was requested for exec, but stdin is not a terminal/);

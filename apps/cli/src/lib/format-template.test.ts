@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFormat, type FieldSet } from './format-template.js';
+import { alignTable, compileFormat, type FieldSet } from './format-template.js';
 
 const fields: FieldSet = { name: null, status: null, pid: null, run: { pid: null, argv: null } };
 const row = { name: 'a', status: 'running', pid: null, run: { pid: 7, argv: ['x', 'y'] } };
@@ -25,5 +25,16 @@ describe('compileFormat', () => {
       /unsupported --format action/,
     );
     expect(() => compileFormat('names', fields, '{{.Name}}')).toThrow(/names no field/);
+  });
+
+  it('gives `table <template>` a header and aligned columns', () => {
+    const f = compileFormat('table {{.Name}}\\t{{.Run.Pid}}', fields, '', { table: true });
+    expect(f.header).toBe('NAME\tPID');
+    expect(alignTable([f.header!, f(row), f({ ...row, name: 'longer' })])).toEqual([
+      'NAME     PID',
+      'a        7',
+      'longer   7',
+    ]);
+    expect(compileFormat('table {{.Name}}', fields, '').header).toBeUndefined();
   });
 });

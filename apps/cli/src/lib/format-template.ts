@@ -7,7 +7,10 @@ import { usageError } from './usage-error.js';
  * the command's --json output with a capital first letter (`.Name`, `.StartedAt`), matched without
  * regard to case. Nothing else of Go templates (pipelines, if/range) is supported: it is an error.
  */
-export type Formatter = (row: Record<string, unknown>) => string;
+export type Formatter = ((row: Record<string, unknown>) => string) & {
+  /** With `table <template>`: the header line (each field's name in capitals); rows are then aligned. */
+  header?: string;
+};
 
 /** The fields a `--format` template may name: the keys of one row, each with the keys under it. */
 export interface FieldSet {
@@ -61,13 +64,28 @@ function valueText(value: unknown, json: boolean): string {
   return String(value);
 }
 
+/** `StartedAt` → `STARTED AT`: a field's name as a table header. */
+function headerName(path: string[]): string {
+  const last = path.at(-1) ?? 'value';
+  return last.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toUpperCase();
+}
+
 /**
  * Compiles `--format`; an unknown field or unsupported action is a usage error (exit 2) whose one
  * line lists the valid fields. `example` is shown as how to write one (e.g. `{{.Name}} {{.Status}}`).
+ * With `table: true`, `table <template>` is accepted too (as in `docker ps`): a header line, and the
+ * columns separated by `\t` aligned (see `alignTable`).
  */
-export function compileFormat(format: string, fields: FieldSet, example: string): Formatter {
+export function compileFormat(
+  format: string,
+  fields: FieldSet,
+  example: string,
+  options: { table?: boolean } = {},
+): Formatter {
   if (format.trim() === 'json') return (row) => JSON.stringify(row);
-  const text = format.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+  const table = options.table === true && /^table(\s|$)/.test(format);
+  const template = table ? format.replace(/^table\s*/, '') || example.replaceAll(' ', '\\t') : format;
+  const text = template.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
   const parts: Part[] = [];
   let last = 0;
   for (const m of text.matchAll(ACTION)) {
@@ -81,7 +99,7 @@ export function compileFormat(format: string, fields: FieldSet, example: string)
   if (!parts.some((p) => typeof p !== 'string')) {
     throw invalid(`--format "${format}" names no field`, `Give json or a template such as '${example}'.`);
   }
-  return (row) =>
+  const line: Formatter = (row) =>
     parts
       .map((p) => {
         if (typeof p === 'string') return p;
@@ -90,6 +108,23 @@ export function compileFormat(format: string, fields: FieldSet, example: string)
         return valueText(value, p.json);
       })
       .join('');
+  if (table) line.header = parts.map((p) => (typeof p === 'string' ? p : headerName(p.path))).join('');
+  return line;
+}
+
+/** Lines whose columns are separated by tabs, padded so the columns line up (three spaces apart). */
+export function alignTable(lines: readonly string[]): string[] {
+  const cells = lines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  for (const row of cells) {
+    for (const [i, c] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
+  }
+  return cells.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('   ')
+      .trimEnd(),
+  );
 }
 
 /** The field set of a zod object schema: its keys, and those of objects (or arrays of them) under it. */

@@ -27,6 +27,9 @@ export default class WorkerExec extends BaseCommand {
     '<%= config.bin %> worker exec image-resize -e DEBUG=1 -w /app -- node check.js',
     '<%= config.bin %> worker exec image-resize --timeout 30s -- ./migrate',
   ];
+  // The command follows the name (see exec-argv.ts), which oclif's generated synopsis cannot say.
+  static override usage =
+    '<%= command.id %> [-i] [-t] [-e K=V]... [-w DIR] [--timeout DUR] [-c <file>] NAME [--] COMMAND [ARG]...';
   static override strict = false;
   static override args = {
     name: Args.string({ description: 'Worker name, as in config.yaml.', required: true }),

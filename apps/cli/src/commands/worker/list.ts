@@ -5,7 +5,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { formatColumns } from '../../lib/columns.js';
 import { engineTarget } from '../../lib/engine-call.js';
-import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
+import { alignTable, compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
 import { listSchema, workerRowSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
@@ -64,6 +64,10 @@ export default class WorkerList extends BaseCommand {
       command: "<%= config.bin %> worker list --format '{{.Name}} {{.Status}} {{.Restarts}}'",
     },
     {
+      description: 'The same as a table with a header',
+      command: "<%= config.bin %> worker list --format 'table {{.Name}}\\t{{.Status}}\\t{{.Restarts}}'",
+    },
+    {
       description: 'One JSON object per worker and line',
       command: '<%= config.bin %> worker list --format json',
     },
@@ -83,7 +87,7 @@ export default class WorkerList extends BaseCommand {
     }),
     format: Flags.string({
       description:
-        "Print each worker with a template instead of the table: `json` (one object per line) or fields such as '{{.Name}}\\t{{.Status}}' (the keys of --json, capitalized; see docs/json-output.md).",
+        "Print each worker with a template instead of the table: `json` (one object per line) or fields such as '{{.Name}}\\t{{.Status}}' (the keys of --json, capitalized; see docs/json-output.md); `table <template>` adds a header and aligns the tab-separated columns.",
       helpValue: '<json|template>',
       exclusive: ['quiet', 'json'],
     }),
@@ -99,7 +103,9 @@ export default class WorkerList extends BaseCommand {
     // A bad template is found before anything is asked of the engine.
     if (flags.quiet) this.line = (w) => String(w.name);
     else if (flags.format !== undefined)
-      this.line = compileFormat(flags.format, fieldsOf(workerRowSchema), '{{.Name}} {{.Status}}');
+      this.line = compileFormat(flags.format, fieldsOf(workerRowSchema), '{{.Name}} {{.Status}}', {
+        table: true,
+      });
     const engineUrl = flags['engine-url'];
     if (engineUrl !== undefined) {
       // Another machine's engine: its answer is the list, and any failure is the error.
@@ -200,8 +206,10 @@ export default class WorkerList extends BaseCommand {
   private render(workers: WorkerInfo[]): void {
     if (this.line) {
       // The rows as --json has them (every key present), one line each; nothing else.
-      for (const row of listSchema.parse({ engine: null, workers, orphans: [] }).workers)
-        this.log(this.line(row));
+      const rows = listSchema.parse({ engine: null, workers, orphans: [] }).workers;
+      const lines = rows.map((row) => this.line!(row));
+      const header = this.line.header;
+      for (const l of header === undefined ? lines : alignTable([header, ...lines])) this.log(l);
       return;
     }
     const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'CONNECTED', 'RESTARTS'];
