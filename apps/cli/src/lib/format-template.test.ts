@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { alignTable, compileFormat, type FieldSet } from './format-template.js';
+import { formatColumns } from './columns.js';
+import { compileFormat, type FieldSet } from './format-template.js';
 
 const fields: FieldSet = { name: null, status: null, pid: null, run: { pid: null, argv: null } };
 const row = { name: 'a', status: 'running', pid: null, run: { pid: 7, argv: ['x', 'y'] } };
@@ -30,7 +31,8 @@ describe('compileFormat', () => {
   it('gives `table <template>` a header and aligned columns', () => {
     const f = compileFormat('table {{.Name}}\\t{{.Run.Pid}}', fields, '', { table: true });
     expect(f.header).toBe('NAME\tPID');
-    expect(alignTable([f.header!, f(row), f({ ...row, name: 'longer' })])).toEqual([
+    const cells = (l: string) => l.split('\t');
+    expect(formatColumns(cells(f.header!), [cells(f(row)), cells(f({ ...row, name: 'longer' }))])).toEqual([
       'NAME     PID',
       'a        7',
       'longer   7',

@@ -74,7 +74,7 @@ function headerName(path: string[]): string {
  * Compiles `--format`; an unknown field or unsupported action is a usage error (exit 2) whose one
  * line lists the valid fields. `example` is shown as how to write one (e.g. `{{.Name}} {{.Status}}`).
  * With `table: true`, `table <template>` is accepted too (as in `docker ps`): a header line, and the
- * columns separated by `\t` aligned (see `alignTable`).
+ * columns separated by `\t` aligned (formatColumns of columns.ts).
  */
 export function compileFormat(
   format: string,
@@ -110,21 +110,6 @@ export function compileFormat(
       .join('');
   if (table) line.header = parts.map((p) => (typeof p === 'string' ? p : headerName(p.path))).join('');
   return line;
-}
-
-/** Lines whose columns are separated by tabs, padded so the columns line up (three spaces apart). */
-export function alignTable(lines: readonly string[]): string[] {
-  const cells = lines.map((l) => l.split('\t'));
-  const widths: number[] = [];
-  for (const row of cells) {
-    for (const [i, c] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
-  }
-  return cells.map((row) =>
-    row
-      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('   ')
-      .trimEnd(),
-  );
 }
 
 /** The field set of a zod object schema: its keys, and those of objects (or arrays of them) under it. */

@@ -5,7 +5,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { formatColumns } from '../../lib/columns.js';
 import { engineTarget } from '../../lib/engine-call.js';
-import { alignTable, compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
+import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
 import { listSchema, workerRowSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
@@ -209,7 +209,14 @@ export default class WorkerList extends BaseCommand {
       const rows = listSchema.parse({ engine: null, workers, orphans: [] }).workers;
       const lines = rows.map((row) => this.line!(row));
       const header = this.line.header;
-      for (const l of header === undefined ? lines : alignTable([header, ...lines])) this.log(l);
+      const shown =
+        header === undefined
+          ? lines
+          : formatColumns(
+              header.split('\t'),
+              lines.map((l) => l.split('\t')),
+            );
+      for (const l of shown) this.log(l);
       return;
     }
     const header = ['NAME', 'IMAGE', 'STATUS', 'PID', 'UPTIME', 'CONNECTED', 'RESTARTS'];
