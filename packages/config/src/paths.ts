@@ -7,8 +7,13 @@ export interface IiiPaths {
   home: string;
   /** OCI image layout holding every pulled blob. */
   store: string;
-  /** Unpacked read-only root filesystems, one directory per manifest digest. */
+  /**
+   * Unpacked read-only root filesystems, one directory per manifest digest: where workers get a
+   * copy of their root (no overlayfs), and of images written before layers were kept apart.
+   */
   rootfs: string;
+  /** Unpacked image layers, one snapshot per chain ID, shared by every image that has them. */
+  snapshots: string;
   /**
    * One directory per project (config.yaml) with the record of its running `iii`, its lock and its
    * sandboxes: see `projectPaths`.
@@ -34,6 +39,7 @@ export function iiiPaths(opts: PathsOptions = {}): IiiPaths {
     home,
     store: join(home, 'store'),
     rootfs: join(home, 'rootfs'),
+    snapshots: join(home, 'snapshots'),
     projects: join(home, 'projects'),
     sandbox: join(home, 'sandbox'),
     builds: join(home, 'builds'),

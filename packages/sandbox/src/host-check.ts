@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SandboxError } from './errors.js';
+import { which } from './runtime/detect.js';
 import type { OciIdMapping } from './runtime-spec.js';
 import { Sandbox } from './sandbox.js';
 import { detectSandboxMode } from './sandbox-mode.js';
@@ -156,19 +157,30 @@ export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
     : { ok: true, value: 'not used: running as root, ids are the host ids' };
 
   const support = sandbox?.rootfsSupport;
+  // Image layers are stacked as overlay lower layers; opaque directories are marked with setfattr.
+  const setfattr = support && support.kind !== 'copy' ? await which('setfattr', process.env) : undefined;
+  const stacking =
+    support?.kind === 'copy'
+      ? 'image layers cannot be stacked: each worker gets a copy of the merged image'
+      : setfattr
+        ? 'image layers stacked as shared lower layers'
+        : 'image layers stacked as shared lower layers, but setfattr is missing: images with opaque directories cannot be unpacked';
   const rootfs: HostCheck['rootfs'] = support
     ? {
         ok: true,
         kind: support.kind,
-        value:
+        value: `${
           support.kind === 'overlay'
             ? 'overlayfs, mounted by iii'
             : support.kind === 'userns-overlay'
               ? 'overlayfs, mounted by the runtime inside the user namespace'
-              : `a private copy per worker${support.reason ? ` (${support.reason})` : ''}`,
+              : `a private copy per worker${support.reason ? ` (${support.reason})` : ''}`
+        }; ${stacking}`,
         ...(support.kind === 'copy'
           ? { hint: 'Use a kernel >= 5.11 for overlayfs in user namespaces; copies take disk space and time' }
-          : {}),
+          : !setfattr
+            ? { hint: 'Install setfattr (apt-get install attr)' }
+            : {}),
       }
     : { ok: false, value: 'unknown: no runtime works', hint: runtime.hint ?? '' };
 

@@ -49,8 +49,10 @@ export { escapeControlCharacters } from './logs/terminal-text.js';
 export { LogWriter, type LogWriterOptions } from './logs/writer.js';
 export { assertWorkerName, containerId, type WorkerPaths, workerPaths } from './paths.js';
 export { isRunningProcess } from './process-table.js';
-export { readFileInRoot } from './root-file.js';
+export { findInLayers, type ImageLayer, type ImageRoot, readFileInRoot } from './root-file.js';
 export {
+  OVERLAY_MAX_LOWERS,
+  overlayStackProblem,
   type PreparedRootfs,
   type PrepareRootfsOptions,
   prepareRootfs,

@@ -14,8 +14,13 @@ export type RootfsMode = 'overlay' | 'copy';
 
 /** Options of {@link prepareRootfs}: the image rootfs, the worker's directory and the mode. */
 export interface PrepareRootfsOptions {
-  /** The shared, cached image rootfs. It is never written to. */
-  image: string;
+  /**
+   * The shared, cached image rootfs, or its layers (snapshots, top first) for overlayfs to stack.
+   * Never written to. Layers can only be stacked, not copied.
+   */
+  image: string | readonly string[];
+  /** The layers are in the user-namespace format (`user.overlay.*` xattrs): mount with `userxattr`. */
+  userxattr?: boolean;
   /** The worker's own directory for the writable layer; `merged` inside it becomes the container root. */
   dir: string;
   /** `auto` (default) tries overlayfs and falls back to a private copy. */
@@ -52,18 +57,21 @@ export interface PreparedRootfs {
  */
 export async function prepareRootfs(options: PrepareRootfsOptions): Promise<PreparedRootfs> {
   const dir = resolve(options.dir);
-  const image = resolve(options.image);
-  const mode = options.mode ?? 'auto';
+  const lowers =
+    typeof options.image === 'string' ? [resolve(options.image)] : options.image.map((l) => resolve(l));
+  const stacked = typeof options.image !== 'string';
+  const mode = stacked ? 'overlay' : (options.mode ?? 'auto');
+  const userxattr = options.userxattr === true;
   await releaseRootfs(dir);
   const merged = join(dir, 'merged');
   let fallbackReason: string | undefined;
 
   if (mode !== 'copy' && options.overlayMountedBy === 'runtime') {
-    return { path: merged, mode: 'overlay', overlay: await overlayLayers(image, dir) };
+    return { path: merged, mode: 'overlay', overlay: await overlayLayers(lowers, dir, userxattr) };
   }
   if (mode !== 'copy') {
     try {
-      await mountOverlay(image, dir);
+      await mountOverlay(lowers, dir, userxattr);
       return { path: merged, mode: 'overlay' };
     } catch (err) {
       if (mode === 'overlay') throw err;
@@ -71,6 +79,7 @@ export async function prepareRootfs(options: PrepareRootfsOptions): Promise<Prep
       await releaseRootfs(dir);
     }
   }
+  const image = lowers[0] as string;
 
   await mkdir(merged, { recursive: true, mode: 0o755 });
   try {
@@ -101,39 +110,90 @@ export async function prepareRootfs(options: PrepareRootfsOptions): Promise<Prep
   return { path: merged, mode: 'copy', ...(fallbackReason ? { fallbackReason } : {}) };
 }
 
-/** Where a worker overlay's layers are: the image rootfs below, the worker's own `upper` and `work`. */
-export function overlayLayersOf(image: string, dir: string): OverlayLayers {
-  return { lower: resolve(image), upper: join(resolve(dir), 'upper'), work: join(resolve(dir), 'work') };
+/**
+ * Where a worker overlay's layers are: the image rootfs, or its layers (top first), below; the
+ * worker's own `upper` and `work`.
+ */
+export function overlayLayersOf(
+  image: string | readonly string[],
+  dir: string,
+  userxattr = false,
+): OverlayLayers {
+  const lowers = typeof image === 'string' ? [image] : image;
+  return {
+    lower: lowers.map((l) => resolve(l)).join(':'),
+    upper: join(resolve(dir), 'upper'),
+    work: join(resolve(dir), 'work'),
+    ...(userxattr ? { userxattr: true } : {}),
+  };
+}
+
+/** overlayfs stacks at most this many lower layers (`OVL_MAX_STACK`). */
+export const OVERLAY_MAX_LOWERS = 500;
+/** The mount options of an overlay must fit in one page with the classic mount(2) call. */
+const MOUNT_OPTIONS_MAX = 4095;
+
+/** The mount option string of a worker overlay, as the host or the runtime passes it. */
+export function overlayMountOptions(layers: OverlayLayers): string {
+  return [
+    `lowerdir=${layers.lower}`,
+    `upperdir=${layers.upper}`,
+    `workdir=${layers.work}`,
+    ...(layers.userxattr ? ['userxattr'] : []),
+  ].join(',');
+}
+
+/**
+ * Why overlayfs cannot stack `lowers` (top first) for a worker in `dir`, or undefined when it can:
+ * more layers than the kernel stacks, or mount options longer than a page.
+ */
+export function overlayStackProblem(
+  lowers: readonly string[],
+  dir: string,
+  userxattr = false,
+): string | undefined {
+  if (lowers.length > OVERLAY_MAX_LOWERS) {
+    return `the image has ${lowers.length} layers, more than the ${OVERLAY_MAX_LOWERS} overlayfs can stack`;
+  }
+  const length = overlayMountOptions(overlayLayersOf(lowers, dir, userxattr)).length;
+  if (length > MOUNT_OPTIONS_MAX) {
+    return `the overlay options of its ${lowers.length} layers take ${length} bytes, more than the ${MOUNT_OPTIONS_MAX} a mount accepts`;
+  }
+  return undefined;
 }
 
 /** Creates the upper, work and mount point directories of a worker overlay. */
-async function overlayLayers(image: string, dir: string): Promise<OverlayLayers> {
+async function overlayLayers(
+  lowers: readonly string[],
+  dir: string,
+  userxattr: boolean,
+): Promise<OverlayLayers> {
   // The kernel splits overlay options on ',' and ':'; such paths cannot be passed safely.
-  if (/[,:\\]/.test(image) || /[,:\\]/.test(dir)) {
+  const bad = [...lowers, dir].find((p) => /[,:\\]/.test(p));
+  if (bad !== undefined) {
     throw new RootfsError(
-      `Path not usable as an overlay layer: ${/[,:\\]/.test(image) ? image : dir}`,
+      `Path not usable as an overlay layer: ${bad}`,
       'Use a state directory without ",", ":" or "\\" in its path',
     );
   }
-  const layers = overlayLayersOf(image, dir);
+  const problem = lowers.length > 1 ? overlayStackProblem(lowers, dir, userxattr) : undefined;
+  if (problem)
+    throw new RootfsError(
+      `Cannot stack the image layers: ${problem}`,
+      'Use the merged image rootfs for this image',
+    );
+  const layers = overlayLayersOf(lowers, dir, userxattr);
   await mkdir(layers.upper, { recursive: true, mode: 0o755 });
   await mkdir(layers.work, { recursive: true, mode: 0o700 });
   await mkdir(join(dir, 'merged'), { recursive: true, mode: 0o755 });
   return layers;
 }
 
-async function mountOverlay(image: string, dir: string): Promise<void> {
-  const { upper, work } = await overlayLayers(image, dir);
+async function mountOverlay(lowers: readonly string[], dir: string, userxattr: boolean): Promise<void> {
+  const layers = await overlayLayers(lowers, dir, userxattr);
   const merged = join(dir, 'merged');
   try {
-    await run('mount', [
-      '-t',
-      'overlay',
-      'overlay',
-      '-o',
-      `lowerdir=${image},upperdir=${upper},workdir=${work}`,
-      merged,
-    ]);
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', overlayMountOptions(layers), merged]);
   } catch (err) {
     throw new RootfsError(
       `Mounting the worker overlay failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,

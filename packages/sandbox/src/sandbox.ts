@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackoffOptions, SandboxRestartPolicy } from './backoff.js';
 import type { Clock } from './clock.js';
-import { RuntimeUnavailableError, SandboxError, WorkerNotRunningError } from './errors.js';
+import { RootfsError, RuntimeUnavailableError, SandboxError, WorkerNotRunningError } from './errors.js';
 import { hostsFile, resolvConf } from './etc-files.js';
 import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
 import { readHostLimits } from './host-limits.js';
@@ -13,8 +13,15 @@ import type { LogLine, LogStream } from './logs/record.js';
 import { LogWriter, type LogWriterOptions } from './logs/writer.js';
 import { lockedMountFlags, mountOf, readMounts } from './mountinfo.js';
 import { containerId, type WorkerPaths, workerPaths } from './paths.js';
+import type { ImageLayer, ImageRoot } from './root-file.js';
 import { readFileInRoot } from './root-file.js';
-import { overlayLayersOf, type PreparedRootfs, prepareRootfs, releaseRootfs } from './rootfs.js';
+import {
+  overlayLayersOf,
+  overlayStackProblem,
+  type PreparedRootfs,
+  prepareRootfs,
+  releaseRootfs,
+} from './rootfs.js';
 import { type DetectedRuntime, detectRuntime, probeRuntime } from './runtime/detect.js';
 import type { RuntimeDriver } from './runtime/driver.js';
 import type { OciRuntimeSpec } from './runtime-spec.js';
@@ -68,6 +75,11 @@ export interface SandboxOptions {
 export interface WorkerDefinition extends SandboxWorkerEntry {
   /** The cached, unpacked image rootfs (read-only lower layer). */
   imageRootfs: string;
+  /**
+   * The image's layers (snapshots, top first), stacked by overlayfs as the lower layers instead of
+   * `imageRootfs` (which then only names the image). Check {@link Sandbox.stackProblem} first.
+   */
+  imageLayers?: readonly ImageLayer[];
   imageConfig: SandboxImageConfig;
   /** The engine address workers dial. */
   engineUrl: string;
@@ -359,6 +371,22 @@ export class Sandbox {
   }
 
   /** Prepares the worker's sandbox and starts it under its restart policy. */
+  /**
+   * Why this sandbox cannot run worker `name` on a stack of image layers (top first), or undefined
+   * when it can: workers get copies here (no overlayfs), or the kernel cannot stack that many
+   * layers. The caller then gives the merged image rootfs instead.
+   */
+  stackProblem(name: string, layers: readonly string[]): string | undefined {
+    if (this.rootfsSupport.kind === 'copy') {
+      return `workers get a copy of their root here (${this.rootfsSupport.reason ?? 'no overlayfs'})`;
+    }
+    return overlayStackProblem(
+      layers,
+      workerPaths(this.stateDir, name).rootfsDir,
+      this.rootfsSupport.kind === 'userns-overlay',
+    );
+  }
+
   async start(def: WorkerDefinition, options: { signal?: AbortSignal } = {}): Promise<Worker> {
     const paths = workerPaths(this.stateDir, def.name);
     if (this.closed) {
@@ -392,9 +420,22 @@ export class Sandbox {
     const imageRootfs = resolve(def.imageRootfs);
     const rootless = this.mode.ids;
     const runtimeOverlay = rootless !== undefined && this.rootfsSupport.kind === 'userns-overlay';
+    const layers = def.imageLayers?.map((l) => l.path);
+    if (layers) {
+      const problem = this.stackProblem(def.name, layers);
+      if (problem) {
+        throw new RootfsError(
+          `Cannot stack the layers of worker "${def.name}": ${problem}`,
+          'Give the worker its merged image rootfs instead',
+        );
+      }
+    }
+    const imageRoot: ImageRoot = def.imageLayers ?? imageRootfs;
+    // Layers unpacked rootless are in the user-namespace format (user.overlay.* xattrs).
+    const userxattr = layers !== undefined && runtimeOverlay;
     const [passwd, group, hostLimits, hostResolv] = await Promise.all([
-      readFileInRoot(imageRootfs, '/etc/passwd'),
-      readFileInRoot(imageRootfs, '/etc/group'),
+      readFileInRoot(imageRoot, '/etc/passwd'),
+      readFileInRoot(imageRoot, '/etc/group'),
       this.options.hostLimits ?? readHostLimits(),
       readFile('/etc/resolv.conf', 'utf8').catch(() => undefined),
     ]);
@@ -413,7 +454,9 @@ export class Sandbox {
       ...(cgroupsPath ? { cgroupsPath } : {}),
       ...(rootless ? { rootless } : {}),
       enforceLimits,
-      ...(runtimeOverlay ? { rootfsOverlay: overlayLayersOf(imageRootfs, paths.rootfsDir) } : {}),
+      ...(runtimeOverlay
+        ? { rootfsOverlay: overlayLayersOf(layers ?? imageRootfs, paths.rootfsDir, userxattr) }
+        : {}),
       ...(rootless ? { lockedBindFlags: lockedMountFlags(mountOf(await readMounts(), paths.dir)) } : {}),
     });
 
@@ -423,7 +466,8 @@ export class Sandbox {
     await writeFile(paths.hosts, hostsFile(spec.hostname), { mode: 0o644 });
     await writeFile(paths.resolvConf, resolvConf(hostResolv, def.network ?? 'host'), { mode: 0o644 });
     const rootfs = await prepareRootfs({
-      image: imageRootfs,
+      image: layers ?? imageRootfs,
+      ...(userxattr ? { userxattr } : {}),
       dir: paths.rootfsDir,
       mode: rootless && !runtimeOverlay ? 'copy' : (this.options.rootfsMode ?? 'auto'),
       ...(runtimeOverlay ? { overlayMountedBy: 'runtime' as const } : {}),

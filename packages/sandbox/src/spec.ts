@@ -118,9 +118,12 @@ export interface SubordinateIds {
 }
 
 export interface OverlayLayers {
+  /** The lower layers as the `lowerdir` option lists them: one directory, or several joined by ':' (top first). */
   lower: string;
   upper: string;
   work: string;
+  /** Read and write overlay xattrs as `user.overlay.*` (layers unpacked for a user namespace). */
+  userxattr?: boolean;
 }
 
 export const DEFAULT_PIDS_LIMIT = 1024;
@@ -224,6 +227,7 @@ function mounts(input: BuildSpecInput): OciMount[] {
             `lowerdir=${rootfsOverlay.lower}`,
             `upperdir=${rootfsOverlay.upper}`,
             `workdir=${rootfsOverlay.work}`,
+            ...(rootfsOverlay.userxattr ? ['userxattr'] : []),
           ],
         },
       ]

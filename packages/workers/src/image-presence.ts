@@ -1,11 +1,25 @@
 import { lstat, readFile } from 'node:fs/promises';
-import { type ImageConfig, type ImageStore, parseManifest, rootfsPath } from '@iii/oci';
+import { join } from 'node:path';
+import {
+  chainIds,
+  type ImageConfig,
+  type ImageStore,
+  parseImageConfig,
+  parseManifest,
+  rootfsPath,
+  snapshotDir,
+} from '@iii/oci';
 
 /**
  * Whether an image is fully present locally: its manifest, config and every layer in the store,
  * and its unpacked rootfs. This is what `iii` needs to start the worker without a network.
  */
-export async function imagePresent(store: ImageStore, rootfsDir: string, digest: string): Promise<boolean> {
+export async function imagePresent(
+  store: ImageStore,
+  rootfsDir: string,
+  digest: string,
+  snapshotsDir?: string,
+): Promise<boolean> {
   try {
     const bytes = await readFile(store.blobPath(digest));
     const parsed = parseManifest(bytes);
@@ -13,7 +27,15 @@ export async function imagePresent(store: ImageStore, rootfsDir: string, digest:
     const m = parsed.manifest;
     for (const d of [m.config, ...m.layers]) if (!(await store.hasBlob(d))) return false;
     const st = await lstat(rootfsPath(rootfsDir, digest)).catch(() => undefined);
-    return st?.isDirectory() === true;
+    if (st?.isDirectory() === true) return true;
+    if (!snapshotsDir) return false;
+    // Or every layer unpacked as a snapshot.
+    const config = parseImageConfig(await readFile(store.blobPath(m.config.digest)));
+    for (const id of chainIds(config.rootfs.diff_ids)) {
+      const dir = await lstat(join(snapshotDir(snapshotsDir, id), 'snapshot.json')).catch(() => undefined);
+      if (!dir) return false;
+    }
+    return true;
   } catch {
     return false;
   }

@@ -136,9 +136,11 @@ export {
 export {
   /** A pinned image is not in the local store (`iii worker sync` fetches it). */
   ImageNotCachedError,
+  /** Options of {@link loadWorkerImage}: run on stacked layers where the sandbox can. */
+  type LoadWorkerImageOptions,
   /** Finds a pinned image locally, unpacking it from the store if needed; never contacts a registry. */
   loadWorkerImage,
-  /** A pinned image ready to run: its rootfs and config. */
+  /** A pinned image ready to run: its rootfs (or layers) and config. */
   type WorkerImage,
 } from './runnable-image.js';
 

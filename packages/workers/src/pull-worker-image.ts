@@ -16,6 +16,8 @@ export interface PullWorkerImageOptions {
   client: RegistryClient;
   store: ImageStore;
   rootfsDir: string;
+  /** Unpack one snapshot per layer here (shared between images) instead of a merged rootfs. */
+  snapshotsDir?: string;
   progress: InstallProgress;
   /** The reference as it stands in config.yaml: shown to the user and recorded in the store's index. */
   image: string;
@@ -108,6 +110,7 @@ async function install(
     return await installImage(image, {
       store: opts.store,
       rootfsDir: opts.rootfsDir,
+      ...(opts.snapshotsDir ? { snapshotsDir: opts.snapshotsDir } : {}),
       progress: opts.progress,
       names: [opts.image],
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -11,8 +11,10 @@ import {
   parseImageSourceRef,
   parseReference,
   pullAndUnpack,
+  pullAndUnpackSnapshots,
+  type Snapshot,
 } from '@iii/oci';
-import { imageOwnersForUnpack } from '@iii/sandbox';
+import { findInLayers, type ImageLayer, imageOwnersForUnpack } from '@iii/sandbox';
 import { imageEnvDefaults } from './worker-defaults.js';
 import { isRegistryShorthand, type ResolveShorthandOptions, resolveShorthand } from './worker-registry.js';
 
@@ -126,7 +128,10 @@ export interface InstalledImage {
   digest: string;
   index: string | undefined;
   platform: string;
+  /** The merged rootfs, or with snapshots the top layer's directory. */
   rootfs: string;
+  /** With `snapshotsDir`: the image's layers, top first. */
+  layers?: ImageLayer[];
   config: ImageConfig;
   /** Image `Env` minus system variables, sorted; the image's own values (config.yaml gets them escaped). */
   defaults: Record<string, string>;
@@ -140,6 +145,8 @@ export interface InstalledImage {
 export interface InstallOptions {
   store: ImageStore;
   rootfsDir: string;
+  /** Unpack into this snapshot directory, one snapshot per layer, instead of a merged rootfs. */
+  snapshotsDir?: string;
   progress?: InstallProgress;
   /** Names recorded in the store's index.json for this image. */
   names?: string[];
@@ -163,11 +170,24 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
   // Rootless with subordinate ids, the files get the image's owners as the sandbox maps them.
   const ownerWarnings: string[] = [];
   const applyOwners = await imageOwnersForUnpack((m) => ownerWarnings.push(m));
-  const { image: stored, rootfs: unpacked } = await pullAndUnpack(image, opts.store, opts.rootfsDir, {
+  const unpackOptions = {
     pull: { onProgress, ...(opts.names ? { names: opts.names } : {}) },
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(applyOwners ? { applyOwners } : {}),
-  });
+  };
+  let stored: Image;
+  let rootfs: string;
+  let layers: ImageLayer[] | undefined;
+  if (opts.snapshotsDir) {
+    const result = await pullAndUnpackSnapshots(image, opts.store, opts.snapshotsDir, unpackOptions);
+    stored = result.image;
+    layers = layersOf(result.snapshots.snapshots);
+    rootfs = (layers[0] as ImageLayer).path;
+  } else {
+    const result = await pullAndUnpack(image, opts.store, opts.rootfsDir, unpackOptions);
+    stored = result.image;
+    rootfs = result.rootfs.rootfs;
+  }
   opts.progress?.finish();
   const config = await stored.config();
   const platform = stored.platform ?? {
@@ -177,12 +197,13 @@ export async function installImage(image: Image, opts: InstallOptions): Promise<
   };
   const label = opts.names?.[0] ?? image.reference;
   const defaults = imageEnvDefaults(config.config?.Env, label);
-  const { manifest, warnings } = await readWorkerManifest(unpacked.rootfs, label);
+  const { manifest, warnings } = await readWorkerManifest(await manifestRoot(layers ?? rootfs), label);
   return {
     digest: stored.digest,
     index: image.index?.digest ?? stored.index?.digest,
     platform: formatPlatform(platform),
-    rootfs: unpacked.rootfs,
+    rootfs,
+    ...(layers ? { layers } : {}),
     config,
     defaults,
     resources: manifest?.resources,
@@ -202,4 +223,21 @@ export async function storedImageDefaults(
   } catch {
     return undefined;
   }
+}
+
+/** Snapshots (lowest first) as the layers of a worker's root (top first). */
+export function layersOf(snapshots: readonly Snapshot[]): ImageLayer[] {
+  return snapshots.map((s) => ({ path: s.path, opaque: s.opaque })).reverse();
+}
+
+/**
+ * The directory `readWorkerManifest` reads `/iii/worker.yaml` from: the rootfs, or of a stack of
+ * layers the one whose `/iii` the worker sees (a layer without it: the top one, which has none).
+ */
+async function manifestRoot(root: string | readonly ImageLayer[]): Promise<string> {
+  if (typeof root === 'string') return root;
+  const file = await findInLayers(root, 'iii/worker.yaml');
+  if (file) return file.layer.path;
+  const dir = await findInLayers(root, 'iii');
+  return (dir?.layer ?? (root[0] as ImageLayer)).path;
 }

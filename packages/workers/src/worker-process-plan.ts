@@ -1,5 +1,6 @@
 import { flattenConfig, flattenConfigWithOrigins, InterpolationError, type WorkerEntry } from '@iii/config';
 import {
+  type ImageRoot,
   readFileInRoot,
   resolveUser,
   type SandboxImageConfig,
@@ -10,8 +11,11 @@ import {
 /** Inputs of {@link planWorkerProcess}. */
 export interface PlanWorkerProcessInput {
   imageConfig: SandboxImageConfig;
-  /** The unpacked image rootfs, when there is one: its /etc/passwd gives the USER's HOME. */
-  imageRootfs?: string;
+  /**
+   * The unpacked image rootfs or its layers (top first), when there is one: its /etc/passwd gives
+   * the USER's HOME.
+   */
+  imageRootfs?: ImageRoot;
   name: string;
   /** `config:` interpolated and flattened into variables. */
   config: Record<string, string>;

@@ -404,9 +404,14 @@ export class WorkerManager implements WorkerController {
     try {
       const plan = planWorker(slot.entry, state.lock, this.options.env ?? process.env);
       slot.plan = plan;
-      const image = await loadWorkerImage(this.paths, name, plan.digest);
-      slot.imageRootfs = image.rootfs;
       const sandbox = await this.openSandbox();
+      const image = await loadWorkerImage(this.paths, name, plan.digest, {
+        stack: (layers) => sandbox.stackProblem(name, layers),
+      });
+      if (image.fallback) {
+        this.reportAbout(slot, `worker "${name}" runs on a merged copy of its image: ${image.fallback}`);
+      }
+      slot.imageRootfs = image.rootfs;
       const worker = await sandbox.start({
         ...(await workerStartDefinition({
           plan,

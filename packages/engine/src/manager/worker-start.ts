@@ -1,11 +1,11 @@
-import type { SandboxImageConfig, WorkerDefinition } from '@iii/sandbox';
+import type { ImageLayer, SandboxImageConfig, WorkerDefinition } from '@iii/sandbox';
 import { planWorkerProcess } from '@iii/workers';
 import type { WorkerPlan } from './worker-plan.js';
 
 export interface WorkerStartInput {
   plan: WorkerPlan;
   /** The pinned image, located by `loadWorkerImage`. */
-  image: { rootfs: string; config: SandboxImageConfig };
+  image: { rootfs: string; layers?: ImageLayer[]; config: SandboxImageConfig };
   /** The address the engine listens on. */
   engineUrl: string;
   stopTimeoutMs: number;
@@ -19,7 +19,7 @@ export async function workerStartDefinition(input: WorkerStartInput): Promise<Wo
   const { plan, image, engineUrl } = input;
   const process = await planWorkerProcess({
     imageConfig: image.config,
-    imageRootfs: image.rootfs,
+    imageRootfs: image.layers ?? image.rootfs,
     name: plan.name,
     config: plan.config,
     engineUrl,
@@ -30,6 +30,7 @@ export async function workerStartDefinition(input: WorkerStartInput): Promise<Wo
     resources: plan.resources,
     network: plan.network,
     imageRootfs: image.rootfs,
+    ...(image.layers ? { imageLayers: image.layers } : {}),
     imageConfig: image.config,
     engineUrl,
     process,

@@ -69,6 +69,8 @@ export interface Snapshot {
   readonly path: string;
   /** True when it was already committed, false when this call unpacked it. */
   readonly reused: boolean;
+  /** Its opaque directories, relative to `path` (for reading files through the stack). */
+  readonly opaque: readonly string[];
 }
 
 /** Options of {@link unpackSnapshots}: those of {@link unpack}, and the snapshot format. */
@@ -221,12 +223,14 @@ export async function unpackSnapshotLayersWith(
   const dirs = chain.map((id) => snapshotDir(root, id));
   const present = await Promise.all(dirs.map(async (dir) => (await readRecord(dir)) !== undefined));
   const warnings: UnpackWarning[] = [];
+  const opaque: (readonly string[])[] = [];
   const result = (entries: number, bytes: number): UnpackSnapshotsResult => ({
     snapshots: layers.map((layer, i) => ({
       chainId: chain[i] as string,
       diffId: layer.diffId,
       path: path.join(dirs[i] as string, 'fs'),
       reused: present[i] as boolean,
+      opaque: opaque[i] ?? [],
     })),
     format,
     entries,
@@ -235,7 +239,10 @@ export async function unpackSnapshotLayersWith(
   });
   await fsp.mkdir(root, { recursive: true });
   await checkFormat(root, format);
-  if (present.every(Boolean)) return result(0, 0);
+  if (present.every(Boolean)) {
+    for (const dir of dirs) opaque.push((await readRecord(dir))?.opaque ?? []);
+    return result(0, 0);
+  }
   await sweepAbandoned(root);
 
   const controller = new AbortController();
@@ -327,6 +334,7 @@ export async function unpackSnapshotLayersWith(
           `snapshot ${chain[index]} vanished while unpacking`,
           'Run the command again.',
         );
+      opaque.push(record.opaque);
       lowers.unshift({
         root: path.join(dir, 'fs'),
         opaque: new Set(record.opaque),

@@ -144,6 +144,7 @@ An image can be given as:
           client,
           store,
           rootfsDir: paths.rootfs,
+          snapshotsDir: paths.snapshots,
           progress,
           image: target.image,
           ...(platform ? { platform } : {}),

@@ -70,7 +70,7 @@ export default class WorkerSync extends BaseCommand {
     const out: SyncedWorker[] = [];
     try {
       for (const [name, pin] of Object.entries(lock.workers).sort(([a], [b]) => a.localeCompare(b))) {
-        if (await imagePresent(store, paths.rootfs, pin.digest)) {
+        if (await imagePresent(store, paths.rootfs, pin.digest, paths.snapshots)) {
           out.push({ name, image: pin.image, digest: pin.digest, action: 'present' });
           continue;
         }
@@ -86,7 +86,13 @@ export default class WorkerSync extends BaseCommand {
         try {
           if (image.digest !== pin.digest)
             throw new DigestMismatchError(pin.digest, image.digest, 'manifest');
-          await installImage(image, { store, rootfsDir: paths.rootfs, progress, names: [pin.image] });
+          await installImage(image, {
+            store,
+            rootfsDir: paths.rootfs,
+            snapshotsDir: paths.snapshots,
+            progress,
+            names: [pin.image],
+          });
         } finally {
           await image.close?.();
         }

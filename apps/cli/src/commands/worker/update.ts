@@ -81,6 +81,7 @@ export default class WorkerUpdate extends BaseCommand {
               client,
               progress,
               rootfsDir: paths.rootfs,
+              snapshotsDir: paths.snapshots,
               cwd,
               platform: flags.platform,
             }),
@@ -135,6 +136,7 @@ interface UpdateContext {
   client: RegistryClient;
   progress: PullProgress;
   rootfsDir: string;
+  snapshotsDir: string;
   cwd: string;
   platform: string | undefined;
 }
@@ -149,6 +151,7 @@ async function updateWorker(worker: WorkerEntry, ctx: UpdateContext): Promise<Up
     client,
     store,
     rootfsDir: ctx.rootfsDir,
+    snapshotsDir: ctx.snapshotsDir,
     progress,
     image: worker.image,
     ...(platformText ? { platform: parsePlatform(platformText) } : {}),

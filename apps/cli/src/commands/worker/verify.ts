@@ -43,7 +43,7 @@ export default class WorkerVerify extends BaseCommand {
     const store = new ImageStore(paths.store);
     const problems = (
       await verifyLock(doc.workers, lock, {
-        hasImage: (_name, pin) => imagePresent(store, paths.rootfs, pin.digest),
+        hasImage: (_name, pin) => imagePresent(store, paths.rootfs, pin.digest, paths.snapshots),
       })
     ).map((p) => ({ ...p, fix: fixFor(p) }));
     if (problems.length === 0) {
