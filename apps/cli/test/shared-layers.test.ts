@@ -206,5 +206,19 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
 
     // The shared snapshots are byte for byte what they were before both ran and wrote.
     for (const id of shared) expect(listing(join(snapshots(), id), true)).toEqual(before.get(id));
+
+    // Removing one worker: prune frees its own layer, and keeps every layer the running one uses.
+    await ok('worker', 'remove', 'deletes', '--yes');
+    const dry = JSON.parse(await ok('worker', 'prune', '--dry-run', '--json'));
+    expect(dry).toMatchObject({ snapshots: 1, dryRun: true });
+    expect(snapshotIds()).toEqual(all);
+    const pruned = JSON.parse(await ok('worker', 'prune', '--yes', '--json'));
+    expect(pruned).toMatchObject({ snapshots: 1, dryRun: false });
+    expect(pruned.freed).toBeGreaterThan(0);
+    expect(snapshotIds()).toEqual(base);
+    for (const id of shared) expect(listing(join(snapshots(), id), true)).toEqual(before.get(id));
+    const df = JSON.parse(await ok('system', 'df', '--json'));
+    expect(df.snapshots.count).toBe(5);
+    expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/added.txt')).toBe('added\n');
   }, 600_000);
 });

@@ -1,7 +1,7 @@
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IiiPaths, LockFile } from '@iii/config';
-import type { ImageStore } from '@iii/oci';
+import { type ImageStore, listSnapshots } from '@iii/oci';
 import { containerId, workerPaths } from '@iii/sandbox';
 import { type ImageUsage, storedManifests, TreeMeter } from './disk-usage.js';
 import { lockedDigests } from './locked-digests.js';
@@ -11,6 +11,8 @@ import { type CacheUsage, listBlobs, unreferencedCache } from './store-usage.js'
 export interface DiskUsage {
   store: { path: string; bytes: number; blobs: number };
   rootfs: { path: string; bytes: number };
+  /** Unpacked image layers, one snapshot per chain ID, shared by the images that have them. */
+  snapshots: { path: string; bytes: number; count: number };
   sandboxes: { path: string; bytes: number };
   images: ImageUsage[];
   workers: { name: string; bytes: number; logs: number; configured: boolean; prunable: boolean }[];
@@ -83,7 +85,12 @@ export async function prunePlan(options: {
   keep: Iterable<string>;
   configured: ReadonlySet<string>;
 }): Promise<PrunePlan> {
-  const cache = await unreferencedCache(options.store, options.paths.rootfs, options.keep);
+  const cache = await unreferencedCache(
+    options.store,
+    options.paths.rootfs,
+    options.keep,
+    options.paths.snapshots,
+  );
   const sandboxes = await staleSandboxes(options.paths, options.configured);
   return { cache, sandboxes, bytes: cache.bytes + sandboxes.reduce((n, s) => n + s.bytes, 0) };
 }
@@ -155,6 +162,11 @@ export async function diskUsage(options: {
       blobs: (await listBlobs(store)).length,
     },
     rootfs: { path: paths.rootfs, bytes: await new TreeMeter().size(paths.rootfs) },
+    snapshots: {
+      path: paths.snapshots,
+      bytes: await new TreeMeter().size(paths.snapshots),
+      count: (await listSnapshots(paths.snapshots)).length,
+    },
     sandboxes: { path: sandboxesDir, bytes: await new TreeMeter().size(sandboxesDir) },
     images,
     workers,

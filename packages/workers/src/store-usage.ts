@@ -1,6 +1,15 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type ImageStore, parseDigest, type StoredBlob } from '@iii/oci';
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  chainIds,
+  type ImageStore,
+  listSnapshots,
+  parseDigest,
+  parseImageConfig,
+  parseManifest,
+  removeSnapshot,
+  type StoredBlob,
+} from '@iii/oci';
 import { removeMappedTree } from '@iii/sandbox';
 
 /** A blob of the store and its size (`ImageStore.blobs()`). */
@@ -12,6 +21,8 @@ export interface CacheUsage {
   blobs: StoredBlob[];
   /** Unpacked root filesystems no kept image needs. */
   rootfs: { digest: string; path: string; size: number }[];
+  /** Layer snapshots no kept image has (by chain ID); those of kept images stay, shared or not. */
+  snapshots: { chainId: string; path: string; size: number }[];
   bytes: number;
 }
 
@@ -48,8 +59,10 @@ export async function unreferencedCache(
   store: ImageStore,
   rootfsDir: string,
   keep: Iterable<string>,
+  snapshotsDir?: string,
 ): Promise<CacheUsage> {
-  const kept = await blobsOf(store, keep);
+  const keepList = [...keep];
+  const kept = await blobsOf(store, keepList);
   const blobs = (await listBlobs(store)).filter((b) => !kept.has(b.digest));
   const rootfs: CacheUsage['rootfs'] = [];
   for (const name of await readdir(rootfsDir).catch(() => [] as string[])) {
@@ -60,8 +73,49 @@ export async function unreferencedCache(
     const path = join(rootfsDir, name);
     rootfs.push({ digest, path, size: await treeSize(path) });
   }
-  const bytes = blobs.reduce((n, b) => n + b.size, 0) + rootfs.reduce((n, r) => n + r.size, 0);
-  return { blobs, rootfs, bytes };
+  const snapshots: CacheUsage['snapshots'] = [];
+  const needed = snapshotsDir ? await chainsOf(store, keepList) : undefined;
+  // A kept image whose layers cannot be told (its config unreadable) keeps every snapshot.
+  if (snapshotsDir && needed) {
+    for (const s of await listSnapshots(snapshotsDir)) {
+      if (needed.has(s.chainId)) continue;
+      snapshots.push({ chainId: s.chainId, path: s.dir, size: await treeSize(s.dir) });
+    }
+  }
+  const bytes =
+    blobs.reduce((n, b) => n + b.size, 0) +
+    rootfs.reduce((n, r) => n + r.size, 0) +
+    snapshots.reduce((n, r) => n + r.size, 0);
+  return { blobs, rootfs, snapshots, bytes };
+}
+
+/**
+ * The chain IDs of the layers of the images `digests` (manifests; an index reaches its stored
+ * platform manifests through `keep` itself), or undefined when one cannot be read.
+ */
+export async function chainsOf(
+  store: ImageStore,
+  digests: Iterable<string>,
+): Promise<Set<string> | undefined> {
+  const out = new Set<string>();
+  for (const digest of digests) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(store.blobPath(digest));
+    } catch {
+      // Not in the store: nothing of it is unpacked from this store either.
+      continue;
+    }
+    try {
+      const parsed = parseManifest(bytes);
+      if (parsed.kind !== 'manifest') continue;
+      const config = parseImageConfig(await readFile(store.blobPath(parsed.manifest.config.digest)));
+      for (const id of chainIds(config.rootfs.diff_ids)) out.add(id);
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
 }
 
 /** Deletes what {@link unreferencedCache} found and drops the store's index entries for it. */
@@ -70,10 +124,15 @@ export async function deleteCache(store: ImageStore, usage: CacheUsage): Promise
   await store.deleteBlobs(usage.blobs.map((b) => b.digest));
   for (const r of usage.rootfs) {
     parseDigest(r.digest);
-    await rm(r.path, { recursive: true, force: true }).catch(async (err: NodeJS.ErrnoException) => {
-      // Rootless, files of the image's other owners belong to subordinate ids: removed in the user namespace.
-      if ((err.code === 'EACCES' || err.code === 'EPERM') && (await removeMappedTree(r.path))) return;
-      throw err;
-    });
+    await removeOwnedTree(r.path);
   }
+  for (const s of usage.snapshots) await removeSnapshot(dirname(s.path), s.chainId, removeOwnedTree);
+}
+
+async function removeOwnedTree(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }).catch(async (err: NodeJS.ErrnoException) => {
+    // Rootless, files of the image's other owners belong to subordinate ids: removed in the user namespace.
+    if ((err.code === 'EACCES' || err.code === 'EPERM') && (await removeMappedTree(path))) return;
+    throw err;
+  });
 }

@@ -174,7 +174,14 @@ export const dfSchema = z.object({
       path: z.string().describe('The directory of unpacked images.'),
       bytes: z.number().describe('Bytes of the directory.'),
     })
-    .describe('Unpacked, read-only root file systems, one per image.'),
+    .describe('Unpacked, read-only root file systems, one per image run on a copy of its root.'),
+  snapshots: z
+    .object({
+      path: z.string().describe('The directory of unpacked layers.'),
+      bytes: z.number().describe('Bytes of the directory.'),
+      count: z.number().describe('Number of layer snapshots in it.'),
+    })
+    .describe('Unpacked image layers, one per chain ID, shared by every image that has them.'),
   sandboxes: z
     .object({
       path: z.string().describe('The directory of the workers\u2019 sandboxes.'),
@@ -188,7 +195,7 @@ export const dfSchema = z.object({
   workers: z.array(dfWorkerSchema).describe('Each worker directory under sandbox/workers.'),
   reclaimable: z
     .object({
-      images: z.number().describe('Bytes of blobs and unpacked images `iii worker prune` deletes.'),
+      images: z.number().describe('Bytes of blobs, unpacked images and layers `iii worker prune` deletes.'),
       sandboxes: z.number().describe('Bytes of sandbox directories `iii worker prune` deletes.'),
       total: z.number().describe('The sum: what `iii worker prune` frees.'),
     })

@@ -1,6 +1,9 @@
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Image, Layer } from '../image/types.js';
+import { sha256Digest } from '../image/digest.js';
+import { parseImageConfig } from '../image/schemas.js';
+import type { Image, ImageConfig, Layer } from '../image/types.js';
 import type { ImageStore, PullOptions } from '../store/image-store.js';
 import { LayerFormatError } from './errors.js';
 import type { UnpackLayer } from './layer-source.js';
@@ -114,7 +117,7 @@ export async function pullAndUnpackSnapshotsWith(
   snapshotsDir: string,
   options: PullAndUnpackSnapshotsOptions = {},
 ): Promise<PullAndUnpackSnapshotsResult> {
-  const diffIds = (await image.config()).rootfs.diff_ids;
+  const diffIds = (await configOf(image, store)).rootfs.diff_ids;
   const { image: stored, unpacked } = await pullWhileUnpacking(image, store, options, (layers, signal) => {
     if (diffIds.length !== layers.length) {
       throw new LayerFormatError(
@@ -130,6 +133,15 @@ export async function pullAndUnpackSnapshotsWith(
     );
   });
   return { image: stored, snapshots: unpacked };
+}
+
+/** The image config, from the store when it holds it (a stored image downloads nothing again). */
+async function configOf(image: Image, store: Pick<ImageStore, 'blobPath'>): Promise<ImageConfig> {
+  const { config } = await image.manifest();
+  const bytes = await readFile(store.blobPath(config.digest)).catch(() => undefined);
+  if (bytes && bytes.length === config.size && sha256Digest(bytes) === config.digest)
+    return parseImageConfig(bytes);
+  return image.config();
 }
 
 /**

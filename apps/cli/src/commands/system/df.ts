@@ -30,7 +30,7 @@ export default class SystemDf extends BaseCommand {
     });
     const dev = (await lstat(paths.home).catch(() => undefined))?.dev;
     const total = await new TreeMeter(dev).size(paths.home);
-    const parts = usage.store.bytes + usage.rootfs.bytes + usage.sandboxes.bytes;
+    const parts = usage.store.bytes + usage.rootfs.bytes + usage.snapshots.bytes + usage.sandboxes.bytes;
     const result = dfSchema.parse({
       home: paths.home,
       total,
@@ -50,6 +50,7 @@ export default class SystemDf extends BaseCommand {
       [
         ['images (compressed)', formatBytes(r.store.bytes), r.store.path],
         ['unpacked images', formatBytes(r.rootfs.bytes), r.rootfs.path],
+        [`unpacked layers (${r.snapshots.count})`, formatBytes(r.snapshots.bytes), r.snapshots.path],
         ['sandboxes and logs', formatBytes(r.sandboxes.bytes), r.sandboxes.path],
         ['other', formatBytes(r.other.bytes), r.home],
         ['total', formatBytes(r.total), r.home],

@@ -28,6 +28,8 @@ import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 interface PruneResult {
   blobs: number;
   rootfs: number;
+  /** Layer snapshots no kept image has (those of kept images stay, shared or not). */
+  snapshots: number;
   /** Sandbox directories (with their logs) of workers no longer in config.yaml. */
   sandboxes: string[];
   /** Bytes freed, or with --dry-run, that would be. */
@@ -133,20 +135,27 @@ export default class WorkerPrune extends BaseCommand {
       const nothing = (dryRun: boolean): PruneResult => ({
         blobs: 0,
         rootfs: 0,
+        snapshots: 0,
         sandboxes: [],
         freed: 0,
         dryRun,
         keptFor,
         dropped: [],
       });
-      if (usage.blobs.length === 0 && usage.rootfs.length === 0 && plan.sandboxes.length === 0) {
+      if (
+        usage.blobs.length === 0 &&
+        usage.rootfs.length === 0 &&
+        usage.snapshots.length === 0 &&
+        plan.sandboxes.length === 0
+      ) {
         note('Nothing to prune.');
         return nothing(flags['dry-run']);
       }
-      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length} unpacked images, ${plan.sandboxes.length} sandbox directories of removed workers)`;
+      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length} unpacked images, ${usage.snapshots.length} layer snapshots, ${plan.sandboxes.length} sandbox directories of removed workers)`;
       const result: PruneResult = {
         blobs: usage.blobs.length,
         rootfs: usage.rootfs.length,
+        snapshots: usage.snapshots.length,
         sandboxes: plan.sandboxes.map((s) => s.name),
         freed: bytes,
         dryRun: flags['dry-run'],
@@ -162,6 +171,7 @@ export default class WorkerPrune extends BaseCommand {
         if (!this.jsonEnabled()) {
           for (const b of usage.blobs) this.log(`blob      ${b.digest}  ${formatBytes(b.size)}`);
           for (const r of usage.rootfs) this.log(`unpacked  ${r.path}  ${formatBytes(r.size)}`);
+          for (const r of usage.snapshots) this.log(`snapshot  ${r.path}  ${formatBytes(r.size)}`);
           for (const s of plan.sandboxes) this.log(`sandbox   ${s.path}  ${formatBytes(s.bytes)}`);
         }
         note(`Would free ${summary}. Nothing was deleted (--dry-run).`);

@@ -109,7 +109,12 @@ export default class WorkerRemove extends BaseCommand {
     }
     for (const name of names) await runIiiHook(this, 'iii:worker-removed', { name, configPath });
     const paths = iiiPaths();
-    const usage = await unreferencedCache(new ImageStore(paths.store), paths.rootfs, lockedDigests(lock));
+    const usage = await unreferencedCache(
+      new ImageStore(paths.store),
+      paths.rootfs,
+      lockedDigests(lock),
+      paths.snapshots,
+    );
     if (usage.bytes > 0) {
       note(
         `${formatBytes(usage.bytes)} of cached images are no longer used by any worker; \`iii worker prune\` frees it.`,
