@@ -27,6 +27,7 @@ interface Df {
   total: number;
   store: { path: string; bytes: number; blobs: number };
   rootfs: { path: string; bytes: number };
+  snapshots: { path: string; bytes: number; count: number };
   sandboxes: { path: string; bytes: number };
   other: { bytes: number };
   images: {
@@ -109,9 +110,14 @@ describe('iii system df and prune (runc, built iii)', () => {
     expect(d.home).toBe(home);
     expect(d.total).toBe(await du(home));
     expect(d.store.bytes).toBe(await du(join(home, 'store')));
-    expect(d.rootfs.bytes).toBe(await du(join(home, 'rootfs')));
+    // Images are unpacked as shared layer snapshots; merged trees only where roots are copied.
+    expect(d.rootfs.bytes).toBe(existsSync(join(home, 'rootfs')) ? await du(join(home, 'rootfs')) : 0);
+    expect(d.snapshots.bytes).toBe(await du(join(home, 'snapshots')));
+    expect(d.snapshots.count).toBeGreaterThan(0);
     expect(d.sandboxes.bytes).toBe(await du(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers')));
-    expect(d.store.bytes + d.rootfs.bytes + d.sandboxes.bytes + d.other.bytes).toBe(d.total);
+    expect(d.store.bytes + d.rootfs.bytes + d.snapshots.bytes + d.sandboxes.bytes + d.other.bytes).toBe(
+      d.total,
+    );
     for (const w of d.workers) {
       expect(w.bytes).toBe(await du(join(sandboxOf(home, join(dir, 'config.yaml')), 'workers', w.name)));
       expect(w.logs).toBe(
@@ -127,7 +133,13 @@ describe('iii system df and prune (runc, built iii)', () => {
     const gone = d.images.find((i) => i.workers.length === 0)!;
     // Two copies of one image with another command: every layer is shared.
     expect(keep.shared).toBeGreaterThan(0);
-    expect(keep.unpacked).toBe(await du(join(home, 'rootfs', keep.digest.slice(7))));
+    // Unpacked: the image's layer snapshots, each counted whole (shared ones too).
+    const layers = JSON.parse((await ok('worker', 'inspect', 'keep', '--json')).stdout).layers as {
+      chainId: string;
+    }[];
+    let unpacked = 0;
+    for (const l of layers) unpacked += await du(join(home, 'snapshots', l.chainId.slice(7)));
+    expect(keep.unpacked).toBe(unpacked);
     expect(keep.prunable).toBe(false);
     expect(gone.prunable).toBe(true);
     expect(d.workers.map((w) => [w.name, w.configured, w.prunable])).toEqual([

@@ -207,6 +207,15 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
     // The shared snapshots are byte for byte what they were before both ran and wrote.
     for (const id of shared) expect(listing(join(snapshots(), id), true)).toEqual(before.get(id));
 
+    // inspect tells the shared layers from the image's own.
+    const layers = JSON.parse(await ok('worker', 'inspect', 'deletes', '--json')).layers as {
+      shared: boolean;
+    }[];
+    expect(layers.map((l) => l.shared)).toEqual([true, true, true, true, false]);
+    expect(await ok('worker', 'inspect', 'deletes')).toMatch(
+      /^Layers:\s+5 unpacked: 4 shared with other images/m,
+    );
+
     // Removing one worker: prune frees its own layer, and keeps every layer the running one uses.
     await ok('worker', 'remove', 'deletes', '--yes');
     const dry = JSON.parse(await ok('worker', 'prune', '--dry-run', '--json'));

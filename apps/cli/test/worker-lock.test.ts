@@ -143,7 +143,10 @@ describe('iii worker sync, verify and update', () => {
       argv: ['/usr/local/bin/iii-worker.sh'],
       resources: { cpus: 0.5, memory: '256Mi' },
     });
-    expect(info.rootfs).toContain(join(sb.home, 'rootfs'));
+    // Unpacked as one snapshot per layer (the busybox fixture has 4), none shared yet.
+    expect(info.layers).toHaveLength(4);
+    expect(info.layers.every((l: { shared: boolean; bytes: number }) => !l.shared && l.bytes > 0)).toBe(true);
+    expect(info.unpackedSize).toBeGreaterThan(0);
     expect(info.size).toBeGreaterThan(0);
     expect(info.env.API_TOKEN).toBe('****');
     expect(info.env.GREETING).toBe('hello');

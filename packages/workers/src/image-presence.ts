@@ -9,6 +9,8 @@ import {
   rootfsPath,
   snapshotDir,
 } from '@iii/oci';
+import { TreeMeter } from './disk-usage.js';
+import { chainsOf } from './store-usage.js';
 
 /**
  * Whether an image is fully present locally: its manifest, config and every layer in the store,
@@ -51,6 +53,11 @@ export interface StoredImageInfo {
   config: ImageConfig | undefined;
   /** The unpacked rootfs, or null when it is not unpacked. */
   rootfs: string | null;
+  /**
+   * Its layers unpacked as snapshots, lowest first (null when some are not): each with its size and
+   * whether another image of the store has it too (a prune of this image frees only the others).
+   */
+  layers: { chainId: string; path: string; bytes: number; shared: boolean }[] | null;
 }
 
 /** Describes a pinned image from the local store and rootfs cache only (no registry). */
@@ -58,8 +65,9 @@ export async function storedImageInfo(
   store: ImageStore,
   rootfsDir: string,
   digest: string,
+  snapshotsDir?: string,
 ): Promise<StoredImageInfo> {
-  const present = await imagePresent(store, rootfsDir, digest);
+  const present = await imagePresent(store, rootfsDir, digest, snapshotsDir);
   let size: number | null = null;
   let config: ImageConfig | undefined;
   try {
@@ -73,5 +81,34 @@ export async function storedImageInfo(
   }
   const path = rootfsPath(rootfsDir, digest);
   const unpacked = (await lstat(path).catch(() => undefined))?.isDirectory() === true;
-  return { present, size, config, rootfs: unpacked ? path : null };
+  return {
+    present,
+    size,
+    config,
+    rootfs: unpacked ? path : null,
+    layers: await layersInfo(store, digest, config, snapshotsDir),
+  };
+}
+
+async function layersInfo(
+  store: ImageStore,
+  digest: string,
+  config: ImageConfig | undefined,
+  snapshotsDir: string | undefined,
+): Promise<StoredImageInfo['layers']> {
+  if (!snapshotsDir || !config) return null;
+  const others = (await store.list()).map((e) => e.descriptor.digest).filter((d) => d !== digest);
+  const elsewhere = (await chainsOf(store, new Set(others))) ?? new Set<string>();
+  const out: NonNullable<StoredImageInfo['layers']> = [];
+  for (const chainId of chainIds(config.rootfs.diff_ids)) {
+    const dir = snapshotDir(snapshotsDir, chainId);
+    if (!(await lstat(join(dir, 'snapshot.json')).catch(() => undefined))) return null;
+    out.push({
+      chainId,
+      path: join(dir, 'fs'),
+      bytes: await new TreeMeter().size(dir),
+      shared: elsewhere.has(chainId),
+    });
+  }
+  return out;
 }

@@ -1,7 +1,14 @@
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IiiPaths, LockFile } from '@iii/config';
-import { type ImageStore, listSnapshots } from '@iii/oci';
+import {
+  chainIds,
+  type ImageStore,
+  listSnapshots,
+  parseImageConfig,
+  parseManifest,
+  snapshotDir,
+} from '@iii/oci';
 import { containerId, workerPaths } from '@iii/sandbox';
 import { type ImageUsage, storedManifests, TreeMeter } from './disk-usage.js';
 import { lockedDigests } from './locked-digests.js';
@@ -123,7 +130,9 @@ export async function diskUsage(options: {
   const images = [];
   for (const m of manifests) {
     const rootfs = join(paths.rootfs, m.digest.replace(/^sha256:/, ''));
-    const unpacked = (await exists(rootfs)) ? await new TreeMeter().size(rootfs) : null;
+    const unpacked = (await exists(rootfs))
+      ? await new TreeMeter().size(rootfs)
+      : await snapshotsSize(store, m.digest, paths.snapshots);
     images.push({
       digest: m.digest,
       names: names.get(m.digest) ?? [],
@@ -172,4 +181,26 @@ export async function diskUsage(options: {
     workers,
     reclaimable: { images: plan.cache.bytes, sandboxes: sandboxBytes, total: plan.bytes },
   };
+}
+
+/** Bytes of an image's layer snapshots (each whole, shared or not), or null when not all are there. */
+async function snapshotsSize(
+  store: ImageStore,
+  digest: string,
+  snapshotsDir: string,
+): Promise<number | null> {
+  try {
+    const parsed = parseManifest(await readFile(store.blobPath(digest)));
+    if (parsed.kind !== 'manifest') return null;
+    const config = parseImageConfig(await readFile(store.blobPath(parsed.manifest.config.digest)));
+    let total = 0;
+    for (const id of chainIds(config.rootfs.diff_ids)) {
+      const dir = snapshotDir(snapshotsDir, id);
+      if (!(await exists(join(dir, 'snapshot.json')))) return null;
+      total += await new TreeMeter().size(dir);
+    }
+    return total;
+  } catch {
+    return null;
+  }
 }

@@ -107,6 +107,17 @@ export const inspectSchema = z.looseObject({
   unpackedSize: maybe(z.number()).describe('Size of its unpacked root file system, in bytes.'),
   present: z.boolean().describe('Whether the pinned image is fully present locally.'),
   rootfs: maybe(z.string()).describe('Its unpacked root file system.'),
+  layers: maybe(
+    z.array(
+      z.object({
+        chainId: z.string().describe('Chain ID of the layer: its snapshot under $III_HOME/snapshots.'),
+        bytes: z.number().describe('Size of the unpacked layer.'),
+        shared: z
+          .boolean()
+          .describe('Whether another image in the store has it (a prune keeps it for that one).'),
+      }),
+    ),
+  ).describe('Its layers unpacked as snapshots, lowest first (null when not all are).'),
   entrypoint: z.array(z.string()).describe('ENTRYPOINT of the image.'),
   cmd: z.array(z.string()).describe('CMD of the image.'),
   argv: z.array(z.string()).describe('What runs, with `--url` set to the engine address.'),

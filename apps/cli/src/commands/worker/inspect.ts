@@ -58,6 +58,8 @@ interface InspectResult {
   unpackedSize: number | null;
   present: boolean;
   rootfs: string | null;
+  /** Its layers as snapshots (lowest first), with whether another stored image shares each. */
+  layers: { chainId: string; bytes: number; shared: boolean }[] | null;
   entrypoint: string[];
   cmd: string[];
   argv: string[];
@@ -146,7 +148,7 @@ export default class WorkerInspect extends BaseCommand {
     const engineUrl = engine?.address ?? `ws://${host}:${port}`;
 
     // Only the local store and rootfs cache: a missing image is shown as missing (`iii worker sync`).
-    const stored = pin ? await storedImageInfo(store, paths.rootfs, pin.digest) : undefined;
+    const stored = pin ? await storedImageInfo(store, paths.rootfs, pin.digest, paths.snapshots) : undefined;
     const imageConfig: Pick<ImageConfig, 'config'> = stored?.config ?? {};
     const rc = imageConfig.config ?? {};
     const size = stored?.size ?? null;
@@ -156,12 +158,17 @@ export default class WorkerInspect extends BaseCommand {
     const { values: config, written, unresolved } = inspectWorkerConfig(entry, process.env);
 
     const rootfs = stored?.rootfs ?? null;
+    const layers = stored?.layers ?? null;
     // The engine package is loaded only when needed (see running-engine.ts).
     const engineApi = await import('@iii/engine');
     // What the sandbox will run, from the same function it builds the runtime spec with.
     const planned = await planWorkerProcess({
       imageConfig,
-      ...(rootfs ? { imageRootfs: rootfs } : {}),
+      ...(layers
+        ? { imageRootfs: [...layers].reverse().map((l) => ({ path: l.path })) }
+        : rootfs
+          ? { imageRootfs: rootfs }
+          : {}),
       name: entry.name,
       config,
       engineUrl,
@@ -186,9 +193,14 @@ export default class WorkerInspect extends BaseCommand {
       index: pin?.index ?? null,
       platform: pin?.platform ?? null,
       size,
-      unpackedSize: rootfs ? await new TreeMeter().size(rootfs) : null,
+      unpackedSize: layers
+        ? layers.reduce((n, l) => n + l.bytes, 0)
+        : rootfs
+          ? await new TreeMeter().size(rootfs)
+          : null,
       present,
       rootfs,
+      layers: layers?.map(({ chainId, bytes, shared }) => ({ chainId, bytes, shared })) ?? null,
       entrypoint: rc.Entrypoint ?? [],
       cmd: rc.Cmd ?? [],
       argv: planned.argv,
@@ -280,6 +292,15 @@ export default class WorkerInspect extends BaseCommand {
       );
     }
     if (r.rootfs) row('Rootfs', r.rootfs);
+    if (r.layers) {
+      const shared = r.layers.filter((l) => l.shared);
+      const own = r.layers.filter((l) => !l.shared);
+      const sum = (ls: typeof own) => formatBytes(ls.reduce((n, l) => n + l.bytes, 0));
+      row(
+        'Layers',
+        `${r.layers.length} unpacked: ${shared.length} shared with other images (${sum(shared)}), ${own.length} its own (${sum(own)}: what a prune frees once no worker uses the image)`,
+      );
+    }
     row('Argv', r.argv.length > 0 ? JSON.stringify(r.argv) : '(none)');
     // Without a running iii the engine's address is what config.yaml says; `iii --port` would change it.
     const predicted =
