@@ -4,7 +4,8 @@
  * directly on the host, in the same run. Both are timed until `engine::workers::list` shows all 20.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,11 +93,16 @@ export const benchCase: BenchCase = {
         },
       );
     }
-    // The unpacked image rootfs holds the worker program and its node_modules for the host run.
-    const lock = await readFile(join(withWorkers, 'iii.lock'), 'utf8');
-    const digest = /digest: "?sha256:([0-9a-f]{64})/.exec(lock)?.[1];
-    if (!digest) throw new Error('no digest in iii.lock');
-    const app = join(home, 'rootfs', digest, 'app');
+    // The image layer with /app holds the worker program and its node_modules for the host run.
+    const inspect = await run(process.execPath, [bin, 'worker', 'inspect', names[0] as string, '--json'], {
+      env: { ...env, III_CONFIG_PATH: join(withWorkers, 'config.yaml') },
+    });
+    const layers = (JSON.parse(inspect.stdout) as { layers: { chainId: string }[] | null }).layers ?? [];
+    const app = layers
+      .map((l) => join(home, 'snapshots', l.chainId.slice('sha256:'.length), 'fs', 'app'))
+      .reverse()
+      .find((dir) => existsSync(join(dir, 'worker.js')));
+    if (!app) throw new Error('no image layer holds /app/worker.js');
 
     const timeIii = async (): Promise<number> => {
       const port = await freePort();
