@@ -7,7 +7,7 @@ import { DiffIdMismatchError, LayerFormatError, RootfsWriteError, UnpackError } 
 import { openLayerBlob } from './layer-blob.js';
 import type { UnpackLayer } from './layer-source.js';
 import { type LayerWriter, type TarEntryHeader, TruncatedEntryError } from './layer-writer.js';
-import { limitTarMetadata } from './tar-metadata-limit.js';
+import { TarMetadataLimit } from './tar-metadata-limit.js';
 
 export interface ApplyLayerOptions {
   readonly signal: AbortSignal;
@@ -29,18 +29,20 @@ export async function applyLayer(
   const { digest } = layer.descriptor;
   const blob = await openLayerBlob(layer, options);
 
-  let entryError: unknown;
+  let entryError: Error | undefined;
   const extract = tar.extract();
-  limitTarMetadata(
-    extract,
+  // tar-stream buffers PAX and GNU long-name bodies whole: this stage refuses a huge one first.
+  const limit = new TarMetadataLimit(
     (type, size) =>
       new LayerFormatError(`a ${type} tar header of ${size} bytes is larger than any valid one`, digest),
   );
-  extract.on('entry', (header: TarEntryHeader, stream: Readable, next: (error?: unknown) => void) => {
+  extract.on('entry', (entry, stream, next) => {
     if (options.signal.aborted) {
-      next(options.signal.reason);
+      next(options.signal.reason as Error);
       return;
     }
+    // tar-stream types `pax` loosely; it is the entry's PAX records, or null without any.
+    const header = entry as TarEntryHeader;
     writer.apply(header, stream).then(
       () => next(),
       (error: unknown) => {
@@ -71,7 +73,7 @@ export async function applyLayer(
     );
   }
   try {
-    await pipeline([Readable.from(blob.chunks, { objectMode: false }), ...stages, extract], {
+    await pipeline([Readable.from(blob.chunks, { objectMode: false }), ...stages, limit, extract], {
       signal: options.signal,
     });
   } catch (error) {

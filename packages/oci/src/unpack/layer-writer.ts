@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { entryPathComponents } from './entry-path.js';
 import { UnsupportedEntryError } from './errors.js';
@@ -21,7 +20,17 @@ export interface TarEntryHeader {
   linkname?: string | null | undefined;
   devmajor?: number | undefined;
   devminor?: number | undefined;
-  pax?: Record<string, string> | undefined;
+  pax?: Record<string, string> | null | undefined;
+}
+
+/** The data stream of one tar entry, as the parser hands it over (a tar-stream entry stream). */
+export interface EntryContent {
+  /** The chunks are Buffers (typed loosely by tar-stream). */
+  on(event: 'data', listener: (chunk: unknown) => void): unknown;
+  once(event: 'end' | 'close', listener: () => void): unknown;
+  once(event: 'error', listener: (error: unknown) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
 }
 
 export interface LayerWriterOptions {
@@ -156,7 +165,7 @@ export class LayerWriter extends SafeTree {
    * Applies one entry; `content` is its data stream, always drained before returning. A small file
    * may still be pending when this resolves (`finish` waits for it).
    */
-  async apply(header: TarEntryHeader, content: Readable): Promise<void> {
+  async apply(header: TarEntryHeader, content: EntryContent): Promise<void> {
     this.smallFiles.throwIfFailed();
     this.options.budget.chargeEntry();
     const components = entryPathComponents(header.name, this.layer);
@@ -356,7 +365,7 @@ export class LayerWriter extends SafeTree {
     return true;
   }
 
-  private async writeFile(fd: number, header: TarEntryHeader, content: Readable): Promise<void> {
+  private async writeFile(fd: number, header: TarEntryHeader, content: EntryContent): Promise<void> {
     try {
       await consume(content, (chunk) => writeAll(fd, chunk));
       const { owner, chmod, mtime } = this.finishOf(header);
@@ -457,7 +466,7 @@ function writeAll(fd: number, chunk: Buffer): void {
 }
 
 /** Feeds every chunk of `stream` to `onChunk`; rejects if the stream is torn down before its end. */
-function consume(stream: Readable, onChunk: (chunk: Buffer) => void): Promise<void> {
+function consume(stream: EntryContent, onChunk: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {
@@ -465,10 +474,10 @@ function consume(stream: Readable, onChunk: (chunk: Buffer) => void): Promise<vo
       settled = true;
       reject(error);
     };
-    stream.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk) => {
       if (settled) return;
       try {
-        onChunk(chunk);
+        onChunk(chunk as Buffer);
       } catch (error) {
         fail(error);
       }
@@ -478,7 +487,9 @@ function consume(stream: Readable, onChunk: (chunk: Buffer) => void): Promise<vo
       settled = true;
       resolve();
     });
-    stream.once('error', fail);
+    // The entry stream fails or closes early only when the parser stopped (tar-stream passes its
+    // own error to the entry): the pipeline reports why.
+    stream.once('error', () => fail(new TruncatedEntryError()));
     stream.once('close', () => fail(new TruncatedEntryError()));
   });
 }
@@ -490,6 +501,6 @@ export class TruncatedEntryError extends Error {
   }
 }
 
-function drain(stream: Readable): Promise<void> {
+function drain(stream: EntryContent): Promise<void> {
   return consume(stream, () => {});
 }

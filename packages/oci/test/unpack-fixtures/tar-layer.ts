@@ -48,7 +48,7 @@ export async function tarBytes(entries: readonly TarEntry[]): Promise<Buffer> {
           devminor: entry.devminor,
           size: type === 'file' ? content.length : 0,
         },
-        type === 'file' ? content : undefined,
+        type === 'file' ? content : Buffer.alloc(0),
         (error) => (error ? reject(error) : resolve()),
       );
     });
