@@ -1,5 +1,5 @@
 /**
- * Two rules of the codebase no linter here checks:
+ * Four rules of the codebase no linter here checks:
  * - no code under packages/*\/src or apps/*\/src touches an `_`-prefixed member of another
  *   library's object (`ws._socket`, `extract._parse`): private internals move between versions and
  *   pin dependencies. A class's own `_` members (`this._x`, or a member the same file declares)
@@ -13,6 +13,14 @@
  *   or defines a function of the names base exports; and the blocks taken from a library or
  *   written once elsewhere stay single: no hand-written concurrency limiter (p-limit), edit
  *   distance (fastest-levenshtein) or hand-padded table (the CLI's formatColumns).
+ * - no synchronous write on the engine's event loop: the engine's process routes every invocation
+ *   on one loop, and a write to a slow disk would stall them all. The files checked are every
+ *   module of packages/engine/src and everything they load, followed through relative imports,
+ *   re-exports, `import()`, `new URL('./x.js', import.meta.url)` (a thread's entry) and `@iii/*`
+ *   packages (to their src): that is how the engine unpacks an image when it starts a worker whose
+ *   rootfs is not cached, and how it writes logs. None of them may call `writeSync`, `writevSync`,
+ *   `writeFileSync` or `appendFileSync`. Calls that write no file content (mkdir, chmod, utimes,
+ *   close) are not covered. `syncWriteExceptions` lists the files that run off the main thread.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -56,6 +64,15 @@ function where(source: ts.SourceFile, node: ts.Node): string {
  * of a library's objects.
  */
 const protocolKeys = new Set(['_caller_worker_id']);
+
+/**
+ * Files loaded by the engine that may write synchronously, because they run in a thread of their
+ * own and never on the engine's event loop: the small-files thread of the unpack (a worker thread
+ * that writes batches of small files with synchronous calls, which is its purpose).
+ */
+const syncWriteExceptions = new Set(['packages/oci/src/unpack/small-files-thread.ts']);
+
+const syncWrites = new Set(['writeSync', 'writevSync', 'writeFileSync', 'appendFileSync']);
 
 /**
  * Names of the members that classes and object literals of this file implement. Interfaces and type
@@ -235,11 +252,122 @@ function secondImplementations(file: string, text: string): string[] {
     );
 }
 
+/** Module specifiers a file loads: imports, re-exports, `import()` and `new URL(x, import.meta.url)`. */
+export function loadedSpecifiers(source: ts.SourceFile): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      !(ts.isImportDeclaration(node) ? node.importClause?.isTypeOnly : node.isTypeOnly)
+    ) {
+      found.push(node.moduleSpecifier.text);
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      found.push(node.arguments[0].text);
+    } else if (
+      ts.isNewExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'URL' &&
+      node.arguments?.[0] &&
+      ts.isStringLiteral(node.arguments[0]) &&
+      node.arguments[1]?.getText(source) === 'import.meta.url'
+    ) {
+      found.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/** The source file a specifier of `from` names, or undefined for a module outside the repository. */
+function resolveSource(from: string, specifier: string): string | undefined {
+  const candidates = (base: string) => [
+    base.replace(/\.[cm]?js$/, '.ts'),
+    `${base}.ts`,
+    join(base, 'index.ts'),
+  ];
+  if (specifier.endsWith('.json')) return undefined;
+  let bases: string[];
+  if (specifier.startsWith('.')) bases = [join(from, '..', specifier)];
+  else {
+    const match = /^@iii\/([^/]+)(?:\/(.+))?$/.exec(specifier);
+    if (!match) return undefined;
+    bases = [join(root, 'packages', match[1] as string, 'src', match[2] ?? 'index')];
+  }
+  for (const base of bases) {
+    for (const candidate of candidates(base)) {
+      try {
+        readFileSync(candidate);
+        return candidate;
+      } catch {}
+    }
+  }
+  throw new Error(`${relative(root, from)}: cannot find the source of '${specifier}'`);
+}
+
+/** Every source file the engine's modules load, directly or not (relative to the repository). */
+function engineFiles(): string[] {
+  const start = sourceFiles('packages').filter(
+    (file) => file.startsWith(join(root, 'packages/engine/src/')) && !/\.test\.ts$/.test(file),
+  );
+  const seen = new Set<string>();
+  const queue = [...start];
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const specifier of loadedSpecifiers(parse(file))) {
+      const target = resolveSource(file, specifier);
+      if (target && !seen.has(target)) queue.push(target);
+    }
+  }
+  return [...seen].map((file) => relative(root, file)).sort();
+}
+
+/** Calls of a synchronous write (`fs.writeSync(...)`, `writeSync(...)`) and imports of one. */
+export function syncWriteUses(source: ts.SourceFile): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const name = ts.isIdentifier(callee)
+        ? callee.text
+        : ts.isPropertyAccessExpression(callee)
+          ? callee.name.text
+          : undefined;
+      if (name && syncWrites.has(name)) found.push(`${where(source, node)}: ${callee.getText(source)}`);
+    } else if (ts.isImportSpecifier(node) && syncWrites.has((node.propertyName ?? node.name).text)) {
+      found.push(`${where(source, node)}: import ${node.getText(source)}`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 describe('house rules', () => {
   it('no source touches an _-prefixed member of another library', () => {
     const files = [...sourceFiles('packages'), ...sourceFiles('apps')];
     expect(files.length).toBeGreaterThan(50);
     expect(files.flatMap((file) => privateMemberUses(parse(file)))).toEqual([]);
+  });
+
+  it('nothing the engine loads writes synchronously on its event loop', () => {
+    const files = engineFiles();
+    // The walk reaches the unpack (through @iii/workers) and the log writer (through @iii/sandbox).
+    expect(files).toContain('packages/oci/src/unpack/layer-writer.ts');
+    expect(files).toContain('packages/oci/src/unpack/small-files-thread.ts');
+    expect(files).toContain('packages/sandbox/src/logs/writer.ts');
+    for (const exception of syncWriteExceptions) expect(files).toContain(exception);
+    const checked = files.filter((file) => !syncWriteExceptions.has(file));
+    expect(checked.flatMap((file) => syncWriteUses(parse(join(root, file))))).toEqual([]);
   });
 
   it('no module of a package keeps mutable state at module level', () => {
@@ -302,5 +430,25 @@ describe('house rules', () => {
       'top-level seen is changed by the module',
       'top-level state is changed by the module',
     ]);
+    const writes = ts.createSourceFile(
+      'writes.ts',
+      [
+        "import fs, { writeSync as write } from 'node:fs';",
+        "import { writeFile } from 'node:fs/promises';",
+        'export async function f(fd: number) {',
+        "  write(fd, 'a');",
+        "  fs.appendFileSync('log', 'b');",
+        "  fs.mkdirSync('dir');",
+        "  await writeFile('c', 'd');",
+        '}',
+      ].join('\n'),
+      ts.ScriptTarget.Latest,
+      true,
+    );
+    expect(syncWriteUses(writes).map((line) => line.replace(/^[^ ]*: /, ''))).toEqual([
+      'import writeSync as write',
+      'fs.appendFileSync',
+    ]);
+    expect(loadedSpecifiers(writes)).toEqual(['node:fs', 'node:fs/promises']);
   });
 });

@@ -101,6 +101,10 @@ const createFlags =
   fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 const openInPool = promisify(fs.open);
 const mkdirInPool = promisify(fs.mkdir);
+const writevInPool = (fd: number, chunks: Buffer[]): Promise<number> =>
+  new Promise((resolve, reject) =>
+    fs.writev(fd, chunks, (error, written) => (error ? reject(error) : resolve(written))),
+  );
 
 /**
  * Applies the tar entries of one layer to its own empty staging directory, so that layers can be
@@ -367,7 +371,7 @@ export class LayerWriter extends SafeTree {
 
   private async writeFile(fd: number, header: TarEntryHeader, content: EntryContent): Promise<void> {
     try {
-      await consume(content, (chunk) => writeAll(fd, chunk));
+      await writeContent(fd, content);
       const { owner, chmod, mtime } = this.finishOf(header);
       if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
       if (chmod !== undefined) fs.fchmodSync(fd, chmod);
@@ -460,9 +464,99 @@ function isSpecial(type: string): boolean {
   return type === 'character-device' || type === 'block-device' || type === 'fifo';
 }
 
-function writeAll(fd: number, chunk: Buffer): void {
-  let offset = 0;
-  while (offset < chunk.length) offset += fs.writeSync(fd, chunk, offset, chunk.length - offset);
+/** Bytes of content that may wait for the write under way before the entry's stream is paused. */
+const maxQueuedBytes = 512 * 1024;
+
+/**
+ * Writes every chunk of `stream` to `fd` in libuv's thread pool, so a slow disk never blocks the
+ * event loop (the engine unpacks on its own loop when it starts a worker whose rootfs is not cached).
+ * The chunks that arrive while a write is under way are gathered into the next `writev`; the stream
+ * is paused while more than `maxQueuedBytes` wait. Settles only once no write is under way, so the
+ * caller may close `fd`; rejects if the stream is torn down before its end.
+ */
+function writeContent(fd: number, stream: EntryContent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let queue: Buffer[] = [];
+    let queued = 0;
+    let writing = false;
+    let paused = false;
+    let ended = false;
+    let failure: { error: unknown } | undefined;
+    let settled = false;
+    const settle = () => {
+      if (settled || writing) return;
+      if (failure) {
+        settled = true;
+        reject(failure.error);
+      } else if (ended && queue.length === 0) {
+        settled = true;
+        resolve();
+      }
+    };
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      settle();
+    };
+    const flush = () => {
+      if (writing || failure || queue.length === 0) return settle();
+      const chunks = queue;
+      queue = [];
+      queued = 0;
+      writing = true;
+      writevAll(fd, chunks).then(
+        () => {
+          writing = false;
+          if (paused) {
+            paused = false;
+            stream.resume();
+          }
+          flush();
+        },
+        (error: unknown) => {
+          writing = false;
+          fail(error);
+        },
+      );
+    };
+    stream.on('data', (data) => {
+      if (failure) return;
+      const chunk = data as Buffer;
+      queue.push(chunk);
+      queued += chunk.length;
+      if (queued >= maxQueuedBytes && !paused) {
+        paused = true;
+        stream.pause();
+      }
+      flush();
+    });
+    stream.once('end', () => {
+      ended = true;
+      flush();
+    });
+    // The entry stream fails or closes early only when the parser stopped (tar-stream passes its
+    // own error to the entry): the pipeline reports why.
+    const torn = () => {
+      if (!ended) fail(new TruncatedEntryError());
+    };
+    stream.once('error', torn);
+    stream.once('close', torn);
+  });
+}
+
+/** `writev` in the thread pool until every byte of `chunks` is written. */
+async function writevAll(fd: number, chunks: Buffer[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    let written = await writevInPool(fd, rest);
+    if (written === 0) throw new Error('writev wrote nothing');
+    let index = 0;
+    while (index < rest.length && written >= (rest[index] as Buffer).length) {
+      written -= (rest[index] as Buffer).length;
+      index += 1;
+    }
+    rest = rest.slice(index);
+    if (written > 0) rest[0] = (rest[0] as Buffer).subarray(written);
+  }
 }
 
 /** Feeds every chunk of `stream` to `onChunk`; rejects if the stream is torn down before its end. */
@@ -487,8 +581,7 @@ function consume(stream: EntryContent, onChunk: (chunk: Buffer) => void): Promis
       settled = true;
       resolve();
     });
-    // The entry stream fails or closes early only when the parser stopped (tar-stream passes its
-    // own error to the entry): the pipeline reports why.
+    // As in writeContent: the pipeline reports why the parser stopped.
     stream.once('error', () => fail(new TruncatedEntryError()));
     stream.once('close', () => fail(new TruncatedEntryError()));
   });
