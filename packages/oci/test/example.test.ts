@@ -1,40 +1,23 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busybox, pushFixture } from '@iii/tools/fixtures';
-import { runCommand, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { busybox, type ExampleRun, runReadmeExample } from '@iii/tools/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-let work: string;
-let registry: TestRegistry;
+let example: ExampleRun<{ digest: string; env: string[]; rootfs: string }>;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'oci-example-'));
-  registry = await startRegistry({ flavor: 'plain' });
-  await pushFixture('busybox', registry, 'demo/busybox:1');
+  example = await runReadmeExample(packageDir, 'examples/pull-and-unpack.ts', 'oci-example-');
 });
 afterAll(async () => {
-  await registry?.stop();
-  await rm(work, { recursive: true, force: true });
+  await example?.remove();
 });
 
 describe('README example script', () => {
   it('pulls, inspects and unpacks an image from a registry', async () => {
     const fixture = await busybox();
-    const out = await runCommand(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'examples/pull-and-unpack.ts',
-        `${registry.host}/demo/busybox:1`,
-        join(work, 'state'),
-      ],
-      { cwd: packageDir, env: { ...process.env, HOME: work } },
-    );
-    const result = JSON.parse(out);
+    const result = example.result;
     expect(result.digest).toBe(fixture.digest);
     expect(result.env).toContain('GREETING=hello');
     expect(await readFile(join(result.rootfs, 'etc/passwd'), 'utf8')).toContain('worker');

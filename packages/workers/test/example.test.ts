@@ -1,34 +1,33 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busybox, pushFixture } from '@iii/tools/fixtures';
-import { runCommand, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { busybox, type ExampleRun, runReadmeExample } from '@iii/tools/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-let work: string;
-let registry: TestRegistry;
+let example: ExampleRun<{
+  name: string;
+  digest: string;
+  config: Record<string, string>;
+  lock: string;
+  env: string[];
+  address: { rule: string };
+  argv: string[];
+  prunableBytes: number;
+  rootfs: string;
+}>;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'workers-example-'));
-  registry = await startRegistry({ flavor: 'plain' });
-  await pushFixture('busybox', registry, 'demo/busybox:1');
+  example = await runReadmeExample(packageDir, 'examples/add-and-plan.ts', 'workers-example-');
 });
 afterAll(async () => {
-  await registry?.stop();
-  await rm(work, { recursive: true, force: true });
+  await example?.remove();
 });
 
 describe('README example script', () => {
   it('resolves, installs, pins, locates and plans a worker, with nothing to prune', async () => {
     const fixture = await busybox();
-    const out = await runCommand(
-      process.execPath,
-      ['--import', 'tsx', 'examples/add-and-plan.ts', `${registry.host}/demo/busybox:1`, join(work, 'state')],
-      { cwd: packageDir, env: { ...process.env, HOME: work } },
-    );
-    const result = JSON.parse(out);
+    const result = example.result;
     expect(result.name).toBe('busybox');
     expect(result.digest).toBe(fixture.digest);
     // The image's ENV became `config:` defaults (system variables dropped), pinned in iii.lock.
