@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageStore, MediaTypes } from '@iii/oci';
+import { ImageStore } from '@iii/oci';
+import { putSmallImage } from '@iii/tools/fixtures';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deleteCache, unreferencedCache } from './store-usage.js';
 
@@ -9,24 +10,9 @@ let dir: string;
 let store: ImageStore;
 let rootfs: string;
 
+/** Stores a small image and gives it an unpacked root filesystem; returns its manifest digest. */
 async function image(tag: string, layers: string[]): Promise<string> {
-  const config = await store.putBytes(
-    Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, tag }),
-    ),
-  );
-  const layerDescs = [];
-  for (const l of layers) {
-    const d = await store.putBytes(Buffer.from(l));
-    layerDescs.push({ mediaType: MediaTypes.ociLayerGzip, digest: d.digest, size: d.size });
-  }
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MediaTypes.ociManifest,
-    config: { mediaType: MediaTypes.ociConfig, digest: config.digest, size: config.size },
-    layers: layerDescs,
-  };
-  const m = await store.putBytes(Buffer.from(JSON.stringify(manifest)));
+  const m = await putSmallImage(store, tag, layers);
   await mkdir(join(rootfs, m.digest.slice(7)), { recursive: true });
   await writeFile(join(rootfs, m.digest.slice(7), 'file'), `rootfs of ${tag}`);
   return m.digest;

@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { putSmallImage } from '@iii/tools/fixtures';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaTypes } from '../image/media-types.js';
 import { REF_NAME_ANNOTATION } from '../sources/oci-layout.js';
@@ -11,29 +12,11 @@ let store: ImageStore;
 
 /** Stores a small image (config, layers, manifest) and names it in index.json; returns its manifest digest. */
 async function image(tag: string, layers: string[]): Promise<string> {
-  const config = await store.putBytes(
-    Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, tag }),
-    ),
-  );
-  const layerDescs = [];
-  for (const l of layers) {
-    const d = await store.putBytes(Buffer.from(l));
-    layerDescs.push({ mediaType: MediaTypes.ociLayerGzip, digest: d.digest, size: d.size });
-  }
-  const bytes = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaTypes.ociManifest,
-      config: { mediaType: MediaTypes.ociConfig, digest: config.digest, size: config.size },
-      layers: layerDescs,
-    }),
-  );
-  const m = await store.putBytes(bytes);
+  const m = await putSmallImage(store, tag, layers);
   await store.updateIndex((manifests) => [
     ...manifests,
     {
-      mediaType: MediaTypes.ociManifest,
+      mediaType: m.mediaType,
       digest: m.digest,
       size: m.size,
       annotations: { [REF_NAME_ANNOTATION]: tag },
