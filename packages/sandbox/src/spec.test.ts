@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NoCommandError, UnknownUserError } from './errors.js';
-import { buildResources, buildSpec, hostIdOf } from './spec.js';
+import { type BuildSpecInput, buildResources, buildSpec, hostIdOf } from './spec.js';
 
 const base = {
   engineUrl: 'ws://127.0.0.1:49134',
@@ -8,6 +8,10 @@ const base = {
   hostsFile: '/state/w/hosts',
   resolvFile: '/state/w/resolv.conf',
 };
+
+/** {@link buildSpec} of worker `w` from `imageConfig`, with the paths of `base` and the given extras. */
+const specOf = (imageConfig: BuildSpecInput['imageConfig'], extra: Partial<BuildSpecInput> = {}) =>
+  buildSpec({ ...base, imageConfig, worker: { name: 'w' }, ...extra });
 
 const PASSWD =
   'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n';
@@ -42,56 +46,34 @@ describe('buildSpec', () => {
   const image = { config: { Entrypoint: ['/bin/w'], WorkingDir: '/app', User: 'app' } };
 
   it('runs the image USER resolved from the image passwd and group files', () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: image,
-      worker: { name: 'w' },
-      passwd: PASSWD,
-      group: GROUP,
-    });
+    const spec = specOf(image, { passwd: PASSWD, group: GROUP });
     expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [50, 29] });
     expect(spec.process.env).toContain('HOME=/home/app');
     expect(spec.process.cwd).toBe('/app');
   });
 
   it('accepts numeric uid:gid and names for group', () => {
-    const s1 = buildSpec({
-      ...base,
-      imageConfig: { config: { Cmd: ['/x'], User: '4242:77' } },
-      worker: { name: 'w' },
-    });
+    const s1 = specOf({ config: { Cmd: ['/x'], User: '4242:77' } });
     expect(s1.process.user).toEqual({ uid: 4242, gid: 77 });
-    const s2 = buildSpec({
-      ...base,
-      imageConfig: { config: { Cmd: ['/x'], User: '33:staff' } },
-      worker: { name: 'w' },
-      passwd: PASSWD,
-      group: GROUP,
-    });
+    const s2 = specOf({ config: { Cmd: ['/x'], User: '33:staff' } }, { passwd: PASSWD, group: GROUP });
     expect(s2.process.user).toEqual({ uid: 33, gid: 50 });
   });
 
   it('runs as root in / when the image sets no USER or WorkingDir', () => {
-    const spec = buildSpec({ ...base, imageConfig: { config: { Cmd: ['/x'] } }, worker: { name: 'w' } });
+    const spec = specOf({ config: { Cmd: ['/x'] } });
     expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
     expect(spec.process.cwd).toBe('/');
     expect(spec.process.capabilities.effective).toContain('CAP_CHOWN');
   });
 
   it('gives a non-root user no effective capabilities', () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: image,
-      worker: { name: 'w' },
-      passwd: PASSWD,
-      group: GROUP,
-    });
+    const spec = specOf(image, { passwd: PASSWD, group: GROUP });
     expect(spec.process.capabilities.effective).toEqual([]);
     expect(spec.process.capabilities.bounding).toHaveLength(13);
   });
 
   it('keeps raw sockets from a worker on the host network, where they could read loopback traffic', () => {
-    const host = buildSpec({ ...base, imageConfig: { config: { Cmd: ['/x'] } }, worker: { name: 'w' } });
+    const host = specOf({ config: { Cmd: ['/x'] } });
     expect(host.process.capabilities.bounding).not.toContain('CAP_NET_RAW');
     expect(host.process.capabilities.effective).not.toContain('CAP_NET_RAW');
     const own = buildSpec({
@@ -103,22 +85,17 @@ describe('buildSpec', () => {
   });
 
   it('refuses a USER name the image does not define', () => {
-    expect(() =>
-      buildSpec({
-        ...base,
-        imageConfig: { config: { Cmd: ['/x'], User: 'ghost' } },
-        worker: { name: 'w' },
-        passwd: PASSWD,
-      }),
-    ).toThrow(UnknownUserError);
+    expect(() => specOf({ config: { Cmd: ['/x'], User: 'ghost' } }, { passwd: PASSWD })).toThrow(
+      UnknownUserError,
+    );
   });
 
   it('refuses an image with nothing to run', () => {
-    expect(() => buildSpec({ ...base, imageConfig: {}, worker: { name: 'w' } })).toThrow(NoCommandError);
+    expect(() => specOf({})).toThrow(NoCommandError);
   });
 
   it('shares the host network by default and isolates it with network: none', () => {
-    const host = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD });
+    const host = specOf(image, { passwd: PASSWD });
     expect(host.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount']);
     const none = buildSpec({
       ...base,
@@ -130,7 +107,7 @@ describe('buildSpec', () => {
   });
 
   it('bind-mounts hosts and resolv.conf read-only and keeps /proc, /dev and /tmp private', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD });
+    const spec = specOf(image, { passwd: PASSWD });
     const byDest = Object.fromEntries(spec.mounts.map((m) => [m.destination, m]));
     expect(byDest['/etc/hosts']).toMatchObject({ type: 'bind', source: base.hostsFile });
     expect(byDest['/etc/hosts']?.options).toContain('ro');
@@ -145,18 +122,9 @@ describe('buildSpec', () => {
   });
 
   it('caps RLIMIT_NOFILE at the host hard limit', () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: image,
-      worker: { name: 'w' },
-      passwd: PASSWD,
-      hostLimits: { nofile: { soft: 1024, hard: 20_000 } },
-    });
+    const spec = specOf(image, { passwd: PASSWD, hostLimits: { nofile: { soft: 1024, hard: 20_000 } } });
     expect(spec.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', hard: 20_000, soft: 20_000 }]);
-    const unlimited = buildSpec({
-      ...base,
-      imageConfig: image,
-      worker: { name: 'w' },
+    const unlimited = specOf(image, {
       passwd: PASSWD,
       hostLimits: { nofile: { soft: 1024, hard: Number.POSITIVE_INFINITY } },
     });
@@ -164,7 +132,7 @@ describe('buildSpec', () => {
   });
 
   it('sets no rlimits when the host limits are unknown, so the runtime inherits its own', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD });
+    const spec = specOf(image, { passwd: PASSWD });
     expect(spec.process.rlimits).toBeUndefined();
   });
 
@@ -185,7 +153,7 @@ describe('buildSpec rootless', () => {
   const rootless = { uid: 1001, gid: 1002 };
 
   it('maps the image user to the caller in a user namespace of its own', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, passwd: PASSWD, rootless });
+    const spec = specOf(image, { passwd: PASSWD, rootless });
     expect(spec.linux.namespaces).toContainEqual({ type: 'user' });
     expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: 1001, size: 1 }]);
     expect(spec.linux.gidMappings).toEqual([{ containerID: 0, hostID: 1002, size: 1 }]);
@@ -194,14 +162,10 @@ describe('buildSpec rootless', () => {
   });
 
   it("runs a USER image as the sandbox's root, the only id mapped, with that user's HOME", () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: { config: { ...image.config, User: 'app' } },
-      worker: { name: 'w' },
-      passwd: PASSWD,
-      group: GROUP,
-      rootless,
-    });
+    const spec = specOf(
+      { config: { ...image.config, User: 'app' } },
+      { passwd: PASSWD, group: GROUP, rootless },
+    );
     expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
     expect(spec.process.env).toContain('HOME=/home/app');
     expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: 1001, size: 1 }]);
@@ -209,7 +173,7 @@ describe('buildSpec rootless', () => {
   });
 
   it('binds the host /sys read-only and gives devpts no unmapped group, as runc spec --rootless does', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, rootless });
+    const spec = specOf(image, { rootless });
     const sys = spec.mounts.find((m) => m.destination === '/sys');
     expect(sys).toEqual({
       destination: '/sys',
@@ -223,13 +187,7 @@ describe('buildSpec rootless', () => {
   });
 
   it("repeats the locked flags of the state directory's mount on the /etc binds", () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: image,
-      worker: { name: 'w' },
-      rootless,
-      lockedBindFlags: ['nosuid', 'nodev', 'noexec', 'relatime'],
-    });
+    const spec = specOf(image, { rootless, lockedBindFlags: ['nosuid', 'nodev', 'noexec', 'relatime'] });
     for (const dest of ['/etc/hosts', '/etc/resolv.conf']) {
       expect(spec.mounts.find((m) => m.destination === dest)?.options).toEqual([
         'rbind',
@@ -256,10 +214,7 @@ describe('buildSpec rootless', () => {
   });
 
   it('mounts the overlay root first, for the runtime to mount inside the user namespace', () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: image,
-      worker: { name: 'w' },
+    const spec = specOf(image, {
       rootless,
       rootfsOverlay: { lower: '/cache/img', upper: '/state/w/upper', work: '/state/w/work' },
     });
@@ -272,7 +227,7 @@ describe('buildSpec rootless', () => {
   });
 
   it('leaves the rootful spec without user namespace, mappings or overlay mount', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' } });
+    const spec = specOf(image);
     expect(spec.linux.namespaces).not.toContainEqual({ type: 'user' });
     expect(spec.linux.uidMappings).toBeUndefined();
     expect(spec.mounts.find((m) => m.destination === '/sys')?.type).toBe('sysfs');
@@ -297,7 +252,7 @@ describe('buildSpec rootless with subordinate ids', () => {
   };
 
   it('maps root to the caller and ids 1 and up to the ranges, in order', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, rootless });
+    const spec = specOf(image, { rootless });
     expect(spec.linux.uidMappings).toEqual([
       { containerID: 0, hostID: 1001, size: 1 },
       { containerID: 1, hostID: 100000, size: 65536 },
@@ -315,31 +270,22 @@ describe('buildSpec rootless with subordinate ids', () => {
   });
 
   it("runs the image's USER as itself, without supplementary groups (runc refuses them rootless)", () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: { config: { ...image.config, User: 'app' } },
-      worker: { name: 'w' },
-      passwd: PASSWD,
-      group: GROUP,
-      rootless,
-    });
+    const spec = specOf(
+      { config: { ...image.config, User: 'app' } },
+      { passwd: PASSWD, group: GROUP, rootless },
+    );
     expect(spec.process.user).toEqual({ uid: 1000, gid: 1000 });
     expect(spec.process.env).toContain('HOME=/home/app');
     expect(spec.process.capabilities.effective).toEqual([]);
   });
 
   it('runs a USER beyond the mapped ids as root', () => {
-    const spec = buildSpec({
-      ...base,
-      imageConfig: { config: { ...image.config, User: '70000:70000' } },
-      worker: { name: 'w' },
-      rootless,
-    });
+    const spec = specOf({ config: { ...image.config, User: '70000:70000' } }, { rootless });
     expect(spec.process.user).toEqual({ uid: 0, gid: 0 });
   });
 
   it('gives devpts the tty group, which is mapped now', () => {
-    const spec = buildSpec({ ...base, imageConfig: image, worker: { name: 'w' }, rootless });
+    const spec = specOf(image, { rootless });
     expect(spec.mounts.find((m) => m.destination === '/dev/pts')?.options).toContain('gid=5');
   });
 });
