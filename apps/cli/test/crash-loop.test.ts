@@ -1,25 +1,14 @@
 // A worker that exits at once, next to a healthy one, for about a minute: what `list` and `inspect`
 // show of the crash loop, and that the healthy worker is not disturbed (built `iii`, runc, registry).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { busybox, crashingImage, pushFixture } from '@iii/tools/fixtures';
-import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
+import { requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IiiProject, type Result } from './iii-project.ts';
 import { until } from './until.ts';
-
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 
 /** How long the two workers run side by side before the checks. */
 const SOAK_MS = 60_000;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface Row {
   name: string;
@@ -34,38 +23,22 @@ interface Row {
 
 describe('a crash-looping worker beside a healthy one (about a minute, runc, real registry)', () => {
   let registry: TestRegistry;
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-  let engine: ChildProcess | undefined;
-  let engineExit: Promise<number | null>;
-  let engineOutput = '';
+  let project: IiiProject;
   /** Every trigger of the healthy worker during the soak, and every list row of it. */
   const answers: Result[] = [];
   const healthyRows: Row[] = [];
   let healthyPid: number | undefined;
 
-  const iii = (...args: string[]): Promise<Result> =>
-    new Promise((resolve) => {
-      const child = execFile(process.execPath, [bin, ...args], { env, cwd: dir }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end();
-    });
-  const list = async (): Promise<Row[]> => {
-    const r = await iii('worker', 'list', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as { workers: Row[] }).workers;
-  };
+  const iii = (...args: string[]) => project.iii(...args);
+  const list = () => project.list<Row>();
   const row = async (name: string) => (await list()).find((w) => w.name === name);
 
   beforeAll(async () => {
     requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry']);
     registry = await startRegistry({ flavor: 'plain' });
     await pushFixture('node-worker', registry, 'iii/node-worker:1');
-    dir = await mkdtemp(join(tmpdir(), 'iii-crashloop-'));
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('III_')));
-    env = { ...base, III_HOME: join(dir, 'home'), III_CONFIG_PATH: join(dir, 'config.yaml'), CI: 'true' };
-    const crashRef = await crashingImage((await busybox()).ref, join(dir, 'crashy-layout'));
+    project = await IiiProject.create('iii-crashloop-');
+    const crashRef = await crashingImage((await busybox()).ref, join(project.dir, 'crashy-layout'));
     for (const args of [
       [`${registry.host}/iii/node-worker:1`, '--name', 'healthy'],
       [crashRef, '--name', 'crashy'],
@@ -73,16 +46,7 @@ describe('a crash-looping worker beside a healthy one (about a minute, runc, rea
       const r = await iii('worker', 'add', ...args);
       expect(r.code, r.stderr).toBe(0);
     }
-    const port = await freePort();
-    engine = spawn(process.execPath, [bin, 'start', '--port', String(port)], {
-      env,
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engineExit = new Promise((resolve) => engine?.once('exit', (code) => resolve(code)));
-    await until('the healthy worker answers', async () => {
+    await project.start('the healthy worker answers', async () => {
       const r = await iii('trigger', 'node-worker::env', '--timeout', '5s');
       return r.code === 0;
     });
@@ -99,18 +63,15 @@ describe('a crash-looping worker beside a healthy one (about a minute, runc, rea
   }, 400_000);
 
   afterAll(async () => {
-    if (engine && engine.exitCode === null) {
-      engine.kill('SIGTERM');
-      await engineExit;
-    }
+    await project?.stop();
     await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await project?.remove();
   });
 
   it('keeps the healthy worker connected, triggerable and never restarted', async () => {
     expect(answers.length).toBeGreaterThan(3);
     for (const a of answers) {
-      expect(a.code, `${a.stderr}\niii output:\n${engineOutput}`).toBe(0);
+      expect(a.code, `${a.stderr}\niii output:\n${project.engineOutput}`).toBe(0);
       expect(JSON.parse(a.stdout)).toEqual({ greeting: 'hello-from-image' });
     }
     expect(healthyPid).toBeGreaterThan(0);

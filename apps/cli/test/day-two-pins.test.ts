@@ -1,31 +1,14 @@
 // Pins over time, through the built `iii`, runc and a real registry whose tag moves: a running
 // worker that lags behind its pin says so, a rename keeps the pin, `enabled: false` keeps an entry
 // without running it, a commented-out worker can be repaired, and rollback works with the registry down.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { busybox, crashingImage } from '@iii/tools/fixtures';
-import {
-  freePort,
-  registryRef,
-  requireTools,
-  skopeoCopy,
-  startRegistry,
-  type TestRegistry,
-} from '@iii/tools/test-env';
+import { registryRef, requireTools, skopeoCopy, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { IiiProject, type Result } from './iii-project.ts';
 import { until } from './until.ts';
-
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface Row {
   name: string;
@@ -40,24 +23,15 @@ interface Lock {
 
 describe('pins over time: update, rename, enabled, rollback (runc, registry)', () => {
   let registry: TestRegistry | undefined;
+  let project: IiiProject;
   let dir: string;
-  let env: NodeJS.ProcessEnv;
-  let engine: ChildProcess | undefined;
-  let engineExit: Promise<number | null> = Promise.resolve(null);
-  let engineOutput = '';
   let image: string;
   let layoutA: string;
   let layoutB: string;
   let digestA: string;
   let digestB: string;
 
-  const iii = (...args: string[]): Promise<Result> =>
-    new Promise((resolve) => {
-      const child = execFile(process.execPath, [bin, ...args], { env, cwd: dir }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end();
-    });
+  const iii = (...args: string[]) => project.iii(...args);
   const ok = async (...args: string[]): Promise<Result> => {
     const r = await iii(...args);
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -71,34 +45,15 @@ describe('pins over time: update, rename, enabled, rollback (runc, registry)', (
   /** Points the tag at one of the two images. */
   const pushAs = (layout: string) =>
     skopeoCopy(layout, registryRef(registry!, 'iii/app:1'), { destRegistry: registry! });
-  const startIii = async () => {
-    const port = await freePort();
-    engineOutput = '';
-    const child = spawn(process.execPath, [bin, 'start', '--port', String(port)], {
-      env,
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engineExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    engine = child;
-    await until('iii started its workers', async () => /started \d+ of \d+ worker/.test(engineOutput));
-  };
-  const stopIii = async () => {
-    if (engine && engine.exitCode === null) {
-      engine.kill('SIGTERM');
-      await engineExit;
-    }
-    engine = undefined;
-  };
+  const startIii = () =>
+    project.start('iii started its workers', (output) => /started \d+ of \d+ worker/.test(output));
+  const stopIii = () => project.stop();
 
   beforeAll(async () => {
     requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry']);
     registry = await startRegistry({ flavor: 'plain' });
-    dir = await mkdtemp(join(tmpdir(), 'iii-day-two-pins-'));
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('III_')));
-    env = { ...base, III_HOME: join(dir, 'home'), III_CONFIG_PATH: join(dir, 'config.yaml'), CI: 'true' };
+    project = await IiiProject.create('iii-day-two-pins-');
+    dir = project.dir;
     const source = (await busybox()).ref;
     const script = (v: string) => `trap "exit 0" TERM; echo version ${v}; while :; do sleep 0.2; done`;
     layoutA = (await crashingImage(source, join(dir, 'a'), script('A'))).replace(/^oci-layout:/, 'oci:');
@@ -112,9 +67,9 @@ describe('pins over time: update, rename, enabled, rollback (runc, registry)', (
   }, 300_000);
 
   afterAll(async () => {
-    await stopIii();
+    await project?.stop();
     await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await project?.remove();
   });
 
   it('after update, list and inspect show that the running digest is not the pinned one, until restart', async () => {
@@ -188,7 +143,7 @@ describe('pins over time: update, rename, enabled, rollback (runc, registry)', (
     await writeFile(join(dir, 'config.yaml'), (await config()).replace('name: svc', 'name: web'));
     await startIii();
     await until('web runs', async () => (await row('web'))?.status === 'running');
-    expect(engineOutput).toContain('worker "web" keeps the pin of "svc"');
+    expect(project.engineOutput).toContain('worker "web" keeps the pin of "svc"');
     expect((await lock()).workers.web?.digest).toBe(digestA);
     expect((await lock()).workers.svc).toBeUndefined();
     expect((await iii('worker', 'logs', 'web', '-n', '1')).stdout).toContain('version A');
@@ -227,7 +182,7 @@ describe('pins over time: update, rename, enabled, rollback (runc, registry)', (
       (await config()).replace(/(- name: front\n)/, '$1    enabled: false\n'),
     );
     await startIii();
-    expect(engineOutput).toContain('enabled: false in config.yaml: front');
+    expect(project.engineOutput).toContain('enabled: false in config.yaml: front');
     expect((await row('front'))?.status).toBe('disabled');
     const start = await iii('worker', 'start', 'front');
     expect(start.code).toBe(1);

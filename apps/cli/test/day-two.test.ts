@@ -1,29 +1,19 @@
 // Living with workers for weeks, through the built `iii` and runc: removing a worker in any state
 // (also by editing config.yaml), a stop that outlasts a restart of `iii`, and logs that belong to one
 // instance of a worker and hold everything it printed.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { busybox, crashingImage } from '@iii/tools/fixtures';
-import { freePort, requireTools } from '@iii/tools/test-env';
+import { requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { IiiProject } from './iii-project.ts';
 import { sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-
 /** The bound of the issue: a removed worker has no process and no list row within 15 s. */
 const REMOVE_BOUND_MS = 15_000;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface Row {
   name: string;
@@ -57,61 +47,27 @@ async function traces(home: string, name: string): Promise<string[]> {
 }
 
 describe('removing, stopping and the logs of workers over time (runc, built iii)', () => {
+  let project: IiiProject;
   let dir: string;
   let home: string;
-  let env: NodeJS.ProcessEnv;
-  let engine: ChildProcess | undefined;
-  let engineExit: Promise<number | null> = Promise.resolve(null);
-  let engineOutput = '';
   let crashRef: string;
   let quietRef: string;
   let chattyRef: string;
 
-  const iii = (...args: string[]): Promise<Result> =>
-    new Promise((resolve) => {
-      const child = execFile(process.execPath, [bin, ...args], { env, cwd: dir }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end();
-    });
-  const list = async (): Promise<Row[]> => {
-    const r = await iii('worker', 'list', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    return (JSON.parse(r.stdout) as { workers: Row[] }).workers;
-  };
+  const iii = (...args: string[]) => project.iii(...args);
+  const list = () => project.list<Row>();
   const row = async (name: string) => (await list()).find((w) => w.name === name);
   const add = async (ref: string, name: string) => {
     const r = await iii('worker', 'add', ref, '--name', name);
     expect(r.code, r.stderr).toBe(0);
   };
-  const startIii = async () => {
-    const port = await freePort();
-    engineOutput = '';
-    const child = spawn(process.execPath, [bin, 'start', '--port', String(port)], {
-      env,
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engineExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    engine = child;
-    await until('iii listening', async () => engineOutput.includes('started '));
-  };
-  const stopIii = async () => {
-    if (engine && engine.exitCode === null) {
-      engine.kill('SIGTERM');
-      await engineExit;
-    }
-    engine = undefined;
-  };
+  const startIii = () => project.start('iii listening', (output) => output.includes('started '));
+  const stopIii = () => project.stop();
 
   beforeAll(async () => {
     requireTools(['runc', 'skopeo', 'umoci', 'buildah']);
-    dir = await mkdtemp(join(tmpdir(), 'iii-day-two-'));
-    home = join(dir, 'home');
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('III_')));
-    env = { ...base, III_HOME: home, III_CONFIG_PATH: join(dir, 'config.yaml'), CI: 'true' };
+    project = await IiiProject.create('iii-day-two-');
+    ({ dir, home } = project);
     const source = (await busybox()).ref;
     crashRef = await crashingImage(source, join(dir, 'crashy-layout'));
     quietRef = await crashingImage(
@@ -132,8 +88,7 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
   }, 300_000);
 
   afterAll(async () => {
-    await stopIii();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await project?.remove();
   });
 
   it('remove ends a worker waiting in restart backoff: no process and no list row within 15 s', async () => {
@@ -180,7 +135,9 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
       async () =>
         (await row('crashy-by-hand')) === undefined && (await traces(home, 'crashy-by-hand')).length === 0,
     );
-    expect(engineOutput).toContain('worker "crashy-by-hand" is no longer in config.yaml; not restarted');
+    expect(project.engineOutput).toContain(
+      'worker "crashy-by-hand" is no longer in config.yaml; not restarted',
+    );
   }, 120_000);
 
   it('logs --since returns all 300 lines a worker printed; -n all too; the default is the last 100', async () => {
@@ -245,7 +202,7 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
     expect(held).toMatchObject({ status: 'stopped' });
     expect(held?.pid).toBeNull();
     expect(Number.isNaN(Date.parse(held?.stoppedAt ?? ''))).toBe(false);
-    expect(engineOutput).toContain('stopped with `iii worker stop`: quiet');
+    expect(project.engineOutput).toContain('stopped with `iii worker stop`: quiet');
     const text = await iii('worker', 'list');
     expect(text.stdout).toMatch(/^quiet\s.*stopped \(until `iii worker start`\)/m);
     // Without iii too, the list says so.
