@@ -111,6 +111,63 @@ function cliOf(user: string, dir: string, home: string) {
   return { command, iii };
 }
 
+/**
+ * Gives `dir` to the user (mode 0700) and copies the busybox-users image into it as an OCI layout the
+ * user owns; returns the image's `oci-layout:` reference.
+ */
+async function prepareUserDir(dir: string, uid: number, gid: number): Promise<string> {
+  await chown(dir, uid, gid);
+  await chmod(dir, 0o700);
+  const layout = join(dir, 'user-image');
+  await runCommand('skopeo', ['copy', '--quiet', (await busyboxUsers()).ref, `oci:${layout}:user`]);
+  // Written by root with private modes: hand the layout to the user, who adds it.
+  await run('chown', ['-R', `${uid}:${gid}`, layout]);
+  return `oci-layout:${layout}:user`;
+}
+
+/** `iii start` run as a user in the background, with what it printed so far and its exit. */
+interface StartedIii {
+  child: ChildProcess;
+  output: string;
+  exit: Promise<number | null>;
+}
+
+/** Starts `iii start --port <port>` as `user` through `su`, collecting its output. */
+function startAs(user: string, dir: string, home: string, port: number): StartedIii {
+  const child = spawn(
+    'su',
+    [user, '-s', '/bin/bash', '-c', cliOf(user, dir, home).command(['start', '--port', String(port)])],
+    { stdio: 'pipe' },
+  );
+  const started: StartedIii = {
+    child,
+    output: '',
+    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  child.stdout?.on('data', (d: Buffer) => (started.output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (started.output += d.toString()));
+  return started;
+}
+
+/** Ends what the test started as the user: `iii`, and every process of `uid` or of its subordinate ids. */
+async function killUserProcesses(engine: StartedIii | undefined, uid: number | undefined, sub?: Range) {
+  if (engine && engine.child.exitCode === null) {
+    engine.child.kill('SIGKILL');
+    await engine.exit;
+  }
+  for (const pid of uid ? await processesOf(uid, sub) : []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** Gives the checkout its modes back and deletes the test user. */
+async function removeUser(user: string | undefined, restoreModes: (() => Promise<void>) | undefined) {
+  await restoreModes?.();
+  if (user) await run('userdel', [user]).catch(() => {});
+}
+
 describe('iii runs workers rootless as an ordinary user (runc, user namespaces)', () => {
   let registry: TestRegistry;
   let user: string;
@@ -125,12 +182,10 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
   /** The busybox-users image (`USER 1000:1000`, files of 1000 and 2000), as an OCI layout the user can read. */
   let userImage: string;
   let restoreModes: (() => Promise<void>) | undefined;
-  let engine: ChildProcess | undefined;
-  let engineOutput = '';
-  let engineExit: Promise<number | null> | undefined;
+  let engine: StartedIii | undefined;
+  const engineOutput = () => engine?.output ?? '';
 
   const iii = (...args: string[]) => cliOf(user, dir, home).iii(...args);
-  const command = (args: string[]) => cliOf(user, dir, home).command(args);
   const list = async (): Promise<ListRow[]> => {
     const r = await iii('worker', 'list', '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -163,38 +218,23 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     sub = range;
     subGid = gidRange;
     dir = await mkdtemp(join(tmpdir(), 'iii-rootless-'));
-    await chown(dir, uid, gid);
-    await chmod(dir, 0o700);
+    userImage = await prepareUserDir(dir, uid, gid);
     home = join(dir, 'home');
     restoreModes = await letOthersTraverse(repoRoot);
     // One of the user's own files, outside any worker's rootfs.
     await writeFile(join(dir, 'secret.txt'), 'only-the-user\n', { mode: 0o600 });
     await chown(join(dir, 'secret.txt'), uid, gid);
     port = await freePort();
-    const layout = join(dir, 'user-image');
-    await runCommand('skopeo', ['copy', '--quiet', (await busyboxUsers()).ref, `oci:${layout}:user`]);
-    // Written by root with private modes: hand the layout to the user, who adds it.
-    await run('chown', ['-R', `${uid}:${gid}`, layout]);
-    userImage = `oci-layout:${layout}:user`;
   });
 
   afterAll(async () => {
     try {
-      if (engine && engine.exitCode === null) {
-        engine.kill('SIGKILL');
-        await engineExit;
-      }
       // Anything the user still runs was started by this test.
-      for (const pid of uid ? await processesOf(uid, sub) : []) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
+      await killUserProcesses(engine, uid, sub);
       await registry?.stop();
       if (dir) await rm(dir, { recursive: true, force: true });
     } finally {
-      await restoreModes?.();
-      if (user) await run('userdel', [user]).catch(() => {});
+      await removeUser(user, restoreModes);
     }
   });
 
@@ -252,13 +292,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
   });
 
   it('starts iii in the background and runs both workers as processes of the user', async () => {
-    engine = spawn('su', [user, '-s', '/bin/bash', '-c', command(['start', '--port', String(port)])], {
-      stdio: 'pipe',
-    });
-    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    const child = engine;
-    engineExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    engine = startAs(user, dir, home, port);
     const rows = await until('all workers running', async () => {
       const all = await list();
       return all.every((w) => w.status === 'running') && all;
@@ -269,7 +303,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       expect(await hostUid(w.pid as number)).toBe(w.name === 'as-user' ? sub.start + 999 : uid);
     }
     // Said once, plainly: limits cannot be enforced without a cgroup the user may write.
-    expect(engineOutput.match(/limits are not enforced/g) ?? [], engineOutput).toHaveLength(1);
+    expect(engineOutput().match(/limits are not enforced/g) ?? [], engineOutput()).toHaveLength(1);
   });
 
   it("triggers the Node worker's function", async () => {
@@ -281,7 +315,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
   });
 
   it("runs a USER 1000 image as uid 1000, which the host sees as the user's subordinate id", async () => {
-    expect(engineOutput).not.toMatch(/worker "as-user": runs as root/);
+    expect(engineOutput()).not.toMatch(/worker "as-user": runs as root/);
     const { workerFile, otherFile } = BUSYBOX_USERS_FILES;
     const id = await exec(
       'as-user',
@@ -380,7 +414,7 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       pid: number;
     };
     process.kill(record.pid, 'SIGINT');
-    expect(await engineExit).toBe(0);
+    expect(await engine?.exit).toBe(0);
     await until('no process of the user', async () => (await processesOf(uid, sub)).length === 0, 30_000);
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
     const runtimeRoot = join(sandboxOf(home, join(dir, 'config.yaml')), 'runtime', 'runc');
@@ -395,9 +429,8 @@ describe('a user without a subordinate id range runs workers with the single-id 
   let home: string;
   let userImage: string;
   let restoreModes: (() => Promise<void>) | undefined;
-  let engine: ChildProcess | undefined;
-  let engineOutput = '';
-  let engineExit: Promise<number | null> | undefined;
+  let engine: StartedIii | undefined;
+  const engineOutput = () => engine?.output ?? '';
   const iii = (...args: string[]) => cliOf(user, dir, home).iii(...args);
 
   beforeAll(async () => {
@@ -411,31 +444,17 @@ describe('a user without a subordinate id range runs workers with the single-id 
     uid = Number((await run('id', ['-u', user])).stdout.trim());
     const gid = Number((await run('id', ['-g', user])).stdout.trim());
     dir = await mkdtemp(join(tmpdir(), 'iii-rootless-single-'));
-    await chown(dir, uid, gid);
-    await chmod(dir, 0o700);
+    userImage = await prepareUserDir(dir, uid, gid);
     home = join(dir, 'home');
     restoreModes = await letOthersTraverse(repoRoot);
-    const layout = join(dir, 'user-image');
-    await runCommand('skopeo', ['copy', '--quiet', (await busyboxUsers()).ref, `oci:${layout}:user`]);
-    await run('chown', ['-R', `${uid}:${gid}`, layout]);
-    userImage = `oci-layout:${layout}:user`;
   });
 
   afterAll(async () => {
     try {
-      if (engine && engine.exitCode === null) {
-        engine.kill('SIGKILL');
-        await engineExit;
-      }
-      for (const pid of uid ? await processesOf(uid) : []) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
+      await killUserProcesses(engine, uid);
       if (dir) await rm(dir, { recursive: true, force: true });
     } finally {
-      await restoreModes?.();
-      if (user) await run('userdel', [user]).catch(() => {});
+      await removeUser(user, restoreModes);
     }
   });
 
@@ -459,24 +478,14 @@ describe('a user without a subordinate id range runs workers with the single-id 
     expect(stdout).toBe('');
 
     const port = await freePort();
-    engine = spawn(
-      'su',
-      [user, '-s', '/bin/bash', '-c', cliOf(user, dir, home).command(['start', '--port', String(port)])],
-      {
-        stdio: 'pipe',
-      },
-    );
-    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    const child = engine;
-    engineExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    engine = startAs(user, dir, home, port);
     const pid = await until('as-user running', async () => {
       const r = await iii('worker', 'list', '--json');
       const w = r.code === 0 ? (JSON.parse(r.stdout) as { workers: ListRow[] }).workers[0] : undefined;
       return w?.status === 'running' && w.pid;
     });
     expect(await hostUid(pid)).toBe(uid);
-    expect(engineOutput).toMatch(
+    expect(engineOutput()).toMatch(
       /worker "as-user": runs as root of its user namespace .*without a subordinate id range/,
     );
 
@@ -507,7 +516,7 @@ describe('a user without a subordinate id range runs workers with the single-id 
       pid: number;
     };
     process.kill(record.pid, 'SIGINT');
-    expect(await engineExit).toBe(0);
+    expect(await engine?.exit).toBe(0);
     await until('no process of the user', async () => (await processesOf(uid)).length === 0, 30_000);
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
   });
