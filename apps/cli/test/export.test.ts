@@ -34,6 +34,17 @@ let engineImage: string;
 const SECRET = 'hunter2-not-in-any-manifest';
 
 const iii = (args: string[], env: NodeJS.ProcessEnv = {}) => run(sb, args, { DB_PASSWORD: SECRET, ...env });
+/** Where the exports push the images: the test registry, over plain HTTP. */
+const pushTo = () => ['--push-to', `${registry.host}/pushed`, '--insecure'];
+/** `iii export <target>` with the engine image to run and {@link pushTo}, then `extra`. */
+const exportArgs = (target: 'kubernetes' | 'compose', ...extra: string[]) => [
+  'export',
+  target,
+  '--engine-image',
+  engineImage,
+  ...pushTo(),
+  ...extra,
+];
 
 function objects(yamlText: string): K8sObject[] {
   const docs = parseAllDocuments(yamlText);
@@ -110,7 +121,7 @@ describe('iii export kubernetes', () => {
   });
 
   it('needs an engine: an image to run or an address to dial', async () => {
-    const r = await iii(['export', 'kubernetes', '--push-to', `${registry.host}/pushed`, '--insecure']);
+    const r = await iii(['export', 'kubernetes', ...pushTo()]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--engine-image');
   });
@@ -119,15 +130,7 @@ describe('iii export kubernetes', () => {
     let out: { code: number; stdout: string; stderr: string };
     let list: K8sObject[];
     beforeAll(async () => {
-      out = await iii([
-        'export',
-        'kubernetes',
-        '--engine-image',
-        engineImage,
-        '--push-to',
-        `${registry.host}/pushed`,
-        '--insecure',
-      ]);
+      out = await iii(exportArgs('kubernetes'));
       expect(out.code, out.stderr).toBe(0);
       list = objects(out.stdout);
     });
@@ -240,19 +243,7 @@ describe('iii export kubernetes', () => {
   });
 
   it('puts every object in --namespace and dials the engine by its namespaced name', async () => {
-    const r = await iii([
-      'export',
-      'kubernetes',
-      '--engine-image',
-      engineImage,
-      '--namespace',
-      'team-a',
-      '--push-to',
-      `${registry.host}/pushed`,
-      '--insecure',
-      '-o',
-      'k8s/',
-    ]);
+    const r = await iii(exportArgs('kubernetes', '--namespace', 'team-a', '-o', 'k8s/'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     const files = (await readdir(join(sb.cwd, 'k8s'))).sort();
@@ -274,9 +265,7 @@ describe('iii export kubernetes', () => {
       'kubernetes',
       '--engine-url',
       'ws://10.1.2.3:49134',
-      '--push-to',
-      `${registry.host}/pushed`,
-      '--insecure',
+      ...pushTo(),
       '-o',
       'remote.yaml',
     ]);
@@ -292,16 +281,7 @@ describe('iii export kubernetes', () => {
   });
 
   it('with --inline-env, writes the values of this shell, and fails naming an unset variable', async () => {
-    const args = [
-      'export',
-      'kubernetes',
-      '--engine-image',
-      engineImage,
-      '--push-to',
-      `${registry.host}/pushed`,
-      '--insecure',
-      '--inline-env',
-    ];
+    const args = exportArgs('kubernetes', '--inline-env');
     const r = await iii(args);
     expect(r.code, r.stderr).toBe(0);
     const env = envOf(find(objects(r.stdout), 'Deployment', 'busybox'));
@@ -330,17 +310,7 @@ describe('iii export compose', () => {
   let file: any;
   let out: { code: number; stdout: string; stderr: string };
   beforeAll(async () => {
-    out = await iii([
-      'export',
-      'compose',
-      '--engine-image',
-      engineImage,
-      '--push-to',
-      `${registry.host}/pushed`,
-      '--insecure',
-      '-o',
-      'compose.yaml',
-    ]);
+    out = await iii(exportArgs('compose', '-o', 'compose.yaml'));
     expect(out.code, out.stderr).toBe(0);
     file = parseDocument(await readFile(join(sb.cwd, 'compose.yaml'), 'utf8')).toJS();
   });
