@@ -78,11 +78,13 @@ export interface UnpinnedBase {
   reason: string;
 }
 
+/** What {@link pinBaseImages} did: the base images it pinned to a digest and those it left, with why. */
 export interface PinResult {
   pinned: PinnedBase[];
   unpinned: UnpinnedBase[];
 }
 
+/** Options of {@link pinBaseImages}: the Dockerfile to rewrite and how to find a reference's current digest. */
 export interface PinBaseImagesOptions {
   /** The Dockerfile to rewrite (atomically; untouched when nothing is pinned). */
   dockerfile: string;
