@@ -26,6 +26,7 @@ export interface WorkerImage {
   unpacked: boolean;
 }
 
+/** Options of {@link loadWorkerImage}: an abort signal, and whether the sandbox can stack the image's layers. */
 export interface LoadWorkerImageOptions {
   signal?: AbortSignal;
   /**

@@ -29,7 +29,7 @@ export default class WorkerExec extends BaseCommand {
   ];
   // The command follows the name (see exec-argv.ts), which oclif's generated synopsis cannot say.
   static override usage =
-    '<%= command.id %> [-i] [-t] [-e K=V]... [-w DIR] [--timeout DUR] [-c <file>] NAME [--] COMMAND [ARG]...';
+    'worker exec [-i] [-t] [-e K=V]... [-w DIR] [--timeout DUR] [-c <file>] NAME [--] COMMAND [ARG]...';
   static override strict = false;
   static override args = {
     name: Args.string({ description: 'Worker name, as in config.yaml.', required: true }),
