@@ -185,15 +185,13 @@ echo "base image: $BASE_IMAGE" >&2
 cd "$WORK"
 
 step "Scaffold a Node worker with iii init"
-# @iii/sdk is not on npm yet: the project gets this checkout's SDK as the tarball npm would download.
+# @iii/sdk is not on npm yet: the project gets this checkout's SDK as the tarball npm would download,
+# at the project's top, where the image build (which runs npm install itself) finds it.
 SDK_TARBALL="$(npm pack "$ROOT/packages/sdk" --pack-destination "$WORK" --json |
   node -e 'let s = ""; process.stdin.on("data", (c) => (s += c)).on("end", () => process.stdout.write(JSON.parse(s)[0].filename))')"
-show iii init "$NAME" --lang node --sdk-version "file:$WORK/$SDK_TARBALL"
-iii init "$NAME" --lang node --sdk-version "file:$WORK/$SDK_TARBALL"
-
-step "Bundle the worker (npm install && npm run build)"
-show "cd $NAME && npm install && npm run build"
-(cd "$NAME" && npm install --prefer-offline --no-audit --no-fund >&2 && npm run build >&2)
+show iii init "$NAME" --lang node --sdk-version "file:./$SDK_TARBALL"
+iii init "$NAME" --lang node --sdk-version "file:./$SDK_TARBALL"
+mv "$WORK/$SDK_TARBALL" "$NAME/"
 
 step "Build the worker image with iii worker build (buildah)"
 show iii worker build "$NAME" -t "$NAME:0.1.0" --builder buildah --build-arg "BASE_IMAGE=$BASE_IMAGE"

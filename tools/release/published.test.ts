@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busybox, dockerArchive, pushFixture } from '../fixtures/index.ts';
+import { busybox, nodeBuildBase, pushFixture } from '../fixtures/index.ts';
 import {
   createLocalUser,
   type LocalUser,
@@ -129,9 +129,10 @@ describe('the released packages, installed from a real npm registry by an ordina
     home = join(dir, 'home');
     await mkdir(home);
     await chown(home, user.uid, user.gid);
-    // The template's Node base image for `iii worker build`: the host's node on busybox, offline.
-    nodeBase = join(dir, 'node-base.tar');
-    await copyFile((await dockerArchive('node-base')).file, nodeBase);
+    // The template's Node base image for `iii worker build`: the host's node and npm on busybox,
+    // offline (the image build runs npm ci against the local registry itself).
+    nodeBase = join(dir, 'node-build-base.tar');
+    await copyFile((await nodeBuildBase()).file, nodeBase);
     await chmod(nodeBase, 0o644);
     await busybox();
   }, 1_200_000);

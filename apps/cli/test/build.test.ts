@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dockerArchive } from '@iii/tools/fixtures';
+import { nodeBuildBase } from '@iii/tools/fixtures';
 import { requireTools } from '@iii/tools/test-env';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,16 +39,18 @@ describe('iii worker build with buildah, from a node project made by iii init', 
 
   beforeAll(async () => {
     requireTools(['buildah', 'skopeo']);
-    const base = await dockerArchive('node-base');
+    // A stand-in for node:20-slim with node and npm: the image build runs npm itself.
+    const base = await nodeBuildBase();
     project = join(root, 'greeter');
     // Inside this repository the SDK is not on npm yet: the project gets the workspace's @iii/sdk as
-    // the tarball npm would download, exactly as a user's project gets the published one.
+    // the tarball npm would download, exactly as a user's project gets the published one. It lies in
+    // the project, since the image build sees only the project.
     const pack = await execa('npm', ['pack', sdkDir, '--pack-destination', root, '--json']);
-    const tarball = join(root, (JSON.parse(pack.stdout) as { filename: string }[])[0]?.filename ?? '');
-    const init = await iii(['init', 'greeter', '--lang', 'node', '--sdk-version', `file:${tarball}`]);
+    const tarball = (JSON.parse(pack.stdout) as { filename: string }[])[0]?.filename ?? '';
+    const init = await iii(['init', 'greeter', '--lang', 'node', '--sdk-version', `file:./${tarball}`]);
     expect(init.exitCode, init.stderr).toBe(0);
-    await execa('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project });
-    await execa('npm', ['run', 'build'], { cwd: project });
+    await copyFile(join(root, tarball), join(project, tarball));
+    // No npm install or build here: a clean checkout builds (npm install and the bundle run in the image).
     buildResult = await iii(
       [
         'worker',
@@ -81,17 +83,35 @@ describe('iii worker build with buildah, from a node project made by iii init', 
   it('gives the image the template entrypoint, ENV defaults, user and worker manifest', async () => {
     const { stdout } = await execa('skopeo', ['inspect', '--config', `oci:${built.output.path}:0.1.0`]);
     const { config } = JSON.parse(stdout) as {
-      config: { Entrypoint: string[]; Env: string[]; User: string; WorkingDir: string };
+      config: {
+        Entrypoint: string[];
+        Env: string[];
+        User: string;
+        WorkingDir: string;
+        Labels: Record<string, string>;
+      };
     };
     expect(config.Entrypoint).toEqual(['node', '/app/worker.mjs']);
     expect(config.Env).toContain('GREETING=Hello');
     expect(config.User).toBe('1000:1000');
+    expect(config.Labels).toMatchObject({
+      'org.opencontainers.image.source': '',
+      'org.opencontainers.image.version': '0.1.0',
+    });
     const raw = JSON.parse(
       (await execa('skopeo', ['inspect', '--raw', `oci:${built.output.path}:0.1.0`])).stdout,
+    ) as { layers: { digest: string }[] };
+    const files: string[] = [];
+    for (const layer of raw.layers) {
+      const blob = join(built.output.path, 'blobs', ...layer.digest.split(':'));
+      files.push(...(await execa('tar', ['-tzf', blob], { maxBuffer: 64 << 20 })).stdout.split('\n'));
+    }
+    expect(files).toEqual(
+      expect.arrayContaining(['app/worker.mjs', 'iii/worker.yaml', 'app/node_modules/@iii/sdk/package.json']),
     );
-    const top = raw.layers.at(-1).digest.split(':') as string[];
-    const files = (await execa('tar', ['-tzf', join(built.output.path, 'blobs', ...top)])).stdout.split('\n');
-    expect(files).toEqual(expect.arrayContaining(['app/worker.mjs', 'iii/worker.yaml']));
+    // The build stage's sources, dev dependencies and npm cache stay out of the image.
+    expect(files.filter((f) => /^(src|app\/src|app\/dist|root\/\.npm)\//.test(f))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('app/node_modules/esbuild/'))).toEqual([]);
   });
 
   it('keeps buildah state in private storage under $III_HOME', async () => {
@@ -107,7 +127,7 @@ describe('iii worker build with buildah, from a node project made by iii init', 
       '{{.Name}}',
     ]);
     // The base stays cached for the next build; the built image itself was moved to the layout.
-    expect(stdout).toContain('iii-fixture/node-base');
+    expect(stdout).toContain('iii-fixture/node-build-base');
     expect(stdout).not.toContain('greeter');
   });
 
@@ -146,9 +166,11 @@ describe('iii worker build with buildah, from a node project made by iii init', 
     expect(stopped.exitCode, stopped.stderr).toBe(0);
   });
 
-  it('refuses to build a node project that has not been bundled, saying how to bundle it', async () => {
+  it('refuses to build a node project whose Dockerfile copies a dist/ never built, saying how to build it', async () => {
     const fresh = join(root, 'unbuilt');
     expect((await iii(['init', 'unbuilt', '--lang', 'node'])).exitCode).toBe(0);
+    // A Dockerfile of the older kind, which takes a bundle built on the host.
+    await writeFile(join(fresh, 'Dockerfile'), 'FROM scratch\nCOPY dist/worker.mjs /app/worker.mjs\n');
     const result = await iii(['worker', 'build', fresh, '-t', 'unbuilt:1', '--builder', 'buildah']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('has not been built yet');

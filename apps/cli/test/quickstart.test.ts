@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dockerArchive } from '@iii/tools/fixtures';
+import { nodeBuildBase } from '@iii/tools/fixtures';
 import { requireTools } from '@iii/tools/test-env';
 import { execa, type Result } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('the README quickstart (bash tools/quickstart.sh --no-install)', () => 
   beforeAll(async () => {
     requireTools(['buildah', 'skopeo', 'runc']);
     // Built here under the hook timeout, so a first fixture build does not count against the script.
-    await dockerArchive('node-base');
+    await nodeBuildBase();
     // The script's scratch dir goes under TMPDIR: a private one shows whether it cleans up after itself.
     tmp = await mkdtemp(join(tmpdir(), 'iii-quickstart-test-'));
     run = await execa('bash', [script, '--no-install'], {
@@ -49,7 +49,6 @@ describe('the README quickstart (bash tools/quickstart.sh --no-install)', () => 
       'Prepare a scratch directory with its own III_HOME',
       'Build the local Node base image (buildah, offline; cached after the first run)',
       'Scaffold a Node worker with iii init',
-      'Bundle the worker (npm install && npm run build)',
       'Build the worker image with iii worker build (buildah)',
       'Add the worker to config.yaml with iii worker add',
       'Start iii (engine + workers) in the background',
@@ -74,16 +73,16 @@ describe('the README quickstart (bash tools/quickstart.sh --no-install)', () => 
   });
 
   it('names the step that failed, and still removes its scratch dir', async () => {
-    // npm offline with an empty cache: installing the new project's packages fails at once.
+    // A storage driver buildah does not know: building the image fails at once.
     const failed = await execa('bash', [script, '--no-install'], {
       reject: false,
-      env: { TMPDIR: tmp, npm_config_offline: 'true', npm_config_cache: join(tmp, 'empty-npm-cache') },
+      env: { TMPDIR: tmp, III_BUILDAH_STORAGE_DRIVER: 'no-such-driver' },
       timeout: 120_000,
     });
     expect(failed.exitCode).not.toBe(0);
     expect(failed.stdout).toBe('');
     expect(failed.stderr).toContain(
-      'quickstart: FAILED at step 4 (Bundle the worker (npm install && npm run build))',
+      'quickstart: FAILED at step 4 (Build the worker image with iii worker build (buildah))',
     );
     expect(await readdir(tmp)).not.toContainEqual(expect.stringMatching(/^iii-quickstart-/));
   });

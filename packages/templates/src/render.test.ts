@@ -125,11 +125,9 @@ describe('render', () => {
 });
 
 describe('nextSteps', () => {
-  it('goes from the project to a triggered worker, building node projects first', () => {
+  it('goes from the project to a triggered worker, with no host build for node either', () => {
     expect(nextSteps({ lang: 'node', name: 'greeter', dir: 'greeter' })).toEqual([
       'cd greeter',
-      'npm install',
-      'npm run build',
       'iii worker build -t greeter:0.1.0',
       `iii worker add oci-layout:\${III_HOME:-$HOME/.iii}/builds/greeter:0.1.0`,
       'iii',

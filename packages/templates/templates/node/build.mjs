@@ -1,7 +1,8 @@
 import { build } from 'esbuild';
 
-// The worker is bundled into one file so the image needs neither node_modules nor a network
-// connection at image build time: `iii worker build` only copies dist/worker.mjs.
+// The worker and its dependencies are bundled into one file, dist/worker.mjs, which is what the
+// image runs (the Dockerfile runs this build in its first stage). Run it by hand too, to try the
+// worker outside an image: `npm run build && npm start`.
 await build({
   entryPoints: ['src/worker.ts'],
   outfile: 'dist/worker.mjs',
