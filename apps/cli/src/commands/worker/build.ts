@@ -29,7 +29,7 @@ function parseBuildArgs(values: readonly string[]): Record<string, string> {
 export default class WorkerBuild extends BaseCommand {
   static override summary = 'Build a worker image from a project Dockerfile.';
   static override description =
-    'Builds the Dockerfile with docker (daemon running), podman or buildah, whichever is installed (or the one named by --builder), and stores the image under $III_HOME/builds so `iii worker add` can use it without a registry. --push also pushes it to the registry of the tag. Bundle a Node project before building it (`npm install && npm run build`): its image copies dist/.';
+    'Builds the Dockerfile with docker (daemon running), podman or buildah, whichever is installed (or the one named by --builder), and stores the image under $III_HOME/builds so `iii worker add` can use it without a registry. --push also pushes it to the registry of the tag. The templates of `iii init` build the worker inside the image (npm ci and the bundle in a build stage for Node), so a clean checkout builds; a Dockerfile that copies a host-built dist/ needs `npm install && npm run build` first.';
   static override examples = [
     '<%= config.bin %> worker build -t greeter:0.1.0',
     '<%= config.bin %> worker build ./greeter -t greeter:0.1.0 --build-arg BASE_IMAGE=node:22-slim',
