@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { runCommand } from '../test-env/run-command.ts';
 import { publicPackages, repoRoot, workspacePackages } from './packages.ts';
@@ -45,6 +46,10 @@ export async function releaseCopy(npmrc: string, registryUrl: string): Promise<R
     const link = join(modules, pkg.name);
     await mkdir(dirname(link), { recursive: true });
     await symlink(pkg.dir, link);
+    // A dependency whose range the root's copy does not satisfy (p-limit 7 for @iii/oci, say) is
+    // installed in the package's own node_modules: the copy needs that one too.
+    const own = join(repoRoot, relative(dir, pkg.dir), 'node_modules');
+    if (existsSync(own)) await symlink(own, join(pkg.dir, 'node_modules'));
   }
   const git = (...args: string[]) =>
     runCommand('git', ['-c', 'user.name=release test', '-c', 'user.email=release@example.invalid', ...args], {
