@@ -94,6 +94,7 @@ export type {
   OciUser,
 } from './runtime-spec.js';
 export {
+  type ResourceUpdate,
   type RootfsSupport,
   Sandbox,
   type SandboxOptions,

@@ -27,10 +27,13 @@ import type { RuntimeDriver } from './runtime/driver.js';
 import type { OciRuntimeSpec } from './runtime-spec.js';
 import { detectSandboxMode, type SandboxMode } from './sandbox-mode.js';
 import {
+  buildResources,
   buildSpec,
+  CPU_PERIOD_US,
   type HostLimits,
   type RootlessIds,
   type SandboxImageConfig,
+  type SandboxResources,
   type SandboxWorkerEntry,
 } from './spec.js';
 import { type StopOptions, Supervisor, type WorkerState } from './supervisor.js';
@@ -106,6 +109,9 @@ export interface RootfsSupport {
   reason?: string;
 }
 
+/** What {@link Worker.updateResources} did: changed the limits in place, or why it could not. */
+export type ResourceUpdate = { inPlace: true } | { inPlace: false; reason: string };
+
 /** A worker the sandbox runs. */
 export class Worker extends EventEmitter<{ state: [WorkerState] }> {
   readonly name: string;
@@ -163,6 +169,16 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
     await this.supervisor.stop({ timeoutMs: options.timeoutMs ?? this.definition.stopTimeoutMs });
     await this.release();
     return this.state();
+  }
+
+  /**
+   * Changes the memory and CPU limits of the running sandbox in place (the runtime's `update`), same
+   * process; later restarts of the container keep the new limits. When the runtime cannot (limits
+   * not enforced here, the worker between two runs, the kernel refusing), nothing changes and the
+   * reason comes back: the caller restarts the worker instead.
+   */
+  updateResources(resources: SandboxResources): Promise<ResourceUpdate> {
+    return this.sandbox.updateResources(this, resources);
   }
 
   /** Runs a command inside the worker's sandbox, with the worker's env, cwd and user unless overridden. */
@@ -351,6 +367,39 @@ export class Sandbox {
 
   list(): Worker[] {
     return [...this.workers.values()];
+  }
+
+  /** @internal See {@link Worker.updateResources}. */
+  async updateResources(worker: Worker, resources: SandboxResources): Promise<ResourceUpdate> {
+    if (!this.mode.limits.enforced) return { inPlace: false, reason: this.mode.limits.reason };
+    if (!this.driver.update) {
+      return { inPlace: false, reason: `${this.driver.name} cannot change the limits of a running sandbox` };
+    }
+    if (worker.state().status !== 'running') return { inPlace: false, reason: 'it is not running' };
+    const current = worker.spec.linux.resources;
+    const host = await (this.options.hostLimits ?? readHostLimits());
+    const swap = host.swapLimit ?? true;
+    const next = buildResources(resources, current?.pids?.limit, swap, this.mode.ids !== undefined);
+    // A limit that is gone from config.yaml is lifted: -1 is "no limit" to the runtime.
+    const update = {
+      pids: next.pids,
+      memory: next.memory ?? (swap ? { limit: -1, swap: -1 } : { limit: -1 }),
+      cpu: next.cpu ?? { quota: -1, period: CPU_PERIOD_US },
+    };
+    try {
+      await this.driver.update(worker.id, update);
+    } catch (err) {
+      const text = (err as { stderr?: string }).stderr || (err as Error).message;
+      return {
+        inPlace: false,
+        reason: text.split('\n').find((l) => l.trim() !== '') ?? 'the runtime refused',
+      };
+    }
+    // The container's next run (a restart after a crash) starts with the new limits too.
+    worker.spec.linux.resources = next;
+    Object.assign(worker.definition, { resources });
+    await writeFile(worker.paths.config, `${JSON.stringify(worker.spec, null, 2)}\n`, { mode: 0o600 });
+    return { inPlace: true };
   }
 
   /** @internal */

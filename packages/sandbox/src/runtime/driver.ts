@@ -93,4 +93,10 @@ export interface RuntimeDriver {
   exec(id: string, process: OciProcess, options: ExecOptions): Promise<ExecProcess>;
   /** Containers in this driver's root. */
   list(): Promise<ContainerState[]>;
+  /**
+   * Changes the cgroup limits of a running container (`runc update --resources`): `resources` is
+   * the runtime spec's `linux.resources` object (memory, cpu, pids). Optional: a driver without it
+   * cannot change limits in place.
+   */
+  update?(id: string, resources: Record<string, unknown>): Promise<void>;
 }

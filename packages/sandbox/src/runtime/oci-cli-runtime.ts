@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { RuntimeCommandError } from '../errors.js';
 import type { OciProcess } from '../runtime-spec.js';
@@ -131,6 +132,17 @@ export class OciCliRuntime implements RuntimeDriver {
     } catch (err) {
       if (err instanceof RuntimeCommandError && ABSENT.test(err.stderr)) return;
       throw err;
+    }
+  }
+
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    const file = join(this.root, `${id}.resources.json`);
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
+    try {
+      await this.cmd(['update', '--resources', file, id]);
+    } finally {
+      await rm(file, { force: true });
     }
   }
 
