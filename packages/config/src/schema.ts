@@ -47,6 +47,8 @@ export const engineSchema = z.looseObject({
   port: z.number().int().min(1).max(65535).optional(),
   /** Most connections one peer address may hold open at once (see @iii/engine). */
   max_connections_per_peer: z.number().int().min(1).optional(),
+  /** Apply edits of config.yaml and iii.lock to the running workers as they are saved. Default true. */
+  watch: z.boolean().optional(),
 });
 
 export const sandboxSettingsSchema = z.looseObject({
@@ -89,7 +91,7 @@ export type ConfigFile = z.infer<typeof configFileSchema>;
 /** The keys this version understands at each level; anything else is kept and reported as a warning. */
 export const KNOWN_KEYS = {
   root: ['engine', 'sandbox', 'workers'],
-  engine: ['host', 'port', 'max_connections_per_peer'],
+  engine: ['host', 'port', 'max_connections_per_peer', 'watch'],
   sandbox: ['runtime'],
   worker: ['name', 'image', 'config', 'resources', 'restart', 'network', 'enabled'],
   resources: ['cpus', 'memory'],

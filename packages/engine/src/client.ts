@@ -63,4 +63,10 @@ export {
 /** Progress of stopping several workers: which stopped, which are still awaited. */
 export type { StopProgress } from './manager/stop-in-parallel.js';
 /** A worker as the running engine reports it (`list`), its details (`inspect`), and its status. */
-export type { ManagedWorkerStatus, StartOutcome, WorkerDetails, WorkerInfo } from './manager/worker-info.js';
+export type {
+  ManagedWorkerStatus,
+  ReloadResult,
+  StartOutcome,
+  WorkerDetails,
+  WorkerInfo,
+} from './manager/worker-info.js';

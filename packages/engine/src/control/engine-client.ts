@@ -17,7 +17,7 @@ import {
   WorkerNotStartedError,
 } from '../manager/errors.js';
 import { type StopProgress, stopInParallel } from '../manager/stop-in-parallel.js';
-import type { StartOutcome, WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
+import type { ReloadResult, StartOutcome, WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
 import { WorkerFunctions } from './worker-functions.js';
 
 /** Where and how to reach an engine: the project (`$III_HOME`'s record), or a URL with its token, and the call timeout. */
@@ -107,6 +107,44 @@ export class EngineControlClient {
   async restart(name: string, timeoutMs?: number): Promise<WorkerInfo> {
     return (await this.call<{ worker: WorkerInfo }>(WorkerFunctions.restart, { name, timeoutMs }, timeoutMs))
       .worker;
+  }
+
+  /**
+   * Applies config.yaml and iii.lock to the running workers now (`iii reload`); `only` limits it to
+   * some workers. The lines are those `iii` printed; `applied: false` says nothing was changed.
+   */
+  async reload(only?: readonly string[]): Promise<ReloadResult> {
+    return this.call<ReloadResult>(WorkerFunctions.reload, only ? { only: [...only] } : {});
+  }
+
+  /**
+   * Waits until the worker runs and holds a connection to the engine (with `digest`: runs that
+   * image), checking every 100 ms. Rejects when it stops trying (it could not start, exited) or
+   * after `timeoutMs`, with what it last printed.
+   */
+  async waitConnected(name: string, options: { timeoutMs: number; digest?: string }): Promise<WorkerInfo> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const w = (await this.list()).find((l) => l.name === name);
+      if (!w) throw new UnknownWorkerError(name);
+      const current = options.digest === undefined || w.digest === options.digest;
+      if (current && w.connected) return w;
+      if (current && (w.error || w.status === 'exited' || w.status === 'not started')) {
+        throw new ManagerError(
+          'WORKER_NOT_CONNECTED',
+          `worker "${name}" did not start: ${w.error ?? `${w.status}${w.lastExitCode !== undefined ? ` (exit ${w.lastExitCode})` : ''}`}`,
+          `See \`iii worker logs ${name}\` and the output of \`iii\`.`,
+        );
+      }
+      if (Date.now() >= deadline) {
+        throw new ManagerError(
+          'WORKER_NOT_CONNECTED',
+          `worker "${name}" has not connected to the engine after ${Math.round(options.timeoutMs / 1000)}s (status: ${w.status})`,
+          `It keeps starting in iii; see \`iii worker logs ${name}\`, or wait longer with --timeout.`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   close(): Promise<void> {

@@ -1,4 +1,10 @@
-import type { StartOutcome, WorkerDetails, WorkerInfo } from '../manager/worker-info.js';
+import type {
+  ReloadOptions,
+  ReloadResult,
+  StartOutcome,
+  WorkerDetails,
+  WorkerInfo,
+} from '../manager/worker-info.js';
 
 /** What the `iii::workers::*` built-ins act on: the worker manager of the running `iii`. */
 export interface WorkerController {
@@ -10,4 +16,6 @@ export interface WorkerController {
   /** SIGTERM, then SIGKILL after `timeoutMs` (default 10 s); the worker stays stopped. */
   stop(name: string, options?: { timeoutMs?: number }): Promise<WorkerInfo>;
   restart(name: string, options?: { timeoutMs?: number }): Promise<WorkerInfo>;
+  /** Applies config.yaml and iii.lock as they are now to the workers whose spec changed. */
+  reload(options?: ReloadOptions): Promise<ReloadResult>;
 }

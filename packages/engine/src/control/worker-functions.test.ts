@@ -32,6 +32,10 @@ function controller(calls: string[]): WorkerController {
       calls.push(`restart ${name} ${o?.timeoutMs}`);
       return info(name);
     },
+    reload: async (o) => {
+      calls.push(`reload ${o?.only?.join(',') ?? '*'}`);
+      return { applied: true, lines: [], changes: [] };
+    },
   };
 }
 
@@ -57,7 +61,9 @@ describe('iii::workers::* built-ins', () => {
       worker: info('a'),
       started: true,
     });
-    expect(calls).toEqual(['stop a 2500', 'restart a undefined', 'start a']);
+    await fns[WorkerFunctions.reload]!.handler({}, ctx);
+    await fns[WorkerFunctions.reload]!.handler({ only: ['a'] }, ctx);
+    expect(calls).toEqual(['stop a 2500', 'restart a undefined', 'start a', 'reload *', 'reload a']);
   });
 
   it('answer bad input with invalid_input', async () => {

@@ -9,11 +9,13 @@ export const WorkerFunctions = {
   stop: 'iii::workers::stop',
   restart: 'iii::workers::restart',
   inspect: 'iii::workers::inspect',
+  reload: 'iii::workers::reload',
 } as const;
 
 const nameInput = z.object({ name: z.string().min(1) });
 const inspectInput = nameInput.extend({ reveal: z.boolean().optional() });
 const stopInput = nameInput.extend({ timeoutMs: z.number().int().nonnegative().optional() });
+const reloadInput = z.object({ only: z.array(z.string().min(1)).optional() });
 
 function parse<T>(schema: z.ZodType<T>, data: unknown): T {
   const r = schema.safeParse(data ?? {});
@@ -73,6 +75,16 @@ export function workerFunctions(controller: WorkerController): Record<string, Bu
         answer(async () => {
           const input = parse(stopInput, data);
           return { worker: await controller.stop(input.name, { timeoutMs: input.timeoutMs }) };
+        }),
+    },
+    [WorkerFunctions.reload]: {
+      description:
+        'Applies config.yaml and iii.lock to the running workers: starts, stops, restarts or updates in place only those whose spec changed.',
+      metadata,
+      handler: (data) =>
+        answer(async () => {
+          const input = parse(reloadInput, data);
+          return controller.reload(input.only ? { only: input.only } : {});
         }),
     },
     [WorkerFunctions.restart]: {

@@ -1,5 +1,15 @@
 export type { WorkerAddress, WorkerProcess } from '@iii/sandbox';
+export { type ConfigWatch, type WatchConfigOptions, watchConfig } from './config-watcher.js';
 export { connectionsHeldBy, type PeerConnection } from './connection-owner.js';
+export {
+  type CurrentWorker,
+  convergeChanges,
+  type DesiredWorker,
+  describePlanChange,
+  formatMemory,
+  sameSpec,
+  type WorkerChange,
+} from './converge.js';
 export { parseDuration, parseSince } from './duration.js';
 export {
   claimProject,
@@ -45,7 +55,14 @@ export {
   workerDir,
   writeWorkerRunState,
 } from './worker-files.js';
-export type { ManagedWorkerStatus, StartOutcome, WorkerDetails, WorkerInfo } from './worker-info.js';
+export type {
+  ManagedWorkerStatus,
+  ReloadOptions,
+  ReloadResult,
+  StartOutcome,
+  WorkerDetails,
+  WorkerInfo,
+} from './worker-info.js';
 export {
   escapeControlCharacters,
   type LogLine,

@@ -1,5 +1,6 @@
 import { workerFunctions } from '../control/worker-functions.js';
 import type { Engine } from '../start-engine.js';
+import { type ConfigWatch, watchConfig } from './config-watcher.js';
 import { claimProject, removeEngineRecord } from './engine-record.js';
 import { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 
@@ -7,6 +8,12 @@ import { WorkerManager, type WorkerManagerOptions } from './worker-manager.js';
 export interface StartWorkersOptions extends Partial<WorkerManagerOptions> {
   /** A manager made beforehand, e.g. to pass its `logSink` to `startEngine`. */
   manager?: WorkerManager;
+  /**
+   * Watch config.yaml and iii.lock and apply every change to the running workers (see
+   * {@link WorkerManager.reload}). Default true; false leaves changes for the next start or
+   * `iii reload`.
+   */
+  watch?: boolean;
 }
 
 /** The workers of a running `iii`; `stop()` ends them all and removes the project's `engine.json`. */
@@ -51,8 +58,10 @@ export async function startWorkers(engine: Engine, options: StartWorkersOptions)
   for (const [id, def] of Object.entries(workerFunctions(manager))) engine.registerBuiltin(id, def);
   manager.attachEngine(engine);
   let stopping: Promise<void> | undefined;
+  let watch: ConfigWatch | undefined;
   const stop = (o: { timeoutMs?: number } = {}) => {
     stopping ??= (async () => {
+      watch?.close();
       try {
         await manager.stopAll(o);
       } finally {
@@ -63,6 +72,11 @@ export async function startWorkers(engine: Engine, options: StartWorkersOptions)
   };
   try {
     await manager.startAll(engine.address);
+    if (options.watch !== false && !stopping) {
+      watch = watchConfig(manager.configPath, () => manager.reload(), {
+        ...(options.report ? { report: options.report } : {}),
+      });
+    }
   } catch (err) {
     // Only config-wide problems get here (e.g. a malformed config.yaml): nothing runs, nothing is left.
     await stop();

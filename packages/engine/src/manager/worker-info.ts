@@ -1,3 +1,5 @@
+import type { WorkerChange } from './converge.js';
+
 /**
  * What `iii worker list` shows of a worker; `not started` means it never ran in this `iii`;
  * `orphaned` that its sandbox still runs although no `iii` does (see `findOrphanedWorkers`).
@@ -46,6 +48,11 @@ export interface WorkerInfo {
    * until `iii worker start`.
    */
   stoppedAt?: string;
+  /**
+   * While it runs: config.yaml or iii.lock now plan it differently from how it runs (`iii` watches
+   * them and applies such changes; with the watch off, `iii reload` does).
+   */
+  configChanged?: boolean;
   /** Why it is not running when it could not start (bad interpolation, image missing, sandbox error). */
   error?: string;
   /**
@@ -101,4 +108,19 @@ export interface WorkerDetails extends WorkerInfo {
   };
   containerId?: string;
   logDir: string;
+}
+
+/** What a reload did, for `iii reload` and `iii worker add` (the same lines `iii` prints). */
+export interface ReloadResult {
+  /** False when config.yaml or iii.lock could not be applied: nothing running was changed. */
+  applied: boolean;
+  /** One line per worker changed, or the problems that stopped the reload. */
+  lines: string[];
+  changes: WorkerChange[];
+}
+
+/** Options of {@link WorkerManager.reload}. */
+export interface ReloadOptions {
+  /** Only these workers (`iii worker add` starts the one it added, whatever else was edited). */
+  only?: readonly string[];
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   type ConfigState,
   carryOverRenamedPins,
@@ -17,11 +18,25 @@ import type { WorkerController } from '../control/worker-controller.js';
 import type { WorkerLogLevel } from '../log-sink.js';
 import type { ConnectionInfo } from '../start-engine.js';
 import { connectionsHeldBy } from './connection-owner.js';
+import {
+  type CurrentWorker,
+  convergeChanges,
+  type DesiredWorker,
+  sameSpec,
+  type WorkerChange,
+} from './converge.js';
 import { ManagerError, UnknownWorkerError } from './errors.js';
 import { stopInParallel } from './stop-in-parallel.js';
 import { readWorkerRunState, writeWorkerRunState } from './worker-files.js';
-import type { ManagedWorkerStatus, StartOutcome, WorkerDetails, WorkerInfo } from './worker-info.js';
-import { planWorker, type WorkerPlan } from './worker-plan.js';
+import type {
+  ManagedWorkerStatus,
+  ReloadOptions,
+  ReloadResult,
+  StartOutcome,
+  WorkerDetails,
+  WorkerInfo,
+} from './worker-info.js';
+import { LockMismatchError, planWorker, type WorkerPlan } from './worker-plan.js';
 import { workerStartDefinition } from './worker-start.js';
 
 /** Options of {@link WorkerManager}: the project (config.yaml, `$III_HOME`), its directories, runtime and clock. */
@@ -94,6 +109,13 @@ export class WorkerManager implements WorkerController {
   private closing = false;
   /** iii.lock as last read: what each worker should run, to tell a running one that lags behind. */
   private pins: Record<string, { digest: string }> = {};
+  /** Reloads run one after the other. */
+  private converging: Promise<unknown> = Promise.resolve();
+  /**
+   * Each worker's entry and pin as last applied: a problem in an entry that did not change since
+   * (already reported) skips that worker; one in an edited entry stops the whole reload.
+   */
+  private applied = new Map<string, unknown>();
 
   constructor(options: WorkerManagerOptions) {
     this.options = options;
@@ -164,6 +186,7 @@ export class WorkerManager implements WorkerController {
   async startAll(engineUrl: string): Promise<void> {
     this.engineUrl = engineUrl;
     const state = await this.carryOverRenames(await this.readConfig());
+    this.remember(state);
     if (state.doc.workers.length === 0) {
       this.report('no workers in config.yaml; add one with `iii worker add <image>`');
       return;
@@ -200,14 +223,187 @@ export class WorkerManager implements WorkerController {
   }
 
   /**
+   * Brings the running workers to config.yaml and iii.lock as they are now, touching only the
+   * workers whose planned run spec changed: `started c`, `restarted b (config: FOO changed)`,
+   * `stopped c (removed from config.yaml)`, `updated a (memory 256Mi -> 128Mi, in place)`. A file
+   * that does not parse, an entry that cannot be planned or an image missing from the store changes
+   * nothing that runs: the problem is reported and the next good save applies. Never pulls.
+   */
+  reload(options: ReloadOptions = {}): Promise<ReloadResult> {
+    const run = () => this.converge(options);
+    const next = this.converging.then(run, run);
+    this.converging = next.catch(() => {});
+    return next;
+  }
+
+  private async converge(options: ReloadOptions): Promise<ReloadResult> {
+    const none: ReloadResult = { applied: true, lines: [], changes: [] };
+    if (this.closing || this.engineUrl === undefined) return none;
+    let state: ConfigState;
+    try {
+      state = await this.carryOverRenames(await loadConfig(this.options.configPath));
+    } catch (err) {
+      return this.rejected([oneLine(err)]);
+    }
+    const only = options.only ? new Set(options.only) : undefined;
+    const entries = state.doc.workers.filter((w) => !only || only.has(w.name));
+    const env = this.options.env ?? process.env;
+    const problems: string[] = [];
+    const desired: DesiredWorker[] = [];
+    const plans = new Map<string, WorkerPlan>();
+    for (const entry of entries) {
+      if (entry.enabled === false) {
+        desired.push({ name: entry.name, disabled: true });
+        continue;
+      }
+      try {
+        const plan = planWorker(entry, state.lock, env);
+        plans.set(entry.name, plan);
+        desired.push({ name: entry.name, plan });
+      } catch (err) {
+        desired.push({ name: entry.name });
+        // An entry that was already broken at the last start or reload stays skipped, as reported then.
+        if (this.isFresh(entry.name, state)) problems.push(this.reloadProblem(entry.name, err, state));
+      }
+    }
+    const current: CurrentWorker[] = [...this.slots.values()]
+      .filter((s) => !only || only.has(s.entry.name))
+      .map((s) => ({
+        name: s.entry.name,
+        active: s.worker !== undefined || s.status === 'starting',
+        held: s.stoppedAt !== undefined,
+        ...(s.plan ? { plan: s.plan } : {}),
+        failed: s.error !== undefined,
+      }));
+    const changes = convergeChanges(desired, current);
+    // Every image to start must be in the store before anything stops: nothing is ever pulled here.
+    const images = new Map<string, Awaited<ReturnType<typeof loadWorkerImage>>>();
+    await Promise.all(
+      changes
+        .filter((c) => c.kind === 'start' || c.kind === 'restart')
+        .map(async (c) => {
+          const plan = plans.get(c.name)!;
+          try {
+            images.set(c.name, await loadWorkerImage(this.paths, c.name, plan.digest));
+          } catch (err) {
+            problems.push(
+              `worker "${c.name}": its image ${plan.image} (${plan.digest.slice(0, 19)}…) is not in the local store; run \`iii worker add ${plan.image} --name ${c.name} --force\` to pull it (${oneLine(err)})`,
+            );
+          }
+        }),
+    );
+    if (problems.length > 0) return this.rejected(problems);
+    this.adopt(state);
+    this.remember(state);
+    if (changes.length === 0) return { applied: true, lines: [], changes };
+    await this.openSandbox();
+    const lines: string[] = [];
+    const say = (line: string) => {
+      lines.push(line);
+      this.report(line);
+    };
+    await Promise.all(changes.map((c) => this.serialize(c.name, () => this.applyChange(c, state, say))));
+    return { applied: true, lines, changes };
+  }
+
+  private async applyChange(change: WorkerChange, state: ConfigState, say: (line: string) => void) {
+    const slot = this.slots.get(change.name);
+    if (!slot || this.closing) return;
+    const { name } = change;
+    const relaunch = async (): Promise<boolean> => {
+      await this.launch(name, state, false, true);
+      return slot.error === undefined;
+    };
+    switch (change.kind) {
+      case 'start':
+        if (slot.worker || slot.stoppedAt) return;
+        if (await relaunch()) say(`started ${name}`);
+        return;
+      case 'stop':
+        await this.halt(slot, undefined);
+        // Its spec is forgotten: an entry put back starts again.
+        delete slot.plan;
+        if (!this.order.includes(name)) this.slots.delete(name);
+        say(`stopped ${name} (${change.reason})`);
+        return;
+      case 'update': {
+        const worker = slot.worker;
+        const plan = planWorker(slot.entry, state.lock, this.options.env ?? process.env);
+        const outcome = worker ? await worker.updateResources(plan.resources) : undefined;
+        if (outcome?.inPlace) {
+          slot.plan = plan;
+          say(`updated ${name} (${change.changes.join(', ')}, in place)`);
+          return;
+        }
+        await this.halt(slot, undefined);
+        if (await relaunch())
+          say(
+            `restarted ${name} (${change.changes.join(', ')}; not in place: ${outcome?.reason ?? 'it is not running'})`,
+          );
+        return;
+      }
+      case 'restart':
+        await this.halt(slot, undefined);
+        if (await relaunch()) say(`restarted ${name} (${change.changes.join('; ')})`);
+        return;
+    }
+  }
+
+  /** Reports why config.yaml was not applied; everything keeps running as it was. */
+  private rejected(problems: string[]): ReloadResult {
+    const lines = [
+      ...problems,
+      'config.yaml not applied: every worker keeps running as it was; the next good save applies',
+    ];
+    for (const line of lines) this.report(line);
+    return { applied: false, lines, changes: [] };
+  }
+
+  /** One line for an entry that cannot be planned, with what to do. */
+  private reloadProblem(name: string, err: unknown, state: ConfigState): string {
+    if (err instanceof LockMismatchError) {
+      const image = state.doc.worker(name)?.image ?? '';
+      return `worker "${name}": ${image} is not pinned in iii.lock (it may not be pulled yet); run \`iii worker add ${image} --name ${name} --force\` to pull and pin it`;
+    }
+    const line = `worker "${name}": ${oneLine(err)}`;
+    const code = (err as { code?: unknown }).code;
+    return code === 'INTERPOLATION'
+      ? `${line} (iii read its environment once, at start: set the variable and restart iii, or give a default with \${VAR:default})`
+      : line;
+  }
+
+  /** Takes config.yaml and iii.lock as they are now as what the workers are compared against. */
+  private adopt(state: ConfigState): void {
+    for (const w of state.doc.workers) {
+      const slot = this.slots.get(w.name);
+      if (slot) slot.entry = w;
+      else this.slots.set(w.name, { entry: w, restartsBefore: 0, busy: Promise.resolve() });
+    }
+    this.order = state.doc.workers.map((w) => w.name);
+    this.pins = state.lock.workers;
+  }
+
+  private remember(state: ConfigState): void {
+    this.applied = new Map(state.doc.workers.map((w) => [w.name, appliedKey(w, state)]));
+  }
+
+  private isFresh(name: string, state: ConfigState): boolean {
+    const entry = state.doc.worker(name);
+    return !entry || !isDeepStrictEqual(this.applied.get(name), appliedKey(entry, state));
+  }
+
+  /**
    * config.yaml order, read afresh (a worker added or removed since `iii` began shows as such); a
    * running worker no longer in config.yaml is listed after the others until it is stopped.
    */
   async list(): Promise<WorkerInfo[]> {
-    await this.readConfig().catch(() => undefined);
+    const state = await this.readConfig().catch(() => undefined);
     const extra = [...this.slots.values()].filter((s) => !this.order.includes(s.entry.name) && s.worker);
     const slots = [...this.order.map((n) => this.slots.get(n)!), ...extra];
     const infos = await Promise.all(slots.map((s) => this.withConnection(this.info(s))));
+    if (state) {
+      for (const info of infos) if (this.configChanged(info.name, state)) info.configChanged = true;
+    }
     // Only for the workers in trouble: a healthy worker's log is not read for a list.
     await Promise.all(
       infos
@@ -219,6 +415,19 @@ export class WorkerManager implements WorkerController {
         }),
     );
     return infos;
+  }
+
+  /** Whether a running worker's spec differs from what config.yaml and iii.lock plan for it now. */
+  private configChanged(name: string, state: ConfigState): boolean {
+    const slot = this.slots.get(name);
+    const entry = state.doc.worker(name);
+    if (!slot?.worker || !slot.plan) return false;
+    if (!entry || entry.enabled === false) return true;
+    try {
+      return !sameSpec(slot.plan, planWorker(entry, state.lock, this.options.env ?? process.env));
+    } catch {
+      return true;
+    }
   }
 
   /** Adds whether a running worker's processes hold a connection to the engine. */
@@ -396,7 +605,7 @@ export class WorkerManager implements WorkerController {
     return next;
   }
 
-  private async launch(name: string, state: ConfigState, userAsked = false): Promise<void> {
+  private async launch(name: string, state: ConfigState, userAsked = false, quiet = false): Promise<void> {
     const slot = this.slots.get(name)!;
     if (this.closing) return;
     slot.status = 'starting';
@@ -444,7 +653,7 @@ export class WorkerManager implements WorkerController {
           );
         }
       });
-      if (userAsked || image.unpacked) this.report(`worker "${name}" started`);
+      if (!quiet && (userAsked || image.unpacked)) this.report(`worker "${name}" started`);
       for (const note of worker.notes) this.report(`worker "${name}": ${note}`);
     } catch (err) {
       this.fail(slot, err);
@@ -569,6 +778,18 @@ export class WorkerManager implements WorkerController {
     if (error) info.error = this.scrub(slot, error);
     return info;
   }
+}
+
+/** What a worker's entry and pin were when last applied. */
+function appliedKey(entry: WorkerEntry, state: ConfigState): unknown {
+  return { entry, pin: state.lock.workers[entry.name] };
+}
+
+/** An error as one line, with its hint. */
+function oneLine(err: unknown): string {
+  const message = ((err as Error).message ?? String(err)).split('\n')[0] ?? '';
+  const hint = (err as { hint?: unknown }).hint;
+  return typeof hint === 'string' ? `${message} (${hint})` : message;
 }
 
 function disabledError(name: string): ManagerError {
