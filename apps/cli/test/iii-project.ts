@@ -67,11 +67,18 @@ export class IiiProject {
     return (JSON.parse(r.stdout) as { workers: Row[] }).workers;
   };
 
-  /** Starts `iii start` on a free port and waits until `ready` (given its output so far) holds. */
-  async start(what: string, ready: (output: string) => boolean | Promise<boolean>): Promise<void> {
+  /**
+   * Starts `iii start` on a free port (with `flags`, e.g. `--no-watch`) and waits until `ready`
+   * (given its output so far) holds.
+   */
+  async start(
+    what: string,
+    ready: (output: string) => boolean | Promise<boolean>,
+    flags: readonly string[] = [],
+  ): Promise<void> {
     const port = await freePort();
     this.engineOutput = '';
-    const child = spawn(process.execPath, [bin, 'start', '--port', String(port)], {
+    const child = spawn(process.execPath, [bin, 'start', '--port', String(port), ...flags], {
       env: this.env,
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],

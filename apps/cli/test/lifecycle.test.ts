@@ -282,14 +282,23 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     expect(after.pid).toBeGreaterThan(0);
   });
 
-  it('starts a worker added after iii began from the local cache, without the registry', async () => {
-    const add = await iii('worker', 'add', `${registry.host}/iii/busybox-worker:1`, '--name', 'late');
+  it('starts a worker added after iii began at once, and runs it from the local cache without the registry', async () => {
+    // This busybox worker never connects to the engine: do not wait for it.
+    const add = await iii(
+      'worker',
+      'add',
+      `${registry.host}/iii/busybox-worker:1`,
+      '--name',
+      'late',
+      '--no-wait',
+    );
     expect(add.code, add.stderr).toBe(0);
-    expect((await row('late'))?.status).toBe('not started');
-    // Nothing may be pulled now: the registry is gone.
+    expect(add.stderr).toContain('worker "late" is starting');
+    await until('late started by add', async () => (await row('late'))?.status === 'running');
+    // Nothing may be pulled now: the registry is gone; a restart runs it from the local cache.
     await registry.stop();
-    const start = await iii('worker', 'start', 'late');
-    expect(start.code, start.stderr).toBe(0);
+    const restart = await iii('worker', 'restart', 'late');
+    expect(restart.code, restart.stderr).toBe(0);
     const late = await until('late running', async () => {
       const w = await row('late');
       return w?.status === 'running' ? w : undefined;

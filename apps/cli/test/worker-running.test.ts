@@ -208,7 +208,7 @@ describe('iii tells the truth about running workers (runc, official iii-sdk)', (
     });
   });
 
-  it('says a running worker is already running; after add --force it says to restart, and restart switches', async () => {
+  it('says a running worker is already running; add --force restarts it on the new image and waits for it', async () => {
     const running = await until('node-worker connected', async () => {
       const w = await row('node-worker');
       return w?.connected ? w : undefined;
@@ -223,27 +223,19 @@ describe('iii tells the truth about running workers (runc, official iii-sdk)', (
     expect(json).toMatchObject({ started: false, worker: { name: 'node-worker', pid: running.pid } });
     expect((await row('node-worker'))?.pid).toBe(running.pid);
 
-    // mute gets the node image while it runs: start leaves it alone and says so; restart switches.
+    // mute gets the node image while it runs: add --force restarts it on the new image at once and
+    // waits until it has connected.
     const mute = await row('mute');
     const add = await iii('worker', 'add', `${registry.host}/iii/node-worker:1`, '--name', 'mute', '--force');
     expect(add.code, add.stderr).toBe(0);
-    expect(add.stderr).toContain(
-      'iii is running: switch the worker to the new image with `iii worker restart mute`.',
+    expect(add.stderr).toMatch(
+      /Worker "mute" restarted on the new image \(pid \d+\) and connected to the engine in \d+\.\ds\./,
     );
-    expect(add.stderr).not.toContain('iii worker start mute');
-    const start = await iii('worker', 'start', 'mute');
-    expect(start.code, start.stderr).toBe(0);
-    expect(start.stderr).toContain(`Worker "mute" is already running (pid ${mute?.pid}); nothing to do.`);
-    expect(start.stderr).toMatch(
-      /not the image iii\.lock pins now .*`iii worker restart mute` switches to it/,
-    );
-    const restart = await iii('worker', 'restart', 'mute', '--timeout', '5s');
-    expect(restart.code, restart.stderr).toBe(0);
-    const switched = await until('mute connected on the node image', async () => {
-      const w = await row('mute');
-      return w?.connected ? w : undefined;
-    });
-    expect(switched.digest).not.toBe(mute?.digest);
+    expect(add.stderr).not.toContain('iii worker restart mute');
+    const switched = await row('mute');
+    expect(switched).toMatchObject({ status: 'running', connected: true });
+    expect(switched?.digest).not.toBe(mute?.digest);
+    expect(switched?.pid).not.toBe(mute?.pid);
   });
 
   /** `--timestamps` lines of a worker's log: when it was told to stop, and its last sign of life. */
@@ -294,7 +286,7 @@ describe('iii tells the truth about running workers (runc, official iii-sdk)', (
     // Two stubborn workers again, so Ctrl-C has to wait for both grace periods.
     const stubborn = `oci-layout:${join(dir, 'stubborn-layout')}:stubborn`;
     for (const name of ['stubborn-c', 'stubborn-d']) {
-      const add = await iii('worker', 'add', stubborn, '--name', name);
+      const add = await iii('worker', 'add', stubborn, '--name', name, '--no-wait');
       expect(add.code, add.stderr).toBe(0);
       expect((await iii('worker', 'start', name)).code).toBe(0);
     }

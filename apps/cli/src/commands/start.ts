@@ -60,7 +60,7 @@ async function exists(path: string): Promise<boolean> {
 export default class Start extends BaseCommand {
   static override summary = 'Start the engine and the workers of config.yaml, in the foreground.';
   static override description =
-    "Listens on engine.host:engine.port of config.yaml (default 127.0.0.1:49134), starts every worker of config.yaml in its sandbox, and keeps running until Ctrl-C or SIGTERM, then stops the workers gracefully and exits 0. Running `iii` with no arguments does the same. A project is one config.yaml, named after its directory (or --project-name): any number of projects run at once with one $III_HOME, each with its own `iii`, port, sandboxes and logs, sharing the image store. The running engine is recorded in the project's directory under $III_HOME/projects so the other commands run for that config.yaml find it; `iii ls` lists the running projects.";
+    "Listens on engine.host:engine.port of config.yaml (default 127.0.0.1:49134), starts every worker of config.yaml in its sandbox, and keeps running until Ctrl-C or SIGTERM. While it runs it watches config.yaml and iii.lock and applies each saved edit to the workers it changes only (started, stopped, restarted, or limits updated in place); a broken edit changes nothing and is reported (--no-watch or engine.watch: false turns this off; `iii reload` or SIGHUP applies on demand), then stops the workers gracefully and exits 0. Running `iii` with no arguments does the same. A project is one config.yaml, named after its directory (or --project-name): any number of projects run at once with one $III_HOME, each with its own `iii`, port, sandboxes and logs, sharing the image store. The running engine is recorded in the project's directory under $III_HOME/projects so the other commands run for that config.yaml find it; `iii ls` lists the running projects.";
   static override examples = [
     { description: 'Start with ./config.yaml', command: '<%= config.bin %>' },
     { description: 'Same, spelled out', command: '<%= config.bin %> start' },
@@ -69,6 +69,10 @@ export default class Start extends BaseCommand {
       command: '<%= config.bin %> start --config ./prod/config.yaml --port 0',
     },
     { description: 'Accept workers from other machines', command: '<%= config.bin %> start --host 0.0.0.0' },
+    {
+      description: 'Apply edits of config.yaml only on `iii reload` (or SIGHUP), not as they are saved',
+      command: '<%= config.bin %> start --no-watch',
+    },
     {
       description: 'Only the engine, for workers that run elsewhere (a cluster, containers)',
       command: '<%= config.bin %> start --no-workers --host 0.0.0.0',
@@ -90,6 +94,11 @@ export default class Start extends BaseCommand {
     host: Flags.string({
       description: 'Interface to listen on (default engine.host of config.yaml, then 127.0.0.1).',
     }),
+    'no-watch': Flags.boolean({
+      description:
+        'Do not watch config.yaml and iii.lock: edits apply at the next start, or when you run `iii reload` (also engine.watch: false in config.yaml).',
+      default: false,
+    }),
     'no-workers': Flags.boolean({
       description:
         'Run the engine only: start none of the workers of config.yaml (they run elsewhere and dial in).',
@@ -102,7 +111,7 @@ export default class Start extends BaseCommand {
     const project = currentProject({ config: flags.config, projectName: flags['project-name'] });
     const configPath = project.configPath;
     const hasConfig = await exists(configPath);
-    let settings: { host?: string; port?: number; max_connections_per_peer?: number } = {};
+    let settings: { host?: string; port?: number; max_connections_per_peer?: number; watch?: boolean } = {};
     let runtime: string | undefined;
     let workerNames: string[] = [];
     if (hasConfig) {
@@ -175,8 +184,22 @@ export default class Start extends BaseCommand {
       if (manager) {
         const event = { configPath, address: engine.address, workers: workerNames };
         await runIiiHook(this, 'iii:workers-starting', event);
-        workers = await startWorkers(engine, { manager, configPath });
+        const watch = !flags['no-watch'] && settings.watch !== false;
+        workers = await startWorkers(engine, { manager, configPath, watch, report });
         await runIiiHook(this, 'iii:workers-started', event);
+        report(
+          watch
+            ? 'watching config.yaml and iii.lock: saved edits apply to the workers they change'
+            : `not watching config.yaml (${flags['no-watch'] ? '--no-watch' : 'engine.watch: false'}): run \`iii reload\` to apply edits`,
+        );
+        const running = workers;
+        // SIGHUP applies config.yaml now, as `iii reload` does.
+        process.on('SIGHUP', () => {
+          report('SIGHUP: applying config.yaml');
+          void running.manager.reload().then((r) => {
+            if (r.applied && r.lines.length === 0) report('config.yaml: nothing to change');
+          });
+        });
       } else if (flags['no-workers']) report('--no-workers: running the engine without local workers');
       else report(`no config at ${configPath}; running the engine without workers`);
     } catch (err) {

@@ -17,8 +17,9 @@ export async function withEngine<T>(
   call: (client: EngineControlClient) => Promise<T>,
   engineUrl?: string,
   project: ProjectPaths = currentProject(),
+  timeoutMs?: number,
 ): Promise<T> {
-  const client = await connectEngine(engineTarget(engineUrl, undefined, project));
+  const client = await connectEngine(engineTarget(engineUrl, timeoutMs, project));
   try {
     return await call(client);
   } finally {

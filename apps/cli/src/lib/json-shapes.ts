@@ -31,6 +31,9 @@ export const workerRowSchema = z.looseObject({
   lastOutput: maybe(z.array(z.string())).describe(
     'Last lines it printed: in a list only for a worker restarting or exited; in inspect for any.',
   ),
+  configChanged: maybe(z.boolean()).describe(
+    'While it runs: whether config.yaml or iii.lock now plan it differently from how it runs (applied by the watch of `iii`, or by `iii reload` when it runs with --no-watch).',
+  ),
   error: maybe(z.string()).describe('Why it could not start.'),
   stoppedAt: maybe(z.string()).describe(
     'When `iii worker stop` stopped it (RFC 3339); it stays stopped across restarts of `iii` until `iii worker start`.',

@@ -110,6 +110,16 @@ An image can be given as:
         'always: ask the registry, fail if it cannot be reached; missing: use the stored image if there is one; never: use only the store. Default: ask the registry, use the stored image when it cannot be reached.',
       options: PULL_POLICIES,
     })(),
+    wait: Flags.boolean({
+      description:
+        'While iii runs: wait until the started worker has connected to the engine (--no-wait returns once it is started).',
+      default: true,
+      allowNo: true,
+    }),
+    timeout: Flags.string({
+      description: 'While iii runs: how long to wait for the worker to connect (e.g. 30s, 2m).',
+      default: '60s',
+    }),
     config: configFlag,
   };
 
@@ -122,6 +132,9 @@ An image can be given as:
       });
     }
     const configPath = resolveConfigPath({ flag: flags.config });
+    // A bad --timeout is refused before anything is pulled; the engine client loads only when needed.
+    const waitMs =
+      flags.timeout === '60s' ? 60_000 : (await import('../../lib/engine-call.js')).graceMs(flags.timeout);
     // A broken config.yaml is reported before anything is downloaded (its unknown keys as warnings).
     const before = await readConfigDocument(configPath);
 
@@ -167,18 +180,49 @@ An image can be given as:
       }
     }
     const engine = await runningEngine(currentProject({ config: flags.config })).catch(() => undefined);
-    if (engine) {
-      for (const r of results) {
-        // A running worker keeps its image until it restarts; `start` leaves a running worker alone.
-        if (r.action === 'replaced') {
-          note(`iii is running: switch the worker to the new image with \`iii worker restart ${r.name}\`.`);
-        } else if (r.action === 'added' || r.action === 'pinned') {
-          note(`iii is running: start the worker with \`iii worker start ${r.name}\`.`);
-        }
-      }
-    }
+    const changed = results.filter((r) => r.action !== 'unchanged' || r.renamedFrom);
+    if (engine && changed.length > 0) await this.applyToRunning(changed, flags.config, flags.wait, waitMs);
     await rememberUse(currentProject({ config: flags.config }));
     return { workers: results };
+  }
+
+  /**
+   * `iii` runs: it starts the added workers (restarts a replaced one on its new image) at once, and
+   * unless `--no-wait` this waits until each has connected to the engine and says how long it took.
+   */
+  private async applyToRunning(
+    changed: AddedWorker[],
+    config: string | undefined,
+    wait: boolean,
+    timeoutMs: number,
+  ): Promise<void> {
+    const started = Date.now();
+    const { withEngine } = await import('../../lib/engine-call.js');
+    await withEngine(
+      async (client) => {
+        const result = await client.reload(changed.map((r) => r.name));
+        if (!result.applied) {
+          for (const line of result.lines) this.warnLine(line);
+          return;
+        }
+        for (const r of changed) {
+          if (!wait) {
+            note(
+              `iii is running: worker "${r.name}" is starting (\`iii worker list\` shows when it has connected).`,
+            );
+            continue;
+          }
+          const w = await client.waitConnected(r.name, { timeoutMs, digest: r.digest });
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          note(
+            `Worker "${r.name}" ${r.action === 'replaced' ? 'restarted on the new image' : 'started'}${w.pid ? ` (pid ${w.pid})` : ''} and connected to the engine in ${seconds}s.`,
+          );
+        }
+      },
+      undefined,
+      currentProject({ config }),
+      timeoutMs + 30_000,
+    );
   }
 
   /** Writes the entry and the pin under the config lock, deciding again with the file as it is now. */

@@ -32,7 +32,9 @@ function short(digest: string | undefined): string {
 }
 
 function statusText(w: WorkerInfo, now: number): string {
-  let text = w.status;
+  let text: string = w.status;
+  // It runs as config.yaml said before an edit that is not applied yet (`iii reload` applies it).
+  if (w.configChanged) text += ', config changed';
   const notes: string[] = [];
   if ((w.status === 'exited' || w.status === 'restarting') && w.lastExitCode !== undefined) {
     notes.push(`${w.oomKilled ? 'OOM killed, ' : ''}exit ${w.lastExitCode}`);
