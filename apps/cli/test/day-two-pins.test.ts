@@ -140,7 +140,8 @@ describe('pins over time: update, rename, enabled, rollback (runc, registry)', (
     // The new registry has another port: the image reference changes with it, as in config.yaml.
     const moved = `${registry.host}/iii/app:1`;
     await pushAs(layoutA);
-    await ok('worker', 'add', moved, '--name', 'svc');
+    // iii runs: add starts svc, which never connects to the engine, so do not wait for it.
+    await ok('worker', 'add', moved, '--name', 'svc', '--no-wait');
     expect(await pushAs(layoutB)).toBe(digestB);
     await stopIii();
     // Rename by hand: `name: svc` becomes `name: web`.

@@ -129,6 +129,8 @@ export class EngineControlClient {
       if (!w) throw new UnknownWorkerError(name);
       const current = options.digest === undefined || w.digest === options.digest;
       if (current && w.connected) return w;
+      // Not to be started: `enabled: false`, or held by `iii worker stop`.
+      if (w.status === 'disabled' || (w.status === 'stopped' && w.stoppedAt)) return w;
       if (current && (w.error || w.status === 'exited' || w.status === 'not started')) {
         throw new ManagerError(
           'WORKER_NOT_CONNECTED',

@@ -266,6 +266,17 @@ export class WorkerManager implements WorkerController {
         if (this.isFresh(entry.name, state)) problems.push(this.reloadProblem(entry.name, err, state));
       }
     }
+    // A worker held by `iii worker stop` and then removed (its state went with its files) is a new
+    // worker if its entry comes back.
+    await Promise.all(
+      [...this.slots.values()]
+        .filter((s) => s.stoppedAt !== undefined && !s.worker)
+        .map(async (s) => {
+          if ((await readWorkerRunState(this.project, s.entry.name)).stoppedAt !== undefined) return;
+          delete s.stoppedAt;
+          delete s.plan;
+        }),
+    );
     const current: CurrentWorker[] = [...this.slots.values()]
       .filter((s) => !only || only.has(s.entry.name))
       .map((s) => ({

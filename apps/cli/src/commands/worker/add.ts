@@ -213,6 +213,14 @@ An image can be given as:
             continue;
           }
           const w = await client.waitConnected(r.name, { timeoutMs, digest: r.digest });
+          if (!w.connected) {
+            note(
+              w.status === 'disabled'
+                ? `Worker "${r.name}" has enabled: false in config.yaml; iii does not start it.`
+                : `Worker "${r.name}" was stopped with \`iii worker stop\`; start it with \`iii worker start ${r.name}\`.`,
+            );
+            continue;
+          }
           const seconds = ((Date.now() - started) / 1000).toFixed(1);
           note(
             `Worker "${r.name}" ${r.action === 'replaced' ? 'restarted on the new image' : 'started'}${w.pid ? ` (pid ${w.pid})` : ''} and connected to the engine in ${seconds}s.`,

@@ -35,7 +35,7 @@ class RollbackError extends Error {
 export default class WorkerRollback extends BaseCommand {
   static override summary = 'Pin a worker back to the image it had before its last update.';
   static override description =
-    "iii.lock remembers each worker's previous digest (the one `update`, `add --force` or a rollback replaced). This pins it again, from the local store: no registry is contacted, so it works offline, and config.yaml keeps its image reference (the tag) as it is. The digest it replaces becomes the previous one, so a second rollback undoes the first. A running worker switches on `iii worker restart <name>`.";
+    "iii.lock remembers each worker's previous digest (the one `update`, `add --force` or a rollback replaced). This pins it again, from the local store: no registry is contacted, so it works offline, and config.yaml keeps its image reference (the tag) as it is. The digest it replaces becomes the previous one, so a second rollback undoes the first. A running worker switches at once while `iii` watches config.yaml (else on `iii reload` or `iii worker restart <name>`).";
   static override examples = ['<%= config.bin %> worker rollback image-resize'];
   static override enableJsonFlag = true;
   static override args = { name: Args.string({ description: 'Worker name.', required: true }) };
@@ -97,7 +97,9 @@ export default class WorkerRollback extends BaseCommand {
       `Rolled back worker "${name}": ${pin.digest.slice(0, 19)}… → ${previous.digest.slice(0, 19)}… (config.yaml keeps ${entry.image}; \`iii worker rollback ${name}\` again undoes it).`,
     );
     if (await runningEngine(currentProject({ config: flags.config })).catch(() => undefined)) {
-      note(`iii is running: switch the worker to it with \`iii worker restart ${name}\`.`);
+      note(
+        `iii is running: it restarts the worker on that image now, unless it runs with --no-watch; then switch with \`iii reload\` or \`iii worker restart ${name}\`.`,
+      );
     }
     return { name, image: entry.image, from: pin.digest, to: previous.digest };
   }

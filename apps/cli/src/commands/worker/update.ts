@@ -105,9 +105,10 @@ export default class WorkerUpdate extends BaseCommand {
       moved.length > 0 &&
       (await runningEngine(currentProject({ config: flags.config })).catch(() => undefined))
     ) {
-      // A running worker keeps its image until it restarts: `list` and `inspect` show it meanwhile.
+      // Watching config.yaml and iii.lock, `iii` restarts them at once; with --no-watch they keep their
+      // image until restarted, which `list` and `inspect` show meanwhile.
       note(
-        `iii is running: switch ${moved.length === 1 ? 'the worker' : 'each worker'} to the new image with ${moved.map((n) => `\`iii worker restart ${n}\``).join(', ')}.`,
+        `iii is running: it restarts ${moved.length === 1 ? 'the worker' : 'the workers'} on the new image now, unless it runs with --no-watch; then switch with \`iii reload\` or ${moved.map((n) => `\`iii worker restart ${n}\``).join(', ')}.`,
       );
     }
     if (failed.length > 0) {
