@@ -1,6 +1,5 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { lockPathFor } from '@iii/config';
 
 /** Options of {@link watchConfig}. */
 export interface WatchConfigOptions {
@@ -27,7 +26,8 @@ export function watchConfig(
   onChange: () => Promise<unknown>,
   options: WatchConfigOptions = {},
 ): ConfigWatch {
-  const names = new Set([basename(configPath), basename(lockPathFor(configPath))]);
+  // iii.lock always lives beside config.yaml.
+  const names = new Set([basename(configPath), 'iii.lock']);
   const debounceMs = options.debounceMs ?? 200;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
