@@ -169,6 +169,36 @@ describe('live config.yaml (runc, built iii)', () => {
     );
   }, 60_000);
 
+  it('an unset variable and an image not pulled change nothing, and say where and what to run', async () => {
+    const before = await pids();
+    const good = await readFile(sb.configPath, 'utf8');
+    let mark = output.length;
+    await editConfig(
+      (doc) => doc.setIn(['workers', indexOf(doc, 'b'), 'config', 'TOKEN'], `\${III_LIVE_TEST_UNSET}`),
+      'rename',
+      good,
+    );
+    await until('unset variable reported', async () => since(mark).includes('config.yaml not applied'));
+    expect(since(mark)).toMatch(
+      /config\.yaml:\d+:\d+: worker "b": config key TOKEN uses \$\{III_LIVE_TEST_UNSET\}, which is not set \(iii read its environment once, at start/,
+    );
+    mark = output.length;
+    await editConfig(
+      (doc) => doc.setIn(['workers', indexOf(doc, 'b'), 'image'], 'localhost:9/not-pulled:1'),
+      'rename',
+      good,
+    );
+    await until('unpulled image reported', async () => since(mark).includes('config.yaml not applied'));
+    expect(since(mark)).toMatch(
+      /config\.yaml:\d+:\d+: worker "b": localhost:9\/not-pulled:1 is not pinned in iii\.lock .*run `iii worker add localhost:9\/not-pulled:1 --name b --force`/,
+    );
+    expect(await pids()).toEqual(before);
+    // Back to what runs: nothing to change, nothing restarted.
+    await writeFile(sb.configPath, good);
+    expect((await ok('reload')).stderr).toContain('Nothing to change');
+    expect(await pids()).toEqual(before);
+  }, 60_000);
+
   it('worker add while iii runs starts the worker and waits until it has connected', async () => {
     const before = await pids();
     const r = await ok('worker', 'add', ref, '--name', 'd');
@@ -176,6 +206,15 @@ describe('live config.yaml (runc, built iii)', () => {
     const rows = await list();
     expect(rows.find((w) => w.name === 'd')).toMatchObject({ status: 'running', connected: true });
     for (const name of ['a', 'b', 'c']) expect(rows.find((w) => w.name === name)?.pid).toBe(before[name]);
+  }, 60_000);
+
+  it('worker add --timeout gives up waiting for a worker that never connects, and leaves it running', async () => {
+    const quiet = (await busybox()).ref; // logs a line a second, never dials the engine
+    const r = await iii(sb, ['worker', 'add', quiet, '--name', 'quiet', '--timeout', '2s']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/worker "quiet" has not connected to the engine after 2s \(status: running\)/);
+    expect((await list()).find((w) => w.name === 'quiet')?.status).toBe('running');
+    await ok('worker', 'remove', 'quiet', '-y');
   }, 60_000);
 
   it('removing an entry by hand stops its worker', async () => {
@@ -243,5 +282,28 @@ describe('live config.yaml (runc, built iii)', () => {
     expect(after.b).toBe(before.b);
     expect((await list()).find((w) => w.name === 'a')?.configChanged).toBeNull();
     expect((await ok('reload')).stderr).toContain('Nothing to change');
+    // SIGHUP to iii converges as `iii reload` does.
+    const mark = output.length;
+    await editConfig((doc) => doc.setIn(['workers', indexOf(doc, 'b'), 'config', 'FOO'], 'hup'), 'in place');
+    engine?.kill('SIGHUP');
+    await until('b restarted on SIGHUP', async () =>
+      since(mark).includes('restarted b (config: FOO changed)'),
+    );
+    const hup = await pids();
+    expect(hup.b).not.toBe(before.b);
+    expect(hup.a).toBe(after.a);
+  }, 120_000);
+
+  it('engine.watch: false in config.yaml turns the watcher off as --no-watch does', async () => {
+    await stopIii();
+    await editConfig((doc) => doc.setIn(['engine', 'watch'], false), 'in place');
+    await startIii();
+    expect(output).toContain('not watching config.yaml (engine.watch: false)');
+    const before = await allConnected(['a', 'b']);
+    await editConfig((doc) => doc.setIn(['workers', indexOf(doc, 'b'), 'config', 'FOO'], 'off'), 'rename');
+    await until('b marked', async () =>
+      /^b\s.*running, config changed/m.test((await ok('worker', 'list')).stdout) ? true : undefined,
+    );
+    expect(await pids()).toEqual(before);
   }, 120_000);
 });

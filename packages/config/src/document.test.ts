@@ -34,6 +34,19 @@ const entry = {
 };
 
 describe('ConfigDocument', () => {
+  it('tells where a worker entry and its keys are written, as file:line:column', () => {
+    const doc = ConfigDocument.parse(
+      'workers:\n  - name: a\n    image: x:1\n  - name: b\n    image: y:1\n    config:\n      FOO: bar\n',
+      'config.yaml',
+    );
+    expect(doc.whereIs('b')).toBe('config.yaml:4:5');
+    expect(doc.whereIs('b', 'image')).toBe('config.yaml:5:12');
+    expect(doc.whereIs('b', 'config')).toBe('config.yaml:7:7');
+    // A key the entry does not have: the entry itself; a name not in the file: the list.
+    expect(doc.whereIs('a', 'config')).toBe('config.yaml:2:5');
+    expect(doc.whereIs('zz')).toBe('config.yaml:2:3');
+  });
+
   it('adds an entry changing only the lines of the new entry', () => {
     const doc = ConfigDocument.parse(MESSY, 'config.yaml');
     const added = doc.withWorker(entry);

@@ -114,6 +114,18 @@ export class ConfigDocument {
     return this.workers.find((w) => w.name === name);
   }
 
+  /**
+   * Where a worker's entry, or one of its keys (`image`, `config`, …), is written, as
+   * `file:line:column`, for messages about it; the entry itself when the key is absent.
+   */
+  whereIs(name: string, key?: string): string {
+    const seq = this.#workersPair()?.value;
+    const index = isSeq(seq) ? seq.items.findIndex((item) => isMap(item) && item.get('name') === name) : -1;
+    const path = index < 0 ? ['workers'] : key ? ['workers', index, key] : ['workers', index];
+    const pos = positionOf(this.#doc, this.#lines, path);
+    return `${this.file}:${pos.line}:${pos.col}`;
+  }
+
   /** Appends a worker entry after the last one; the file's other bytes are unchanged. */
   withWorker(entry: WorkerEntryInput): ConfigDocument {
     const clean = validateEntry(entry);

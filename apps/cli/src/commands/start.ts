@@ -165,6 +165,14 @@ export default class Start extends BaseCommand {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
+    // SIGHUP applies config.yaml now, as `iii reload` does. Taken here too, because its default
+    // action would end iii: one that arrives while the workers start is applied once they have.
+    let reloadOnHup: (() => void) | undefined;
+    let hupWhileStarting = false;
+    process.on('SIGHUP', () => {
+      if (reloadOnHup) reloadOnHup();
+      else hupWhileStarting = true;
+    });
 
     let workers: RunningWorkers | undefined;
     try {
@@ -193,13 +201,13 @@ export default class Start extends BaseCommand {
             : `not watching config.yaml (${flags['no-watch'] ? '--no-watch' : 'engine.watch: false'}): run \`iii reload\` to apply edits`,
         );
         const running = workers;
-        // SIGHUP applies config.yaml now, as `iii reload` does.
-        process.on('SIGHUP', () => {
+        reloadOnHup = () => {
           report('SIGHUP: applying config.yaml');
           void running.manager.reload().then((r) => {
             if (r.applied && r.lines.length === 0) report('config.yaml: nothing to change');
           });
-        });
+        };
+        if (hupWhileStarting) reloadOnHup();
       } else if (flags['no-workers']) report('--no-workers: running the engine without local workers');
       else report(`no config at ${configPath}; running the engine without workers`);
     } catch (err) {

@@ -298,7 +298,7 @@ export class WorkerManager implements WorkerController {
             images.set(c.name, await loadWorkerImage(this.paths, c.name, plan.digest));
           } catch (err) {
             problems.push(
-              `worker "${c.name}": its image ${plan.image} (${plan.digest.slice(0, 19)}…) is not in the local store; run \`iii worker add ${plan.image} --name ${c.name} --force\` to pull it (${oneLine(err)})`,
+              `${state.doc.whereIs(c.name, 'image')}: worker "${c.name}": its image ${plan.image} (${plan.digest.slice(0, 19)}…) is not in the local store; run \`iii worker add ${plan.image} --name ${c.name} --force\` to pull it (${oneLine(err)})`,
             );
           }
         }),
@@ -374,13 +374,14 @@ export class WorkerManager implements WorkerController {
   private reloadProblem(name: string, err: unknown, state: ConfigState): string {
     if (err instanceof LockMismatchError) {
       const image = state.doc.worker(name)?.image ?? '';
-      return `worker "${name}": ${image} is not pinned in iii.lock (it may not be pulled yet); run \`iii worker add ${image} --name ${name} --force\` to pull and pin it`;
+      return `${state.doc.whereIs(name, 'image')}: worker "${name}": ${image} is not pinned in iii.lock (it may not be pulled yet); run \`iii worker add ${image} --name ${name} --force\` to pull and pin it`;
     }
-    const line = `worker "${name}": ${oneLine(err)}`;
     const code = (err as { code?: unknown }).code;
-    return code === 'INTERPOLATION'
-      ? `${line} (iii read its environment once, at start: set the variable and restart iii, or give a default with \${VAR:default})`
-      : line;
+    if (code === 'INTERPOLATION') {
+      const variable = (err as { variable?: string }).variable ?? 'VAR';
+      return `${state.doc.whereIs(name, 'config')}: ${(err as Error).message} (iii read its environment once, at start: set ${variable} and restart iii, or give a default with \${${variable}:default})`;
+    }
+    return `${state.doc.whereIs(name)}: worker "${name}": ${oneLine(err)}`;
   }
 
   /** Takes config.yaml and iii.lock as they are now as what the workers are compared against. */
