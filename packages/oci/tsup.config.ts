@@ -8,6 +8,9 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   // import.meta.url (used to find files beside the module) also works in the CommonJS build.
   shims: true,
+  // p-limit is ESM only: bundled, so that the CommonJS build does not require() it (esbuild's interop
+  // would hand require() callers the module namespace instead of its default export).
+  noExternal: ['p-limit', 'yocto-queue'],
   target: 'node20',
   // The build config covers src only; tsconfig.json also typechecks the tests (which import the test tools).
   tsconfig: 'tsconfig.build.json',

@@ -169,13 +169,7 @@ export class WorkerManager implements WorkerController {
   /** Reads config.yaml and iii.lock now (changes apply to workers started afterwards). */
   private async readConfig(): Promise<ConfigState> {
     const state = await loadConfig(this.options.configPath);
-    for (const w of state.doc.workers) {
-      const slot = this.slots.get(w.name);
-      if (slot) slot.entry = w;
-      else this.slots.set(w.name, { entry: w, restartsBefore: 0, busy: Promise.resolve() });
-    }
-    this.order = state.doc.workers.map((w) => w.name);
-    this.pins = state.lock.workers;
+    this.adopt(state);
     return state;
   }
 

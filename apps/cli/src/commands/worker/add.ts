@@ -230,7 +230,15 @@ An image can be given as:
       undefined,
       currentProject({ config }),
       timeoutMs + 30_000,
-    );
+    ).catch((err: unknown) => {
+      // The entry is written: a record of a running iii whose engine does not answer (it is stopping,
+      // or hung) only means the worker cannot be started now. Say so; the add itself succeeded.
+      if ((err as { code?: unknown }).code !== 'ENGINE_NOT_RUNNING') throw err;
+      const names = changed.map((r) => r.name).join(', ');
+      this.warnLine(
+        `could not reach the running iii to start ${names} (${(err as Error).message}): it starts with the next \`iii\`, or run \`iii reload\` once iii answers`,
+      );
+    });
   }
 
   /** Writes the entry and the pin under the config lock, deciding again with the file as it is now. */
