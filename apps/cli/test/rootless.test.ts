@@ -3,12 +3,11 @@
 // $III_HOME, no sudo. Workers then run rootless: in a user namespace mapping the user's id to root
 // and its subordinate ids to ids 1 and up, on overlays the runtime mounts inside it. A second user
 // without a range shows the single-id map that is left then.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_USERS_FILES, busyboxUsers, pushFixture } from '@iii/tools/fixtures';
 import {
@@ -20,95 +19,27 @@ import {
   type TestRegistry,
 } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cliOf,
+  hostUid,
+  killUserProcesses,
+  letOthersTraverse,
+  processesOf,
+  type Range,
+  removeUser,
+  repoRoot,
+  type StartedIii,
+  startAs,
+} from './as-user.ts';
 import { recordOf, sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface ListRow {
   name: string;
   status: string;
   pid?: number;
-}
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-interface Range {
-  start: number;
-  count: number;
-}
-
-/** Host pids of the processes running as `uid`, or as one of its subordinate ids. */
-async function processesOf(uid: number, sub?: Range): Promise<number[]> {
-  const out: number[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
-    const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
-    if (real === uid || (sub && real >= sub.start && real < sub.start + sub.count)) out.push(Number(p));
-  }
-  return out;
-}
-
-/** The host uid of a process. */
-async function hostUid(pid: number): Promise<number> {
-  return Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
-}
-
-/**
- * The user must reach the built CLI: ancestors of the checkout that others may not traverse
- * (a clone below /root) get o+x for the test's duration. Returns what restores them.
- */
-async function letOthersTraverse(path: string): Promise<() => Promise<void>> {
-  const changed: Array<[string, number]> = [];
-  for (let dir = path; ; dir = dirname(dir)) {
-    const mode = (await stat(dir)).mode & 0o7777;
-    if ((mode & 0o001) === 0) {
-      await chmod(dir, mode | 0o001);
-      changed.push([dir, mode]);
-    }
-    if (dir === dirname(dir)) break;
-  }
-  return async () => {
-    for (const [dir, mode] of changed) await chmod(dir, mode).catch(() => {});
-  };
-}
-
-/** Runs the built `iii` as `user` through `su`, in `dir`, with `dir` as HOME and `home` as $III_HOME. */
-function cliOf(user: string, dir: string, home: string) {
-  const command = (args: string[]) =>
-    [
-      `cd ${quote(dir)} &&`,
-      'exec env -i',
-      `HOME=${quote(dir)}`,
-      `III_HOME=${quote(home)}`,
-      `III_CONFIG_PATH=${quote(join(dir, 'config.yaml'))}`,
-      'CI=true',
-      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      quote(process.execPath),
-      quote(bin),
-      ...args.map(quote),
-    ].join(' ');
-  const iii = async (...args: string[]): Promise<Result> => {
-    try {
-      const { stdout, stderr } = await run('su', [user, '-s', '/bin/bash', '-c', command(args)], {
-        maxBuffer: 16 << 20,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
-  return { command, iii };
 }
 
 /**
@@ -123,49 +54,6 @@ async function prepareUserDir(dir: string, uid: number, gid: number): Promise<st
   // Written by root with private modes: hand the layout to the user, who adds it.
   await run('chown', ['-R', `${uid}:${gid}`, layout]);
   return `oci-layout:${layout}:user`;
-}
-
-/** `iii start` run as a user in the background, with what it printed so far and its exit. */
-interface StartedIii {
-  child: ChildProcess;
-  output: string;
-  exit: Promise<number | null>;
-}
-
-/** Starts `iii start --port <port>` as `user` through `su`, collecting its output. */
-function startAs(user: string, dir: string, home: string, port: number): StartedIii {
-  const child = spawn(
-    'su',
-    [user, '-s', '/bin/bash', '-c', cliOf(user, dir, home).command(['start', '--port', String(port)])],
-    { stdio: 'pipe' },
-  );
-  const started: StartedIii = {
-    child,
-    output: '',
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout?.on('data', (d: Buffer) => (started.output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (started.output += d.toString()));
-  return started;
-}
-
-/** Ends what the test started as the user: `iii`, and every process of `uid` or of its subordinate ids. */
-async function killUserProcesses(engine: StartedIii | undefined, uid: number | undefined, sub?: Range) {
-  if (engine && engine.child.exitCode === null) {
-    engine.child.kill('SIGKILL');
-    await engine.exit;
-  }
-  for (const pid of uid ? await processesOf(uid, sub) : []) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
-}
-
-/** Gives the checkout its modes back and deletes the test user. */
-async function removeUser(user: string | undefined, restoreModes: (() => Promise<void>) | undefined) {
-  await restoreModes?.();
-  if (user) await run('userdel', [user]).catch(() => {});
 }
 
 describe('iii runs workers rootless as an ordinary user (runc, user namespaces)', () => {

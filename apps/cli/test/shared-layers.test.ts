@@ -5,20 +5,33 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildToLayout, busybox } from '@iii/tools/fixtures';
 import {
+  createLocalUser,
   freePort,
   requireTools,
   runCommand,
   skopeoCopy,
   startRegistry,
+  subordinateRange,
   type TestRegistry,
 } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cliOf,
+  killUserProcesses,
+  letOthersTraverse,
+  type Range,
+  removeUser,
+  repoRoot,
+  type StartedIii,
+  startAs,
+} from './as-user.ts';
+import { recordOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -32,8 +45,21 @@ interface Result {
 /** Paths the runtime creates in a worker's root as mount points, and what the worker writes. */
 const RUNTIME_PATHS = /^(?:\S+ )(?:proc|sys|dev|etc\/hosts|etc\/resolv\.conf|tmp\/env\.txt)(?:\/| |$)/;
 
+/** How {@link listing} walks: mtimes too, directories not to enter, host owners as the sandbox sees them. */
+interface ListingOptions {
+  mtimes?: boolean;
+  /** Top-level directories listed but not entered (the runtime's mounts, seen through /proc/<pid>/root). */
+  skip?: readonly string[];
+  owner?: (uid: number, gid: number) => string;
+}
+
 /** Type, path, mode, owner, link target and content hash of every entry below `root`. */
-function listing(root: string, mtimes = false): string[] {
+function listing(root: string, options: ListingOptions | boolean = {}): string[] {
+  const {
+    mtimes = false,
+    skip = [],
+    owner = (u: number, g: number) => `${u}:${g}`,
+  } = typeof options === 'boolean' ? { mtimes: options } : options;
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
     for (const name of fs.readdirSync(dir).sort()) {
@@ -47,27 +73,83 @@ function listing(root: string, mtimes = false): string[] {
           : st.isFile()
             ? 'file'
             : 'other';
-      const parts = [type, path, (st.mode & 0o7777).toString(8), `${st.uid}:${st.gid}`];
+      const parts = [type, path, (st.mode & 0o7777).toString(8), owner(st.uid, st.gid)];
       if (type === 'symlink') parts.push(fs.readlinkSync(abs));
       if (type === 'file') parts.push(createHash('sha256').update(fs.readFileSync(abs)).digest('hex'));
       if (type === 'other') parts.push(`rdev=${st.rdev}`);
       if (mtimes) parts.push(String(st.mtimeMs));
       out.push(parts.join(' '));
-      if (type === 'dir') walk(abs, path);
+      if (type === 'dir' && !(rel === '' && skip.includes(name))) walk(abs, path);
     }
   };
   walk(root, '');
   return out;
 }
 
+/** The two images, built once for both modes, and where umoci unpacked them. */
+let registry: TestRegistry;
+let fixtures: string;
+const refs = { adds: '', deletes: '' };
+const names = ['adds', 'deletes'] as const;
+
+/** An image FROM the busybox fixture with one more layer made by `run`, pushed as `name`. */
+async function derived(name: string, run: string): Promise<string> {
+  const base = await busybox();
+  const layout = join(fixtures, `${name}-layout`);
+  await buildToLayout(`oci:${layout}:latest`, {
+    files: { Containerfile: { text: `FROM localhost/iii-test/base:latest\nRUN ${run}\n` } },
+    image: `iii-test/${name}:latest`,
+    budExtra: ['--pull-never'],
+    // The overlay driver writes a removed-and-recreated directory as opaque (`.wh..wh..opq`).
+    driver: 'overlay',
+    prepare: async (_context, storeRef) => {
+      await skopeoCopy(base.ref, storeRef('localhost/iii-test/base:latest'));
+    },
+  });
+  await skopeoCopy(`oci:${layout}:latest`, `docker://${registry.host}/iii/${name}:1`, {
+    destRegistry: registry,
+  });
+  return `${registry.host}/iii/${name}:1`;
+}
+
+/** umoci's unpack of an image (as root, with the image's owners): what its worker must see. */
+async function umociRootfs(name: (typeof names)[number]): Promise<string> {
+  const bundle = join(fixtures, `${name}-bundle`);
+  if (fs.existsSync(bundle)) return join(bundle, 'rootfs');
+  const layout = join(fixtures, `${name}-umoci`);
+  await runCommand('skopeo', [
+    'copy',
+    '--quiet',
+    `oci:${join(fixtures, `${name}-layout`)}:latest`,
+    `oci:${layout}:i`,
+  ]);
+  await runCommand('umoci', ['unpack', '--image', `${layout}:i`, bundle]);
+  return join(bundle, 'rootfs');
+}
+
+beforeAll(async () => {
+  requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry', 'setfattr']);
+  registry = await startRegistry({ flavor: 'plain' });
+  fixtures = await mkdtemp(join(tmpdir(), 'iii-shared-layers-images-'));
+  refs.adds = await derived('adds', 'echo added > /app/added.txt');
+  refs.deletes = await derived(
+    'deletes',
+    'rm /app/message-link.txt && rm -rf /app/data/nested && mkdir -p /app/data/nested && echo new > /app/data/nested/new.txt',
+  );
+  for (const name of names) await umociRootfs(name);
+}, 600_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  if (fixtures) await rm(fixtures, { recursive: true, force: true });
+});
+
 describe('workers share the layers of a common base (overlayfs, runc, registry)', () => {
-  let registry: TestRegistry;
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let engine: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
   let output = '';
-  const refs = { adds: '', deletes: '' };
 
   const iii = (...args: string[]): Promise<Result> =>
     new Promise((resolve) => {
@@ -87,29 +169,7 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
       .filter((n) => /^[a-f0-9]{64}$/.test(n))
       .sort();
 
-  /** An image FROM the busybox fixture with one more layer made by `run`, pushed as `name`. */
-  async function derived(name: string, run: string): Promise<string> {
-    const base = await busybox();
-    const layout = join(dir, `${name}-layout`);
-    await buildToLayout(`oci:${layout}:latest`, {
-      files: { Containerfile: { text: `FROM localhost/iii-test/base:latest\nRUN ${run}\n` } },
-      image: `iii-test/${name}:latest`,
-      budExtra: ['--pull-never'],
-      // The overlay driver writes a removed-and-recreated directory as opaque (`.wh..wh..opq`).
-      driver: 'overlay',
-      prepare: async (_context, storeRef) => {
-        await skopeoCopy(base.ref, storeRef('localhost/iii-test/base:latest'));
-      },
-    });
-    await skopeoCopy(`oci:${layout}:latest`, `docker://${registry.host}/iii/${name}:1`, {
-      destRegistry: registry,
-    });
-    return `${registry.host}/iii/${name}:1`;
-  }
-
   beforeAll(async () => {
-    requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry', 'setfattr']);
-    registry = await startRegistry({ flavor: 'plain' });
     dir = await mkdtemp(join(tmpdir(), 'iii-shared-layers-'));
     env = {
       ...process.env,
@@ -118,19 +178,13 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
       CI: 'true',
       OTEL_ENABLED: 'false',
     };
-    refs.adds = await derived('adds', 'echo added > /app/added.txt');
-    refs.deletes = await derived(
-      'deletes',
-      'rm /app/message-link.txt && rm -rf /app/data/nested && mkdir -p /app/data/nested && echo new > /app/data/nested/new.txt',
-    );
-  }, 600_000);
+  });
 
   afterAll(async () => {
     if (engine && engine.exitCode === null) {
       engine.kill('SIGINT');
       await exited;
     }
-    await registry?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -168,25 +222,17 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
     });
     expect(output).not.toMatch(/merged copy/);
 
-    for (const name of ['adds', 'deletes'] as const) {
+    for (const name of names) {
       const inspect = JSON.parse(await ok('worker', 'inspect', name, '--json'));
       expect(inspect.run.rootfs).toMatch(/merged$/);
       // The worker's root as the kernel stacks it, against umoci's unpack of the same image.
-      const layout = join(dir, `${name}-umoci`);
-      await runCommand('skopeo', [
-        'copy',
-        '--quiet',
-        `oci:${join(dir, `${name}-layout`)}:latest`,
-        `oci:${layout}:i`,
-      ]);
-      await runCommand('umoci', ['unpack', '--image', `${layout}:i`, join(dir, `${name}-bundle`)]);
-      const theirs = listing(join(dir, `${name}-bundle`, 'rootfs')).filter((l) => !RUNTIME_PATHS.test(l));
+      const theirs = listing(await umociRootfs(name)).filter((l) => !RUNTIME_PATHS.test(l));
       const ours = listing(inspect.run.rootfs).filter((l) => !RUNTIME_PATHS.test(l));
       expect(ours).toEqual(theirs);
     }
-    expect(fs.existsSync(join(dir, 'adds-bundle/rootfs/app/added.txt'))).toBe(true);
-    expect(fs.existsSync(join(dir, 'deletes-bundle/rootfs/app/message-link.txt'))).toBe(false);
-    expect(fs.readdirSync(join(dir, 'deletes-bundle/rootfs/app/data/nested'))).toEqual(['new.txt']);
+    expect(fs.existsSync(join(fixtures, 'adds-bundle/rootfs/app/added.txt'))).toBe(true);
+    expect(fs.existsSync(join(fixtures, 'deletes-bundle/rootfs/app/message-link.txt'))).toBe(false);
+    expect(fs.readdirSync(join(fixtures, 'deletes-bundle/rootfs/app/data/nested'))).toEqual(['new.txt']);
 
     // Inside the sandboxes: the whiteout and the opaque directory hold, and writes stay private.
     expect(await ok('worker', 'exec', 'deletes', '--', 'ls', '/app/data/nested')).toBe('new.txt\n');
@@ -230,4 +276,165 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
     expect(df.snapshots.count).toBe(5);
     expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/added.txt')).toBe('added\n');
   }, 600_000);
+});
+
+describe('rootless, an ordinary user shares the layers too (user namespace, userxattr overlay)', () => {
+  let user: string;
+  let uid: number;
+  let gid: number;
+  let sub: Range;
+  let subGid: Range;
+  let dir: string;
+  let home: string;
+  let restoreModes: (() => Promise<void>) | undefined;
+  let engine: StartedIii | undefined;
+
+  const iii = (...args: string[]) => cliOf(user, dir, home).iii(...args);
+  const ok = async (...args: string[]): Promise<string> => {
+    const r = await iii(...args);
+    expect(r.code, `iii ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+  const snapshots = () => join(home, 'snapshots');
+  const snapshotIds = () =>
+    fs
+      .readdirSync(snapshots())
+      .filter((n) => /^[a-f0-9]{64}$/.test(n))
+      .sort();
+  /** A host owner as the sandbox sees it: the user is root, its subordinate ids are 1 and up. */
+  const inside = (id: number, own: number, range: Range) =>
+    id === own ? 0 : id >= range.start && id < range.start + range.count ? id - range.start + 1 : -1;
+  const owner = (u: number, g: number) => `${inside(u, uid, sub)}:${inside(g, gid, subGid)}`;
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) {
+      throw new Error('This test creates an ordinary user (useradd) to run iii as: run the tests as root.');
+    }
+    requireTools(['useradd', 'userdel', 'su', 'getfattr']);
+    const made = await createLocalUser('iiisl');
+    user = made.name;
+    uid = made.uid;
+    gid = made.gid;
+    const range = await subordinateRange(user);
+    const gidRange = await subordinateRange(user, '/etc/subgid');
+    if (!range || !gidRange) {
+      throw new Error(
+        `useradd gave ${user} no /etc/subuid or /etc/subgid range: set SUB_UID_COUNT in /etc/login.defs`,
+      );
+    }
+    sub = range;
+    subGid = gidRange;
+    dir = await mkdtemp(join(tmpdir(), 'iii-shared-layers-rootless-'));
+    await chown(dir, uid, gid);
+    await chmod(dir, 0o700);
+    home = join(dir, 'home');
+    restoreModes = await letOthersTraverse(repoRoot);
+  });
+
+  afterAll(async () => {
+    try {
+      if (engine && engine.child.exitCode === null) {
+        // Ctrl-C to `iii` itself (not to `su`): its workers stop and their mounts go.
+        const record = await readFile(recordOf(home, join(dir, 'config.yaml')), 'utf8').catch(() => '');
+        if (record) process.kill((JSON.parse(record) as { pid: number }).pid, 'SIGINT');
+        await Promise.race([engine.exit, new Promise((r) => setTimeout(r, 20_000))]);
+      }
+      await killUserProcesses(engine, uid, sub);
+      if (dir) await rm(dir, { recursive: true, force: true });
+    } finally {
+      await removeUser(user, restoreModes);
+    }
+  });
+
+  it('runs both at once on shared snapshots, each seeing exactly its image, writes private; prune keeps the shared', async () => {
+    // This kernel stacks layers in a user namespace (overlayfs with `userxattr`, Linux 5.11+): the
+    // workers must run on the shared snapshots, not on the merged copy kept for kernels that cannot.
+    const check = JSON.parse(await ok('system', 'check', '--json'));
+    expect(check.mode).toBe('rootless');
+    expect(check.rootfs.kind, JSON.stringify(check.rootfs)).toBe('userns-overlay');
+
+    await ok('worker', 'add', refs.adds, '--name', 'adds');
+    const base = snapshotIds();
+    expect(base.length).toBe(5);
+    await ok('worker', 'add', refs.deletes, '--name', 'deletes');
+    const all = snapshotIds();
+    expect(all.length).toBe(6);
+    const own = all.filter((id) => !base.includes(id));
+    expect(own.length).toBe(1);
+    const parentOf = (id: string): string | null =>
+      JSON.parse(fs.readFileSync(join(snapshots(), id, 'snapshot.json'), 'utf8')).parent;
+    const shared: string[] = [];
+    for (let id = parentOf(own[0] as string); id; id = parentOf(id.replace(/^sha256:/, ''))) {
+      shared.push(id.replace(/^sha256:/, ''));
+    }
+    expect(shared.length).toBe(4);
+    expect(shared.every((id) => base.includes(id))).toBe(true);
+    // Rootless snapshots record opaque directories the way an overlay in a user namespace reads them.
+    const opaque = await runCommand('getfattr', [
+      '-R',
+      '-m',
+      'overlay',
+      '--absolute-names',
+      join(snapshots(), own[0] as string, 'fs'),
+    ]);
+    expect(opaque).toMatch(/user\.overlay\.opaque/);
+    expect(opaque).not.toMatch(/trusted\.overlay/);
+    const before = new Map(shared.map((id) => [id, listing(join(snapshots(), id), true)]));
+
+    engine = startAs(user, dir, home, await freePort());
+    const rows = await until('both workers running', async () => {
+      const r = await iii('worker', 'list', '--json');
+      const ws =
+        r.code === 0
+          ? (JSON.parse(r.stdout) as { workers: { name: string; status: string; pid?: number }[] }).workers
+          : [];
+      return ws.length === 2 && ws.every((w) => w.status === 'running' && w.pid) && ws;
+    });
+    expect(engine.output).not.toMatch(/merged copy/);
+
+    for (const name of names) {
+      const inspect = JSON.parse(await ok('worker', 'inspect', name, '--json'));
+      expect(inspect.run.sandbox).toMatchObject({ mode: 'rootless', rootfs: 'userns-overlay' });
+      // The runtime mounted the overlay in the sandbox's mount namespace: its root, seen through its
+      // init process, with the host's owners mapped back to the sandbox's.
+      const pid = rows.find((w) => w.name === name)?.pid as number;
+      const root = `/proc/${pid}/root`;
+      const ours = listing(root, { skip: ['proc', 'sys', 'dev'], owner }).filter(
+        (l) => !RUNTIME_PATHS.test(l),
+      );
+      const theirs = listing(await umociRootfs(name)).filter((l) => !RUNTIME_PATHS.test(l));
+      expect(ours).toEqual(theirs);
+    }
+
+    expect(await ok('worker', 'exec', 'deletes', '--', 'ls', '/app/data/nested')).toBe('new.txt\n');
+    expect((await iii('worker', 'exec', 'deletes', '--', 'cat', '/app/message-link.txt')).code).not.toBe(0);
+    await ok('worker', 'exec', 'adds', '--', 'sh', '-c', 'echo mine > /app/data/nested/deep/message.txt');
+    expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/data/nested/deep/message.txt')).toBe(
+      'mine\n',
+    );
+    expect(
+      (await iii('worker', 'exec', 'deletes', '--', 'cat', '/app/data/nested/deep/message.txt')).code,
+    ).not.toBe(0);
+    await ok('worker', 'exec', 'deletes', '--', 'sh', '-c', 'echo theirs > /app/added.txt');
+    expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/added.txt')).toBe('added\n');
+
+    for (const id of shared) expect(listing(join(snapshots(), id), true)).toEqual(before.get(id));
+    const layers = JSON.parse(await ok('worker', 'inspect', 'deletes', '--json')).layers as {
+      shared: boolean;
+    }[];
+    expect(layers.map((l) => l.shared)).toEqual([true, true, true, true, false]);
+
+    await ok('worker', 'remove', 'deletes', '--yes');
+    const dry = JSON.parse(await ok('worker', 'prune', '--dry-run', '--json'));
+    expect(dry).toMatchObject({ snapshots: 1, dryRun: true });
+    expect(snapshotIds()).toEqual(all);
+    // The removed image's own snapshot holds files of subordinate ids: removed in the user namespace.
+    const pruned = JSON.parse(await ok('worker', 'prune', '--yes', '--json'));
+    expect(pruned).toMatchObject({ snapshots: 1, dryRun: false });
+    expect(pruned.freed).toBeGreaterThan(0);
+    expect(snapshotIds()).toEqual(base);
+    for (const id of shared) expect(listing(join(snapshots(), id), true)).toEqual(before.get(id));
+    expect(JSON.parse(await ok('system', 'df', '--json')).snapshots.count).toBe(5);
+    expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/added.txt')).toBe('added\n');
+  }, 300_000);
 });
