@@ -160,10 +160,21 @@ export default class Start extends BaseCommand {
         throw new PortInUseError(host, port, await portHolder(paths.home, port));
       throw err;
     }
-    // Signals are taken before workers start, so a Ctrl-C during start-up still stops cleanly.
+    // Signals are taken before workers start, so a Ctrl-C during start-up still stops cleanly. The
+    // listeners stay installed (`on`, not `once`): a library that runs a child process (execa, through
+    // signal-exit) re-raises a signal that it finds no other listener for, which would end iii at once
+    // and leave the workers it was starting behind. A second Ctrl-C while stopping means "now".
+    let stopping = false;
     const stopped = new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (!stopping) {
+          stopping = true;
+          report(`${signal}: stopping`);
+          resolve(signal);
+        } else if (signal === 'SIGINT') process.exit(130);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
     });
     // SIGHUP applies config.yaml now, as `iii reload` does. Taken here too, because its default
     // action would end iii: one that arrives while the workers start is applied once they have.
@@ -195,11 +206,12 @@ export default class Start extends BaseCommand {
         const watch = !flags['no-watch'] && settings.watch !== false;
         workers = await startWorkers(engine, { manager, configPath, watch, report });
         await runIiiHook(this, 'iii:workers-started', event);
-        report(
-          watch
-            ? 'watching config.yaml and iii.lock: saved edits apply to the workers they change'
-            : `not watching config.yaml (${flags['no-watch'] ? '--no-watch' : 'engine.watch: false'}): run \`iii reload\` to apply edits`,
-        );
+        if (!stopping)
+          report(
+            watch
+              ? 'watching config.yaml and iii.lock: saved edits apply to the workers they change'
+              : `not watching config.yaml (${flags['no-watch'] ? '--no-watch' : 'engine.watch: false'}): run \`iii reload\` to apply edits`,
+          );
         const running = workers;
         reloadOnHup = () => {
           report('SIGHUP: applying config.yaml');
@@ -216,10 +228,7 @@ export default class Start extends BaseCommand {
       throw err;
     }
 
-    const signal = await stopped;
-    report(`${signal}: stopping`);
-    // A second Ctrl-C while stopping means "now".
-    process.once('SIGINT', () => process.exit(130));
+    await stopped;
     try {
       if (workers) await workers.stop();
     } finally {

@@ -71,7 +71,7 @@ export default class WorkerBuild extends BaseCommand {
     const paths = await ensureHome();
     const abort = new AbortController();
     const onSigint = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', onSigint);
+    process.on('SIGINT', onSigint);
     try {
       const built = await buildImage({
         dir: args.dir,

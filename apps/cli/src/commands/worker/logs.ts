@@ -77,8 +77,8 @@ export default class WorkerLogs extends BaseCommand {
       .catch(() => undefined);
     const controller = new AbortController();
     const onSignal = () => controller.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       const sources: Source[] = [];
       for (const name of names) {

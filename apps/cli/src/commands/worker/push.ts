@@ -80,7 +80,7 @@ export default class WorkerPush extends BaseCommand {
     });
     const abort = new AbortController();
     const onSigint = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', onSigint);
+    process.on('SIGINT', onSigint);
     const blobs = { uploaded: 0, existing: 0, mounted: 0 };
     const onProgress = (event: PushProgress) => {
       if (event.kind === 'manifest') return;
