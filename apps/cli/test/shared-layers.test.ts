@@ -9,6 +9,7 @@ import { chmod, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ImageStore, unpackImage } from '@iii/oci';
 import { buildToLayout, busybox } from '@iii/tools/fixtures';
 import {
   createLocalUser,
@@ -256,10 +257,13 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
     // inspect tells the shared layers from the image's own.
     const layers = JSON.parse(await ok('worker', 'inspect', 'deletes', '--json')).layers as {
       shared: boolean;
+      sharedWith: string[];
     }[];
     expect(layers.map((l) => l.shared)).toEqual([true, true, true, true, false]);
+    // ...and with which images.
+    expect(layers.map((l) => l.sharedWith)).toEqual([[refs.adds], [refs.adds], [refs.adds], [refs.adds], []]);
     expect(await ok('worker', 'inspect', 'deletes')).toMatch(
-      /^Layers:\s+5 unpacked: 4 shared with other images/m,
+      /^Layers:\s+5 unpacked: 4 shared with other images \(.+: \S+\/iii\/adds:1\), 1 its own/m,
     );
 
     // Removing one worker: prune frees its own layer, and keeps every layer the running one uses.
@@ -274,6 +278,33 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
     for (const id of shared) expect(listing(join(snapshots(), id), true)).toEqual(before.get(id));
     const df = JSON.parse(await ok('system', 'df', '--json'));
     expect(df.snapshots.count).toBe(5);
+    expect(df.reclaimable).toMatchObject({ merged: 0, total: 0 });
+    expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/added.txt')).toBe('added\n');
+
+    // A merged tree of the pinned image, as iii unpacked images before it kept layers apart: the
+    // running worker stacks the snapshots, so prune frees the tree and says so; the worker runs on.
+    const digest = JSON.parse(await ok('worker', 'inspect', 'adds', '--json')).digest as string;
+    const image = await new ImageStore(join(dir, 'home', 'store')).openDigest(digest);
+    const merged = (await unpackImage(image, join(dir, 'home', 'rootfs'))).rootfs;
+    await image.close?.();
+    expect(fs.existsSync(join(merged, 'app', 'added.txt'))).toBe(true);
+    const withMerged = JSON.parse(await ok('system', 'df', '--json'));
+    expect(withMerged.reclaimable.merged).toBeGreaterThan(0);
+    expect(withMerged.reclaimable.total).toBe(withMerged.reclaimable.merged);
+    expect(await ok('system', 'df')).toMatch(/merged copies of images that now run on their layer snapshots/);
+    const listed = await iii('worker', 'prune', '--dry-run');
+    expect(listed.stdout).toContain(`merged    ${merged}`);
+    expect(JSON.parse(await ok('worker', 'prune', '--dry-run', '--json'))).toMatchObject({
+      rootfs: 1,
+      merged: 1,
+      snapshots: 0,
+      freed: withMerged.reclaimable.merged,
+    });
+    expect(fs.existsSync(merged)).toBe(true);
+    const freed = await iii('worker', 'prune', '--yes');
+    expect(freed.stderr).toMatch(/1 merged copy of images that now run on their layer snapshots/);
+    expect(fs.existsSync(merged)).toBe(false);
+    expect(snapshotIds()).toEqual(base);
     expect(await ok('worker', 'exec', 'adds', '--', 'cat', '/app/added.txt')).toBe('added\n');
   }, 600_000);
 });

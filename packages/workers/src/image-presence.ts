@@ -57,7 +57,16 @@ export interface StoredImageInfo {
    * Its layers unpacked as snapshots, lowest first (null when some are not): each with its size and
    * whether another image of the store has it too (a prune of this image frees only the others).
    */
-  layers: { chainId: string; path: string; bytes: number; shared: boolean }[] | null;
+  layers:
+    | {
+        chainId: string;
+        path: string;
+        bytes: number;
+        shared: boolean;
+        /** The other images of the store that have it: a name each was stored under, else its digest. */
+        sharedWith: string[];
+      }[]
+    | null;
 }
 
 /** Describes a pinned image from the local store and rootfs cache only (no registry). */
@@ -97,17 +106,30 @@ async function layersInfo(
   snapshotsDir: string | undefined,
 ): Promise<StoredImageInfo['layers']> {
   if (!snapshotsDir || !config) return null;
-  const others = (await store.list()).map((e) => e.descriptor.digest).filter((d) => d !== digest);
-  const elsewhere = (await chainsOf(store, new Set(others))) ?? new Set<string>();
+  // Each other image of the store, by a name it was stored under (the first), with its layers.
+  const labels = new Map<string, string>();
+  for (const e of await store.list()) {
+    const d = e.descriptor.digest;
+    if (d === digest) continue;
+    if (!labels.has(d) || (e.name && labels.get(d) === d)) labels.set(d, e.name ?? d);
+  }
+  const others: { label: string; chains: Set<string> }[] = [];
+  for (const [d, label] of labels) {
+    const chains = await chainsOf(store, [d]);
+    // An image whose layers cannot be told shares nothing that can be shown.
+    if (chains && chains.size > 0) others.push({ label, chains });
+  }
   const out: NonNullable<StoredImageInfo['layers']> = [];
   for (const chainId of chainIds(config.rootfs.diff_ids)) {
     const dir = snapshotDir(snapshotsDir, chainId);
     if (!(await lstat(join(dir, 'snapshot.json')).catch(() => undefined))) return null;
+    const sharedWith = [...new Set(others.filter((o) => o.chains.has(chainId)).map((o) => o.label))].sort();
     out.push({
       chainId,
       path: join(dir, 'fs'),
       bytes: await new TreeMeter().size(dir),
-      shared: elsewhere.has(chainId),
+      shared: sharedWith.length > 0,
+      sharedWith,
     });
   }
   return out;

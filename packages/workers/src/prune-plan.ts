@@ -23,7 +23,11 @@ export interface DiskUsage {
   sandboxes: { path: string; bytes: number };
   images: ImageUsage[];
   workers: { name: string; bytes: number; logs: number; configured: boolean; prunable: boolean }[];
-  reclaimable: { images: number; sandboxes: number; total: number };
+  /**
+   * What a prune frees: `images` (blobs, unpacked trees and snapshots no kept image needs),
+   * `merged` (of those, the merged trees of kept images now run on their snapshots), `sandboxes`.
+   */
+  reclaimable: { images: number; merged: number; sandboxes: number; total: number };
 }
 
 /** A worker's sandbox directory that no worker of config.yaml has and nothing runs in. */
@@ -85,18 +89,24 @@ export async function staleSandboxes(
   return out;
 }
 
-/** Computes a {@link PrunePlan}: what a prune may delete, keeping the images of `keep` and of configured workers. */
+/**
+ * Computes a {@link PrunePlan}: what a prune may delete, keeping the images of `keep` and of
+ * configured workers. With `rootfsInUse` (the image roots running workers use), the merged trees of
+ * kept images whose layers are all snapshots go too, unless a running worker still runs on one.
+ */
 export async function prunePlan(options: {
   paths: IiiPaths;
   store: ImageStore;
   keep: Iterable<string>;
   configured: ReadonlySet<string>;
+  rootfsInUse?: ReadonlySet<string>;
 }): Promise<PrunePlan> {
   const cache = await unreferencedCache(
     options.store,
     options.paths.rootfs,
     options.keep,
     options.paths.snapshots,
+    options.rootfsInUse,
   );
   const sandboxes = await staleSandboxes(options.paths, options.configured);
   return { cache, sandboxes, bytes: cache.bytes + sandboxes.reduce((n, s) => n + s.bytes, 0) };
@@ -108,6 +118,10 @@ export async function diskUsage(options: {
   store: ImageStore;
   workers: readonly { name: string }[];
   lock: LockFile | undefined;
+  /** More images a prune keeps (other projects' pins, what running workers use). */
+  keep?: Iterable<string>;
+  /** The image roots running workers use, when known (see {@link prunePlan}). */
+  rootfsInUse?: ReadonlySet<string>;
 }): Promise<DiskUsage> {
   const { paths, store } = options;
   const pins = options.lock?.workers ?? {};
@@ -115,8 +129,9 @@ export async function diskUsage(options: {
   const plan = await prunePlan({
     paths,
     store,
-    keep: options.lock ? lockedDigests(options.lock) : [],
+    keep: [...(options.lock ? lockedDigests(options.lock) : []), ...(options.keep ?? [])],
     configured,
+    ...(options.rootfsInUse ? { rootfsInUse: options.rootfsInUse } : {}),
   });
   const prunableBlobs = new Set(plan.cache.blobs.map((b) => b.digest));
   const manifests = await storedManifests(store);
@@ -179,7 +194,12 @@ export async function diskUsage(options: {
     sandboxes: { path: sandboxesDir, bytes: await new TreeMeter().size(sandboxesDir) },
     images,
     workers,
-    reclaimable: { images: plan.cache.bytes, sandboxes: sandboxBytes, total: plan.bytes },
+    reclaimable: {
+      images: plan.cache.bytes,
+      merged: plan.cache.rootfs.filter((r) => r.superseded).reduce((n, r) => n + r.size, 0),
+      sandboxes: sandboxBytes,
+      total: plan.bytes,
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageStore } from '@iii/oci';
+import { chainIds, ImageStore, snapshotDir } from '@iii/oci';
 import { putSmallImage } from '@iii/tools/fixtures';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deleteCache, unreferencedCache } from './store-usage.js';
@@ -41,5 +41,68 @@ describe('unreferencedCache', () => {
     expect(await readdir(rootfs)).toEqual([kept.slice(7)]);
     expect((await unreferencedCache(store, rootfs, [kept])).bytes).toBe(0);
     expect((await readdir(join(dir, 'store', 'blobs', 'sha256'))).length).toBe(4);
+  });
+});
+
+describe('merged trees of kept images whose layers are snapshots', () => {
+  /** A kept image with two layers (diff IDs as its config lists them) and a merged tree. */
+  async function layered(): Promise<{ digest: string; path: string; chains: string[] }> {
+    const diffIds = ['a', 'b'].map((c) => `sha256:${c.repeat(64)}`);
+    const config = await store.putBytes(
+      Buffer.from(
+        JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } }),
+      ),
+    );
+    const layer = await store.putBytes(Buffer.from('layer'));
+    const manifest = await store.putBytes(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: {
+            mediaType: 'application/vnd.oci.image.config.v1+json',
+            digest: config.digest,
+            size: config.size,
+          },
+          layers: diffIds.map(() => ({
+            mediaType: 'application/vnd.oci.image.layer.v1.tar',
+            digest: layer.digest,
+            size: layer.size,
+          })),
+        }),
+      ),
+    );
+    const path = join(rootfs, manifest.digest.slice(7));
+    await mkdir(path, { recursive: true });
+    await writeFile(join(path, 'file'), 'merged');
+    return { digest: manifest.digest, path, chains: chainIds(diffIds) };
+  }
+  const commit = async (chainId: string) => {
+    const at = snapshotDir(join(dir, 'snapshots'), chainId);
+    await mkdir(join(at, 'fs'), { recursive: true });
+    await writeFile(join(at, 'snapshot.json'), JSON.stringify({ chainId }));
+  };
+
+  it('frees the tree once every layer is a snapshot and no running worker runs on it', async () => {
+    const { digest, path, chains } = await layered();
+    const snapshots = join(dir, 'snapshots');
+    const superseded = async (inUse?: ReadonlySet<string>) =>
+      (await unreferencedCache(store, rootfs, [digest], snapshots, inUse)).rootfs;
+
+    // One layer not unpacked yet: the tree is what the image runs on.
+    await commit(chains[0] as string);
+    expect(await superseded(new Set())).toEqual([]);
+    await commit(chains[1] as string);
+    expect(await superseded(new Set())).toEqual([{ digest, path, size: 'merged'.length, superseded: true }]);
+    // A running worker runs on it, or what runs is unknown: it stays.
+    expect(await superseded(new Set([path]))).toEqual([]);
+    expect(await superseded(undefined)).toEqual([]);
+
+    const usage = await unreferencedCache(store, rootfs, [digest], snapshots, new Set());
+    expect(usage.snapshots).toEqual([]);
+    expect(usage.blobs).toEqual([]);
+    await deleteCache(store, usage);
+    expect(await readdir(rootfs)).toEqual([]);
+    expect((await readdir(snapshots)).length).toBe(2);
   });
 });

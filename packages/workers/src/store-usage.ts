@@ -9,6 +9,7 @@ import {
   parseManifest,
   removeSnapshot,
   type StoredBlob,
+  snapshotDir,
 } from '@iii/oci';
 import { removeMappedTree } from '@iii/sandbox';
 
@@ -19,8 +20,12 @@ export type { StoredBlob };
 export interface CacheUsage {
   /** Blobs no kept image needs. */
   blobs: StoredBlob[];
-  /** Unpacked root filesystems no kept image needs. */
-  rootfs: { digest: string; path: string; size: number }[];
+  /**
+   * Unpacked root filesystems no kept image needs, and (`superseded`) merged trees of kept images
+   * whose layers are all unpacked as snapshots, which workers now stack instead, that no running
+   * worker uses.
+   */
+  rootfs: { digest: string; path: string; size: number; superseded?: boolean }[];
   /** Layer snapshots no kept image has (by chain ID); those of kept images stay, shared or not. */
   snapshots: { chainId: string; path: string; size: number }[];
   bytes: number;
@@ -60,6 +65,7 @@ export async function unreferencedCache(
   rootfsDir: string,
   keep: Iterable<string>,
   snapshotsDir?: string,
+  rootfsInUse?: ReadonlySet<string>,
 ): Promise<CacheUsage> {
   const keepList = [...keep];
   const kept = await blobsOf(store, keepList);
@@ -69,9 +75,17 @@ export async function unreferencedCache(
     // Unpacks in progress use temporary names; only finished caches are named by a digest.
     if (!/^[a-f0-9]{64}$/.test(name)) continue;
     const digest = `sha256:${name}`;
-    if (kept.has(digest)) continue;
     const path = join(rootfsDir, name);
-    rootfs.push({ digest, path, size: await treeSize(path) });
+    if (!kept.has(digest)) {
+      rootfs.push({ digest, path, size: await treeSize(path) });
+      continue;
+    }
+    // A merged tree from before layers were kept apart: once every layer is a snapshot, workers
+    // stack those; the tree goes when no running worker still runs on it (unknown: it stays).
+    if (!snapshotsDir || !rootfsInUse || rootfsInUse.has(path)) continue;
+    if (await snapshotsComplete(store, digest, snapshotsDir)) {
+      rootfs.push({ digest, path, size: await treeSize(path), superseded: true });
+    }
   }
   const snapshots: CacheUsage['snapshots'] = [];
   const needed = snapshotsDir ? await chainsOf(store, keepList) : undefined;
@@ -87,6 +101,29 @@ export async function unreferencedCache(
     rootfs.reduce((n, r) => n + r.size, 0) +
     snapshots.reduce((n, r) => n + r.size, 0);
   return { blobs, rootfs, snapshots, bytes };
+}
+
+/** Whether every layer of the image `digest` (a manifest) is unpacked as a committed snapshot. */
+export async function snapshotsComplete(
+  store: ImageStore,
+  digest: string,
+  snapshotsDir: string,
+): Promise<boolean> {
+  try {
+    const parsed = parseManifest(await readFile(store.blobPath(digest)));
+    if (parsed.kind !== 'manifest') return false;
+    const config = parseImageConfig(await readFile(store.blobPath(parsed.manifest.config.digest)));
+    const ids = chainIds(config.rootfs.diff_ids);
+    if (ids.length === 0) return false;
+    for (const id of ids) {
+      if (!(await lstat(join(snapshotDir(snapshotsDir, id), 'snapshot.json')).catch(() => undefined))) {
+        return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

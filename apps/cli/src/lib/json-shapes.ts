@@ -118,6 +118,11 @@ export const inspectSchema = z.looseObject({
         shared: z
           .boolean()
           .describe('Whether another image in the store has it (a prune keeps it for that one).'),
+        sharedWith: z
+          .array(z.string())
+          .describe(
+            'The other images in the store that have it (a name each was pulled as, else its digest); a prune keeps it while one of them is kept.',
+          ),
       }),
     ),
   ).describe('Its layers unpacked as snapshots, lowest first (null when not all are).'),
@@ -210,6 +215,11 @@ export const dfSchema = z.object({
   reclaimable: z
     .object({
       images: z.number().describe('Bytes of blobs, unpacked images and layers `iii worker prune` deletes.'),
+      merged: z
+        .number()
+        .describe(
+          'Of `images`, bytes of merged copies of pinned images that now run on their layer snapshots (unpacked before layers were kept apart; no running worker uses them).',
+        ),
       sandboxes: z.number().describe('Bytes of sandbox directories `iii worker prune` deletes.'),
       total: z.number().describe('The sum: what `iii worker prune` frees.'),
     })

@@ -321,6 +321,11 @@ export interface ProjectInUse {
   project: RunningProject;
   /** Manifest digests of its workers that run, start or wait to restart. */
   digests: string[];
+  /**
+   * The image roots those workers run on: a merged rootfs, or the top layer's snapshot when the
+   * image's layers are stacked (a merged rootfs not listed here is used by none of them).
+   */
+  rootfs: string[];
   /** False when its `iii` did not answer: what it runs is unknown. */
   answered: boolean;
 }
@@ -341,11 +346,16 @@ export async function imagesInUse(home: string, timeoutMs = 10_000): Promise<Pro
         timeoutMs,
       );
       try {
-        const workers = await client.list();
-        const digests = workers.filter((w) => w.digest && USING.has(w.status)).map((w) => w.digest!);
-        return { project, digests: [...new Set(digests)], answered: true };
+        const using = (await client.list()).filter((w) => w.digest && USING.has(w.status));
+        const digests = using.map((w) => w.digest!);
+        const rootfs: string[] = [];
+        for (const w of using) {
+          const root = (await client.inspect(w.name)).imageRootfs;
+          if (root) rootfs.push(root);
+        }
+        return { project, digests: [...new Set(digests)], rootfs: [...new Set(rootfs)], answered: true };
       } catch {
-        return { project, digests: [], answered: false };
+        return { project, digests: [], rootfs: [], answered: false };
       } finally {
         await client.close().catch(() => {});
       }

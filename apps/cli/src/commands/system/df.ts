@@ -1,5 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import { formatBytes, iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
+import { formatBytes, iiiPaths, loadConfig, pinsOfKnownProjects, resolveConfigPath } from '@iii/config';
 import { ImageStore } from '@iii/oci';
 import { diskUsage, TreeMeter } from '@iii/workers';
 import { BaseCommand } from '../../base-command.js';
@@ -21,12 +21,25 @@ export default class SystemDf extends BaseCommand {
     const paths = iiiPaths();
     const configPath = resolveConfigPath({ flag: flags.config });
     const state = await loadConfig(configPath).catch(() => undefined);
+    // What prune keeps: every known project's pins and what running workers use (see `worker prune`).
+    const keep = new Set<string>();
+    for (const p of await pinsOfKnownProjects(paths.home)) {
+      for (const pin of Object.values(p.workers)) {
+        keep.add(pin.digest);
+        if (pin.index) keep.add(pin.index);
+      }
+    }
+    const { imagesInUse } = await import('@iii/engine');
+    const inUse = await imagesInUse(paths.home);
+    for (const u of inUse) for (const d of u.digests) keep.add(d);
     // The shared store and rootfs cache, and the sandboxes of this project (one per config.yaml).
     const usage = await diskUsage({
       paths: { ...paths, sandbox: currentProject({ config: flags.config }).sandbox },
       store: new ImageStore(paths.store),
       workers: state?.doc.workers ?? [],
       lock: state?.lock,
+      keep,
+      ...(inUse.every((u) => u.answered) ? { rootfsInUse: new Set(inUse.flatMap((u) => u.rootfs)) } : {}),
     });
     const dev = (await lstat(paths.home).catch(() => undefined))?.dev;
     const total = await new TreeMeter(dev).size(paths.home);
@@ -92,7 +105,7 @@ export default class SystemDf extends BaseCommand {
     this.log('');
     this.log(
       r.reclaimable.total > 0
-        ? `\`iii worker prune\` would free ${formatBytes(r.reclaimable.total)} (${formatBytes(r.reclaimable.images)} of images, ${formatBytes(r.reclaimable.sandboxes)} of sandboxes and logs); \`iii worker prune --dry-run\` lists it.`
+        ? `\`iii worker prune\` would free ${formatBytes(r.reclaimable.total)} (${formatBytes(r.reclaimable.images)} of images${r.reclaimable.merged > 0 ? `, of which ${formatBytes(r.reclaimable.merged)} merged copies of images that now run on their layer snapshots` : ''}, ${formatBytes(r.reclaimable.sandboxes)} of sandboxes and logs); \`iii worker prune --dry-run\` lists it.`
         : 'Nothing to prune.',
     );
   }

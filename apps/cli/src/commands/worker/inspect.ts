@@ -58,8 +58,8 @@ interface InspectResult {
   unpackedSize: number | null;
   present: boolean;
   rootfs: string | null;
-  /** Its layers as snapshots (lowest first), with whether another stored image shares each. */
-  layers: { chainId: string; bytes: number; shared: boolean }[] | null;
+  /** Its layers as snapshots (lowest first), with the other stored images that share each. */
+  layers: { chainId: string; bytes: number; shared: boolean; sharedWith: string[] }[] | null;
   entrypoint: string[];
   cmd: string[];
   argv: string[];
@@ -200,7 +200,9 @@ export default class WorkerInspect extends BaseCommand {
           : null,
       present,
       rootfs,
-      layers: layers?.map(({ chainId, bytes, shared }) => ({ chainId, bytes, shared })) ?? null,
+      layers:
+        layers?.map(({ chainId, bytes, shared, sharedWith }) => ({ chainId, bytes, shared, sharedWith })) ??
+        null,
       entrypoint: rc.Entrypoint ?? [],
       cmd: rc.Cmd ?? [],
       argv: planned.argv,
@@ -296,9 +298,10 @@ export default class WorkerInspect extends BaseCommand {
       const shared = r.layers.filter((l) => l.shared);
       const own = r.layers.filter((l) => !l.shared);
       const sum = (ls: typeof own) => formatBytes(ls.reduce((n, l) => n + l.bytes, 0));
+      const others = [...new Set(shared.flatMap((l) => l.sharedWith))].sort();
       row(
         'Layers',
-        `${r.layers.length} unpacked: ${shared.length} shared with other images (${sum(shared)}), ${own.length} its own (${sum(own)}: what a prune frees once no worker uses the image)`,
+        `${r.layers.length} unpacked: ${shared.length} shared with other images (${sum(shared)}${others.length > 0 ? `: ${others.join(', ')}` : ''}), ${own.length} its own (${sum(own)}: what a prune frees once no worker uses the image)`,
       );
     }
     row('Argv', r.argv.length > 0 ? JSON.stringify(r.argv) : '(none)');

@@ -27,7 +27,10 @@ import { configFlag, yesFlag } from '../../lib/worker-flags.js';
 
 interface PruneResult {
   blobs: number;
+  /** Unpacked (merged) root filesystems, `merged` included. */
   rootfs: number;
+  /** Of those, merged trees of kept images whose layers are all snapshots now and that no running worker uses. */
+  merged: number;
   /** Layer snapshots no kept image has (those of kept images stay, shared or not). */
   snapshots: number;
   /** Sandbox directories (with their logs) of workers no longer in config.yaml. */
@@ -48,7 +51,7 @@ function projectList(projects: readonly NamedProject[]): string {
 export default class WorkerPrune extends BaseCommand {
   static override summary = 'Delete cached images that no worker uses.';
   static override description =
-    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), and the sandbox directories and logs of workers that are no longer in config.yaml and do not run. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. --dry-run only lists what would go.";
+    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), the merged copy of a pinned image unpacked before its layers were kept apart, once every layer is a snapshot and no running worker runs on that copy, and the sandbox directories and logs of workers that are no longer in config.yaml and do not run. Layer snapshots go only when no kept image has them, so those shared with a kept image stay. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. --dry-run only lists what would go.";
   static override examples = [
     '<%= config.bin %> worker prune',
     '<%= config.bin %> worker prune --dry-run',
@@ -107,6 +110,8 @@ export default class WorkerPrune extends BaseCommand {
         store,
         keep,
         configured,
+        // Merged trees only when every running iii said what its workers run on.
+        ...(inUse.every((u) => u.answered) ? { rootfsInUse: new Set(inUse.flatMap((u) => u.rootfs)) } : {}),
       });
       // Without a config.yaml no worker is known: sandboxes are left alone rather than all deleted.
       if (!haveConfig) plan.sandboxes = [];
@@ -135,6 +140,7 @@ export default class WorkerPrune extends BaseCommand {
       const nothing = (dryRun: boolean): PruneResult => ({
         blobs: 0,
         rootfs: 0,
+        merged: 0,
         snapshots: 0,
         sandboxes: [],
         freed: 0,
@@ -151,10 +157,12 @@ export default class WorkerPrune extends BaseCommand {
         note('Nothing to prune.');
         return nothing(flags['dry-run']);
       }
-      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length} unpacked images, ${usage.snapshots.length} layer snapshots, ${plan.sandboxes.length} sandbox directories of removed workers)`;
+      const merged = usage.rootfs.filter((r) => r.superseded);
+      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length - merged.length} unpacked images, ${merged.length > 0 ? `${merged.length} merged ${merged.length === 1 ? 'copy' : 'copies'} of images that now run on their layer snapshots (${formatBytes(merged.reduce((n, r) => n + r.size, 0))}), ` : ''}${usage.snapshots.length} layer snapshots, ${plan.sandboxes.length} sandbox directories of removed workers)`;
       const result: PruneResult = {
         blobs: usage.blobs.length,
         rootfs: usage.rootfs.length,
+        merged: merged.length,
         snapshots: usage.snapshots.length,
         sandboxes: plan.sandboxes.map((s) => s.name),
         freed: bytes,
@@ -170,7 +178,13 @@ export default class WorkerPrune extends BaseCommand {
       if (flags['dry-run']) {
         if (!this.jsonEnabled()) {
           for (const b of usage.blobs) this.log(`blob      ${b.digest}  ${formatBytes(b.size)}`);
-          for (const r of usage.rootfs) this.log(`unpacked  ${r.path}  ${formatBytes(r.size)}`);
+          for (const r of usage.rootfs) {
+            this.log(
+              r.superseded
+                ? `merged    ${r.path}  ${formatBytes(r.size)}  (its image runs on layer snapshots now)`
+                : `unpacked  ${r.path}  ${formatBytes(r.size)}`,
+            );
+          }
           for (const r of usage.snapshots) this.log(`snapshot  ${r.path}  ${formatBytes(r.size)}`);
           for (const s of plan.sandboxes) this.log(`sandbox   ${s.path}  ${formatBytes(s.bytes)}`);
         }
