@@ -9,7 +9,13 @@ import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BUSYBOX_USERS_FILES, busyboxUsers, pushFixture } from '@iii/tools/fixtures';
+import {
+  BUSYBOX_USERS_FILES,
+  busyboxUsers,
+  CONNECTING_WORKER_SCRIPT,
+  crashingImage,
+  pushFixture,
+} from '@iii/tools/fixtures';
 import {
   freePort,
   requireTools,
@@ -200,6 +206,22 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       return r.code === 0 && (JSON.parse(r.stdout) as Record<string, unknown>);
     });
     expect(answer).toMatchObject({ workerName: 'node-worker' });
+  });
+
+  it('sees a USER 1000 worker connect: add waits for it, list says connected', async () => {
+    // The worker is one of the user's subordinate ids on the host, whose /proc/<pid>/fd the user may
+    // not list; `iii` reads them inside the worker's user namespace, which is the user's.
+    const layout = join(dir, 'connecting-as-user');
+    const image = await crashingImage((await busyboxUsers()).ref, layout, CONNECTING_WORKER_SCRIPT);
+    await run('chown', ['-R', `${uid}:${gidOf}`, layout]);
+    const add = await iii('worker', 'add', image, '--name', 'dialer', '--timeout', '30s');
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toMatch(/Worker "dialer" started \(pid \d+\) and connected/);
+    const w = (await list()).find((r) => r.name === 'dialer') as ListRow & { connected?: boolean };
+    expect(w.connected).toBe(true);
+    expect(await hostUid(w.pid as number)).toBe(sub.start + 999);
+    const removed = await iii('worker', 'remove', 'dialer', '--yes');
+    expect(removed.code, removed.stderr).toBe(0);
   });
 
   it("runs a USER 1000 image as uid 1000, which the host sees as the user's subordinate id", async () => {

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** An engine connection as the kernel sees it: the TCP ports of both ends. */
@@ -50,15 +51,59 @@ async function processTree(root: number, proc: string): Promise<number[]> {
 /** Inodes of the sockets that `pids` have open (processes that vanished meanwhile are skipped). */
 async function socketsHeldBy(pids: number[], proc: string): Promise<Set<string>> {
   const inodes = new Set<string>();
+  const denied: number[] = [];
   for (const pid of pids) {
-    const fds = await readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
-    for (const fd of fds) {
-      const target = await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => '');
-      const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m) inodes.add(m[1]!);
+    let fds: string[];
+    try {
+      fds = await readdir(`${proc}/${pid}/fd`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') denied.push(pid);
+      continue;
     }
+    for (const fd of fds) addSocket(inodes, await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => ''));
+  }
+  if (denied.length > 0 && proc === '/proc') {
+    for (const target of await readableThroughUserNamespace(denied)) addSocket(inodes, target);
   }
   return inodes;
+}
+
+function addSocket(inodes: Set<string>, target: string): void {
+  const m = /^socket:\[(\d+)\]$/.exec(target);
+  if (m) inodes.add(m[1]!);
+}
+
+/**
+ * The fd targets of processes whose `/proc/<pid>/fd` we may not list. A rootless worker that runs as
+ * a user of its image (`USER 1000`) is one of our subordinate ids on the host, so its fd directory is
+ * not ours; but its user namespace is, and inside it we may read them: `nsenter --user` into the
+ * namespace of each such process (one call per namespace), then list them there. Without nsenter, or
+ * in a namespace we do not own, nothing is found (as before).
+ */
+async function readableThroughUserNamespace(pids: number[]): Promise<string[]> {
+  const byNamespace = new Map<string, number[]>();
+  for (const pid of pids) {
+    const ns = await readlink(`/proc/${pid}/ns/user`).catch(() => '');
+    if (ns) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), pid]);
+  }
+  const targets: string[] = [];
+  for (const group of byNamespace.values()) {
+    // --preserve-credentials: it stays our uid, so a namespace a worker made for itself cannot
+    // make it one of the worker's ids; it gets nothing of our environment (secrets) either.
+    const args = ['--user', '--preserve-credentials', '--target', String(group[0]), '--', 'find'];
+    args.push(...group.map((p) => `/proc/${p}/fd`), '-mindepth', '1', '-maxdepth', '1', '-printf', '%l\\n');
+    const out = await new Promise<string>((resolve) => {
+      // find exits non-zero when a process ended meanwhile; what it printed still holds.
+      execFile(
+        'nsenter',
+        args,
+        { timeout: 2000, maxBuffer: 1 << 20, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } },
+        (_err, stdout) => resolve(stdout ?? ''),
+      );
+    });
+    targets.push(...out.split('\n').filter(Boolean));
+  }
+  return targets;
 }
 
 /** TCP sockets of this network namespace by `localPort:remotePort` (IPv4 and IPv6). */
