@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configFileSchema } from './schema.js';
 import { workerManifestSchema } from './worker-manifest.js';
 
 type JsonSchema = Record<string, unknown>;
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+// Through the package's name, not `../package.json`: the `iii` executable bundles this module.
+const { version } = createRequire(import.meta.url)('@iii/config/package.json') as { version: string };
 
 /** Where editors fetch the JSON Schema of config.yaml for this release (shipped in @iii/config). */
 export const CONFIG_SCHEMA_URL = `https://unpkg.com/@iii/config@${version}/schema/config.schema.json`;

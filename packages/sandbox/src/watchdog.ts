@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SandboxError } from './errors.js';
@@ -30,10 +31,17 @@ export interface WatchdogOptions {
   report?: (message: string) => void;
 }
 
-/** The reaper's entry: built next to this module, or the TypeScript source when run from it. */
+/**
+ * The reaper's entry: built in this package's dist, or the TypeScript source when run from it. The
+ * build is found through the package's name, not beside this module, because the `iii` executable
+ * bundles this module into files of its own.
+ */
 function reaperCommand(): { argv: string[]; cwd: string } {
-  const built = fileURLToPath(new URL('./reaper-main.js', import.meta.url));
-  if (existsSync(built)) return { argv: [process.execPath, built], cwd: '/' };
+  if (!import.meta.url.endsWith('.ts')) {
+    const packageJson = createRequire(import.meta.url).resolve('@iii/sandbox/package.json');
+    const built = join(dirname(packageJson), 'dist/reaper-main.js');
+    if (existsSync(built)) return { argv: [process.execPath, built], cwd: '/' };
+  }
   const source = fileURLToPath(new URL('./reaper-main.ts', import.meta.url));
   return { argv: [process.execPath, '--import', 'tsx', source], cwd: dirname(source) };
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RootfsWriteError } from './errors.js';
@@ -98,15 +99,19 @@ export async function withSmallFilesThread<T>(fn: (thread: SmallFilesThread) => 
 }
 
 /**
- * Starts small-files-thread.js, which the build puts next to this module. Run from the TypeScript
- * sources (tests, a TypeScript loader), it is compiled here first: node cannot start a thread from
- * a .ts file, and a loader given to the thread would take seconds to start in every one.
+ * Starts small-files-thread.js, which the build puts in this package's dist. It is found through the
+ * package's name, not beside this module, because the `iii` executable bundles this module into files
+ * of its own. Run from the TypeScript sources (tests, a TypeScript loader), it is compiled here first:
+ * node cannot start a thread from a .ts file, and a loader given to the thread would take seconds to
+ * start in every one.
  */
 function startWorker(): Worker {
   // No flags of the host process (a TypeScript loader, say): the thread only needs node:fs.
   const options = { name: 'iii-oci-small-files', execArgv: [] };
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./small-files-thread.js', import.meta.url), options);
+  if (!import.meta.url.endsWith('.ts')) {
+    const packageJson = createRequire(import.meta.url).resolve('@iii/oci/package.json');
+    return new Worker(join(dirname(packageJson), 'dist/small-files-thread.js'), options);
+  }
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   const built = esbuild.buildSync({
     entryPoints: [fileURLToPath(new URL('./small-files-thread.ts', import.meta.url))],
