@@ -1,5 +1,5 @@
 import { isMap, LineCounter, type Node, parseDocument, stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { ConfigParseError } from './errors.js';
 import type { WorkerEntry } from './schema.js';

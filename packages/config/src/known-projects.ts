@@ -1,7 +1,7 @@
 import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@iii/base';
-import { z } from 'zod';
+import * as z from 'zod';
 import { lockPathFor } from './config-path.js';
 import { type LockEntry, readLockFile } from './iii-lock.js';
 import { type ProjectPaths, projectsDir } from './project.js';

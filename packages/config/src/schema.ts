@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCpus, parseMemory } from './resources.js';
 import { workerNameProblem } from './worker-name.js';
 

@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_WORKER_MANIFEST_BYTES, readBoundedText } from './bounded-read.js';
 import { ConfigError } from './errors.js';
 import { resourcesSchema, type WorkerResources } from './schema.js';

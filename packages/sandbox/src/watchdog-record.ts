@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@iii/base';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `<stateDir>/watchdog.json`: the watchdog of the sandbox that owns the state directory, so that the

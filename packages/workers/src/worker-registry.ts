@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { WorkersError } from './errors.js';
 
 /** The default address of the iii worker registry (`$III_API_URL` overrides it). */

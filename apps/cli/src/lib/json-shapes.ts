@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The `--json` shapes of `list`, `inspect` and `df`, as the commands build them: every key

@@ -1,5 +1,5 @@
 import type { JsonValue } from '@iii/sdk';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type BuiltinDefinition, BuiltinError } from '../builtin.js';
 import type { FunctionEntry, Router } from '../router.js';
 

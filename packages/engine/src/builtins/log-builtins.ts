@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BuiltinDefinition } from '../builtin.js';
 import type { LogSink, WorkerLogLevel } from '../log-sink.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type BuiltinDefinition, BuiltinError } from '../builtin.js';
 import type { WorkerController } from './worker-controller.js';
 

@@ -2,7 +2,7 @@ import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isProcessAlive, withFileLock, writeFileAtomic } from '@iii/base';
 import { type ProjectPaths, projectsDir } from '@iii/config';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineAlreadyRunningError } from './errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidManifestError, UnsupportedManifestError } from '../errors.js';
 import { indexMediaTypes, MediaTypes, manifestMediaTypes } from './media-types.js';
 import type { ImageConfig, ImageIndex, ImageManifest } from './types.js';

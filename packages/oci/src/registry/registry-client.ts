@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BlobTooShortError,
   DigestMismatchError,

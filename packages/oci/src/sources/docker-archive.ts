@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageNotFoundError, ImageSourceError } from '../errors.js';
 import { sha256Digest } from '../image/digest.js';
 import { type BlobSource, manifestImage, type ResolveOptions } from '../image/manifest-image.js';

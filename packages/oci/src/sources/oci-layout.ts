@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageNotFoundError, ImageSourceError } from '../errors.js';
 import { parseDigest } from '../image/digest.js';
 import {

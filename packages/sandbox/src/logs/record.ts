@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Which output stream of the worker a log line came from. */
 export type LogStream = 'stdout' | 'stderr';

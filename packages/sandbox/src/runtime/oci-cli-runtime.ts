@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RuntimeCommandError } from '../errors.js';
 import type { OciProcess } from '../runtime-spec.js';
 import type {

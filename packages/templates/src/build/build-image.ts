@@ -1,7 +1,7 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BuildFailedError, DockerfileNotFoundError, ProjectNotBuiltError } from '../errors.js';
 import { parseImageTag } from '../image-tag.js';
 import { type BuildOutput, type BuildPlan, builderCommands, builderOutput } from './build-plan.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@iii/base';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ImageTag, parseImageTag } from '../image-tag.js';
 import type { BuildOutput } from './build-plan.js';
 
