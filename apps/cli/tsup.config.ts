@@ -3,9 +3,11 @@ import { defineConfig } from 'tsup';
 export default defineConfig([
   // The `iii` executable: its entry (bin/run.js loads dist/cli/main.js), the commands and hooks, one
   // file each so oclif finds them by path and `iii <command>` loads only that command. Bundled with
-  // @oclif/core and its dependencies, shared code split into chunks: start-up then reads a few files
-  // instead of ~160 small CommonJS modules, which was most of the fixed cost of every command.
-  // The project's packages stay external (they are published, and read files next to their dist).
+  // everything it imports (@oclif/core, the project's packages, zod, yaml, ws...), shared code split
+  // into chunks: start-up then reads a few files instead of hundreds of small modules, which was most
+  // of the fixed cost of every command, and tree-shaking drops what no command uses (zod's locales).
+  // The project's packages find the files they ship (templates, the unpack thread, the sandbox
+  // reaper) through their package name, so they must stay dependencies of this package.
   {
     entry: ['src/main.ts', 'src/commands/**/*.ts', 'src/hooks/**/*.ts', '!src/**/*.test.ts'],
     outDir: 'dist/cli',
@@ -13,9 +15,10 @@ export default defineConfig([
     target: 'node20',
     bundle: true,
     splitting: true,
-    noExternal: ['@oclif/core'],
-    // Only loaded by oclif for TypeScript plugins linked in development.
-    external: ['typescript', 'ts-node'],
+    // All but typescript and ts-node (only loaded by oclif for TypeScript plugins linked in
+    // development) and esbuild (only loaded by @iii/oci when it runs from its TypeScript sources).
+    noExternal: [/^(?!(typescript|ts-node|esbuild)$)/],
+    external: ['typescript', 'ts-node', 'esbuild'],
     // Bundled CommonJS (@oclif/core) calls require() and __dirname, which ESM lacks.
     shims: true,
     banner: {
