@@ -10,7 +10,9 @@
  * - Peak RSS of the whole `iii worker add` process (GNU time's maximum resident set size): at most
  *   120 MiB for the ~20,000-file image, 150 MiB for the ~1 GB image.
  *
- * `III_BENCH_CLI=<path of bin/run.js>` measures another build of `iii` (before/after a change).
+ * `III_BENCH_CLI=<path of bin/run.js>` measures another build of `iii` (before/after a change);
+ * `III_BENCH_CLI_FIXED=1` measures only the fixed cost (no pulls, no large images to build), and
+ * `III_BENCH_CLI_BEFORE=<path of bin/run.js>` times that build's fixed cost too, interleaved (logged).
  *
  * Everything written (III_HOME, the project, the peers' output) goes to a tmpfs when the machine has
  * one (/dev/shm), so the disk does not decide the result.
@@ -83,6 +85,8 @@ async function fresh(dir: string): Promise<string> {
 
 interface Sample {
   ms: number;
+  /** CPU time of the process (user + sys), steadier than wall time on a busy machine. */
+  cpuMs: number;
   /** Peak RSS of the process in MiB (GNU time's %M). */
   rssMiB: number;
 }
@@ -90,16 +94,18 @@ interface Sample {
 /** Runs a whole process under GNU time: wall time as seen from here, and its peak RSS. */
 async function measure(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
   const start = performance.now();
-  const { stderr } = await run('/usr/bin/time', ['-f', 'iii-bench-maxrss=%M', command, ...args], {
+  const format = 'iii-bench-maxrss=%M cpu=%U+%S';
+  const { stderr } = await run('/usr/bin/time', ['-f', format, command, ...args], {
     ...options,
     maxBuffer: 16 * 1024 * 1024,
   }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`${command} ${args.join(' ')} failed: ${err.stderr?.slice(-800) ?? err.message}`);
   });
   const ms = performance.now() - start;
-  const match = /iii-bench-maxrss=(\d+)/.exec(stderr);
+  const match = /iii-bench-maxrss=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
   if (!match) throw new Error(`no peak RSS in the output of /usr/bin/time: ${stderr.slice(-500)}`);
-  return { ms, rssMiB: Number(match[1]) / 1024 } satisfies Sample;
+  const cpuMs = (Number(match[2]) + Number(match[3])) * 1000;
+  return { ms, cpuMs, rssMiB: Number(match[1]) / 1024 } satisfies Sample;
 }
 
 /** A project and an III_HOME of their own, for one `iii` as a user runs it. */
@@ -151,28 +157,37 @@ async function fixedCost(
   const p = await project(join(scratch, 'fixed'));
   // The one worker of config.yaml, pulled once: later adds of it find everything in the store.
   await measure(process.execPath, [bin, 'worker', 'add', node.reference, '--name', 'node'], p);
+  const commands = (iii: string): Record<string, string[]> => ({
+    'iii --version': [iii, '--version'],
+    'iii worker list': [iii, 'worker', 'list'],
+    'iii worker add (cached)': [iii, 'worker', 'add', node.reference, '--name', 'node'],
+  });
+  const before = process.env.III_BENCH_CLI_BEFORE;
   const cases: Record<string, string[]> = {
     'node -e 0': ['-e', '0'],
-    'iii --version': [bin, '--version'],
-    'iii worker list': [bin, 'worker', 'list'],
-    'iii worker add (cached)': [bin, 'worker', 'add', node.reference, '--name', 'node'],
+    ...commands(bin),
+    ...(before
+      ? Object.fromEntries(Object.entries(commands(before)).map(([k, v]) => [`before: ${k}`, v]))
+      : {}),
   };
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, [] as number[]]));
+  const cpu = Object.fromEntries(Object.keys(cases).map((k) => [k, [] as number[]]));
   // Each is a fraction of a second: more runs than the pulls, after one untimed warm-up round.
   const runs = Math.max(10, ctx.runs * 2);
   for (let i = -1; i < runs; i++) {
     ctx.signal.throwIfAborted();
     // Interleaved, so a noisy moment on the machine hits every command alike.
     for (const [name, args] of Object.entries(cases)) {
-      const { ms } = await measure(process.execPath, args, p);
-      if (i >= 0) samples[name]!.push(ms);
+      const { ms, cpuMs } = await measure(process.execPath, args, p);
+      if (i >= 0) {
+        samples[name]!.push(ms);
+        cpu[name]!.push(cpuMs);
+      }
     }
   }
-  ctx.log(
-    `fixed cost medians over ${runs} runs: ${Object.entries(samples)
-      .map(([k, v]) => `${k} ${[...v].sort((a, b) => a - b)[v.length >> 1]!.toFixed(0)} ms`)
-      .join(', ')}`,
-  );
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!.toFixed(0);
+  ctx.log(`fixed cost medians over ${runs} runs, wall (CPU user+sys):`);
+  for (const k of Object.keys(cases)) ctx.log(`  ${k}: ${median(samples[k]!)} ms (${median(cpu[k]!)} ms)`);
   const nodeSamples = samples['node -e 0']!;
   return [
     {
@@ -282,15 +297,19 @@ export const benchCase: BenchCase = {
   async run(ctx) {
     // III_BENCH_CLI=<another checkout>/apps/cli/bin/run.js measures that build instead, for before/after.
     const bin = process.env.III_BENCH_CLI ?? join(ctx.repoRoot, 'apps/cli/bin/run.js');
+    // III_BENCH_CLI_FIXED=1: the fixed cost only, for quick before/after of start-up work.
+    const fixedOnly = process.env.III_BENCH_CLI_FIXED === '1';
     const cacheDir = join(ctx.repoRoot, '.cache/bench');
     const nodeFixture = await buildFixture('node-base', { signal: ctx.signal });
-    const many = await benchImage(manyFilesImage, cacheDir, ctx.log);
-    const huge = await benchImage(hugeImage, cacheDir, ctx.log);
     const scratch = await scratchRoot(ctx);
     const registry = await startRegistry({ flavor: 'plain', signal: ctx.signal });
     try {
       ctx.log(`serving the images from docker-registry at ${registry.host}; writing to ${scratch}`);
       const node = await serve(registry, nodeFixture.ref, 'node', 'Node-sized image (2 layers)');
+      await writeFile(join(await fresh(scratch), 'README'), 'scratch of `npm run bench -- cli`\n');
+      if (fixedOnly) return await fixedCost(ctx, bin, scratch, node);
+      const many = await benchImage(manyFilesImage, cacheDir, ctx.log);
+      const huge = await benchImage(hugeImage, cacheDir, ctx.log);
       const files = await serve(
         registry,
         `oci:${many.layout}:${many.tag}`,
@@ -298,7 +317,6 @@ export const benchCase: BenchCase = {
         many.spec.description,
       );
       const big = await serve(registry, `oci:${huge.layout}:${huge.tag}`, 'huge', huge.spec.description);
-      await writeFile(join(await fresh(scratch), 'README'), 'scratch of `npm run bench -- cli`\n');
       return [
         ...(await fixedCost(ctx, bin, scratch, node)),
         ...(await add(ctx, bin, scratch, registry, node, { curlTar: 1.1 })),
