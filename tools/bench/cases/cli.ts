@@ -188,30 +188,36 @@ async function fixedCost(
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!.toFixed(0);
   ctx.log(`fixed cost medians over ${runs} runs, wall (CPU user+sys):`);
   for (const k of Object.keys(cases)) ctx.log(`  ${k}: ${median(samples[k]!)} ms (${median(cpu[k]!)} ms)`);
-  const nodeSamples = samples['node -e 0']!;
-  return [
-    {
-      name: 'iii --version (whole process)',
-      unit: 'ms',
-      ours: samples['iii --version']!,
-      peers: { 'node -e 0': nodeSamples },
-      target: { peer: 'node -e 0', max: 2.0 },
-    },
-    {
-      name: 'iii worker list, engine not running (whole process)',
-      unit: 'ms',
-      ours: samples['iii worker list']!,
-      peers: { 'node -e 0': nodeSamples },
-      target: { peer: 'node -e 0', max: 2.0 },
-    },
-    {
-      name: 'iii worker add, image cached (whole process)',
-      unit: 'ms',
-      ours: samples['iii worker add (cached)']!,
-      peers: { 'iii --version': samples['iii --version']! },
-      target: { peer: 'iii --version', max: 1.5 },
-    },
-  ];
+  // Each target twice: on wall time (what the issue states) and on CPU time (user + sys), which a
+  // busy machine disturbs far less, so a met/missed that flips with the load shows as such.
+  return (['wall', 'CPU'] as const).flatMap((clock): Measurement[] => {
+    const of = clock === 'wall' ? samples : cpu;
+    const unit = clock === 'wall' ? 'ms' : 'ms CPU';
+    const suffix = clock === 'wall' ? '(whole process)' : '(whole process, CPU time)';
+    return [
+      {
+        name: `iii --version ${suffix}`,
+        unit,
+        ours: of['iii --version']!,
+        peers: { 'node -e 0': of['node -e 0']! },
+        target: { peer: 'node -e 0', max: 2.0 },
+      },
+      {
+        name: `iii worker list, engine not running ${suffix}`,
+        unit,
+        ours: of['iii worker list']!,
+        peers: { 'node -e 0': of['node -e 0']! },
+        target: { peer: 'node -e 0', max: 2.0 },
+      },
+      {
+        name: `iii worker add, image cached ${suffix}`,
+        unit,
+        ours: of['iii worker add (cached)']!,
+        peers: { 'iii --version': of['iii --version']! },
+        target: { peer: 'iii --version', max: 1.5 },
+      },
+    ];
+  });
 }
 
 async function add(
