@@ -28,6 +28,8 @@ export interface CacheUsage {
   rootfs: { digest: string; path: string; size: number; superseded?: boolean }[];
   /** Layer snapshots no kept image has (by chain ID); those of kept images stay, shared or not. */
   snapshots: { chainId: string; path: string; size: number }[];
+  /** Chain IDs of snapshots of the images a prune deletes that stay, as a kept image has them too. */
+  sharedKept: string[];
   bytes: number;
 }
 
@@ -90,9 +92,15 @@ export async function unreferencedCache(
   const snapshots: CacheUsage['snapshots'] = [];
   const needed = snapshotsDir ? await chainsOf(store, keepList) : undefined;
   // A kept image whose layers cannot be told (its config unreadable) keeps every snapshot.
+  const sharedKept: string[] = [];
   if (snapshotsDir && needed) {
+    const gone = (await store.list()).map((e) => e.descriptor.digest).filter((d) => !kept.has(d));
+    const goneChains = gone.length > 0 ? ((await chainsOf(store, gone)) ?? new Set<string>()) : new Set();
     for (const s of await listSnapshots(snapshotsDir)) {
-      if (needed.has(s.chainId)) continue;
+      if (needed.has(s.chainId)) {
+        if (goneChains.has(s.chainId)) sharedKept.push(s.chainId);
+        continue;
+      }
       snapshots.push({ chainId: s.chainId, path: s.dir, size: await treeSize(s.dir) });
     }
   }
@@ -100,7 +108,7 @@ export async function unreferencedCache(
     blobs.reduce((n, b) => n + b.size, 0) +
     rootfs.reduce((n, r) => n + r.size, 0) +
     snapshots.reduce((n, r) => n + r.size, 0);
-  return { blobs, rootfs, snapshots, bytes };
+  return { blobs, rootfs, snapshots, sharedKept, bytes };
 }
 
 /** Whether every layer of the image `digest` (a manifest) is unpacked as a committed snapshot. */

@@ -33,6 +33,8 @@ interface PruneResult {
   merged: number;
   /** Layer snapshots no kept image has (those of kept images stay, shared or not). */
   snapshots: number;
+  /** Snapshots of the images it deletes that stay because a kept image has them too. */
+  sharedKept: number;
   /** Sandbox directories (with their logs) of workers no longer in config.yaml. */
   sandboxes: string[];
   /** Bytes freed, or with --dry-run, that would be. */
@@ -142,6 +144,7 @@ export default class WorkerPrune extends BaseCommand {
         rootfs: 0,
         merged: 0,
         snapshots: 0,
+        sharedKept: usage.sharedKept.length,
         sandboxes: [],
         freed: 0,
         dryRun,
@@ -164,12 +167,18 @@ export default class WorkerPrune extends BaseCommand {
         rootfs: usage.rootfs.length,
         merged: merged.length,
         snapshots: usage.snapshots.length,
+        sharedKept: usage.sharedKept.length,
         sandboxes: plan.sandboxes.map((s) => s.name),
         freed: bytes,
         dryRun: flags['dry-run'],
         keptFor,
         dropped,
       };
+      if (usage.sharedKept.length > 0) {
+        note(
+          `Keeps ${usage.sharedKept.length} layer snapshot${usage.sharedKept.length === 1 ? '' : 's'} of the deleted images that kept images share.`,
+        );
+      }
       if (dropped.length > 0) {
         note(
           `${flags['dry-run'] ? 'This would delete' : 'This deletes'} images that other projects pin: ${dropped.map((d) => `${d.name} (${d.configPath}): ${d.workers.join(', ')}`).join('; ')}.`,
