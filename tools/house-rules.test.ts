@@ -1,5 +1,5 @@
 /**
- * Four rules of the codebase no linter here checks:
+ * Five rules of the codebase no linter here checks:
  * - no code under packages/*\/src or apps/*\/src touches an `_`-prefixed member of another
  *   library's object (`ws._socket`, `extract._parse`): private internals move between versions and
  *   pin dependencies. A class's own `_` members (`this._x`, or a member the same file declares)
@@ -21,6 +21,9 @@
  *   rootfs is not cached, and how it writes logs. None of them may call `writeSync`, `writevSync`,
  *   `writeFileSync` or `appendFileSync`. Calls that write no file content (mkdir, chmod, utimes,
  *   close) are not covered. `syncWriteExceptions` lists the files that run off the main thread.
+ * - zod is imported as a namespace (`import * as z from 'zod'`), never as `import { z }`: the `iii`
+ *   executable is bundled, and esbuild tree-shakes only the namespace form; the other keeps all of
+ *   zod, its locales included, which every command then loads.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -393,6 +396,16 @@ describe('house rules', () => {
         ].join('\n'),
       ),
     ).toHaveLength(6);
+  });
+
+  it('zod is imported as a namespace, so the bundled executable leaves out what it does not use', () => {
+    const named = /^import\s*\{[^}]*\bz\b[^}]*\}\s*from\s*'zod'/m;
+    const files = [...sourceFiles('packages'), ...sourceFiles('apps')].filter((f) => !/\.test\.ts$/.test(f));
+    expect(files.filter((f) => named.test(readFileSync(f, 'utf8'))).map((f) => relative(root, f))).toEqual(
+      [],
+    );
+    expect(named.test("import { z } from 'zod';")).toBe(true);
+    expect(named.test("import * as z from 'zod';\nimport type { z as t } from 'zod';")).toBe(false);
   });
 
   it('the checks find what they look for', () => {
