@@ -9,7 +9,8 @@ set -euo pipefail
 # bsdutils has util-linux's `script`, which puts the CLI on a pseudo-terminal in terminal tests.
 # debootstrap makes the Debian stand-ins for the Python and Rust templates' public base images.
 # podman runs what `iii export kubernetes` writes (`podman kube play`, with runc).
-PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs bsdutils debootstrap podman attr)
+# tini has tini-static, which iii runs as PID 1 of each worker's sandbox (signals, zombies).
+PACKAGES=(docker-registry runc crun skopeo umoci buildah busybox-static openssl uidmap fuse-overlayfs bsdutils debootstrap podman attr tini)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -18,6 +18,8 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   script: 'bsdutils',
   // setfattr marks opaque directories of layer snapshots (also needed at run time).
   setfattr: 'attr',
+  // The static tini that iii runs as PID 1 of each worker's sandbox.
+  'tini-static': 'tini',
 };
 
 /** Thrown when a test needs a system tool that is not installed. */

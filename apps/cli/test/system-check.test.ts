@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ describe('iii system check', () => {
   };
 
   beforeAll(async () => {
-    requireTools(['runc']);
+    requireTools(['runc', 'tini-static']);
     home = await mkdtemp(join(tmpdir(), 'iii-system-check-'));
   });
 
@@ -44,6 +44,7 @@ describe('iii system check', () => {
     expect(report.ok).toBe(true);
     expect(report.runtime).toMatchObject({ ok: true, version: expect.any(String) });
     expect(report.network).toMatchObject({ ok: true, modes: ['host', 'none'] });
+    expect(report.init).toMatchObject({ ok: true, path: expect.stringMatching(/\/tini-static$/) });
     if (process.getuid?.() === 0) {
       // Root: overlays mounted by iii and cgroup limits enforced, as before rootless existed.
       expect(report.mode).toBe('rootful');
@@ -59,6 +60,20 @@ describe('iii system check', () => {
     expect(text.stdout).toMatch(/^Mode:\s+(rootful|rootless)/m);
     expect(text.stdout).toMatch(/^Runtime:\s+(runc|crun) /m);
     expect(text.stdout).toMatch(/^Workers can run here\.$/m);
+    expect(text.stdout).toMatch(/^Init:\s+tini-static at \S+, PID 1 of each worker/m);
+  });
+
+  it('says, with what to install, that workers run without an init where tini-static is missing', async () => {
+    // A PATH with the runtime alone.
+    const path = join(home, 'runtime-only');
+    await mkdir(path, { recursive: true });
+    const runc = (await run('sh', ['-c', 'command -v runc || echo /usr/sbin/runc'])).stdout.trim();
+    await symlink(runc, join(path, 'runc'));
+    const r = await iii({ PATH: path, III_RUNTIME: '' });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^Init:\s+MISSING: none \(tini-static is not on PATH\): workers run as PID 1/m);
+    expect(r.stdout).toMatch(/hint: Install tini for its tini-static \(apt-get install tini/);
+    expect(r.stdout).toMatch(/^Workers can run here\.$/m);
   });
 
   it('says what is missing, with a hint, and exits 1 when no runtime can be found', async () => {

@@ -37,7 +37,7 @@ export interface ConfigWarning {
 /** What `add` writes for a worker; key order here is the order in the file. */
 export type WorkerEntryInput = WorkerEntry;
 
-const ENTRY_KEY_ORDER = ['name', 'image', 'enabled', 'config', 'resources', 'restart', 'network'];
+const ENTRY_KEY_ORDER = ['name', 'image', 'enabled', 'config', 'resources', 'restart', 'network', 'init'];
 
 /**
  * config.yaml as the user wrote it. Edits splice text at the positions the parser reports, so

@@ -38,6 +38,11 @@ export const workerEntrySchema = z.looseObject({
   resources: resourcesSchema.nullish(),
   restart: restartPolicySchema.optional(),
   network: networkModeSchema.optional(),
+  /**
+   * `false` runs the worker itself as PID 1 of its sandbox instead of below an init (tini) that
+   * forwards signals and reaps zombies. Default true.
+   */
+  init: z.boolean().optional(),
   /** `false` keeps the entry (and its pin) without running it. Default true. */
   enabled: z.boolean().optional(),
 });
@@ -81,7 +86,7 @@ export type RestartPolicy = z.infer<typeof restartPolicySchema>;
 export type NetworkMode = z.infer<typeof networkModeSchema>;
 /** A worker's resource limits (`memory`, `cpus`) as config.yaml writes them. */
 export type WorkerResources = z.infer<typeof resourcesSchema>;
-/** One worker of config.yaml: its name, image, `config:`, resources and restart policy. */
+/** One worker of config.yaml: its name, image, `config:`, resources, restart policy, network and init. */
 export type WorkerEntry = z.infer<typeof workerEntrySchema>;
 /** The `engine:` section of config.yaml: host, port, connection limits. */
 export type EngineSettings = z.infer<typeof engineSchema>;
@@ -93,7 +98,7 @@ export const KNOWN_KEYS = {
   root: ['engine', 'sandbox', 'workers'],
   engine: ['host', 'port', 'max_connections_per_peer', 'watch'],
   sandbox: ['runtime'],
-  worker: ['name', 'image', 'config', 'resources', 'restart', 'network', 'enabled'],
+  worker: ['name', 'image', 'config', 'resources', 'restart', 'network', 'init', 'enabled'],
   resources: ['cpus', 'memory'],
 } as const;
 

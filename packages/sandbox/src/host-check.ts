@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SandboxError } from './errors.js';
+import { findInit, INIT_BINARY } from './init.js';
 import { which } from './runtime/detect.js';
 import type { OciIdMapping } from './runtime-spec.js';
 import { Sandbox } from './sandbox.js';
@@ -34,6 +35,11 @@ export interface HostCheck {
   rootfs: HostCheckItem & { kind?: 'overlay' | 'userns-overlay' | 'copy' };
   cgroup: HostCheckItem & { version: 'v1' | 'v2' | 'none'; limitsEnforced: boolean };
   network: HostCheckItem & { modes: Array<'host' | 'none'> };
+  /**
+   * The init run as PID 1 of each worker (tini). Not needed to run workers: without it a worker is
+   * PID 1 itself, and one that installs no SIGTERM handler ignores SIGTERM, so stops wait the grace period.
+   */
+  init: HostCheckItem & { path?: string };
 }
 
 export interface CheckHostOptions {
@@ -75,7 +81,7 @@ async function runtimeVersion(binary: string): Promise<string | undefined> {
 /**
  * Finds out, by running probe containers as `iii` would, what the sandbox gets here: which
  * runtime, rootful or rootless, the id mapping, how worker roots are made, whether cgroup limits
- * are enforced, and the network modes. Never throws for a missing part: it reports it with a hint.
+ * are enforced, the network modes and the init of each worker. Never throws for a missing part: it reports it with a hint.
  */
 export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
   const mode = await detectSandboxMode();
@@ -207,6 +213,20 @@ export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
       : 'unknown: no runtime works',
   };
 
+  const found = sandbox?.init ?? (await findInit(options.env ?? process.env));
+  const init: HostCheck['init'] =
+    'path' in found
+      ? {
+          ok: true,
+          path: found.path,
+          value: `${INIT_BINARY} at ${found.path}, PID 1 of each worker: forwards signals and reaps zombies`,
+        }
+      : {
+          ok: false,
+          value: `none (${found.reason}): workers run as PID 1, and one without a SIGTERM handler waits the grace period on every stop`,
+          hint: found.hint,
+        };
+
   return {
     ok: runtime.ok && userNamespace.ok && rootfs.ok && network.ok,
     mode: mode.rootless ? 'rootless' : 'rootful',
@@ -216,5 +236,6 @@ export async function checkHost(options: CheckHostOptions): Promise<HostCheck> {
     rootfs,
     cgroup,
     network,
+    init,
   };
 }

@@ -33,6 +33,13 @@ export {
   type HostCheckItem,
 } from './host-check.js';
 export { readHostLimits } from './host-limits.js';
+export {
+  findInit,
+  INIT_BINARY,
+  INIT_INSTALL_HINT,
+  INIT_PATH_IN_SANDBOX,
+  type SandboxInit,
+} from './init.js';
 export { findLeftoverCgroups, removeLeftoverCgroups } from './leftover-cgroups.js';
 export {
   findLeftovers,

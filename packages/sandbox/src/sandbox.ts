@@ -7,11 +7,12 @@ import { RootfsError, RuntimeUnavailableError, SandboxError, WorkerNotRunningErr
 import { hostsFile, resolvConf } from './etc-files.js';
 import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
 import { readHostLimits } from './host-limits.js';
+import { findInit, INIT_BINARY, INIT_PATH_IN_SANDBOX, type SandboxInit } from './init.js';
 import { type LeftoverReport, removeLeftovers } from './leftovers.js';
 import { type ReadLogsOptions, readLogs } from './logs/reader.js';
 import type { LogLine, LogStream } from './logs/record.js';
 import { LogWriter, type LogWriterOptions } from './logs/writer.js';
-import { lockedMountFlags, mountOf, readMounts } from './mountinfo.js';
+import { lockedMountFlags, type MountEntry, mountOf, readMounts } from './mountinfo.js';
 import { containerId, type WorkerPaths, workerPaths } from './paths.js';
 import type { ImageLayer, ImageRoot } from './root-file.js';
 import { readFileInRoot } from './root-file.js';
@@ -72,6 +73,11 @@ export interface SandboxOptions {
   watchdog?: boolean;
   /** Where the sandbox says what it did on its own (a watchdog replaced). */
   report?: (message: string) => void;
+  /**
+   * The init run as PID 1 of each worker (see {@link SandboxWorkerEntry.init}): a path to its
+   * static binary, or false for none. Default: `tini-static` on `PATH`, none when it is missing.
+   */
+  init?: string | false;
 }
 
 /** Everything needed to run one worker. */
@@ -122,6 +128,8 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
   readonly definition: WorkerDefinition;
   /** What runs differently from what the image asks, and why (e.g. its USER, rootless). */
   readonly notes: readonly string[];
+  /** Whether an init (tini) is PID 1 of its sandbox, with the worker's argv below it. */
+  readonly init: boolean;
   private readonly supervisor: Supervisor;
   private readonly logWriter: LogWriter;
   private readonly sandbox: Sandbox;
@@ -138,9 +146,11 @@ export class Worker extends EventEmitter<{ state: [WorkerState] }> {
     supervisor: Supervisor;
     logWriter: LogWriter;
     notes?: readonly string[];
+    init?: boolean;
   }) {
     super();
     this.notes = init.notes ?? [];
+    this.init = init.init ?? false;
     this.sandbox = init.sandbox;
     this.definition = init.definition;
     this.name = init.definition.name;
@@ -253,6 +263,8 @@ export class Sandbox {
   /** Rootful or rootless, and whether cgroup limits are enforced. */
   readonly mode: SandboxMode;
   readonly rootfsSupport: RootfsSupport;
+  /** The init each worker gets as PID 1 (unless its entry says `init: false`), or why there is none. */
+  readonly init: SandboxInit;
   private readonly options: SandboxOptions;
   private readonly workers = new Map<string, Worker>();
   private readonly starting = new Set<string>();
@@ -264,9 +276,11 @@ export class Sandbox {
     detected: DetectedRuntime,
     mode: SandboxMode,
     rootfsSupport: RootfsSupport,
+    init: SandboxInit,
     watchdog: Watchdog | undefined,
   ) {
     this.options = options;
+    this.init = init;
     this.stateDir = resolve(options.stateDir);
     this.driver = detected.driver;
     this.skippedRuntimes = detected.skipped;
@@ -345,6 +359,7 @@ export class Sandbox {
     } else if (mode.ids) {
       rootfsSupport = { kind: 'copy' };
     }
+    const init = await findInit(options.env ?? process.env, options.init);
     await waitForOrphanedWatchdog(stateDir);
     const watchdog =
       options.watchdog === false
@@ -354,7 +369,7 @@ export class Sandbox {
             driver: detected.driver,
             ...(options.report ? { report: options.report } : {}),
           });
-    return new Sandbox(options, detected, mode, rootfsSupport, watchdog);
+    return new Sandbox(options, detected, mode, rootfsSupport, init, watchdog);
   }
 
   paths(name: string): WorkerPaths {
@@ -482,12 +497,14 @@ export class Sandbox {
     const imageRoot: ImageRoot = def.imageLayers ?? imageRootfs;
     // Layers unpacked rootless are in the user-namespace format (user.overlay.* xattrs).
     const userxattr = layers !== undefined && runtimeOverlay;
-    const [passwd, group, hostLimits, hostResolv] = await Promise.all([
+    const [passwd, group, hostLimits, hostResolv, hostMounts] = await Promise.all([
       readFileInRoot(imageRoot, '/etc/passwd'),
       readFileInRoot(imageRoot, '/etc/group'),
       this.options.hostLimits ?? readHostLimits(),
       readFile('/etc/resolv.conf', 'utf8').catch(() => undefined),
+      rootless ? readMounts() : undefined,
     ]);
+    const init = def.init === false ? undefined : this.initFor(hostMounts);
     // Pure part first: a bad USER or missing command fails before anything is mounted.
     const spec = buildSpec({
       imageConfig: def.imageConfig,
@@ -506,7 +523,8 @@ export class Sandbox {
       ...(runtimeOverlay
         ? { rootfsOverlay: overlayLayersOf(layers ?? imageRootfs, paths.rootfsDir, userxattr) }
         : {}),
-      ...(rootless ? { lockedBindFlags: lockedMountFlags(mountOf(await readMounts(), paths.dir)) } : {}),
+      ...(hostMounts ? { lockedBindFlags: lockedMountFlags(mountOf(hostMounts, paths.dir)) } : {}),
+      ...(init && 'path' in init ? { init } : {}),
     });
 
     await this.driver.delete(id, { force: true });
@@ -551,7 +569,15 @@ export class Sandbox {
         rootfs,
         supervisor,
         logWriter,
-        notes: rootlessNotes(def.imageConfig, spec, rootless),
+        init: spec.process.args[0] === INIT_PATH_IN_SANDBOX,
+        notes: [
+          ...rootlessNotes(def.imageConfig, spec, rootless),
+          ...(init && 'reason' in init
+            ? [
+                `runs as PID 1 without an init (${init.reason}): unless it handles SIGTERM itself, every stop waits its grace period and ends in SIGKILL. ${init.hint}, or set init: false for this worker`,
+              ]
+            : []),
+        ],
       });
       this.workers.set(def.name, worker);
       supervisor.start();
@@ -563,6 +589,26 @@ export class Sandbox {
       await releaseRootfs(paths.rootfsDir);
       throw err;
     }
+  }
+
+  /**
+   * The init of a worker's spec (its host path and, rootless, the flags its bind must repeat), or
+   * why it has none. A binary on a `noexec` mount could not run in the sandbox either.
+   */
+  private initFor(
+    hostMounts: readonly MountEntry[] | undefined,
+  ): { path: string; lockedFlags?: string[] } | { reason: string; hint: string } {
+    const init = this.init;
+    if (!('path' in init)) return init;
+    if (!hostMounts) return { path: init.path };
+    const lockedFlags = lockedMountFlags(mountOf(hostMounts, init.path));
+    if (lockedFlags.includes('noexec')) {
+      return {
+        reason: `${init.path} is on a noexec mount`,
+        hint: `Put ${INIT_BINARY} on a mount that allows executables`,
+      };
+    }
+    return { path: init.path, lockedFlags };
   }
 
   /** Stops a worker; its container is deleted and overlay removed. */

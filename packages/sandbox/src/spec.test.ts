@@ -313,3 +313,50 @@ describe('buildSpec rootless in a delegated cgroup v2 subtree', () => {
     expect(buildResources(undefined).devices).toEqual([{ allow: false, access: 'rwm' }]);
   });
 });
+
+describe('buildSpec with an init', () => {
+  const image = { config: { Entrypoint: ['/bin/w'], Cmd: ['--flag'], WorkingDir: '/app', User: 'app' } };
+  const init = { path: '/usr/bin/tini-static' };
+
+  it("runs tini as PID 1 with the worker's argv after --, same user, directory and environment", () => {
+    const plain = specOf(image, { passwd: PASSWD, group: GROUP });
+    const spec = specOf(image, { passwd: PASSWD, group: GROUP, init });
+    expect(spec.process.args).toEqual(['/dev/init', '--', '/bin/w', '--flag']);
+    expect({ ...spec.process, args: plain.process.args }).toEqual(plain.process);
+  });
+
+  it('bind-mounts the host binary read-only on the sandbox /dev, after /dev is mounted', () => {
+    const spec = specOf(image, { passwd: PASSWD, group: GROUP, init });
+    const at = spec.mounts.findIndex((m) => m.destination === '/dev/init');
+    expect(spec.mounts[at]).toEqual({
+      destination: '/dev/init',
+      type: 'bind',
+      source: '/usr/bin/tini-static',
+      options: ['bind', 'ro', 'nosuid', 'nodev'],
+    });
+    expect(at).toBeGreaterThan(spec.mounts.findIndex((m) => m.destination === '/dev'));
+    expect(spec.mounts[at]?.options).not.toContain('noexec');
+  });
+
+  it('repeats the locked flags of the mount holding it when rootless', () => {
+    const spec = specOf(image, {
+      passwd: PASSWD,
+      group: GROUP,
+      rootless: { uid: 1001, gid: 1001 },
+      init: { ...init, lockedFlags: ['nodev', 'relatime'] },
+    });
+    expect(spec.mounts.find((m) => m.destination === '/dev/init')?.options).toEqual([
+      'bind',
+      'ro',
+      'nosuid',
+      'nodev',
+      'relatime',
+    ]);
+  });
+
+  it('runs the worker itself as PID 1 without one', () => {
+    const spec = specOf(image, { passwd: PASSWD, group: GROUP });
+    expect(spec.process.args).toEqual(['/bin/w', '--flag']);
+    expect(spec.mounts.some((m) => m.destination === '/dev/init')).toBe(false);
+  });
+});

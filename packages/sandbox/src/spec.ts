@@ -1,4 +1,5 @@
 import { NoCommandError } from './errors.js';
+import { INIT_PATH_IN_SANDBOX } from './init.js';
 import type {
   OciCapabilities,
   OciIdMapping,
@@ -37,6 +38,12 @@ export interface SandboxWorkerEntry {
   resources?: SandboxResources;
   /** `host` (default) shares the host network so `localhost` reaches the engine; `none` cuts it. */
   network?: 'host' | 'none';
+  /**
+   * Run an init (tini) as PID 1 of the sandbox, with the worker below it: it forwards signals, so
+   * a worker without a SIGTERM handler still stops on SIGTERM, and reaps zombies. Default true;
+   * without an init binary on the host the worker runs as PID 1 (see {@link Sandbox.init}).
+   */
+  init?: boolean;
 }
 
 /** Current hard/soft limits of the calling process; the spec never asks for more (no CAP_SYS_RESOURCE needed). */
@@ -94,6 +101,12 @@ export interface BuildSpecInput {
    * kernel refuses the read-only remount.
    */
   lockedBindFlags?: readonly string[];
+  /**
+   * The init to run as PID 1 with the worker's argv below it: the host path of its static binary,
+   * bind-mounted read-only at {@link INIT_PATH_IN_SANDBOX}. Rootless, `lockedFlags` are the flags
+   * of the mount holding it that the bind must repeat (as `lockedBindFlags`). Default: none.
+   */
+  init?: { path: string; lockedFlags?: readonly string[] };
 }
 
 export interface RootlessIds {
@@ -213,7 +226,7 @@ function rlimits(hostLimits: HostLimits | undefined): OciRlimit[] | undefined {
  * owner of the network namespace) and devpts gets no `gid=5` (that group is not mapped).
  */
 function mounts(input: BuildSpecInput): OciMount[] {
-  const { hostsFile, resolvFile, rootless, rootfsOverlay } = input;
+  const { hostsFile, resolvFile, rootless, rootfsOverlay, init } = input;
   const bindOptions = [
     ...new Set(['rbind', 'ro', 'nosuid', 'nodev', ...(rootless ? (input.lockedBindFlags ?? []) : [])]),
   ];
@@ -264,6 +277,19 @@ function mounts(input: BuildSpecInput): OciMount[] {
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    // On the sandbox's own /dev tmpfs, so the mount point touches nothing of the image's root.
+    ...(init
+      ? [
+          {
+            destination: INIT_PATH_IN_SANDBOX,
+            type: 'bind',
+            source: init.path,
+            options: [
+              ...new Set(['bind', 'ro', 'nosuid', 'nodev', ...(rootless ? (init.lockedFlags ?? []) : [])]),
+            ],
+          },
+        ]
+      : []),
     sys,
     {
       destination: '/sys/fs/cgroup',
@@ -304,8 +330,9 @@ export function buildSpec(input: BuildSpecInput): OciRuntimeSpec {
       ? { ...imageUser, additionalGids: [] }
       : { ...imageUser, uid: 0, gid: 0, additionalGids: [] }
     : imageUser;
-  const { argv: args, env } =
-    input.process ?? workerProcess({ imageConfig, worker, engineUrl, home: user.home });
+  const { argv, env } = input.process ?? workerProcess({ imageConfig, worker, engineUrl, home: user.home });
+  // tini runs the worker's argv as its child, unchanged (same user, environment and directory).
+  const args = input.init ? [INIT_PATH_IN_SANDBOX, '--', ...argv] : argv;
 
   const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (worker.network === 'none') namespaces.push({ type: 'network' });

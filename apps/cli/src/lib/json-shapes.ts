@@ -71,6 +71,9 @@ export const listSchema = z.looseObject({
 export const workerDetailsSchema = workerRowSchema.extend({
   restartPolicy: z.string().describe('`always`, `on-failure` or `never`.'),
   network: z.string().describe('`host` or `none`.'),
+  init: maybe(z.boolean()).describe(
+    'Whether an init (tini) is PID 1 of its sandbox, with the worker below it (false where the host has none).',
+  ),
   resources: z
     .looseObject({
       cpus: maybe(z.number()).describe('CPUs it may use.'),
@@ -144,6 +147,9 @@ export const inspectSchema = z.looseObject({
   resources: maybe(z.record(z.string(), z.unknown())).describe('resources: of the entry.'),
   restart: z.string().describe('Restart policy.'),
   network: z.string().describe('Network mode.'),
+  init: z
+    .boolean()
+    .describe('`init:` of the entry: run below an init (tini) as PID 1 of its sandbox (default true).'),
   logs: z.string().describe('Directory of its log files.'),
   state: z.string().describe('Its state in words.'),
   run: maybe(workerDetailsSchema).describe(

@@ -15,7 +15,14 @@ function controller(calls: string[]): WorkerController {
     list: async () => [info('a')],
     inspect: async (name) => {
       known(name);
-      return { ...info(name), restartPolicy: 'on-failure', network: 'host', resources: {}, logDir: '/logs' };
+      return {
+        ...info(name),
+        restartPolicy: 'on-failure',
+        network: 'host',
+        init: true,
+        resources: {},
+        logDir: '/logs',
+      };
     },
     start: async (name) => {
       known(name);

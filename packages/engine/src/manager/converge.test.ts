@@ -16,6 +16,7 @@ function plan(name: string, over: Partial<WorkerPlan> = {}): WorkerPlan {
     resources: { memory: 256 * MiB },
     restart: 'on-failure',
     network: 'host',
+    init: true,
     ...over,
   };
 }
@@ -113,6 +114,16 @@ describe('describePlanChange', () => {
     ]);
     expect(changes.join(' ')).not.toContain('secret');
     expect(resourcesOnly).toBe(false);
+  });
+
+  it('restarts a worker whose init: changed (it decides what PID 1 of the sandbox is)', () => {
+    const change = describePlanChange(plan('a'), plan('a', { init: false }));
+    expect(change).toEqual({ changes: ['init true -> false'], resourcesOnly: false });
+    const [restart] = convergeChanges(
+      [{ name: 'a', plan: plan('a', { init: false }) }],
+      [{ name: 'a', active: true, plan: plan('a') }],
+    );
+    expect(restart).toMatchObject({ kind: 'restart', name: 'a' });
   });
 
   it('spells memory as config.yaml does', () => {

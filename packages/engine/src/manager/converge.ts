@@ -67,6 +67,10 @@ export function describePlanChange(
     changes.push(`network ${before.network} -> ${after.network}`);
     other = true;
   }
+  if (before.init !== after.init) {
+    changes.push(`init ${before.init} -> ${after.init}`);
+    other = true;
+  }
   if (before.resources.memory !== after.resources.memory) {
     changes.push(
       `memory ${formatMemory(before.resources.memory)} -> ${formatMemory(after.resources.memory)}`,
@@ -119,12 +123,12 @@ export function convergeChanges(
   return out;
 }
 
-/** Whether two plans run a worker the same way (image, environment, limits, policy, network). */
+/** Whether two plans run a worker the same way (image, environment, limits, policy, network, init). */
 export function sameSpec(a: WorkerPlan, b: WorkerPlan): boolean {
   return isDeepStrictEqual(comparable(a), comparable(b));
 }
 
-/** What decides how a worker runs: its image, environment (after interpolation), limits, policy, network. */
+/** What decides how a worker runs: its image, environment (after interpolation), limits, policy, network, init. */
 function comparable(plan: WorkerPlan) {
   return {
     digest: plan.digest,
@@ -132,6 +136,7 @@ function comparable(plan: WorkerPlan) {
     resources: { cpus: plan.resources.cpus, memory: plan.resources.memory },
     restart: plan.restart,
     network: plan.network,
+    init: plan.init,
   };
 }
 

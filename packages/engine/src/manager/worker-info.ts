@@ -83,6 +83,11 @@ export interface StartOutcome {
 export interface WorkerDetails extends WorkerInfo {
   restartPolicy: string;
   network: string;
+  /**
+   * Whether an init (tini) runs as PID 1 of its sandbox with the worker below it: as config.yaml
+   * asks (`init:`, default true), or as it runs (false where the host has no init binary).
+   */
+  init: boolean;
   resources: { cpus?: number; memory?: number };
   /** Entrypoint + cmd as run (with `--url` patched). */
   argv?: string[];

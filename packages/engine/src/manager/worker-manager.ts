@@ -477,11 +477,13 @@ export class WorkerManager implements WorkerController {
       ...this.info(slot),
       restartPolicy: slot.plan?.restart ?? slot.entry.restart ?? 'on-failure',
       network: slot.plan?.network ?? slot.entry.network ?? 'host',
+      init: w ? w.init : (slot.plan?.init ?? slot.entry.init ?? true),
       resources: slot.plan?.resources ?? {},
       logDir: this.sandbox?.paths(name).logs ?? this.logDir(name),
     };
     if (process) {
-      details.argv = [...process.args];
+      // The worker's own argv: an init before it is shown as `init`.
+      details.argv = w?.init ? process.args.slice(2) : [...process.args];
       details.env = maskEnv(envMap(process.env), { written: slot.plan?.written, reveal: options.reveal });
     }
     const lines = await this.lastOutput(name, INSPECT_OUTPUT_LINES, options.reveal);

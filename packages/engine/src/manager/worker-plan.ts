@@ -24,6 +24,8 @@ export interface WorkerPlan {
   resources: { cpus?: number; memory?: number };
   restart: RestartPolicy;
   network: 'host' | 'none';
+  /** Whether an init (tini) runs as PID 1 of the sandbox, with the worker below it. */
+  init: boolean;
 }
 
 /** config.yaml names another image for the worker than the one iii.lock pins. */
@@ -67,5 +69,6 @@ export function planWorker(
     resources,
     restart: entry.restart ?? DEFAULT_RESTART_POLICY,
     network: entry.network ?? 'host',
+    init: entry.init ?? true,
   };
 }

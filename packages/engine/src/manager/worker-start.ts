@@ -29,6 +29,7 @@ export async function workerStartDefinition(input: WorkerStartInput): Promise<Wo
     config: plan.config,
     resources: plan.resources,
     network: plan.network,
+    init: plan.init,
     imageRootfs: image.rootfs,
     ...(image.layers ? { imageLayers: image.layers } : {}),
     imageConfig: image.config,

@@ -6,7 +6,7 @@ import { BaseCommand } from '../../base-command.js';
 export default class SystemCheck extends BaseCommand {
   static override summary = 'Show what this host gives worker sandboxes, and how to fix what is missing.';
   static override description =
-    'Runs probe containers as `iii` would and prints the OCI runtime and its version, whether workers run rootful or rootless, the user namespace id mapping, how worker root filesystems are made, the cgroup version and whether cpus and memory limits are enforced, and the network modes. Each missing part comes with a hint. Exits 1 when workers cannot run here.';
+    'Runs probe containers as `iii` would and prints the OCI runtime and its version, whether workers run rootful or rootless, the user namespace id mapping, how worker root filesystems are made, the cgroup version and whether cpus and memory limits are enforced, the network modes, and the init run as PID 1 of each worker (tini). Each missing part comes with a hint. Exits 1 when workers cannot run here.';
   static override examples = ['<%= config.bin %> system check', '<%= config.bin %> system check --json'];
   static override enableJsonFlag = true;
   static override flags = {
@@ -46,6 +46,7 @@ export default class SystemCheck extends BaseCommand {
     row('Root fs', r.rootfs);
     row('Cgroups', r.cgroup);
     row('Network', r.network);
+    row('Init', r.init);
     lines.push(
       r.ok ? 'Workers can run here.' : 'Workers cannot run here until the parts marked MISSING are fixed.',
     );

@@ -72,6 +72,7 @@ interface InspectResult {
   resources: Record<string, unknown> | null;
   restart: string;
   network: string;
+  init: boolean;
   logs: string;
   state: string;
   /** Run-time state from the running `iii` (status, pid, restarts, last exit, sandbox), or null. */
@@ -219,6 +220,7 @@ export default class WorkerInspect extends BaseCommand {
       resources: (entry.resources as Record<string, unknown> | null | undefined) ?? null,
       restart: entry.restart ?? DEFAULT_RESTART_POLICY,
       network: entry.network ?? 'host',
+      init: entry.init ?? true,
       logs,
       state: live
         ? stateText(live)
@@ -260,6 +262,8 @@ export default class WorkerInspect extends BaseCommand {
       if (run.argv) row('Argv', JSON.stringify(run.argv));
       row('Restart', run.restartPolicy);
       row('Network', run.network);
+      // An engine of an older version does not say.
+      if (run.init !== undefined) row('Init', initText(true, run.init));
       row('Logs', run.logDir);
       lines.push('Env:');
       for (const [k, v] of Object.entries(sortKeys(run.env ?? {}))) lines.push(`  ${k}=${v}`);
@@ -330,6 +334,7 @@ export default class WorkerInspect extends BaseCommand {
     }
     row('Restart', r.restart);
     row('Network', r.network);
+    row('Init', initText(r.init, r.run?.init));
     row('Logs', r.logs);
     row('State', r.state);
     if (r.run?.pid) row('PID', String(r.run.pid));
@@ -383,4 +388,11 @@ function envPairs(lines: readonly string[]): [string, string][] {
 
 function sortKeys(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** `init:` as asked in config.yaml and, while it runs, as it runs. */
+function initText(asked: boolean, running: boolean | undefined): string {
+  if (!asked) return 'none (init: false): the worker is PID 1 of its sandbox';
+  if (running === false) return 'none: the worker is PID 1 of its sandbox (iii system check says why)';
+  return 'tini as PID 1, the worker below it';
 }
