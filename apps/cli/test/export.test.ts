@@ -101,6 +101,7 @@ beforeAll(async () => {
   doc.setIn(['workers', 2, 'config', 'GREETING'], '${GREETING:hi $$5}');
   doc.setIn(['workers', 2, 'resources'], doc.createNode({ cpus: 1, memory: '1536Mi' }));
   doc.setIn(['workers', 3, 'config', 'URL_FROM'], 'argv');
+  doc.setIn(['workers', 3, 'init'], false);
   await writeFile(sb.configPath, doc.toString());
 });
 
@@ -193,7 +194,7 @@ describe('iii export kubernetes', () => {
       });
     });
 
-    it('maps resources, restart: never and network: none', () => {
+    it('maps resources, restart: never, init and network: none', () => {
       expect(container(find(list, 'Deployment', 'busybox')).resources).toEqual({
         limits: { cpu: '250m', memory: '128Mi' },
         requests: { cpu: '250m', memory: '128Mi' },
@@ -203,6 +204,10 @@ describe('iii export kubernetes', () => {
         memory: '1536Mi',
       });
       const job = find(list, 'Job', 'nightly-batch');
+      // init: an init as PID 1 on one machine, the pod's pause process as PID 1 here (unless init: false).
+      expect(find(list, 'Deployment', 'node-worker').spec.template.spec.shareProcessNamespace).toBe(true);
+      expect(job.spec.template.spec.shareProcessNamespace).toBe(true);
+      expect(find(list, 'Deployment', 'url-worker').spec.template.spec.shareProcessNamespace).toBeUndefined();
       expect(job.spec.backoffLimit).toBe(0);
       expect(job.spec.template.spec.restartPolicy).toBe('Never');
       const policy = find(list, 'NetworkPolicy', 'busybox-engine-only');
@@ -340,10 +345,12 @@ describe('iii export compose', () => {
     expect(out.stderr).toContain('Set LOG_LEVEL, DB_PASSWORD, GREETING in the environment');
   });
 
-  it('maps resources, restart and network: none', () => {
+  it('maps resources, restart, init and network: none', () => {
     expect(file.services.busybox.deploy.resources.limits).toEqual({ cpus: '0.25', memory: '128m' });
     expect(file.services['node-worker'].deploy.resources.limits).toEqual({ cpus: '1', memory: '1536m' });
     expect(file.services['nightly-batch'].restart).toBe('no');
+    expect(file.services['node-worker'].init).toBe(true);
+    expect(file.services['url-worker'].init).toBeUndefined();
     expect(file.services['node-worker'].restart).toBe('on-failure');
     expect(file.services.busybox.networks).toEqual(['busybox-engine-only']);
     expect(file.networks).toEqual({ 'busybox-engine-only': { internal: true } });

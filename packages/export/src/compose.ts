@@ -10,6 +10,8 @@ export interface ComposeService {
   entrypoint?: string[];
   command?: string[];
   environment?: Record<string, string>;
+  /** Run an init as PID 1 (Docker's tini, podman's catatonit). */
+  init?: boolean;
   ports?: string[];
   restart?: string;
   depends_on?: string[];
@@ -78,6 +80,8 @@ function service(worker: ExportedWorker, plan: ExportPlan, warnings: string[]): 
         }
       : {}),
     environment,
+    // Docker's tini (podman's catatonit) as PID 1, as iii runs tini.
+    ...(worker.init ? { init: true } : {}),
     restart: RESTART[worker.restart],
     ...(plan.engine ? { depends_on: [ENGINE_NAME] } : {}),
     ...(Object.keys(limits).length > 0 ? { deploy: { resources: { limits } } } : {}),

@@ -105,6 +105,9 @@ function podSpec(worker: ExportedWorker, restartPolicy: 'Always' | 'Never'): IPo
     // As on one machine, the worker's hostname is its name.
     hostname: worker.objectName,
     restartPolicy,
+    // As iii's init does on one machine: the pod's pause process is PID 1, so a worker without a
+    // SIGTERM handler gets its default action (exits) instead of SIGKILL after the grace period.
+    ...(worker.init ? { shareProcessNamespace: true } : {}),
     containers: [container(worker)],
   };
 }

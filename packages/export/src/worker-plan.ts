@@ -32,6 +32,8 @@ export interface ExportedWorker {
   /** Whether `restart:` is written in config.yaml (not the default). */
   restartWritten: boolean;
   network: 'host' | 'none';
+  /** `init:` (default true): the worker runs below an init, not as PID 1 of its pid namespace. */
+  init: boolean;
 }
 
 export interface PlanWorkerInput {
@@ -117,6 +119,7 @@ export async function planExportedWorker(input: PlanWorkerInput): Promise<Export
     restart: plan.restart,
     restartWritten: entry.restart !== undefined,
     network: plan.network,
+    init: plan.init,
   };
 }
 

@@ -76,10 +76,22 @@ describe('the busybox fixture image (built by buildah, unpacked by umoci)', () =
         `III_ENGINE_URL=${engineUrl}`,
       ]),
     );
-    // The worker's own process (pid 1 in its namespace): cwd from WORKDIR, root as the image has no USER.
-    expect((await w.exec({ args: ['readlink', '/proc/1/cwd'] })).stdout).toBe('/app\n');
-    expect((await w.exec({ args: ['stat', '-c', '%u:%g', '/proc/1'] })).stdout).toBe('0:0\n');
-    expect((await w.exec({ args: ['cat', '/proc/1/cmdline'] })).stdout?.split('\0')[1]).toBe(
+    // The worker's own process (the child of the init, pid 1): cwd from WORKDIR, root as the image
+    // has no USER; the init runs the same argv after `--`, in the same place, as the same user.
+    const ps = (await w.exec({ args: ['ps', '-o', 'pid,ppid'] })).stdout!.trim().split('\n').slice(1);
+    const children = ps.map((l) => l.trim().split(/\s+/)).filter((p) => p[1] === '1');
+    expect(children).toHaveLength(1);
+    const worker = children[0]![0];
+    for (const pid of [1, worker]) {
+      expect((await w.exec({ args: ['readlink', `/proc/${pid}/cwd`] })).stdout).toBe('/app\n');
+      expect((await w.exec({ args: ['stat', '-c', '%u:%g', `/proc/${pid}`] })).stdout).toBe('0:0\n');
+    }
+    expect((await w.exec({ args: ['cat', '/proc/1/cmdline'] })).stdout?.split('\0').slice(0, 3)).toEqual([
+      '/dev/init',
+      '--',
+      '/usr/local/bin/iii-worker.sh',
+    ]);
+    expect((await w.exec({ args: ['cat', `/proc/${worker}/cmdline`] })).stdout?.split('\0')[1]).toBe(
       '/usr/local/bin/iii-worker.sh',
     );
     const final = await w.stop({ timeoutMs: 30_000 });

@@ -140,16 +140,21 @@ function acceptance(runtime: string) {
     expect((await a.exec({ args: ['test', '-e', hostSecret] })).exitCode).toBe(1);
     expect((await a.exec({ args: ['cat', '/etc/hosts'] })).stdout).toContain('localhost');
 
-    // Only the worker's own processes: its init is pid 1 and nothing of the host shows up.
-    const ps = await a.exec({ args: ['ps', '-o', 'pid,comm'] });
+    // Only the worker's own processes: the init (tini, at /dev/init) is pid 1, the worker below it,
+    // and nothing of the host shows up.
+    const ps = await a.exec({ args: ['ps', '-o', 'pid,ppid,comm'] });
     const procs = ps
       .stdout!.trim()
       .split('\n')
       .slice(1)
       .map((l) => l.trim().split(/\s+/));
-    expect(procs.map((p) => p[1])).not.toContain('node');
-    expect(procs.find((p) => p[0] === '1')?.[1]).toBe('sleep');
-    expect(procs.length).toBeLessThanOrEqual(2);
+    expect(procs.map((p) => p[2])).not.toContain('node');
+    expect(procs.find((p) => p[0] === '1')?.[2]).toBe('init');
+    expect(
+      procs.filter((p) => p[1] === '1').map((p) => p[2]),
+      ps.stdout,
+    ).toEqual(['sleep']);
+    expect(procs.length).toBeLessThanOrEqual(3);
 
     // Writes stay in the worker's own layer.
     expect(
