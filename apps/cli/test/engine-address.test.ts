@@ -185,7 +185,9 @@ describe('the engine address a worker gets (engine on a random port, runc, real 
 
       const cmdline = await iii('worker', 'exec', name, '--', 'cat', '/proc/1/cmdline');
       expect(cmdline.code, cmdline.stderr).toBe(0);
-      const argv = cmdline.stdout.split('\0').filter(Boolean);
+      // PID 1 is the init, which runs the worker's argv after `--`.
+      const [init, dashes, ...argv] = cmdline.stdout.split('\0').filter(Boolean);
+      expect([init, dashes]).toEqual(['/dev/init', '--']);
       expect(before[name]?.argv).toEqual(argv);
       expect((await inspect(name)).argv).toEqual(argv);
     }

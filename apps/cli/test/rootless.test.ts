@@ -244,6 +244,10 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
     ]);
     const pid = (await row('as-user'))?.pid as number;
     expect(await hostUid(pid)).toBe(sub.start + 999);
+    // PID 1 is the init (bind-mounted from the host into the user namespace), as the image's USER too.
+    const init = await exec('as-user', `tr '\\0' ' ' < /proc/1/cmdline; echo; stat -c '%u' /proc/1`);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toMatch(/^\/dev\/init -- \S+.*\n1000\n$/);
   });
 
   it('execs as root of the user namespace, which is the user on the host', async () => {
