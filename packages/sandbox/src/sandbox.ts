@@ -574,7 +574,7 @@ export class Sandbox {
           ...rootlessNotes(def.imageConfig, spec, rootless),
           ...(init && 'reason' in init
             ? [
-                `runs as PID 1 without an init (${init.reason}): unless it handles SIGTERM itself, every stop waits its grace period and ends in SIGKILL. ${init.hint}, or set init: false for this worker`,
+                `runs as PID 1 without an init (${init.reason}): unless it handles SIGTERM itself, every stop waits its grace period and ends in SIGKILL. ${init.hint} (init: false on the worker runs it as PID 1 without this note)`,
               ]
             : []),
         ],

@@ -393,6 +393,31 @@ function acceptance(runtime: string) {
     );
   });
 
+  it('runs the worker below the init unless its entry says init: false, or the host has none (said in its notes)', async () => {
+    const pid = async (w: Worker) => {
+      expect((await w.whenDone()).exitCode).toBe(0);
+      return (await lines(w)).at(-1)?.line;
+    };
+    const below = await sandbox.start(def('below-init', 'echo $$'));
+    expect(below.init).toBe(true);
+    expect(await pid(below)).not.toBe('1');
+    const own = await sandbox.start(def('own-pid1', 'echo $$', { init: false }));
+    expect(own.init).toBe(false);
+    expect(own.notes).toEqual([]);
+    expect(await pid(own)).toBe('1');
+
+    const dir = await mkdtemp(join(scratch, `no-init-${runtime}-`));
+    const sb = await Sandbox.open({ stateDir: dir, driver: sandbox.driver, init: join(dir, 'no-tini') });
+    expect(sb.init).toMatchObject({ reason: `${join(dir, 'no-tini')} is not an executable file` });
+    const bare = await sb.start(def('bare', 'echo $$'));
+    expect(bare.init).toBe(false);
+    expect(bare.notes).toEqual([
+      expect.stringMatching(/^runs as PID 1 without an init \(.*apt-get install tini/),
+    ]);
+    expect(await pid(bare)).toBe('1');
+    await sb.close();
+  });
+
   it('gives each worker a private copy of the rootfs where overlay is not used', async () => {
     const dir = await mkdtemp(join(scratch, `copy-${runtime}-`));
     const sb = await Sandbox.open({ stateDir: dir, driver: sandbox.driver, rootfsMode: 'copy' });
