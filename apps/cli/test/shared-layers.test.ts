@@ -289,6 +289,15 @@ describe('workers share the layers of a common base (overlayfs, runc, registry)'
     const merged = (await unpackImage(image, join(dir, 'home', 'rootfs'))).rootfs;
     await image.close?.();
     expect(fs.existsSync(join(merged, 'app', 'added.txt'))).toBe(true);
+    // While an overlay stacks the tree (as a worker's root does, also one whose `iii` died), it stays.
+    const mnt = join(dir, 'stacks-merged');
+    for (const d of [mnt, `${mnt}-empty`]) fs.mkdirSync(d);
+    await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${merged}:${mnt}-empty`, mnt]);
+    try {
+      expect(JSON.parse(await ok('worker', 'prune', '--dry-run', '--json'))).toMatchObject({ merged: 0 });
+    } finally {
+      await runCommand('umount', [mnt]);
+    }
     const withMerged = JSON.parse(await ok('system', 'df', '--json'));
     expect(withMerged.reclaimable.merged).toBeGreaterThan(0);
     expect(withMerged.reclaimable.total).toBe(withMerged.reclaimable.merged);

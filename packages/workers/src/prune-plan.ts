@@ -1,4 +1,4 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IiiPaths, LockFile } from '@iii/config';
 import {
@@ -89,6 +89,35 @@ export async function staleSandboxes(
   return out;
 }
 
+/** How mountinfo writes a path: space, tab, newline and backslash as octal escapes. */
+function mountinfoEscaped(path: string): string {
+  return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * The merged trees under `rootfsDir` that an overlay mount stacks, in every mount namespace this
+ * process may read: the host's, and those of sandboxes whose runtime mounted their root inside
+ * (rootless). A worker whose `iii` died still runs on what its overlay stacks.
+ */
+export async function mountedTrees(rootfsDir: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const prefix = mountinfoEscaped(rootfsDir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const tree = new RegExp(`${prefix}/([a-f0-9]{64})(?=[:,\\s]|$)`, 'g');
+  const seen = new Set<string>();
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((p) => /^\d+$/.test(p));
+  for (const pid of ['self', ...pids]) {
+    const ns = await readlink(`/proc/${pid}/ns/mnt`).catch(() => undefined);
+    if (!ns || seen.has(ns)) continue;
+    seen.add(ns);
+    const text = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.includes(' - overlay ')) continue;
+      for (const m of line.matchAll(tree)) out.add(join(rootfsDir, m[1] as string));
+    }
+  }
+  return out;
+}
+
 /**
  * Computes a {@link PrunePlan}: what a prune may delete, keeping the images of `keep` and of
  * configured workers. With `rootfsInUse` (the image roots running workers use), the merged trees of
@@ -101,12 +130,16 @@ export async function prunePlan(options: {
   configured: ReadonlySet<string>;
   rootfsInUse?: ReadonlySet<string>;
 }): Promise<PrunePlan> {
+  // Mounted merged trees stay too, whoever mounted them (a worker whose `iii` died runs on).
+  const rootfsInUse = options.rootfsInUse
+    ? new Set([...options.rootfsInUse, ...(await mountedTrees(options.paths.rootfs))])
+    : undefined;
   const cache = await unreferencedCache(
     options.store,
     options.paths.rootfs,
     options.keep,
     options.paths.snapshots,
-    options.rootfsInUse,
+    rootfsInUse,
   );
   const sandboxes = await staleSandboxes(options.paths, options.configured);
   return { cache, sandboxes, bytes: cache.bytes + sandboxes.reduce((n, s) => n + s.bytes, 0) };
