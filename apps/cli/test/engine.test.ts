@@ -223,6 +223,12 @@ describe('iii start and iii trigger (built binary)', () => {
     bare.child.kill('SIGTERM');
     expect(await bare.exit).toBe(0);
     await expect(stat(bareRecord)).rejects.toThrow(/ENOENT/);
+    // Flags alone are those of `iii start`, as the guides write `iii --port 0 &`.
+    const flagged = await startIii(['--port', '0', '--no-watch'], { cwd: dir, env: bareEnv });
+    expect(flagged.address).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    expect(flagged.address).not.toBe(`ws://127.0.0.1:${port}`);
+    flagged.child.kill('SIGTERM');
+    expect(await flagged.exit).toBe(0);
   });
 
   it('fails with a clear error when the port is taken', async () => {
