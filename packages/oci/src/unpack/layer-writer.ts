@@ -133,7 +133,7 @@ export class LayerWriter extends SafeTree {
   private readonly whiteouts: StagedWhiteout[] = [];
   private readonly links = new Map<string, DeferredLink>();
   private readonly smallFiles: SmallFiles;
-  /** Absolute paths of everything this layer has created in its staging directory. */
+  /** Paths (relative to the root) of everything this layer has created in its staging directory. */
   private readonly made = new Set<string>();
   /** Who new entries belong to when created (the root was made mode 0755 without setgid). */
   private readonly owner: { uid: number; gid: number };
@@ -198,7 +198,7 @@ export class LayerWriter extends SafeTree {
     if (
       this.smallFiles.pending &&
       parentComponents.length > 0 &&
-      !this.knownDirs.has(this.absolute(parentComponents.join('/')))
+      !this.knownDirs.has(parentComponents.join('/'))
     ) {
       await this.smallFiles.flush();
     }
@@ -206,7 +206,7 @@ export class LayerWriter extends SafeTree {
     const path = `${parent}/${base}`;
     const rel = components.join('/');
     if (this.owners && type !== 'link') this.owners.set(rel, [uidOf(header), gidOf(header)]);
-    const replacing = this.made.has(path);
+    const replacing = this.made.has(rel);
     if (this.smallFiles.pending && (replacing || type === 'link' || isSpecial(type))) {
       await this.smallFiles.flush();
     }
@@ -230,10 +230,10 @@ export class LayerWriter extends SafeTree {
         if (replacing) {
           created = this.createOrReplace(path, rel, () => fs.mkdirSync(path, { mode: 0o700 }), true);
         } else {
-          this.made.add(path);
+          this.made.add(rel);
           await mkdirInPool(path, { mode: 0o700 });
         }
-        this.knownDirs.add(path);
+        this.knownDirs.add(rel);
         this.chown(path, header, !created);
         this.dirs.set(rel, this.metadataOf(header));
         await drain(content);
@@ -242,7 +242,7 @@ export class LayerWriter extends SafeTree {
       case 'file':
       case 'contiguous-file': {
         if (!replacing && (header.size ?? 0) <= smallFileLimit) {
-          this.made.add(path);
+          this.made.add(rel);
           const chunks: Buffer[] = [];
           let length = 0;
           await consume(content, (chunk) => {
@@ -266,7 +266,7 @@ export class LayerWriter extends SafeTree {
         let fd = -1;
         if (replacing) this.createOrReplace(path, rel, () => (fd = fs.openSync(path, createFlags, mode)));
         else {
-          this.made.add(path);
+          this.made.add(rel);
           fd = await openInPool(path, createFlags, mode);
         }
         await this.writeFile(fd, header, content);
@@ -287,7 +287,7 @@ export class LayerWriter extends SafeTree {
       case 'fifo': {
         const existing = lstatOrUndefined(path);
         if (existing) this.removePath(path, rel, existing);
-        this.made.add(path);
+        this.made.add(rel);
         await this.createSpecial(path, header, type);
         await drain(content);
         break;
@@ -304,15 +304,18 @@ export class LayerWriter extends SafeTree {
 
   protected forgetTree(rel: string): void {
     deleteTree(this.dirs, rel);
-    const path = this.absolute(rel);
-    const prefix = `${path}/`;
+    if (rel === '') {
+      this.made.clear();
+      return;
+    }
+    const prefix = `${rel}/`;
     for (const made of this.made) {
-      if (made === path || made.startsWith(prefix)) this.made.delete(made);
+      if (made === rel || made.startsWith(prefix)) this.made.delete(made);
     }
   }
 
-  protected override madeDirectory(path: string): void {
-    this.made.add(path);
+  protected override madeDirectory(rel: string): void {
+    this.made.add(rel);
   }
 
   /**
@@ -353,7 +356,7 @@ export class LayerWriter extends SafeTree {
    * entry, which adds up for images of many small files. Answers whether `create` made a new entry.
    */
   private createOrReplace(path: string, rel: string, create: () => void, keepDirectory = false): boolean {
-    this.made.add(path);
+    this.made.add(rel);
     try {
       create();
       return true;
@@ -581,9 +584,13 @@ function consume(stream: EntryContent, onChunk: (chunk: Buffer) => void): Promis
       settled = true;
       resolve();
     });
-    // As in writeContent: the pipeline reports why the parser stopped.
-    stream.once('error', () => fail(new TruncatedEntryError()));
-    stream.once('close', () => fail(new TruncatedEntryError()));
+    // As in writeContent: the pipeline reports why the parser stopped. Every entry stream closes
+    // after its end, so the error (and its stack trace) is made only when it is needed.
+    const torn = () => {
+      if (!settled) fail(new TruncatedEntryError());
+    };
+    stream.once('error', torn);
+    stream.once('close', torn);
   });
 }
 

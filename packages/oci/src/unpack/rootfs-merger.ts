@@ -130,7 +130,7 @@ export class RootfsMerger extends SafeTree {
         if (existing.isDirectory()) {
           // A directory kept from below takes the owner of the layer's entry for it, if it has one.
           if (meta && !this.rootless) fs.lchownSync(target, meta.uid, meta.gid);
-          this.knownDirs.add(target);
+          this.knownDirs.add(childRel);
           this.mergeDir(source, target, childRel, dirs);
           continue;
         }

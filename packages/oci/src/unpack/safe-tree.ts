@@ -14,7 +14,11 @@ export abstract class SafeTree {
   protected readonly root: string;
   /** Digest of the layer being worked on, named in errors. */
   protected layer: string | undefined;
-  /** Absolute paths already verified to be real directories; cleared whenever a directory is removed. */
+  /**
+   * Paths, relative to the root ('' is the root), already verified to be real directories; cleared
+   * whenever a directory is removed. Relative, not absolute: they are hashed for every entry, and
+   * the root's own path is long.
+   */
   protected readonly knownDirs = new Set<string>();
 
   constructor(root: string, layer?: string) {
@@ -36,25 +40,29 @@ export abstract class SafeTree {
    * parent that is not a directory. A symlink on the way is refused either way.
    */
   protected resolveParent(name: string, components: readonly string[], create: boolean): string | undefined {
+    // A directory is only ever recorded after every directory above it, and the record is dropped
+    // with any removal: a known parent needs no walk (most entries of a layer take this path).
+    const parentRel = components.join('/');
+    if (this.knownDirs.has(parentRel)) return this.absolute(parentRel);
     let path = this.root;
     let rel = '';
     for (const component of components) {
       path = `${path}/${component}`;
       rel = rel === '' ? component : `${rel}/${component}`;
-      if (this.knownDirs.has(path)) continue;
+      if (this.knownDirs.has(rel)) continue;
       const stat = lstatOrUndefined(path);
       if (!stat) {
         if (!create) return undefined;
         fs.mkdirSync(path);
         fs.chmodSync(path, 0o755);
-        this.madeDirectory(path);
+        this.madeDirectory(rel);
       } else if (stat.isSymbolicLink()) {
         throw this.unsafe('symlink-traversal', name, `'${rel}' is a symbolic link`);
       } else if (!stat.isDirectory()) {
         if (!create) return undefined;
         throw this.unsafe('not-a-directory', name, `'${rel}' is not a directory`);
       }
-      this.knownDirs.add(path);
+      this.knownDirs.add(rel);
     }
     return path;
   }
@@ -90,8 +98,8 @@ export abstract class SafeTree {
   /** Called when the directory at `rel` and everything below it is gone. */
   protected abstract forgetTree(rel: string): void;
 
-  /** Called when a missing parent directory was created at `path`. */
-  protected madeDirectory(_path: string): void {}
+  /** Called when a missing parent directory was created at `rel` (relative to the root). */
+  protected madeDirectory(_rel: string): void {}
 }
 
 /** Deletes the keys of `map` that are `rel` or below it. */
