@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { createDecompressor } from './compression.js';
@@ -29,12 +29,18 @@ export async function applyLayer(
   const { digest } = layer.descriptor;
   const blob = await openLayerBlob(layer, options);
 
+  const diffHash = options.diffId?.startsWith('sha256:') ? createHash('sha256') : undefined;
+  if (options.diffId !== undefined && !diffHash) {
+    throw new LayerFormatError(`unsupported diff_id '${options.diffId}'`, digest);
+  }
   let entryError: Error | undefined;
   const extract = tar.extract();
-  // tar-stream buffers PAX and GNU long-name bodies whole: this stage refuses a huge one first.
+  // tar-stream buffers PAX and GNU long-name bodies whole: this stage refuses a huge one first
+  // (and hashes the uncompressed tar for the diff ID on the way).
   const limit = new TarMetadataLimit(
     (type, size) =>
       new LayerFormatError(`a ${type} tar header of ${size} bytes is larger than any valid one`, digest),
+    diffHash,
   );
   extract.on('entry', (entry, stream, next) => {
     if (options.signal.aborted) {
@@ -56,22 +62,8 @@ export async function applyLayer(
     );
   });
 
-  const diffHash = options.diffId?.startsWith('sha256:') ? createHash('sha256') : undefined;
-  if (options.diffId !== undefined && !diffHash) {
-    throw new LayerFormatError(`unsupported diff_id '${options.diffId}'`, digest);
-  }
   const stages: NodeJS.ReadWriteStream[] = [];
   if (blob.compression !== 'none') stages.push(createDecompressor(blob.compression));
-  if (diffHash) {
-    stages.push(
-      new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          diffHash.update(chunk);
-          done(null, chunk);
-        },
-      }),
-    );
-  }
   try {
     await pipeline([Readable.from(blob.chunks, { objectMode: false }), ...stages, limit, extract], {
       signal: options.signal,

@@ -48,6 +48,6 @@ export function detectCompression(
 
 /** Node >= 22.15 ships a native zstd decoder; Node 20 falls back to fzstd (pure JS, streaming). */
 export function createDecompressor(compression: 'gzip' | 'zstd'): Transform {
-  if (compression === 'gzip') return zlib.createGunzip({ chunkSize: 64 * 1024 });
+  if (compression === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
   return createZstdDecompressor();
 }

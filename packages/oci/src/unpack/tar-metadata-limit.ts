@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 
 /** PAX records and GNU long names are paths and a few attributes: 1 MiB is far more than any needs. */
@@ -39,13 +40,20 @@ export class TarMetadataLimit extends Transform {
   private paxGlobal: Record<string, string> | undefined;
   private paxLocal: Record<string, string> | undefined;
   private checking = true;
+  private readonly hash: Hash | undefined;
 
-  constructor(onTooLarge: (type: string, size: number) => Error) {
+  /**
+   * `hash`, if given, is fed every byte that passes (the layer's diff ID): hashing here rather than
+   * in a stage of its own saves a stream hop per chunk.
+   */
+  constructor(onTooLarge: (type: string, size: number) => Error, hash?: Hash) {
     super();
     this.onTooLarge = onTooLarge;
+    this.hash = hash;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash?.update(chunk);
     if (this.checking) {
       try {
         this.scan(chunk);
