@@ -7,8 +7,11 @@ import { UnsafeEntryError } from './errors.js';
  */
 export function entryPathComponents(name: string, layer?: string): string[] {
   if (name.startsWith('/')) throw new UnsafeEntryError('absolute-path', name, layer);
+  const parts = name.split('/');
+  // Most names have nothing to drop: their parts are the components (no second array per entry).
+  if (!parts.some((part) => part === '' || part === '.' || part === '..')) return parts;
   const components: string[] = [];
-  for (const part of name.split('/')) {
+  for (const part of parts) {
     if (part === '' || part === '.') continue;
     if (part === '..') throw new UnsafeEntryError('parent-traversal', name, layer);
     components.push(part);

@@ -160,12 +160,16 @@ function checksum(header: Buffer): number {
   return sum;
 }
 
+// Compared byte by byte: this runs for every header, and a string per header adds up.
+const ustarMagic = Buffer.from('ustar\0', 'latin1');
+const gnuMagic = Buffer.from('ustar  \0', 'latin1');
+
 function isUstar(header: Buffer): boolean {
-  return header.toString('latin1', 257, 263) === 'ustar\0';
+  return header.compare(ustarMagic, 0, ustarMagic.length, 257, 263) === 0;
 }
 
 function isGnu(header: Buffer): boolean {
-  return header.toString('latin1', 257, 265) === 'ustar  \0';
+  return header.compare(gnuMagic, 0, gnuMagic.length, 257, 265) === 0;
 }
 
 /** tar-stream's rule: a plain file whose name ends in '/' is a directory (old tars marked them so). */
@@ -181,15 +185,36 @@ function isDirectory(header: Buffer, typeflag: number): boolean {
 
 /** A numeric field as tar-stream reads it: octal text, or base-256 when the high bit is set. */
 function decodeOctal(header: Buffer, offset: number, length: number): number {
-  const field = header.subarray(offset, offset + length);
-  if ((field[0] as number) & 0x80) return decodeBase256(field);
-  let start = 0;
-  while (start < field.length && field[start] === 0x20) start++;
-  let end = field.indexOf(0x20, start);
-  if (end === -1) end = field.length;
-  while (start < end && field[start] === 0) start++;
+  if ((header[offset] as number) & 0x80) return decodeBase256(header.subarray(offset, offset + length));
+  const limit = offset + length;
+  let start = offset;
+  while (start < limit && header[start] === 0x20) start++;
+  let end = start;
+  while (end < limit && header[end] !== 0x20) end++;
+  while (start < end && header[start] === 0) start++;
   if (start === end) return 0;
-  return Number.parseInt(field.toString('latin1', start, end), 8);
+  // Number.parseInt(field as latin1 text, 8), without making the string: leading white space, a
+  // sign, then the octal digits up to the first other byte; no digit at all is NaN.
+  while (start < end && isWhiteSpace(header[start] as number)) start++;
+  let sign = 1;
+  if (header[start] === 0x2b || header[start] === 0x2d) {
+    if (header[start] === 0x2d) sign = -1;
+    start++;
+  }
+  let value = 0;
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    const digit = (header[i] as number) - 0x30;
+    if (digit < 0 || digit > 7) break;
+    value = value * 8 + digit;
+    digits++;
+  }
+  return digits === 0 ? Number.NaN : sign * value;
+}
+
+/** What Number.parseInt skips at the start of a latin1 string: tab to CR, space, no-break space. */
+function isWhiteSpace(byte: number): boolean {
+  return (byte >= 0x09 && byte <= 0x0d) || byte === 0x20 || byte === 0xa0;
 }
 
 function decodeBase256(field: Buffer): number {
