@@ -73,6 +73,9 @@ export function execProcess(base: OciProcess, req: ExecRequest): OciProcess {
     env.delete(k);
     env.set(k, v);
   }
+  // With a terminal, programs that draw on it (vi, top, less, clear) need to know its kind; like
+  // `docker exec -t`, say xterm unless the worker or the request names one.
+  if (req.tty && !env.has('TERM')) env.set('TERM', 'xterm');
   return {
     ...base,
     terminal: req.tty ?? false,
