@@ -125,11 +125,13 @@ describe('docker habits on running workers', () => {
     const r = await iiiOnTerminal(['worker', 'exec', '-it', 'a', 'sh'], {
       cwd: sb.cwd,
       env: sb.env,
-      input: 'tty; echo "sum=$((40 + 2))"; exit 3\n',
+      input: 'tty; echo "sum=$((40 + 2))"; echo "term=$TERM"; exit 3\n',
     });
     expect(r.code, r.output).toBe(3);
     expect(r.output).toMatch(/^\/dev\/pts\/\d+$/m);
     expect(r.output).toMatch(/^sum=42$/m);
+    // The image sets no TERM: the terminal gets xterm, as with docker exec -t.
+    expect(r.output).toMatch(/^term=xterm$/m);
   });
 
   it('exec -t alone has a terminal, -i alone and no terminal at all do not', async () => {
