@@ -7,7 +7,7 @@ import { RootfsError, RuntimeUnavailableError, SandboxError, WorkerNotRunningErr
 import { hostsFile, resolvConf } from './etc-files.js';
 import { type ExecHandle, type ExecRequest, type ExecResult, startExec } from './exec.js';
 import { readHostLimits } from './host-limits.js';
-import { findInit, INIT_BINARY, INIT_PATH_IN_SANDBOX, type SandboxInit } from './init.js';
+import { findInit, INIT_BINARY, type SandboxInit } from './init.js';
 import { type LeftoverReport, removeLeftovers } from './leftovers.js';
 import { type ReadLogsOptions, readLogs } from './logs/reader.js';
 import type { LogLine, LogStream } from './logs/record.js';
@@ -569,7 +569,7 @@ export class Sandbox {
         rootfs,
         supervisor,
         logWriter,
-        init: spec.process.args[0] === INIT_PATH_IN_SANDBOX,
+        init: init !== undefined && 'path' in init,
         notes: [
           ...rootlessNotes(def.imageConfig, spec, rootless),
           ...(init && 'reason' in init
