@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './tools/vitest/longest-first-sequencer.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -14,21 +15,40 @@ const alias = Object.fromEntries([
   ]),
 ]);
 
+/**
+ * Files that must not run beside others, relative to the repo root. They run one at a time after
+ * all the others. `nx-cache.test.ts` runs `npm run build`, which may rewrite the `dist/` directories
+ * that the end-to-end tests run; `unpack-safety.test.ts` checks that /etc/passwd is unchanged, which
+ * the `useradd` of tests that run as an ordinary user changes.
+ */
+const alone = ['tools/nx-cache.test.ts', 'packages/oci/test/unpack-safety.test.ts'];
+
 const project = (name: string, dir: string) => ({
   extends: true as const,
   test: {
     name,
     root: `${root}${dir}`,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', '**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
+    exclude: [
+      '**/node_modules/**',
+      '**/dist/**',
+      ...alone.filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1)),
+    ],
   },
 });
 
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Most of a test's time is spent waiting on other processes (registries, runc, engines, builds),
+    // not on the CPU, so several files run at once even on two cores. Every test makes its own
+    // ports, temp dirs, $III_HOME, users and container ids, and shared fixture builds are locked.
+    // VITEST_MAX_WORKERS overrides the number.
+    maxWorkers: 4,
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 120_000,
-    hookTimeout: 300_000,
+    // A first build of a shared fixture may be running in another file, on a busy machine.
+    hookTimeout: 600_000,
     reporters: ['default', `${root}tools/vitest/summary-reporter.ts`],
     projects: [
       project('base', 'packages/base'),
@@ -42,6 +62,10 @@ export default defineConfig({
       project('export', 'packages/export'),
       project('cli', 'apps/cli'),
       project('tools', 'tools'),
+      {
+        extends: true as const,
+        test: { name: 'alone', root, include: alone, fileParallelism: false },
+      },
     ],
   },
 });
