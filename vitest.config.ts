@@ -43,12 +43,15 @@ export default defineConfig({
     // Most of a test's time is spent waiting on other processes (registries, runc, engines, builds),
     // not on the CPU, so several files run at once even on two cores. Every test makes its own
     // ports, temp dirs, $III_HOME, users and container ids, and shared fixture builds are locked.
+    // Three at once keeps two cores busy without starving the tests that wait on a child process.
     // VITEST_MAX_WORKERS overrides the number.
-    maxWorkers: 4,
+    maxWorkers: 3,
     sequence: { sequencer: LongestFirstSequencer },
-    testTimeout: 120_000,
-    // A first build of a shared fixture may be running in another file, on a busy machine.
-    hookTimeout: 600_000,
+    // Bounds that stop a hung test, not timing checks: with other files beside it, a test that takes
+    // 20 s alone can take minutes on a busy machine, and a beforeAll may wait for a first build of a
+    // shared fixture that another file is making.
+    testTimeout: 300_000,
+    hookTimeout: 900_000,
     reporters: ['default', `${root}tools/vitest/summary-reporter.ts`],
     projects: [
       project('base', 'packages/base'),

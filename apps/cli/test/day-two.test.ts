@@ -122,7 +122,7 @@ describe('removing, stopping and the logs of workers over time (runc, built iii)
     expect(existsSync(join(sandboxOf(home, join(dirname(home), 'config.yaml')), 'workers', 'crashy'))).toBe(
       false,
     );
-  }, 60_000);
+  });
 
   it('a worker deleted from config.yaml by hand is not restarted after its backoff', async () => {
     await until('crashy-by-hand waiting to restart', async () => {

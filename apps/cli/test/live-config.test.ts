@@ -143,7 +143,7 @@ describe('live config.yaml (runc, built iii)', () => {
     expect(path, cgroup).toBeDefined();
     const limit = await readFile(join('/sys/fs/cgroup/memory', path!, 'memory.limit_in_bytes'), 'utf8');
     expect(Number(limit.trim())).toBe(128 * MiB);
-  }, 60_000);
+  });
 
   it('a syntax error and a schema error change nothing and are reported with file:line', async () => {
     const before = await pids();
@@ -167,7 +167,7 @@ describe('live config.yaml (runc, built iii)', () => {
     await until('b restarted with the good save', async () =>
       since(mark).includes('restarted b (restart on-failure -> always)'),
     );
-  }, 60_000);
+  });
 
   it('an unset variable and an image not pulled change nothing, and say where and what to run', async () => {
     const before = await pids();
@@ -197,7 +197,7 @@ describe('live config.yaml (runc, built iii)', () => {
     await writeFile(sb.configPath, good);
     expect((await ok('reload')).stderr).toContain('Nothing to change');
     expect(await pids()).toEqual(before);
-  }, 60_000);
+  });
 
   it('worker add while iii runs starts the worker and waits until it has connected', async () => {
     const before = await pids();
@@ -206,7 +206,7 @@ describe('live config.yaml (runc, built iii)', () => {
     const rows = await list();
     expect(rows.find((w) => w.name === 'd')).toMatchObject({ status: 'running', connected: true });
     for (const name of ['a', 'b', 'c']) expect(rows.find((w) => w.name === name)?.pid).toBe(before[name]);
-  }, 60_000);
+  });
 
   it('worker add --timeout gives up waiting for a worker that never connects, and leaves it running', async () => {
     const quiet = (await busybox()).ref; // logs a line a second, never dials the engine
@@ -215,7 +215,7 @@ describe('live config.yaml (runc, built iii)', () => {
     expect(r.stderr).toMatch(/worker "quiet" has not connected to the engine after 2s \(status: running\)/);
     expect((await list()).find((w) => w.name === 'quiet')?.status).toBe('running');
     await ok('worker', 'remove', 'quiet', '-y');
-  }, 60_000);
+  });
 
   it('removing an entry by hand stops its worker', async () => {
     const before = await pids();
@@ -227,7 +227,7 @@ describe('live config.yaml (runc, built iii)', () => {
     expect(sleeping).toBeUndefined();
     const now = await pids();
     for (const name of ['a', 'b', 'd']) expect(now[name]).toBe(before[name]);
-  }, 60_000);
+  });
 
   it('twenty workers and one changed: nineteen keep their pids', async () => {
     // Seventeen more entries beside a, b and d, pinned like a (written by hand, as a user might).
