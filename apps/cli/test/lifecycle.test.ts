@@ -241,20 +241,34 @@ describe('iii runs config.yaml workers end to end (runc, real registry)', () => 
     }
   });
 
-  it('shows lines a worker logs through the SDK Logger in its logs', async () => {
-    // A client named like the managed worker logs as it would from inside its sandbox.
-    const client = registerWorker(`ws://127.0.0.1:${port}`, { workerName: 'busybox-worker' });
+  it('shows lines a worker logs through the SDK in its logs, and none that another client logs in its name', async () => {
+    // A client outside every sandbox claims to be node-worker and logs: the kernel says no process
+    // of node-worker holds its connection, so the engine drops the line and says so in its output.
+    const outsider = registerWorker(`ws://127.0.0.1:${port}`, { workerName: 'node-worker' });
     try {
-      const logger = new Logger(client);
-      const found = await until('the Logger line in the worker logs', async () => {
-        logger.warn('hello from the sdk logger', { n: 1 });
-        const r = await iii('worker', 'logs', 'busybox-worker', '-n', '200');
-        return r.stderr.includes('[warn] hello from the sdk logger {"n":1}') ? r : undefined;
-      });
-      expect(found.stdout).not.toContain('hello from the sdk logger');
+      new Logger(outsider).info('forged by an outsider');
+      await until('the engine to drop the outsider line', async () =>
+        /dropped SDK log lines from 127\.0\.0\.1:\d+: no worker of this project holds/.test(engineOutput)
+          ? true
+          : undefined,
+      );
     } finally {
-      await client.shutdown();
+      await outsider.shutdown();
     }
+    // The worker itself logs through the engine from inside its sandbox: that line is its own.
+    const logged = await iii(
+      'trigger',
+      'node-worker::log',
+      '--data',
+      '{"message":"hello from inside","data":{"n":1}}',
+    );
+    expect(logged.code, logged.stderr).toBe(0);
+    const found = await until('the worker line in its logs', async () => {
+      const r = await iii('worker', 'logs', 'node-worker', '-n', '200');
+      return r.stderr.includes('[warn] hello from inside {"n":1}') ? r : undefined;
+    });
+    expect(found.stdout).not.toContain('hello from inside');
+    expect(`${found.stdout}${found.stderr}`).not.toContain('forged by an outsider');
   });
 
   it('stops, starts and restarts a worker through the engine', async () => {

@@ -16,7 +16,7 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS_PER_PEER,
 } from './connection-guard.js';
-export type { LogSink, WorkerLogLevel } from './log-sink.js';
+export type { LogOrigin, LogSink, WorkerLogLevel } from './log-sink.js';
 export { bearerToken, createManagementToken, tokenMatches } from './management-token.js';
 export { type OtelLogRecord, parseOtelLogs } from './otel-logs.js';
 export { isOwner, type Peer } from './peer.js';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,7 +12,7 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_PEER,
   guardConnections,
 } from './connection-guard.js';
-import type { LogSink } from './log-sink.js';
+import type { LogOrigin, LogSink } from './log-sink.js';
 import { bearerToken, createManagementToken, tokenMatches } from './management-token.js';
 import { parseOtelLogs } from './otel-logs.js';
 import type { Peer } from './peer.js';
@@ -205,7 +206,15 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     router.attach(conn);
   });
 
-  otel.on('connection', (ws) => {
+  otel.on('connection', (ws, req: IncomingMessage) => {
+    // Who sent these records, for the sink to check which process holds this socket.
+    const origin: LogOrigin = {
+      id: randomUUID(),
+      connectedAtMs: now(),
+      remotePort: req.socket.remotePort ?? 0,
+      localPort: req.socket.localPort ?? 0,
+      peer: peerOf(req),
+    };
     ws.on('error', (err) => debug(`otel connection: ${err.message}`));
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return;
@@ -223,7 +232,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
         const byService = rec.serviceName && names.has(rec.serviceName) ? rec.serviceName : undefined;
         const byTrace = rec.traceId ? router.workerForTrace(rec.traceId) : undefined;
         const name = byService ?? byTrace ?? rec.serviceName ?? 'unknown';
-        logSink(name, rec.level, rec.message, rec.data);
+        logSink(name, rec.level, rec.message, rec.data, origin);
       }
     });
   });

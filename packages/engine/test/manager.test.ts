@@ -20,6 +20,7 @@ import { registerWorker } from '@iii/sdk';
 import { busybox, crashingImage } from '@iii/tools/fixtures';
 import { requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 
 const run = promisify(execFile);
 
@@ -247,6 +248,31 @@ describe('worker manager with runc and the busybox fixture', () => {
     for await (const l of await workerLogs(manager.project, 'bb', { tail: 50 }))
       lines.push(`${l.stream} ${l.line}`);
     expect(lines).toContain('stderr [warn] from the sdk logger {"n":1}');
+  });
+
+  it('drops OTel log records naming a worker from a connection its processes do not hold', async () => {
+    // This test process holds the connection, not bb's sandbox: the name it gives is only a claim.
+    const ws = new WebSocket(`ws://127.0.0.1:${engine.port}/otel`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const record = {
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bb' } }] },
+          scopeLogs: [{ logRecords: [{ severityNumber: 9, body: { stringValue: 'forged through otel' } }] }],
+        },
+      ],
+    };
+    ws.send(Buffer.concat([Buffer.from('LOGS'), Buffer.from(JSON.stringify(record))]));
+    try {
+      await until('the dropped line reported', () =>
+        reports.find((r) => /^dropped SDK log lines from 127\.0\.0\.1:\d+: no worker/.test(r)),
+      );
+    } finally {
+      ws.close();
+    }
+    const lines: string[] = [];
+    for await (const l of await workerLogs(manager.project, 'bb', { tail: 200 })) lines.push(l.line);
+    expect(lines.join('\n')).not.toContain('forged through otel');
   });
 
   it('leaves no container, mount or engine record behind when stopped', async () => {

@@ -21,7 +21,9 @@ export function logBuiltins(sink: LogSink): Record<string, BuiltinDefinition> {
         if (!parsed.success) return null;
         const { message, data: extra, worker_name } = parsed.data;
         const name = caller?.metadata?.name ?? worker_name ?? caller?.id ?? 'unknown';
-        sink(name, level, typeof message === 'string' ? message : JSON.stringify(message), extra);
+        const text = typeof message === 'string' ? message : JSON.stringify(message);
+        // The connection goes along: the sink decides whose log it is from who holds it.
+        sink(name, level, text, extra, caller);
         return null;
       },
     },

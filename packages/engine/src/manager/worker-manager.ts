@@ -15,7 +15,8 @@ import {
 import { type LogStream, readLogs, Sandbox, type Worker, type WorkerState } from '@iii/sandbox';
 import { loadWorkerImage } from '@iii/workers';
 import type { WorkerController } from '../control/worker-controller.js';
-import type { WorkerLogLevel } from '../log-sink.js';
+import type { LogOrigin, LogSink, WorkerLogLevel } from '../log-sink.js';
+import { isOwner } from '../peer.js';
 import type { ConnectionInfo } from '../start-engine.js';
 import { connectionsHeldBy } from './connection-owner.js';
 import {
@@ -597,14 +598,76 @@ export class WorkerManager implements WorkerController {
   /**
    * The engine's log sink: lines a worker logs through the SDK (`engine::log::*`, `/otel`) go to
    * its own log files, beside what it printed, so `iii worker logs` shows both.
+   *
+   * The name a line claims is not trusted: any local process that reaches the port could claim to
+   * be `hello`. A line goes to the log of the worker whose processes hold the connection it came on,
+   * as the kernel says (the check that decides CONNECTED), asked once per connection and cached.
+   * A line on a connection that holds the management token goes to the worker it names: the owner
+   * may write those files anyway. Any other line is dropped, never put in a worker's log; the
+   * engine's own output says so (rate-limited, with the peer's address) so a misplaced client is
+   * not silent. Dropping rather than keeping them elsewhere: a file anyone on the machine can fill
+   * would be one more thing to bound, and nothing reads it.
    */
-  readonly logSink = (workerName: string, level: WorkerLogLevel, message: string, data?: unknown): void => {
-    const worker = this.slots.get(workerName)?.worker;
+  readonly logSink: LogSink = (claimed, level, message, data, origin) => {
+    if (!origin || isOwner(origin.peer)) {
+      this.writeSdkLine(claimed, level, message, data);
+      return;
+    }
+    let owner = this.logOwners.get(origin);
+    if (!owner) {
+      owner = this.connectionOwner(origin, claimed);
+      this.logOwners.set(origin, owner);
+    }
+    // Lines of one connection wait on the same promise, so they keep their order.
+    void owner.then((name) => {
+      if (name !== undefined) this.writeSdkLine(name, level, message, data);
+      else this.reportDroppedLog(origin);
+    });
+  };
+
+  /** Which worker of this project holds a connection, per connection (a WeakMap: gone with it). */
+  private readonly logOwners = new WeakMap<LogOrigin, Promise<string | undefined>>();
+  private droppedLogReportAt = Number.NEGATIVE_INFINITY;
+  private droppedLogsSince = 0;
+  private readonly droppedLogConnections = new WeakSet<LogOrigin>();
+
+  /** The running worker whose processes hold `origin`, trying the name it claims first. */
+  private async connectionOwner(origin: LogOrigin, claimed: string): Promise<string | undefined> {
+    const names = [...this.slots.keys()].sort((a, b) => Number(b === claimed) - Number(a === claimed));
+    for (const name of names) {
+      const pid = this.slots.get(name)?.worker?.state().pid;
+      if (pid === undefined) continue;
+      const held = await connectionsHeldBy(pid, [origin]).catch(() => []);
+      if (held.length > 0) return name;
+    }
+    return undefined;
+  }
+
+  /** Says that a connection's lines were dropped: once per connection, at most once in 10 s. */
+  private reportDroppedLog(origin: LogOrigin): void {
+    if (this.droppedLogConnections.has(origin)) return;
+    this.droppedLogConnections.add(origin);
+    const t = this.now();
+    if (t - this.droppedLogReportAt < 10_000) {
+      this.droppedLogsSince++;
+      return;
+    }
+    const more =
+      this.droppedLogsSince > 0 ? ` (and from ${this.droppedLogsSince} more since the last notice)` : '';
+    this.droppedLogReportAt = t;
+    this.droppedLogsSince = 0;
+    this.report(
+      `dropped SDK log lines from ${origin.peer.address}: no worker of this project holds that connection${more}`,
+    );
+  }
+
+  private writeSdkLine(name: string, level: WorkerLogLevel, message: string, data: unknown): void {
+    const worker = this.slots.get(name)?.worker;
     if (!worker) return;
     const stream: LogStream = level === 'error' || level === 'warn' ? 'stderr' : 'stdout';
     const suffix = data === undefined || data === null ? '' : ` ${safeJson(data)}`;
     worker.note(stream, `[${level}] ${message}${suffix}`);
-  };
+  }
 
   private serialize<T>(name: string, work: () => Promise<T>): Promise<T> {
     const slot = this.slots.get(name)!;
