@@ -9,6 +9,7 @@ import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Logger, registerWorker } from '@iii/sdk';
 import {
   BUSYBOX_USERS_FILES,
   busyboxUsers,
@@ -206,6 +207,28 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       return r.code === 0 && (JSON.parse(r.stdout) as Record<string, unknown>);
     });
     expect(answer).toMatchObject({ workerName: 'node-worker' });
+  });
+
+  it("writes a worker's own SDK lines to its log, and none that another local user logs in its name", async () => {
+    // This test runs as root, another user than the one running iii: it reaches the port and claims
+    // to be node-worker, but no process of node-worker holds its connection, so its line is dropped.
+    const other = registerWorker(`ws://127.0.0.1:${port}`, { workerName: 'node-worker' });
+    try {
+      new Logger(other).info('forged by another user');
+      await until(
+        'the engine to drop the other user line',
+        () => /dropped SDK log lines from 127\.0\.0\.1:\d+: no worker/.test(engineOutput()) || undefined,
+      );
+    } finally {
+      await other.shutdown();
+    }
+    const logged = await iii('trigger', 'node-worker::log', 'message=rootless hello');
+    expect(logged.code, logged.stderr).toBe(0);
+    const logs = await until('the worker line in its logs', async () => {
+      const r = await iii('worker', 'logs', 'node-worker', '-n', '200');
+      return r.stderr.includes('[warn] rootless hello') ? r : undefined;
+    });
+    expect(`${logs.stdout}${logs.stderr}`).not.toContain('forged by another user');
   });
 
   it('sees a USER 1000 worker connect: add waits for it, list says connected', async () => {
