@@ -165,9 +165,11 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
     // iii, its watchdog, two runtime processes and two workers at least, all the user's.
     expect(before.some((p) => p.startsWith(`${record.pid}:`))).toBe(true);
     expect(before.some((p) => p.startsWith(`${dog.pid}:`))).toBe(true);
-    expect(before.filter((p) => p.includes('sleep 1000000'))).toHaveLength(2);
+    // The workers themselves, not the init above each one (whose argv ends with the worker's).
+    const isWorker = (p: string) => /^\d+: sleep 1000000$/.test(p);
+    expect(before.filter(isWorker)).toHaveLength(2);
     if (sub) {
-      const asUser = (await processesOf(sub.start + 999)).filter((p) => p.includes('sleep 1000000'));
+      const asUser = (await processesOf(sub.start + 999)).filter(isWorker);
       expect(asUser, 'the USER 1000 worker runs as the subordinate id of 1000').toHaveLength(1);
     }
 
