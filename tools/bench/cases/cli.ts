@@ -18,7 +18,7 @@
  * one (/dev/shm), so the disk does not decide the result.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildFixture } from '../../fixtures/index.ts';
@@ -30,6 +30,7 @@ import {
   type TestRegistry,
 } from '../../test-env/index.ts';
 import { benchImage, hugeImage, manyFilesImage } from '../pull/bench-images.ts';
+import { fresh, scratchRoot } from '../scratch.ts';
 import type { BenchCase, BenchContext, Measurement } from '../types.ts';
 
 const run = promisify(execFile);
@@ -65,22 +66,6 @@ async function serve(
     repository,
     layerDigests: manifest.layers.map((l) => l.digest),
   };
-}
-
-/** A tmpfs to write to if the machine has one, else the case's work directory. */
-async function scratchRoot(ctx: BenchContext): Promise<string> {
-  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '');
-  if (/^\S+ \/dev\/shm tmpfs /m.test(mounts)) return join('/dev/shm', `iii-bench-cli-${process.pid}`);
-  ctx.log('no tmpfs at /dev/shm: writing to the work directory, so the disk is part of every number');
-  return join(ctx.workDir, 'scratch');
-}
-
-/** An empty directory, everything pending written out first so no run pays for the one before. */
-async function fresh(dir: string): Promise<string> {
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await run('sync', []);
-  return dir;
 }
 
 interface Sample {
@@ -307,7 +292,7 @@ export const benchCase: BenchCase = {
     const fixedOnly = process.env.III_BENCH_CLI_FIXED === '1';
     const cacheDir = join(ctx.repoRoot, '.cache/bench');
     const nodeFixture = await buildFixture('node-base', { signal: ctx.signal });
-    const scratch = await scratchRoot(ctx);
+    const scratch = await scratchRoot(ctx, 'cli');
     const registry = await startRegistry({ flavor: 'plain', signal: ctx.signal });
     try {
       ctx.log(`serving the images from docker-registry at ${registry.host}; writing to ${scratch}`);
