@@ -217,7 +217,8 @@ describe('iii runs workers rootless as an ordinary user (runc, user namespaces)'
       new Logger(other).info('forged by another user');
       await until(
         'the engine to drop the other user line',
-        () => /dropped SDK log lines from 127\.0\.0\.1:\d+: no worker/.test(engineOutput()) || undefined,
+        async () =>
+          /dropped SDK log lines from 127\.0\.0\.1:\d+: no worker/.test(engineOutput()) || undefined,
       );
     } finally {
       await other.shutdown();
