@@ -88,6 +88,13 @@ interface Slot {
   stoppedAt?: string;
 }
 
+/** What the kernel said of a connection that logs: the worker holding it, once known, and when asked. */
+interface LogOwner {
+  owner: Promise<string | undefined>;
+  name?: string;
+  checkedAt?: number;
+}
+
 /**
  * Runs the workers of config.yaml in sandboxes, for as long as `iii` runs: each from its locked
  * digest and the local image cache, with its `config:` interpolated and flattened into its
@@ -601,7 +608,7 @@ export class WorkerManager implements WorkerController {
    *
    * The name a line claims is not trusted: any local process that reaches the port could claim to
    * be `hello`. A line goes to the log of the worker whose processes hold the connection it came on,
-   * as the kernel says (the check that decides CONNECTED), asked once per connection and cached.
+   * as the kernel says (the check that decides CONNECTED), asked when it first logs and cached.
    * A line on a connection that holds the management token goes to the worker it names: the owner
    * may write those files anyway. Any other line is dropped, never put in a worker's log; the
    * engine's own output says so (rate-limited, with the peer's address) so a misplaced client is
@@ -613,20 +620,35 @@ export class WorkerManager implements WorkerController {
       this.writeSdkLine(claimed, level, message, data);
       return;
     }
-    let owner = this.logOwners.get(origin);
-    if (!owner) {
-      owner = this.connectionOwner(origin, claimed);
-      this.logOwners.set(origin, owner);
+    let entry = this.logOwners.get(origin);
+    const t = this.now();
+    // A connection no worker held is asked again after a second, no more often: its worker may have
+    // logged before its sandbox's pid was known here (a line at start-up), yet a client that sends
+    // many lines still costs one look at /proc a second at most.
+    if (
+      !entry ||
+      (entry.checkedAt !== undefined && entry.name === undefined && t - entry.checkedAt >= 1000)
+    ) {
+      const next: LogOwner = { owner: Promise.resolve(undefined) };
+      next.owner = (entry?.owner ?? Promise.resolve(undefined))
+        .then(() => this.connectionOwner(origin, claimed))
+        .then((name) => {
+          next.name = name;
+          next.checkedAt = this.now();
+          return name;
+        });
+      entry = next;
+      this.logOwners.set(origin, entry);
     }
-    // Lines of one connection wait on the same promise, so they keep their order.
-    void owner.then((name) => {
+    // Lines of one connection wait on the same chain, so they keep their order.
+    void entry.owner.then((name) => {
       if (name !== undefined) this.writeSdkLine(name, level, message, data);
       else this.reportDroppedLog(origin);
     });
   };
 
   /** Which worker of this project holds a connection, per connection (a WeakMap: gone with it). */
-  private readonly logOwners = new WeakMap<LogOrigin, Promise<string | undefined>>();
+  private readonly logOwners = new WeakMap<LogOrigin, LogOwner>();
   private droppedLogReportAt = Number.NEGATIVE_INFINITY;
   private droppedLogsSince = 0;
   private readonly droppedLogConnections = new WeakSet<LogOrigin>();
