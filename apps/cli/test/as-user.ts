@@ -25,14 +25,25 @@ export interface Range {
 
 export const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Host pids of the processes running as `uid`, or as one of its subordinate ids. */
+/** Host pids of the processes (not zombies) running as `uid`, or as one of its subordinate ids. */
 export async function processesOf(uid: number, sub?: Range): Promise<number[]> {
   const out: number[] = [];
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
     const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+    if (/^State:\s+Z/m.test(status)) continue;
     if (real === uid || (sub && real >= sub.start && real < sub.start + sub.count)) out.push(Number(p));
+  }
+  return out;
+}
+
+/** `<pid>: <command line>` of each process, for readable assertions (gone processes are left out). */
+export async function withCommandLines(pids: number[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of pids) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+    if (cmd !== undefined) out.push(`${pid}: ${cmd.replaceAll('\0', ' ').trim()}`);
   }
   return out;
 }

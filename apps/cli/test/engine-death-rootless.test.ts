@@ -1,90 +1,45 @@
 // The watchdog needs nothing an ordinary user lacks: the same kill -9 of `iii` as in
 // engine-death.test.ts, with `iii` run through `su` by a user made for the test (rootless sandboxes).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { busybox } from '@iii/tools/fixtures';
 import { requireTools, runCommand, subordinateRange } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cliOf,
+  killUserProcesses,
+  letOthersTraverse,
+  type Range,
+  removeUser,
+  repoRoot,
+  type StartedIii,
+  startAs,
+  processesOf as userProcesses,
+  withCommandLines,
+} from './as-user.ts';
 import { recordOf, sandboxOf } from './project-paths.ts';
 import { until } from './until.ts';
 
 const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const REAP_BOUND_MS = 10_000;
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** Processes (not zombies) whose real uid is `uid` or one of its subordinate ids, with their command lines. */
-async function processesOf(uid: number, sub?: { start: number; count: number }): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
-    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    const mine =
-      Number(real) === uid || (sub && Number(real) >= sub.start && Number(real) < sub.start + sub.count);
-    if (real === undefined || !mine || /^State:\s+Z/m.test(status)) continue;
-    const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
-    out.push(`${p}: ${cmd.replaceAll('\0', ' ').trim()}`);
-  }
-  return out;
-}
-
-/** Gives others o+x on the ancestors of `path` that lack it (a clone below /root); returns the undo. */
-async function letOthersTraverse(path: string): Promise<() => Promise<void>> {
-  const changed: Array<[string, number]> = [];
-  for (let dir = path; ; dir = dirname(dir)) {
-    const mode = (await stat(dir)).mode & 0o7777;
-    if ((mode & 0o001) === 0) {
-      await chmod(dir, mode | 0o001);
-      changed.push([dir, mode]);
-    }
-    if (dir === dirname(dir)) break;
-  }
-  return async () => {
-    for (const [dir, mode] of changed) await chmod(dir, mode).catch(() => {});
-  };
-}
+/** The user's processes and their subordinate ids' processes, as `<pid>: <command line>`. */
+const processesOf = async (uid: number, sub?: Range) => withCommandLines(await userProcesses(uid, sub));
 
 describe('workers do not outlive iii run by an ordinary user (rootless runc)', () => {
   let user: string | undefined;
   let uid = 0;
   /** The user's /etc/subuid range (useradd gives one): a USER 1000 worker runs as one of these ids. */
-  let sub: { start: number; count: number } | undefined;
+  let sub: Range | undefined;
   let dir: string;
   let home: string;
   let restoreModes: (() => Promise<void>) | undefined;
-  let engine: ChildProcess | undefined;
-  let engineOutput = '';
+  let engine: StartedIii | undefined;
 
-  const command = (args: string[]) =>
-    [
-      `cd ${quote(dir)} &&`,
-      'exec env -i',
-      `HOME=${quote(dir)}`,
-      `III_HOME=${quote(home)}`,
-      `III_CONFIG_PATH=${quote(join(dir, 'config.yaml'))}`,
-      'CI=true',
-      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      quote(process.execPath),
-      quote(bin),
-      ...args.map(quote),
-    ].join(' ');
-
-  const iii = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run('su', [user!, '-s', '/bin/bash', '-c', command(args)]);
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const iii = (...args: string[]) => cliOf(user!, dir, home).iii(...args);
 
   beforeAll(async () => {
     if (process.getuid?.() !== 0) {
@@ -130,27 +85,16 @@ describe('workers do not outlive iii run by an ordinary user (rootless runc)', (
 
   afterAll(async () => {
     try {
-      if (engine && engine.exitCode === null) engine.kill('SIGKILL');
-      // Anything the user still runs was started by this test.
-      for (const line of uid ? await processesOf(uid, sub) : []) {
-        try {
-          process.kill(Number(line.split(':')[0]), 'SIGKILL');
-        } catch {}
-      }
+      await killUserProcesses(engine, uid, sub);
       if (dir) await rm(dir, { recursive: true, force: true });
     } finally {
-      await restoreModes?.();
-      if (user) await run('userdel', [user]).catch(() => {});
+      await removeUser(user, restoreModes);
     }
   });
 
   it('kill -9 of the user’s iii: within 10 s none of the user’s processes, containers or mounts remain', async () => {
-    engine = spawn('su', [user!, '-s', '/bin/bash', '-c', command(['start', '--port', '0'])], {
-      stdio: 'pipe',
-    });
-    engine.stdout?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    engine.stderr?.on('data', (d: Buffer) => (engineOutput += d.toString()));
-    await until(`both workers running (iii said: ${engineOutput})`, async () => {
+    engine = startAs(user!, dir, home, 0);
+    await until(`both workers running (iii said: ${engine.output})`, async () => {
       const r = await iii('worker', 'list', '--json');
       const rows = (JSON.parse(r.stdout) as { workers: { status: string }[] }).workers;
       return rows.length === 2 && rows.every((w) => w.status === 'running');
