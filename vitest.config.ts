@@ -9,6 +9,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // Subpath exports come first: an alias also matches what starts with its name and a slash.
 const alias = Object.fromEntries([
   ['@iii/engine/client', `${root}packages/engine/src/client.ts`],
+  ['@iii/engine/orphans', `${root}packages/engine/src/orphans.ts`],
+  ['@iii/sandbox/state', `${root}packages/sandbox/src/state.ts`],
   ...['base', 'oci', 'config', 'sandbox', 'workers', 'sdk', 'engine', 'templates', 'export'].map((name) => [
     `@iii/${name}`,
     `${root}packages/${name}/src/index.ts`,

@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/client.ts'],
+  // orphans: what `iii worker list` reads of sandboxes when no engine runs, without the engine itself.
+  entry: ['src/index.ts', 'src/client.ts', 'src/orphans.ts'],
   // ESM for import, CommonJS for require() (Node 20.19 can require ESM, but TypeScript's node16 resolution
   // from .cts cannot): both carry their own typings (.d.ts, .d.cts).
   format: ['esm', 'cjs'],

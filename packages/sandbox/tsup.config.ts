@@ -2,7 +2,8 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    // state: the sandboxes' state on disk alone, for commands that must not load the runtime.
+    entry: ['src/index.ts', 'src/state.ts'],
     // ESM for import, CommonJS for require() (Node 20.19 can require ESM, but TypeScript's node16 resolution
     // from .cts cannot): both carry their own typings (.d.ts, .d.cts).
     format: ['esm', 'cjs'],

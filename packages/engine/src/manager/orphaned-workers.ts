@@ -7,7 +7,7 @@ import {
   readWatchdogRecord,
   removeLeftovers,
   removeWatchdogRecord,
-} from '@iii/sandbox';
+} from '@iii/sandbox/state';
 import { readEngineRecord } from './engine-record.js';
 import { EngineAlreadyRunningError, ManagerError } from './errors.js';
 

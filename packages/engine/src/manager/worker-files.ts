@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '@iii/base';
 import type { ProjectPaths } from '@iii/config';
-import { releaseRootfs, workerPaths } from '@iii/sandbox';
+import { releaseRootfs, workerPaths } from '@iii/sandbox/state';
 
 /**
  * What `iii` keeps of one worker between runs, beside its sandbox files: whether the user stopped

@@ -1,10 +1,10 @@
+import { existsSync } from 'node:fs';
 import { loadConfig } from '@iii/config';
-import type { OrphanedWorker } from '@iii/engine';
-import { connectEngine, type EngineRecord, readEngineRecord, type WorkerInfo } from '@iii/engine/client';
+import type { EngineRecord, WorkerInfo } from '@iii/engine/client';
+import type { OrphanedWorker } from '@iii/engine/orphans';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { formatColumns } from '../../lib/columns.js';
-import { engineTarget } from '../../lib/engine-call.js';
 import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
 import { listSchema, workerRowSchema } from '../../lib/json-shapes.js';
@@ -111,6 +111,10 @@ export default class WorkerList extends BaseCommand {
     const engineUrl = flags['engine-url'];
     if (engineUrl !== undefined) {
       // Another machine's engine: its answer is the list, and any failure is the error.
+      const [{ connectEngine }, { engineTarget }] = await Promise.all([
+        import('@iii/engine/client'),
+        import('../../lib/engine-call.js'),
+      ]);
       const client = await connectEngine(engineTarget(engineUrl, 10_000));
       try {
         const result: ListResult = { engine: null, workers: await client.list(), orphans: [] };
@@ -122,9 +126,13 @@ export default class WorkerList extends BaseCommand {
     }
     // The project of config.yaml, and only its `iii`: another project's workers are never shown.
     const project = currentProject({ config: flags.config });
-    const record: EngineRecord | undefined = await readEngineRecord(project);
+    // The engine client (the SDK and ws) is loaded only when an engine.json says an `iii` may run:
+    // without one, the list comes from config.yaml and the sandboxes' state alone.
+    const engineClient = existsSync(project.engineRecord) ? await import('@iii/engine/client') : undefined;
+    const record: EngineRecord | undefined = await engineClient?.readEngineRecord(project);
     let result: ListResult | undefined;
-    if (record) {
+    if (engineClient && record) {
+      const { connectEngine } = engineClient;
       const client = await connectEngine({ project, timeoutMs: 10_000 }).catch(() => undefined);
       if (client) {
         try {
@@ -145,8 +153,11 @@ export default class WorkerList extends BaseCommand {
     }
     if (!result) {
       const state = await loadConfig(project.configPath);
-      // Only without a running iii does the list need the engine package itself (sandbox state).
-      const { CLEANUP_COMMAND, findOrphanedWorkers, readWorkerRunState } = await import('@iii/engine');
+      // Only without a running iii does the list need sandbox state: from @iii/engine/orphans, which
+      // loads neither the engine nor the worker runtime.
+      const { CLEANUP_COMMAND, findOrphanedWorkers, readWorkerRunState } = await import(
+        '@iii/engine/orphans'
+      );
       // No `iii`, but its sandboxes may still run (it was killed together with its watchdog).
       const { running: orphans, stale } = await findOrphanedWorkers(project);
       const orphanOf = (name: string) => orphans.find((o) => o.name === name);
