@@ -100,6 +100,7 @@ export {
   DiffIdMismatchError,
   defaultUnpackLimits,
   detectCompression,
+  isSnapshotCommitted,
   LayerDigestMismatchError,
   LayerFormatError,
   listSnapshots,

@@ -4,6 +4,7 @@ import {
   chainIds,
   type ImageConfig,
   type ImageStore,
+  isSnapshotCommitted,
   parseImageConfig,
   parseManifest,
   rootfsPath,
@@ -34,8 +35,7 @@ export async function imagePresent(
     // Or every layer unpacked as a snapshot.
     const config = parseImageConfig(await readFile(store.blobPath(m.config.digest)));
     for (const id of chainIds(config.rootfs.diff_ids)) {
-      const dir = await lstat(join(snapshotDir(snapshotsDir, id), 'snapshot.json')).catch(() => undefined);
-      if (!dir) return false;
+      if (!(await isSnapshotCommitted(snapshotsDir, id))) return false;
     }
     return true;
   } catch {
@@ -122,7 +122,7 @@ async function layersInfo(
   const out: NonNullable<StoredImageInfo['layers']> = [];
   for (const chainId of chainIds(config.rootfs.diff_ids)) {
     const dir = snapshotDir(snapshotsDir, chainId);
-    if (!(await lstat(join(dir, 'snapshot.json')).catch(() => undefined))) return null;
+    if (!(await isSnapshotCommitted(snapshotsDir, chainId))) return null;
     const sharedWith = [...new Set(others.filter((o) => o.chains.has(chainId)).map((o) => o.label))].sort();
     out.push({
       chainId,

@@ -4,6 +4,7 @@ import type { IiiPaths, LockFile } from '@iii/config';
 import {
   chainIds,
   type ImageStore,
+  isSnapshotCommitted,
   listSnapshots,
   parseImageConfig,
   parseManifest,
@@ -249,7 +250,7 @@ async function snapshotsSize(
     let total = 0;
     for (const id of chainIds(config.rootfs.diff_ids)) {
       const dir = snapshotDir(snapshotsDir, id);
-      if (!(await exists(join(dir, 'snapshot.json')))) return null;
+      if (!(await isSnapshotCommitted(snapshotsDir, id))) return null;
       total += await new TreeMeter().size(dir);
     }
     return total;

@@ -3,13 +3,13 @@ import { dirname, join } from 'node:path';
 import {
   chainIds,
   type ImageStore,
+  isSnapshotCommitted,
   listSnapshots,
   parseDigest,
   parseImageConfig,
   parseManifest,
   removeSnapshot,
   type StoredBlob,
-  snapshotDir,
 } from '@iii/oci';
 import { removeMappedTree } from '@iii/sandbox';
 
@@ -124,9 +124,7 @@ export async function snapshotsComplete(
     const ids = chainIds(config.rootfs.diff_ids);
     if (ids.length === 0) return false;
     for (const id of ids) {
-      if (!(await lstat(join(snapshotDir(snapshotsDir, id), 'snapshot.json')).catch(() => undefined))) {
-        return false;
-      }
+      if (!(await isSnapshotCommitted(snapshotsDir, id))) return false;
     }
     return true;
   } catch {

@@ -26,6 +26,7 @@ export {
 } from './pull-and-unpack.js';
 export {
   chainIds,
+  isSnapshotCommitted,
   listSnapshots,
   removeSnapshot,
   type Snapshot,

@@ -129,6 +129,14 @@ const formatFile = 'format';
 const recordFile = 'snapshot.json';
 const HEX = /^[a-f0-9]{64}$/;
 
+/** Whether the snapshot of `chainId` is committed in `snapshotsDir` (its record is written last). */
+export async function isSnapshotCommitted(snapshotsDir: string, chainId: string): Promise<boolean> {
+  return fsp.lstat(path.join(snapshotDir(snapshotsDir, chainId), recordFile)).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** The committed snapshots of a directory, with their records (a snapshot without one is skipped). */
 export async function listSnapshots(
   snapshotsDir: string,
