@@ -1,35 +1,68 @@
-import { defineConfig } from 'tsup';
+import { readFile } from 'node:fs/promises';
+import { defineConfig, type Options } from 'tsup';
+
+/**
+ * Computed `import()`s of the bundle's dependencies (oclif loading ES module plugins, lilconfig
+ * loading config files) call `__iiiImport` instead, a parameter of the function code-cache.ts
+ * compiles the bundle in. On Node 20 an `import()` fails in code V8 took from a code cache
+ * (`vm.Script` loses its dynamic import callback), and works only behind an experimental warning
+ * without one. An `import()` of a literal path is bundled by esbuild and left alone.
+ */
+const importThroughLoader: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'import-through-loader',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/].*\.[cm]?js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('import(')) return undefined;
+      return { contents: source.replace(/\bimport\((?!\s*['"`])/g, '__iiiImport('), loader: 'js' };
+    });
+  },
+};
 
 export default defineConfig([
-  // The `iii` executable: its entry (bin/run.js loads dist/cli/main.js), the commands and hooks, one
-  // file each so oclif finds them by path and `iii <command>` loads only that command. Bundled with
-  // everything it imports (@oclif/core, the project's packages, zod, yaml, ws...), shared code split
-  // into chunks: start-up then reads a few files instead of hundreds of small modules, which was most
-  // of the fixed cost of every command, and tree-shaking drops what no command uses (zod's locales).
-  // The project's packages find the files they ship (templates, the unpack thread, the sandbox
-  // reaper) through their package name, so they must stay dependencies of this package.
+  // The `iii` executable: one CommonJS file, dist/cli/iii.cjs (src/executable.ts: main, every command,
+  // the hooks), bundled with everything it imports (@oclif/core, the project's packages, zod, yaml,
+  // ws...). bin/run.js compiles it with a V8 code cache (src/code-cache.ts), which needs one classic
+  // script rather than ES modules; each command's code still runs only when that command is asked for.
+  // Tree-shaking drops what no command uses (zod's locales). The project's packages find the files
+  // they ship (templates, the unpack thread, the sandbox reaper) through their package name, so they
+  // must stay dependencies of this package.
   {
-    entry: ['src/main.ts', 'src/commands/**/*.ts', 'src/hooks/**/*.ts', '!src/**/*.test.ts'],
+    entry: { iii: 'src/executable.ts' },
     outDir: 'dist/cli',
-    format: ['esm'],
+    format: ['cjs'],
     target: 'node20',
     bundle: true,
-    splitting: true,
     // All but typescript and ts-node (only loaded by oclif for TypeScript plugins linked in
     // development) and esbuild (only loaded by @iii/oci when it runs from its TypeScript sources).
     noExternal: [/^(?!(typescript|ts-node|esbuild)$)/],
     external: ['typescript', 'ts-node', 'esbuild'],
-    // Bundled CommonJS (@oclif/core) calls require() and __dirname, which ESM lacks.
+    // import.meta.url for the packages that find their files from it.
     shims: true,
-    banner: {
-      js: "import { createRequire as __iiiCreateRequire } from 'node:module';\nconst require = __iiiCreateRequire(import.meta.url);",
-    },
+    esbuildPlugins: [importThroughLoader],
+    sourcemap: true,
+  },
+  // The loader of the executable, Node's own modules only.
+  {
+    entry: { 'code-cache': 'src/code-cache.ts' },
+    outDir: 'dist/cli',
+    format: ['cjs'],
+    target: 'node20',
+    bundle: true,
     sourcemap: true,
   },
   // The public API for plugin authors (src/index.ts), transpiled file by file with its dependencies
   // (@oclif/core included) external, so a plugin shares the @oclif/core it installs.
   {
-    entry: ['src/**/*.ts', '!src/**/*.test.ts', '!src/main.ts', '!src/commands/**', '!src/hooks/**'],
+    entry: [
+      'src/**/*.ts',
+      '!src/**/*.test.ts',
+      '!src/main.ts',
+      '!src/executable.ts',
+      '!src/code-cache.ts',
+      '!src/commands/**',
+      '!src/hooks/**',
+    ],
     format: ['esm'],
     target: 'node20',
     bundle: false,

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+import { createRequire } from 'node:module';
 
-await main(process.argv.slice(2), import.meta.url);
+const argv = process.argv.slice(2);
+const { loadExecutable } = createRequire(import.meta.url)('../dist/cli/code-cache.cjs');
+await loadExecutable(argv).main(argv, import.meta.url);

@@ -1,7 +1,5 @@
 import { execute } from '@oclif/core';
-
-/** What oclif answers itself at the top level; every other leading flag is one of `iii start`'s. */
-const TOP_LEVEL_FLAGS = new Set(['--help', '-h', '--version', '-v']);
+import { TOP_LEVEL_FLAGS } from './top-level-flags.js';
 
 /**
  * The `iii` process: bare `iii` starts the engine, like `docker compose up` for its project, and so
