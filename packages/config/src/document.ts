@@ -20,6 +20,7 @@ import {
   type ConfigFile,
   configFileSchema,
   KNOWN_KEYS,
+  READ_ONCE,
   type WorkerEntry,
   workerEntrySchema,
 } from './schema.js';
@@ -87,7 +88,10 @@ export class ConfigDocument {
         'the top level must be a mapping (engine:, workers:)',
       );
     }
-    const result = configFileSchema.safeParse(contents === null ? {} : documentToJS(doc, lines, file));
+    const result = configFileSchema.safeParse(
+      contents === null ? {} : documentToJS(doc, lines, file),
+      READ_ONCE,
+    );
     if (!result.success) {
       const issue = result.error.issues[0]!;
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

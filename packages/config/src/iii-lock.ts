@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { MAX_CONFIG_FILE_BYTES, readBoundedText } from './bounded-read.js';
 import { ConfigParseError } from './errors.js';
 import type { WorkerEntry } from './schema.js';
-import { workerNameSchema } from './schema.js';
+import { READ_ONCE, workerNameSchema } from './schema.js';
 import { documentToJS } from './yaml-aliases.js';
 
 const digestSchema = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'not a digest');
@@ -66,7 +66,7 @@ export function parseLockFile(text: string, file: string): LockFile {
     );
   }
   if (doc.contents === null) return emptyLockFile();
-  const result = lockFileSchema.safeParse(documentToJS(doc, lines, file));
+  const result = lockFileSchema.safeParse(documentToJS(doc, lines, file), READ_ONCE);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

@@ -4,7 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { MAX_WORKER_MANIFEST_BYTES, readBoundedText } from './bounded-read.js';
 import { ConfigError } from './errors.js';
-import { resourcesSchema, type WorkerResources } from './schema.js';
+import { READ_ONCE, resourcesSchema, type WorkerResources } from './schema.js';
 import { documentToJS } from './yaml-aliases.js';
 
 export const workerManifestSchema = z.looseObject({ resources: resourcesSchema.nullish() });
@@ -27,7 +27,10 @@ export function parseWorkerManifest(text: string, where: string): WorkerManifest
       REBUILD_HINT,
     );
   }
-  const result = workerManifestSchema.safeParse(documentToJS(doc, lines, where, REBUILD_HINT) ?? {});
+  const result = workerManifestSchema.safeParse(
+    documentToJS(doc, lines, where, REBUILD_HINT) ?? {},
+    READ_ONCE,
+  );
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new ConfigError(

@@ -7,7 +7,7 @@ import { BaseCommand } from '../../base-command.js';
 import { formatColumns } from '../../lib/columns.js';
 import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
-import { listSchema, workerRowSchema } from '../../lib/json-shapes.js';
+import { listSchema, workerRowSchema } from '../../lib/list-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
@@ -118,7 +118,10 @@ export default class WorkerList extends BaseCommand {
       const client = await connectEngine(engineTarget(engineUrl, 10_000));
       try {
         const result: ListResult = { engine: null, workers: await client.list(), orphans: [] };
-        if (!this.jsonEnabled()) this.render(result.workers);
+        if (!this.jsonEnabled()) {
+          this.render(result.workers);
+          return result;
+        }
         return listSchema.parse(result) as unknown as ListResult;
       } finally {
         await client.close();
@@ -211,7 +214,11 @@ export default class WorkerList extends BaseCommand {
         }
       }
     }
-    if (!this.jsonEnabled()) this.render(result.workers);
+    if (!this.jsonEnabled()) {
+      this.render(result.workers);
+      // Printed only with --json: without it the shape is not needed, nor the time to build it.
+      return result;
+    }
     // Every key present (null when it does not apply), as docs/json-output.md documents.
     return listSchema.parse(result) as unknown as ListResult;
   }
