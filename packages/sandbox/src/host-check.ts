@@ -2,12 +2,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SandboxError } from './errors.js';
+import { idMappings } from './id-maps.js';
 import { findInit, INIT_BINARY } from './init.js';
 import { which } from './runtime/detect.js';
 import type { OciIdMapping } from './runtime-spec.js';
 import { Sandbox } from './sandbox.js';
 import { detectSandboxMode } from './sandbox-mode.js';
-import { idMappings } from './spec.js';
 
 /** One thing the host gives (or does not give) the sandbox, with what to do when it is missing. */
 export interface HostCheckItem {

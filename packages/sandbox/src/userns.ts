@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { idMappings } from './id-maps.js';
 import { rootlessIds, subordinateIdsOf } from './sandbox-mode.js';
-import { idMappings, type RootlessIds } from './spec.js';
+import type { RootlessIds } from './spec.js';
 
 /** Rootless ids with subordinate ranges: what a user namespace of the image's owners needs. */
 export type MappedIds = RootlessIds & Required<Pick<RootlessIds, 'subordinate'>>;

@@ -3,7 +3,8 @@ import { chmod, lstat, mkdir, readlink, rm, symlink, writeFile } from 'node:fs/p
 import { delimiter, join } from 'node:path';
 import whichExecutable from 'which';
 import { type RuntimeAttempt, RuntimeNotFoundError, RuntimeUnavailableError } from '../errors.js';
-import { idMappings, type RootlessIds } from '../spec.js';
+import { idMappings } from '../id-maps.js';
+import type { RootlessIds } from '../spec.js';
 import type { RuntimeDriver } from './driver.js';
 import { OciCliRuntime } from './oci-cli-runtime.js';
 

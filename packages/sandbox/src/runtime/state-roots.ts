@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readWatchdogRecord } from '../watchdog-record.js';
-import { createDriver, runtimeName, which } from './detect.js';
 import type { RuntimeDriver } from './driver.js';
 
 /**
@@ -15,6 +14,11 @@ export async function driversOfStateDir(
 ): Promise<RuntimeDriver[]> {
   const dir = resolve(stateDir);
   const entries = await readdir(join(dir, 'runtime'), { withFileTypes: true }).catch(() => []);
+  if (!entries.some((e) => e.isDirectory())) return [];
+  // Loaded only when there is a root to look at: the drivers bring the runtime detection and the
+  // runtime CLI wrapper, which a command that finds no sandbox state (`iii worker list` of a
+  // project whose workers never ran) need not load.
+  const { createDriver, runtimeName, which } = await import('./detect.js');
   const record = await readWatchdogRecord(dir);
   const drivers: RuntimeDriver[] = [];
   for (const e of entries) {
