@@ -12,7 +12,8 @@
  *
  * `III_BENCH_CLI=<path of bin/run.js>` measures another build of `iii` (before/after a change);
  * `III_BENCH_CLI_FIXED=1` measures only the fixed cost (no pulls, no large images to build), and
- * `III_BENCH_CLI_BEFORE=<path of bin/run.js>` times that build's fixed cost too, interleaved (logged).
+ * `III_BENCH_CLI_BEFORE=<path of bin/run.js>` times that build too, interleaved (logged): its fixed cost,
+ * and its adds of new images.
  *
  * Everything written (III_HOME, the project, the peers' output) goes to a tmpfs when the machine has
  * one (/dev/shm), so the disk does not decide the result.
@@ -217,21 +218,36 @@ async function add(
   const rss: number[] = [];
   const curl: number[] = [];
   const skopeo: number[] = [];
+  // III_BENCH_CLI_BEFORE: another build's add of the same image, interleaved with this one's.
+  const beforeBin = process.env.III_BENCH_CLI_BEFORE;
+  const before: Sample[] = [];
   const dir = join(scratch, served.repository.replace('/', '-'));
   for (let i = 0; i < ctx.runs; i++) {
     ctx.signal.throwIfAborted();
+    if (beforeBin) {
+      const p = await project(join(dir, 'iii-before'));
+      before.push(await measure(process.execPath, [beforeBin, 'worker', 'add', served.reference], p));
+    }
     const p = await project(join(dir, 'iii'));
     const sample = await measure(process.execPath, [bin, 'worker', 'add', served.reference], p);
     ours.push(sample.ms);
     rss.push(sample.rssMiB);
     curl.push(await curlTar(served, registry, join(dir, 'curl-tar')));
     skopeo.push(await skopeoUmoci(served, join(dir, 'skopeo-umoci')));
+    const earlier = before.at(-1);
     ctx.log(
-      `${served.description} run ${i + 1}/${ctx.runs}: iii worker add ${sample.ms.toFixed(0)} ms (peak RSS ${sample.rssMiB.toFixed(0)} MiB), curl|tar ${curl.at(-1)!.toFixed(0)} ms, skopeo+umoci ${skopeo.at(-1)!.toFixed(0)} ms`,
+      `${served.description} run ${i + 1}/${ctx.runs}: iii worker add ${sample.ms.toFixed(0)} ms (CPU ${sample.cpuMs.toFixed(0)} ms, peak RSS ${sample.rssMiB.toFixed(0)} MiB)${earlier ? `, before: ${earlier.ms.toFixed(0)} ms (CPU ${earlier.cpuMs.toFixed(0)} ms, peak RSS ${earlier.rssMiB.toFixed(0)} MiB)` : ''}, curl|tar ${curl.at(-1)!.toFixed(0)} ms, skopeo+umoci ${skopeo.at(-1)!.toFixed(0)} ms`,
     );
   }
   await rm(dir, { recursive: true, force: true });
   const name = `iii worker add ${served.description} (whole process)`;
+  if (before.length > 0) {
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+    const ratio = median(before.map((s) => s.ms)) / median(curl);
+    ctx.log(
+      `${served.description}, before: median ${median(before.map((s) => s.ms)).toFixed(0)} ms (${ratio.toFixed(2)}x curl|tar, ${(median(before.map((s) => s.ms)) / median(skopeo)).toFixed(2)}x skopeo+umoci)`,
+    );
+  }
   return [
     {
       name,

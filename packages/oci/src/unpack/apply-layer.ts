@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { createDecompressor } from './compression.js';
 import { DiffIdMismatchError, LayerFormatError, RootfsWriteError, UnpackError } from './errors.js';
 import { openLayerBlob } from './layer-blob.js';
 import type { UnpackLayer } from './layer-source.js';
 import { type LayerWriter, type TarEntryHeader, TruncatedEntryError } from './layer-writer.js';
-import { TarMetadataLimit } from './tar-metadata-limit.js';
+import { smallFileLimit } from './small-files.js';
+import { TarParser } from './tar-parser.js';
 
 export interface ApplyLayerOptions {
   readonly signal: AbortSignal;
@@ -34,38 +34,34 @@ export async function applyLayer(
     throw new LayerFormatError(`unsupported diff_id '${options.diffId}'`, digest);
   }
   let entryError: Error | undefined;
-  const extract = tar.extract();
-  // tar-stream buffers PAX and GNU long-name bodies whole: this stage refuses a huge one first
-  // (and hashes the uncompressed tar for the diff ID on the way).
-  const limit = new TarMetadataLimit(
-    (type, size) =>
+  const fail = (header: TarEntryHeader, error: unknown): unknown => {
+    if (error instanceof TruncatedEntryError) return error;
+    entryError = error instanceof UnpackError ? error : new RootfsWriteError(header.name, error);
+    return entryError;
+  };
+  const parser = new TarParser({
+    wholeBodyLimit: smallFileLimit,
+    onTooLarge: (type, size) =>
       new LayerFormatError(`a ${type} tar header of ${size} bytes is larger than any valid one`, digest),
-    diffHash,
-  );
-  extract.on('entry', (entry, stream, next) => {
-    if (options.signal.aborted) {
-      next(options.signal.reason as Error);
-      return;
-    }
-    // tar-stream types `pax` loosely; it is the entry's PAX records, or null without any.
-    const header = entry as TarEntryHeader;
-    writer.apply(header, stream).then(
-      () => next(),
-      (error: unknown) => {
-        if (error instanceof TruncatedEntryError) {
-          next(error);
-          return;
-        }
-        entryError = error instanceof UnpackError ? error : new RootfsWriteError(header.name, error);
-        next(entryError);
-      },
-    );
+    ...(diffHash ? { hash: diffHash } : {}),
+    onEntry: (header, body) => {
+      options.signal.throwIfAborted();
+      let wait: Promise<void> | undefined;
+      try {
+        wait = writer.apply(header, body);
+      } catch (error) {
+        throw fail(header, error);
+      }
+      return wait?.catch((error: unknown) => {
+        throw fail(header, error);
+      });
+    },
   });
 
   const stages: NodeJS.ReadWriteStream[] = [];
   if (blob.compression !== 'none') stages.push(createDecompressor(blob.compression));
   try {
-    await pipeline([Readable.from(blob.chunks, { objectMode: false }), ...stages, limit, extract], {
+    await pipeline([Readable.from(blob.chunks, { objectMode: false }), ...stages, parser], {
       signal: options.signal,
     });
   } catch (error) {

@@ -1,37 +1,19 @@
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { entryPathComponents } from './entry-path.js';
 import { UnsupportedEntryError } from './errors.js';
 import { deleteTree, lstatOrUndefined, SafeTree } from './safe-tree.js';
-import { type SmallFileFinish, SmallFiles, type SmallFilesThread, smallFileLimit } from './small-files.js';
+import { type SmallFileFinish, SmallFiles, type SmallFilesThread } from './small-files.js';
 import { createSpecialFile } from './special-file.js';
+import type { TarEntryBody, TarEntryHeader } from './tar-parser.js';
 import type { UnpackBudget } from './unpack-budget.js';
 import type { UnpackWarning } from './warning.js';
 
-/** The tar header fields the writer reads (tar-stream's decoded header). */
-export interface TarEntryHeader {
-  name: string;
-  type?: string | null | undefined;
-  mode?: number | undefined;
-  uid?: number | undefined;
-  gid?: number | undefined;
-  size?: number | undefined;
-  mtime?: Date | undefined;
-  linkname?: string | null | undefined;
-  devmajor?: number | undefined;
-  devminor?: number | undefined;
-  pax?: Record<string, string> | null | undefined;
-}
+export type { TarEntryHeader } from './tar-parser.js';
 
-/** The data stream of one tar entry, as the parser hands it over (a tar-stream entry stream). */
-export interface EntryContent {
-  /** The chunks are Buffers (typed loosely by tar-stream). */
-  on(event: 'data', listener: (chunk: unknown) => void): unknown;
-  once(event: 'end' | 'close', listener: () => void): unknown;
-  once(event: 'error', listener: (error: unknown) => void): unknown;
-  pause(): unknown;
-  resume(): unknown;
-}
+/** The content of one tar entry, as the parser hands it over: whole, or a stream of a large file. */
+export type EntryContent = TarEntryBody;
 
 export interface LayerWriterOptions {
   /** Absolute path of an empty directory owned by this writer alone: where the layer is staged. */
@@ -166,10 +148,12 @@ export class LayerWriter extends SafeTree {
   }
 
   /**
-   * Applies one entry; `content` is its data stream, always drained before returning. A small file
-   * may still be pending when this resolves (`finish` waits for it).
+   * Applies one entry; a streamed `content` is always drained before the returned promise settles.
+   * Returns nothing when the entry is done without waiting, as most small files are (queued for
+   * the helper thread): a promise per entry, for 20,000 entries, costs more than writing them. A
+   * small file may still be pending when this returns (`finish` waits for it).
    */
-  async apply(header: TarEntryHeader, content: EntryContent): Promise<void> {
+  apply(header: TarEntryHeader, content: EntryContent): Promise<void> | undefined {
     this.smallFiles.throwIfFailed();
     this.options.budget.chargeEntry();
     const components = entryPathComponents(header.name, this.layer);
@@ -200,17 +184,42 @@ export class LayerWriter extends SafeTree {
       parentComponents.length > 0 &&
       !this.knownDirs.has(parentComponents.join('/'))
     ) {
-      await this.smallFiles.flush();
+      return this.smallFiles
+        .flush()
+        .then(() => this.applyIn(header, content, type, components, parentComponents, base));
     }
+    return this.applyIn(header, content, type, components, parentComponents, base);
+  }
+
+  /** `apply` once the parent can be resolved. */
+  private applyIn(
+    header: TarEntryHeader,
+    content: EntryContent,
+    type: string,
+    components: string[],
+    parentComponents: string[],
+    base: string,
+  ): Promise<void> | undefined {
     const parent = this.resolveParent(header.name, parentComponents, true) as string;
     const path = `${parent}/${base}`;
     const rel = components.join('/');
     if (this.owners && type !== 'link') this.owners.set(rel, [uidOf(header), gidOf(header)]);
     const replacing = this.made.has(rel);
     if (this.smallFiles.pending && (replacing || type === 'link' || isSpecial(type))) {
-      await this.smallFiles.flush();
+      return this.smallFiles.flush().then(() => this.create(header, content, type, path, rel, replacing));
     }
+    return this.create(header, content, type, path, rel, replacing);
+  }
 
+  /** Makes the entry at `path` (`rel`), which an earlier entry of the layer made if `replacing`. */
+  private create(
+    header: TarEntryHeader,
+    content: EntryContent,
+    type: string,
+    path: string,
+    rel: string,
+    replacing: boolean,
+  ): Promise<void> | undefined {
     let linkTarget: string | undefined;
     if (type === 'link') {
       const target = this.resolveHardlinkTarget(header, rel);
@@ -227,70 +236,50 @@ export class LayerWriter extends SafeTree {
     switch (type) {
       case 'directory': {
         let created = true;
+        const made = () => {
+          this.knownDirs.add(rel);
+          this.chown(path, header, !created);
+          this.dirs.set(rel, this.metadataOf(header));
+          return drain(content);
+        };
         if (replacing) {
           created = this.createOrReplace(path, rel, () => fs.mkdirSync(path, { mode: 0o700 }), true);
-        } else {
-          this.made.add(rel);
-          await mkdirInPool(path, { mode: 0o700 });
+          return made();
         }
-        this.knownDirs.add(rel);
-        this.chown(path, header, !created);
-        this.dirs.set(rel, this.metadataOf(header));
-        await drain(content);
-        break;
+        this.made.add(rel);
+        return mkdirInPool(path, { mode: 0o700 }).then(made);
       }
       case 'file':
       case 'contiguous-file': {
-        if (!replacing && (header.size ?? 0) <= smallFileLimit) {
+        const mode = modeOf(header) & 0o777;
+        if (!replacing && Buffer.isBuffer(content)) {
           this.made.add(rel);
-          const chunks: Buffer[] = [];
-          let length = 0;
-          await consume(content, (chunk) => {
-            chunks.push(chunk);
-            length += chunk.length;
-          });
-          const mode = modeOf(header) & 0o777;
-          await this.smallFiles.add(
-            header.name,
-            path,
-            createFlags,
-            mode,
-            this.finishOf(header),
-            chunks,
-            length,
-          );
-          break;
+          return this.smallFiles.add(header.name, path, createFlags, mode, this.finishOf(header), content);
         }
         // A new file's fd is writable whatever its mode, so it is created with its final mode.
-        const mode = modeOf(header) & 0o777;
-        let fd = -1;
-        if (replacing) this.createOrReplace(path, rel, () => (fd = fs.openSync(path, createFlags, mode)));
-        else {
-          this.made.add(rel);
-          fd = await openInPool(path, createFlags, mode);
+        if (replacing) {
+          let fd = -1;
+          this.createOrReplace(path, rel, () => (fd = fs.openSync(path, createFlags, mode)));
+          return this.writeFile(fd, header, content);
         }
-        await this.writeFile(fd, header, content);
-        break;
+        this.made.add(rel);
+        return openInPool(path, createFlags, mode).then((fd) => this.writeFile(fd, header, content));
       }
       case 'symlink':
         this.createOrReplace(path, rel, () => fs.symlinkSync(header.linkname ?? '', path));
         this.chown(path, header, false);
         fs.lutimesSync(path, this.mtimeOf(header), this.mtimeOf(header));
-        await drain(content);
-        break;
+        return drain(content);
       case 'link':
         this.createOrReplace(path, rel, () => fs.linkSync(linkTarget as string, path));
-        await drain(content);
-        break;
+        return drain(content);
       case 'character-device':
       case 'block-device':
       case 'fifo': {
         const existing = lstatOrUndefined(path);
         if (existing) this.removePath(path, rel, existing);
         this.made.add(rel);
-        await this.createSpecial(path, header, type);
-        await drain(content);
-        break;
+        return this.createSpecial(path, header, type).then(() => drain(content));
       }
       default:
         throw new UnsupportedEntryError(
@@ -374,7 +363,8 @@ export class LayerWriter extends SafeTree {
 
   private async writeFile(fd: number, header: TarEntryHeader, content: EntryContent): Promise<void> {
     try {
-      await writeContent(fd, content);
+      if (Buffer.isBuffer(content)) await writevAll(fd, [content]);
+      else await writeContent(fd, content);
       const { owner, chmod, mtime } = this.finishOf(header);
       if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
       if (chmod !== undefined) fs.fchmodSync(fd, chmod);
@@ -477,8 +467,13 @@ const maxQueuedBytes = 512 * 1024;
  * is paused while more than `maxQueuedBytes` wait. Settles only once no write is under way, so the
  * caller may close `fd`; rejects if the stream is torn down before its end.
  */
-function writeContent(fd: number, stream: EntryContent): Promise<void> {
+function writeContent(fd: number, stream: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The parser stopped before the entry was opened (its stream no longer emits anything).
+    if (stream.destroyed) {
+      reject(new TruncatedEntryError());
+      return;
+    }
     let queue: Buffer[] = [];
     let queued = 0;
     let writing = false;
@@ -562,30 +557,26 @@ async function writevAll(fd: number, chunks: Buffer[]): Promise<void> {
   }
 }
 
-/** Feeds every chunk of `stream` to `onChunk`; rejects if the stream is torn down before its end. */
-function consume(stream: EntryContent, onChunk: (chunk: Buffer) => void): Promise<void> {
+/** Reads `stream` to its end; rejects if it is torn down before its end. */
+function drainStream(stream: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (stream.destroyed) {
+      reject(new TruncatedEntryError());
+      return;
+    }
     let settled = false;
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
       reject(error);
     };
-    stream.on('data', (chunk) => {
-      if (settled) return;
-      try {
-        onChunk(chunk as Buffer);
-      } catch (error) {
-        fail(error);
-      }
-    });
+    stream.on('data', () => {});
     stream.once('end', () => {
       if (settled) return;
       settled = true;
       resolve();
     });
-    // As in writeContent: the pipeline reports why the parser stopped. Every entry stream closes
-    // after its end, so the error (and its stack trace) is made only when it is needed.
+    // As in writeContent: the pipeline reports why the parser stopped.
     const torn = () => {
       if (!settled) fail(new TruncatedEntryError());
     };
@@ -601,6 +592,7 @@ export class TruncatedEntryError extends Error {
   }
 }
 
-function drain(stream: EntryContent): Promise<void> {
-  return consume(stream, () => {});
+/** Nothing to do for content handed over whole; a stream is read to its end. */
+function drain(content: EntryContent): Promise<void> | undefined {
+  return Buffer.isBuffer(content) ? undefined : drainStream(content);
 }

@@ -20,8 +20,7 @@ afterEach(async () => {
 });
 
 async function add(files: SmallFiles, name: string, content: string, mode = 0o644): Promise<void> {
-  const chunks = [Buffer.from(content.slice(0, 3)), Buffer.from(content.slice(3))];
-  await files.add(name, path.join(dir, name), flags, mode, finish, chunks, Buffer.byteLength(content));
+  await files.add(name, path.join(dir, name), flags, mode, finish, Buffer.from(content));
 }
 
 describe('SmallFiles', () => {

@@ -106,8 +106,14 @@ export async function withSmallFilesThread<T>(fn: (thread: SmallFilesThread) => 
  * start in every one.
  */
 function startWorker(): Worker {
-  // No flags of the host process (a TypeScript loader, say): the thread only needs node:fs.
-  const options = { name: 'iii-oci-small-files', execArgv: [] };
+  // No flags of the host process (a TypeScript loader, say): the thread only needs node:fs. It makes
+  // little garbage (a batch's paths and reply), so a small young generation is plenty and keeps the
+  // process's peak memory down (~2 MiB less for an image of 20,000 files).
+  const options = {
+    name: 'iii-oci-small-files',
+    execArgv: [],
+    resourceLimits: { maxYoungGenerationSizeMb: 2 },
+  };
   if (!import.meta.url.endsWith('.ts')) {
     const packageJson = createRequire(import.meta.url).resolve('@iii/oci/package.json');
     return new Worker(join(dirname(packageJson), 'dist/small-files-thread.js'), options);
@@ -160,30 +166,42 @@ export class SmallFiles {
   }
 
   /**
-   * Queues the file `name` at `path`, created with `flags` and `mode`, holding the bytes of
-   * `chunks` (at most `smallFileLimit` in all). Resolves once the file is queued.
+   * Queues the file `name` at `path`, created with `flags` and `mode`, holding `content` (at most
+   * `smallFileLimit` bytes). Returns a promise only when the file must wait for room.
    */
-  async add(
+  add(
     name: string,
     path: string,
     flags: number,
     mode: number,
     finish: SmallFileFinish,
-    chunks: readonly Buffer[],
-    length: number,
-  ): Promise<void> {
+    content: Buffer,
+  ): Promise<void> | undefined {
     this.throwIfFailed();
-    if (this.paths.length >= batchFiles || this.used + length > batchBytes) {
-      await this.send();
-      // A batch may have failed, or the unpack stopped, while this one waited for room.
-      this.throwIfFailed();
+    if (this.paths.length >= batchFiles || this.used + content.length > batchBytes) {
+      const room = this.send();
+      if (room) {
+        return room.then(() => {
+          // A batch may have failed, or the unpack stopped, while this one waited for room.
+          this.throwIfFailed();
+          this.queue(name, path, flags, mode, finish, content);
+        });
+      }
     }
+    this.queue(name, path, flags, mode, finish, content);
+    return undefined;
+  }
+
+  private queue(
+    name: string,
+    path: string,
+    flags: number,
+    mode: number,
+    finish: SmallFileFinish,
+    content: Buffer,
+  ): void {
     const { data, fields } = this.current();
-    let at = this.used;
-    for (const chunk of chunks) {
-      data.set(chunk, at);
-      at += chunk.length;
-    }
+    data.set(content, this.used);
     const field = this.paths.length * fieldCount;
     fields[field + flagsField] = flags;
     fields[field + modeField] = mode;
@@ -192,15 +210,16 @@ export class SmallFiles {
     fields[field + chmodField] = finish.chmod ?? -1;
     fields[field + mtimeField] = finish.mtime.getTime() / 1000;
     fields[field + offsetField] = this.used;
-    fields[field + lengthField] = length;
+    fields[field + lengthField] = content.length;
     this.paths.push(path);
     this.names.push(name);
-    this.used = at;
+    this.used += content.length;
   }
 
   /** Writes what is queued and waits for every file; throws the first failure. */
   async flush(): Promise<void> {
-    await this.send();
+    while (this.paths.length > 0 && this.inFlight.size >= batchesInFlight) await Promise.race(this.inFlight);
+    this.hand();
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     this.throwIfFailed();
   }
@@ -225,9 +244,20 @@ export class SmallFiles {
     return this.batch;
   }
 
-  /** Hands the queued files to the helper thread, once fewer than `batchesInFlight` are out. */
-  private async send(): Promise<void> {
-    while (this.paths.length > 0 && this.inFlight.size >= batchesInFlight) await Promise.race(this.inFlight);
+  /**
+   * Hands the queued files to the helper thread once fewer than `batchesInFlight` are out: at
+   * once when there is room (nothing returned), else once a batch is back.
+   */
+  private send(): Promise<void> | undefined {
+    if (this.paths.length > 0 && this.inFlight.size >= batchesInFlight) {
+      return Promise.race(this.inFlight).then(() => this.send());
+    }
+    this.hand();
+    return undefined;
+  }
+
+  /** Hands the queued files to the helper thread. */
+  private hand(): void {
     if (this.paths.length === 0 || this.closed) return;
     const paths = this.paths;
     const names = this.names;
