@@ -22,6 +22,8 @@ describe('commandKey', () => {
     expect(commandKey(['--port', '0'], topics)).toBe('start');
     expect(commandKey(['--version'], topics)).toBe('version');
     expect(commandKey(['-h'], topics)).toBe('help');
+    expect(commandKey(['worker', 'add', '--help'], topics)).toBe('worker-add-help');
+    expect(commandKey(['worker', '-h'], topics)).toBe('worker-help');
   });
 
   it('never makes a file name out of an argument that is not a plain word', () => {

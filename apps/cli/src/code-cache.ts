@@ -48,7 +48,8 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
 /**
  * The cache entry a run of `iii` uses: its command (`worker-list`, `start`...), so that each command
  * finds what it compiled itself. `topics` are the words that take a subcommand (`worker`, `system`).
- * Bare `iii` and `iii --flags` start the engine; `--version` and `--help` are answered by oclif.
+ * Bare `iii` and `iii --flags` start the engine; `--version` and `--help` are answered by oclif, and
+ * a command's help is apart from the command.
  */
 export function commandKey(argv: readonly string[], topics: readonly string[]): string {
   const topLevel = TOP_LEVEL_FLAGS.get(argv[0] ?? '');
@@ -59,7 +60,10 @@ export function commandKey(argv: readonly string[], topics: readonly string[]): 
     words.push(arg);
     if (words.length === 2 || !topics.includes(arg)) break;
   }
-  return words.length === 0 ? 'start' : words.join('-');
+  if (words.length === 0) return 'start';
+  // `iii worker add --help` runs none of worker add's code: its cache would leave out all of it.
+  if (argv.some((arg) => TOP_LEVEL_FLAGS.get(arg) === 'help')) words.push('help');
+  return words.join('-');
 }
 
 export type CodeCacheResult = {
