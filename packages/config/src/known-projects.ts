@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { lockPathFor } from './config-path.js';
 import { type LockEntry, readLockFile } from './iii-lock.js';
 import { type ProjectPaths, projectsDir } from './project.js';
+import { READ_ONCE } from './schema.js';
 
 /**
  * `$III_HOME/projects/<key>/project.json`: that the project uses this `$III_HOME`'s image store. The
@@ -12,15 +13,20 @@ import { type ProjectPaths, projectsDir } from './project.js';
  * command that reads or writes a project's config.yaml or iii.lock remembers it here, and a project
  * whose config.yaml is gone is forgotten.
  */
-const knownProjectSchema = z.object({
-  name: z.string().min(1),
-  configPath: z.string().min(1),
-  lockPath: z.string().min(1),
-  lastUsed: z.string(),
-});
+// Built by the function that reads the records, not when the module loads: every command loads this
+// package, few read the records, and building a zod schema takes a measurable part of a command's
+// start-up.
+function knownProjectSchema() {
+  return z.object({
+    name: z.string().min(1),
+    configPath: z.string().min(1),
+    lockPath: z.string().min(1),
+    lastUsed: z.string(),
+  });
+}
 
 /** A project this `$III_HOME` knows of. */
-export interface KnownProject extends z.infer<typeof knownProjectSchema> {
+export interface KnownProject extends z.infer<ReturnType<typeof knownProjectSchema>> {
   /** Its directory name under `$III_HOME/projects`. */
   key: string;
 }
@@ -66,11 +72,12 @@ export async function knownProjects(home: string): Promise<KnownProject[]> {
     throw err;
   });
   const out: KnownProject[] = [];
+  const schema = knownProjectSchema();
   for (const key of keys.sort()) {
     const path = recordPath(join(dir, key));
-    let parsed: z.infer<typeof knownProjectSchema>;
+    let parsed: z.infer<typeof schema>;
     try {
-      const result = knownProjectSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+      const result = schema.safeParse(JSON.parse(await readFile(path, 'utf8')), READ_ONCE);
       if (!result.success) continue;
       parsed = result.data;
     } catch {

@@ -7,7 +7,14 @@ import { ConfigError } from './errors.js';
 import { READ_ONCE, resourcesSchema, type WorkerResources } from './schema.js';
 import { documentToJS } from './yaml-aliases.js';
 
-export const workerManifestSchema = z.looseObject({ resources: resourcesSchema.nullish() });
+/**
+ * The schema of `/iii/worker.yaml`, built when one is read (or its JSON Schema written), not when the
+ * module loads: most commands never read one, and building a zod schema takes a measurable part of a
+ * command's start-up.
+ */
+export function workerManifestSchema() {
+  return z.looseObject({ resources: resourcesSchema.nullish() });
+}
 
 const REBUILD_HINT = 'The image ships an invalid /iii/worker.yaml; rebuild the image with a valid one.';
 
@@ -27,7 +34,7 @@ export function parseWorkerManifest(text: string, where: string): WorkerManifest
       REBUILD_HINT,
     );
   }
-  const result = workerManifestSchema.safeParse(
+  const result = workerManifestSchema().safeParse(
     documentToJS(doc, lines, where, REBUILD_HINT) ?? {},
     READ_ONCE,
   );
