@@ -156,6 +156,13 @@ async function fixedCost(
       ? Object.fromEntries(Object.entries(commands(before)).map(([k, v]) => [`before: ${k}`, v]))
       : {}),
   };
+  // Each build keeps its V8 code cache in a directory of its own (`iii` keeps one file per command,
+  // replacing that of another build): sharing one, the two builds would throw out each other's cache
+  // every round, and so would another `iii` run by the same user meanwhile.
+  const envOf = (name: string): Project => ({
+    ...p,
+    env: { ...p.env, XDG_CACHE_HOME: join(scratch, name.startsWith('before: ') ? 'cache-before' : 'cache') },
+  });
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, [] as number[]]));
   const cpu = Object.fromEntries(Object.keys(cases).map((k) => [k, [] as number[]]));
   // Each is a fraction of a second: more runs than the pulls, after one untimed warm-up round.
@@ -164,7 +171,7 @@ async function fixedCost(
     ctx.signal.throwIfAborted();
     // Interleaved, so a noisy moment on the machine hits every command alike.
     for (const [name, args] of Object.entries(cases)) {
-      const { ms, cpuMs } = await measure(process.execPath, args, p);
+      const { ms, cpuMs } = await measure(process.execPath, args, envOf(name));
       if (i >= 0) {
         samples[name]!.push(ms);
         cpu[name]!.push(cpuMs);

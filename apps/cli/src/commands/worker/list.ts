@@ -7,7 +7,6 @@ import { BaseCommand } from '../../base-command.js';
 import { formatColumns } from '../../lib/columns.js';
 import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
-import { listSchema, workerRowSchema } from '../../lib/list-shapes.js';
 import { currentProject } from '../../lib/project.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
@@ -99,15 +98,25 @@ export default class WorkerList extends BaseCommand {
 
   /** How rows are printed instead of the table (-q, --format), or undefined for the table. */
   private line: Formatter | undefined;
+  /**
+   * The --json shapes, loaded only for an output made from them (--json, -q, --format): building
+   * their zod schemas is a measurable part of what the table costs to start otherwise.
+   */
+  private shapes: typeof import('../../lib/list-shapes.js') | undefined;
 
   async run(): Promise<ListResult> {
     const { flags } = await this.parse(WorkerList);
+    if (this.jsonEnabled() || flags.quiet || flags.format !== undefined)
+      this.shapes = await import('../../lib/list-shapes.js');
     // A bad template is found before anything is asked of the engine.
     if (flags.quiet) this.line = (w) => String(w.name);
     else if (flags.format !== undefined)
-      this.line = compileFormat(flags.format, fieldsOf(workerRowSchema), '{{.Name}} {{.Status}}', {
-        table: true,
-      });
+      this.line = compileFormat(
+        flags.format,
+        fieldsOf(this.shapes!.workerRowSchema),
+        '{{.Name}} {{.Status}}',
+        { table: true },
+      );
     const engineUrl = flags['engine-url'];
     if (engineUrl !== undefined) {
       // Another machine's engine: its answer is the list, and any failure is the error.
@@ -122,7 +131,7 @@ export default class WorkerList extends BaseCommand {
           this.render(result.workers);
           return result;
         }
-        return listSchema.parse(result) as unknown as ListResult;
+        return this.shapes!.listSchema.parse(result) as unknown as ListResult;
       } finally {
         await client.close();
       }
@@ -220,13 +229,13 @@ export default class WorkerList extends BaseCommand {
       return result;
     }
     // Every key present (null when it does not apply), as docs/json-output.md documents.
-    return listSchema.parse(result) as unknown as ListResult;
+    return this.shapes!.listSchema.parse(result) as unknown as ListResult;
   }
 
   private render(workers: WorkerInfo[]): void {
     if (this.line) {
       // The rows as --json has them (every key present), one line each; nothing else.
-      const rows = listSchema.parse({ engine: null, workers, orphans: [] }).workers;
+      const rows = this.shapes!.listSchema.parse({ engine: null, workers, orphans: [] }).workers;
       const lines = rows.map((row) => this.line!(row));
       const header = this.line.header;
       const shown =
