@@ -21,9 +21,10 @@ export {
   /** Runs a function holding a cross-process lock file; a dead or silent holder's lock is taken over. */
   withFileLock,
 } from './file-lock.js';
-
 /** Whether a process with this pid exists. */
 export { isProcessAlive } from './process-alive.js';
+/** zod's parse options for a document validated once: no per-schema code generation. */
+export { READ_ONCE } from './read-once.js';
 
 export {
   /** Longest worker name. */

@@ -93,13 +93,8 @@ export type EngineSettings = z.infer<typeof engineSchema>;
 /** A whole config.yaml, as validated. */
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
-/**
- * The options every validation of a file read from disk passes to zod. A file is validated once per
- * read, and zod's fast path for objects generates and compiles a parser per schema the first time it
- * is used: for one parse that costs more than it saves (about 1.5 ms of every command that reads
- * config.yaml and iii.lock), so it is skipped.
- */
-export const READ_ONCE = { jitless: true } as const;
+/** The options every validation of a file read from disk passes to zod (see `READ_ONCE` of @iii/base). */
+export { READ_ONCE } from '@iii/base';
 
 /** The keys this version understands at each level; anything else is kept and reported as a warning. */
 export const KNOWN_KEYS = {

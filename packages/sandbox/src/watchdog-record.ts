@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '@iii/base';
+import { READ_ONCE, writeFileAtomic } from '@iii/base';
 import * as z from 'zod';
 
 /**
@@ -31,6 +31,7 @@ export async function readWatchdogRecord(stateDir: string): Promise<WatchdogReco
   try {
     const parsed = watchdogRecordSchema.safeParse(
       JSON.parse(await readFile(watchdogRecordPath(stateDir), 'utf8')),
+      READ_ONCE,
     );
     return parsed.success ? parsed.data : undefined;
   } catch {

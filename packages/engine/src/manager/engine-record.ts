@@ -1,6 +1,6 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isProcessAlive, withFileLock, writeFileAtomic } from '@iii/base';
+import { isProcessAlive, READ_ONCE, withFileLock, writeFileAtomic } from '@iii/base';
 import { type ProjectPaths, projectsDir } from '@iii/config';
 import * as z from 'zod';
 import { EngineAlreadyRunningError } from './errors.js';
@@ -67,7 +67,7 @@ async function readRecordAt(
     // A torn or hand-edited file cannot point at a live engine; treat it like a stale one.
     return undefined;
   }
-  const parsed = engineRecordSchema.safeParse(json);
+  const parsed = engineRecordSchema.safeParse(json, READ_ONCE);
   if (!parsed.success) return undefined;
   return alive(parsed.data.pid) ? parsed.data : undefined;
 }

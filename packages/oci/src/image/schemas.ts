@@ -1,3 +1,4 @@
+import { READ_ONCE } from '@iii/base';
 import * as z from 'zod';
 import { InvalidManifestError, UnsupportedManifestError } from '../errors.js';
 import { indexMediaTypes, MediaTypes, manifestMediaTypes } from './media-types.js';
@@ -115,12 +116,12 @@ export function parseManifest(bytes: Buffer, declaredMediaType?: string): Parsed
   // OCI manifests may omit mediaType: infer from shape.
   if (!mediaType) mediaType = Array.isArray(obj.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
   if (indexMediaTypes.includes(mediaType)) {
-    const r = imageIndexSchema.safeParse(obj);
+    const r = imageIndexSchema.safeParse(obj, READ_ONCE);
     if (!r.success) throw new InvalidManifestError('image index', issues(r.error));
     return { kind: 'index', index: { ...r.data, mediaType } as ImageIndex };
   }
   if (manifestMediaTypes.includes(mediaType)) {
-    const r = imageManifestSchema.safeParse(obj);
+    const r = imageManifestSchema.safeParse(obj, READ_ONCE);
     if (!r.success) throw new InvalidManifestError('image manifest', issues(r.error));
     return { kind: 'manifest', manifest: { ...r.data, mediaType } as ImageManifest };
   }
@@ -129,7 +130,7 @@ export function parseManifest(bytes: Buffer, declaredMediaType?: string): Parsed
 
 /** Parses and validates image config bytes, normalising the nulls Docker writes into absent fields. */
 export function parseImageConfig(bytes: Buffer): ImageConfig {
-  const r = imageConfigSchema.safeParse(parseJson(bytes, 'image config'));
+  const r = imageConfigSchema.safeParse(parseJson(bytes, 'image config'), READ_ONCE);
   if (!r.success) throw new InvalidManifestError('image config', issues(r.error));
   const data = r.data;
   // Normalize nulls that Docker writes into absent fields, so consumers see one shape.

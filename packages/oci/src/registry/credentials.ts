@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { READ_ONCE } from '@iii/base';
 import * as z from 'zod';
 import { OciError } from '../errors.js';
 import { DOCKER_HUB } from '../reference/reference.js';
@@ -116,7 +117,7 @@ export function dockerConfigCredentials(options: DockerConfigOptions = {}): Cred
     } catch {
       throw new CredentialHelperError(helper, 'answered with something other than JSON');
     }
-    const r = helperReplySchema.safeParse(parsed);
+    const r = helperReplySchema.safeParse(parsed, READ_ONCE);
     if (!r.success) throw new CredentialHelperError(helper, 'answered without Username/Secret');
     if (r.data.Username === '<token>') return { kind: 'identity-token', token: r.data.Secret };
     return { kind: 'basic', username: r.data.Username, password: r.data.Secret };
@@ -141,7 +142,7 @@ export function dockerConfigCredentials(options: DockerConfigOptions = {}): Cred
         { cause: err },
       );
     }
-    const parsed = dockerConfigSchema.safeParse(json);
+    const parsed = dockerConfigSchema.safeParse(json, READ_ONCE);
     if (!parsed.success) {
       throw new OciError(
         'DOCKER_CONFIG_INVALID',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
+import { READ_ONCE } from '@iii/base';
 import * as z from 'zod';
 import { ImageNotFoundError, ImageSourceError } from '../errors.js';
 import { sha256Digest } from '../image/digest.js';
@@ -57,7 +58,7 @@ export async function openDockerArchiveFrom(
       },
     );
   }
-  const parsed = dockerManifestSchema.safeParse(json);
+  const parsed = dockerManifestSchema.safeParse(json, READ_ONCE);
   if (!parsed.success || parsed.data.length === 0) {
     throw new ImageSourceError(`${where}: manifest.json is malformed`, 'Pass the output of `docker save`.');
   }

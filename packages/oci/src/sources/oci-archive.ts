@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream';
+import { READ_ONCE } from '@iii/base';
 import { ImageSourceError } from '../errors.js';
 import { parseDigest } from '../image/digest.js';
 import {
@@ -57,7 +58,7 @@ export async function openArchiveLayout(
       },
     );
   }
-  const parsed = imageIndexSchema.safeParse(json);
+  const parsed = imageIndexSchema.safeParse(json, READ_ONCE);
   if (!parsed.success)
     throw new ImageSourceError(`${where}: index.json is malformed`, 'Recreate the archive.');
   const index = {

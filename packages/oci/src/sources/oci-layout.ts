@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
+import { READ_ONCE } from '@iii/base';
 import * as z from 'zod';
 import { ImageNotFoundError, ImageSourceError } from '../errors.js';
 import { parseDigest } from '../image/digest.js';
@@ -76,10 +77,13 @@ export async function readLayoutIndex(dir: string): Promise<ImageIndex> {
     }
     throw err;
   }
-  if (!layoutFileSchema.safeParse(JSON.parse(marker)).success) {
+  if (!layoutFileSchema.safeParse(JSON.parse(marker), READ_ONCE).success) {
     throw new ImageSourceError(`${dir}/oci-layout is malformed`, 'Recreate the layout with skopeo or umoci.');
   }
-  const r = imageIndexSchema.safeParse(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')));
+  const r = imageIndexSchema.safeParse(
+    JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')),
+    READ_ONCE,
+  );
   if (!r.success) {
     throw new ImageSourceError(`${dir}/index.json is malformed`, 'Recreate the layout with skopeo or umoci.');
   }
