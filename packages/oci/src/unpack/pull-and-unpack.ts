@@ -282,8 +282,10 @@ function splitStream(
   committed: Promise<void>,
   handOver: (stream: Readable) => void,
 ): Readable {
-  const store = new PassThrough({ highWaterMark: 256 * 1024 });
-  const unpack = new PassThrough({ highWaterMark: 256 * 1024 });
+  // 64 KiB (a socket read) each: what waits here is compressed, read ahead of the slower side, and
+  // counts against the pull's peak memory.
+  const store = new PassThrough({ highWaterMark: 64 * 1024 });
+  const unpack = new PassThrough({ highWaterMark: 64 * 1024 });
   handOver(unpack);
   let blocked = 0;
   const waitFor = (side: PassThrough) => {

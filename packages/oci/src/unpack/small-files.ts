@@ -28,10 +28,13 @@ export interface SmallFileFinish {
 
 /** Files at most this large are written by the helper thread; larger ones by the caller. */
 export const smallFileLimit = 64 * 1024;
-const batchBytes = 256 * 1024;
+// A batch and the number out are small: the parser fills batches faster than the thread writes
+// them, so these buffers are all in use at once, and the process's peak memory has a budget. Two
+// batches queued behind the one being written keep the thread busy.
+const batchBytes = 128 * 1024;
 const batchFiles = 128;
 /** Batches handed to the helper thread and not yet back, per writer. */
-const batchesInFlight = 4;
+const batchesInFlight = 3;
 
 /**
  * The helper thread of an `Unpacker`, shared by the writers of its layers: started on first use
@@ -133,7 +136,7 @@ function startWorker(): Worker {
  * Writes the small regular files of one layer in a helper thread, in batches, while the caller goes
  * on parsing the tar stream: for images of many small files the system calls that create, write,
  * stamp and close each file cost more than reading its tar entry, and this way they run beside it.
- * Contents are copied into a batch buffer (256 KiB, reused); at most four batches per writer are in
+ * Contents are copied into a batch buffer (128 KiB, reused); at most three batches per writer are in
  * flight, and `add` waits for room before it takes more.
  *
  * The caller must not touch a path that may still be pending (`flush` first), and must `flush`

@@ -98,8 +98,13 @@ export class TarParser extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.options.hash?.update(chunk);
-    this.consume(chunk, 0, callback);
+    // Parsed on the next tick rather than inside the write: the decompressor hands each chunk over
+    // before it starts inflating the next, so this way the thread pool inflates the next chunk while
+    // this one is hashed and parsed, instead of waiting for it.
+    process.nextTick(() => {
+      this.options.hash?.update(chunk);
+      this.consume(chunk, 0, callback);
+    });
   }
 
   override _final(callback: (error?: Error | null) => void): void {
