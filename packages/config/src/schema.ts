@@ -47,18 +47,24 @@ export const workerEntrySchema = z.looseObject({
   enabled: z.boolean().optional(),
 });
 
-export const engineSchema = z.looseObject({
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  /** Most connections one peer address may hold open at once (see @iii/engine). */
-  max_connections_per_peer: z.number().int().min(1).optional(),
-  /** Apply edits of config.yaml and iii.lock to the running workers as they are saved. Default true. */
-  watch: z.boolean().optional(),
-});
+// `engine:` and `sandbox:` are built the first time a file has them (z.lazy): most config.yaml files
+// have neither, and building zod schemas is a measurable part of every command's start-up.
+export const engineSchema = z.lazy(() =>
+  z.looseObject({
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Most connections one peer address may hold open at once (see @iii/engine). */
+    max_connections_per_peer: z.number().int().min(1).optional(),
+    /** Apply edits of config.yaml and iii.lock to the running workers as they are saved. Default true. */
+    watch: z.boolean().optional(),
+  }),
+);
 
-export const sandboxSettingsSchema = z.looseObject({
-  runtime: z.string().min(1).optional(),
-});
+export const sandboxSettingsSchema = z.lazy(() =>
+  z.looseObject({
+    runtime: z.string().min(1).optional(),
+  }),
+);
 
 export const configFileSchema = z
   .looseObject({
