@@ -172,8 +172,8 @@ describe('a refused connection', () => {
       expect(err.message).toBe(`cannot reach registry 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
       expect(err.hint).toMatch(/^Nothing listens at that address/);
       expect(err.hint).not.toContain('--insecure');
-      // One try: HTTPS is refused, and the same port would refuse plain HTTP too.
-      expect(sent).toEqual([`GET https://127.0.0.1:${port}/v2/`]);
+      // One try: plain HTTP (first on loopback) is refused, and the same port would refuse HTTPS too.
+      expect(sent).toEqual([`GET http://127.0.0.1:${port}/v2/`]);
       expect(retries).toEqual([]);
       expect(waits).toEqual([]);
     } finally {
@@ -241,12 +241,23 @@ describe('transport security', () => {
       expect((await insecure.ping(host)).url).toBe(`http://${host}/v2/`);
       insecure.close();
 
-      // Loopback names may always use plain HTTP.
+      // Loopback names may always use plain HTTP, and are asked over it first: no TLS handshake on
+      // every command for the registry a developer runs on their machine.
       const local = http.createServer((_req, res) => res.writeHead(200).end('{}'));
       await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
       const port = (local.address() as AddressInfo).port;
-      const loopback = new RegistryClient({ ...options, env: {} });
+      const inner = nodeHttpTransport();
+      const sent: string[] = [];
+      const transport = Object.assign(
+        (req: Parameters<HttpTransport>[0]) => {
+          sent.push(`${req.method} ${req.url}`);
+          return inner(req);
+        },
+        { close: () => inner.close() },
+      );
+      const loopback = new RegistryClient({ ...options, env: {}, transport });
       expect((await loopback.ping(`127.0.0.1:${port}`)).url).toBe(`http://127.0.0.1:${port}/v2/`);
+      expect(sent).toEqual([`GET http://127.0.0.1:${port}/v2/`]);
       loopback.close();
       local.close();
     } finally {

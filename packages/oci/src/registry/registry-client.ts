@@ -274,12 +274,20 @@ export class RegistryClient {
   private async probe(registry: string, signal?: AbortSignal): Promise<Endpoint> {
     const host = this.apiHost(registry);
     const insecureTls = this.insecure || this.insecureRegistries.has(registry);
-    const candidates: Endpoint[] = [{ base: new URL(`https://${host}`), insecureTls }];
-    if (this.allowsPlainHttp(registry)) candidates.push({ base: new URL(`http://${host}`), insecureTls });
+    const tls: Endpoint = { base: new URL(`https://${host}`), insecureTls };
+    const plain: Endpoint = { base: new URL(`http://${host}`), insecureTls };
+    // Like Docker, HTTPS first, and a registry allowed plain HTTP is tried once over TLS, then over HTTP;
+    // but a loopback registry over plain HTTP first: that is how one runs on a developer's machine
+    // (`registry:2`), and a TLS handshake attempt costs every command ~8 ms. Nothing secret goes in
+    // the probe, and an HTTPS server answering plain HTTP is not taken for an endpoint (below).
+    const candidates: Endpoint[] = !this.allowsPlainHttp(registry)
+      ? [tls]
+      : isLoopbackHost(host)
+        ? [plain, tls]
+        : [tls, plain];
     let lastError: unknown;
     for (const [i, ep] of candidates.entries()) {
       try {
-        // Like Docker: HTTPS first; a registry allowed plain HTTP is tried once over TLS, then over HTTP.
         const res = await this.send(
           { method: 'GET', url: new URL('/v2/', ep.base), headers: {}, signal, insecureTls },
           i === 0 && candidates.length > 1 ? 1 : this.attempts,
@@ -296,7 +304,7 @@ export class RegistryClient {
         // The HTTPS failure explains more than a failed HTTP fallback (e.g. an untrusted certificate).
         if (!(lastError instanceof TlsError)) lastError = err;
         if (err instanceof UnknownHostError || signal?.aborted) throw err;
-        // A loopback port refused over HTTPS has no listener for HTTP either: fail now, as send did.
+        // A loopback port refused over one scheme has no listener for the other either: fail now.
         if (
           err instanceof RegistryUnreachableError &&
           networkErrorCode(err.cause) === 'ECONNREFUSED' &&
