@@ -463,6 +463,8 @@ async function finishSnapshot(
 
   const whiteouts: string[] = [];
   const opaque: string[] = [];
+  /** Directories made here for whiteouts, which the writer does not know of. */
+  const madeHere = new Set<string>();
   for (const whiteout of layer.whiteouts) {
     const parent = whiteout.parent.join('/');
     if (whiteout.base === opaqueWhiteout) {
@@ -470,7 +472,7 @@ async function finishSnapshot(
       const mine = lstatOrUndefined(abs(parent));
       if (mine && !mine.isDirectory()) continue;
       if (!mine && !below?.stat.isDirectory()) continue;
-      makeParents(fsRoot, whiteout.parent, whiteout.name, unsafe);
+      makeParents(fsRoot, whiteout.parent, whiteout.name, unsafe, madeHere);
       opaque.push(parent);
       continue;
     }
@@ -481,7 +483,7 @@ async function finishSnapshot(
     // The layer's own entry at that path wins over its whiteout; nothing below: nothing to hide.
     if (lstatOrUndefined(abs(rel))) continue;
     if (!lookupLower(lowers, rel)) continue;
-    makeParents(fsRoot, whiteout.parent, whiteout.name, unsafe);
+    makeParents(fsRoot, whiteout.parent, whiteout.name, unsafe, madeHere);
     whiteouts.push(abs(rel));
   }
   if (whiteouts.length > 0) {
@@ -503,15 +505,11 @@ async function finishSnapshot(
   // implies, the same directory below (as applying the tar onto the lower layers leaves it).
   const meta = new Map<string, DirMetadata>();
   const implied: string[] = [];
-  const walk = (rel: string) => {
+  for (const rel of new Set(['', ...layer.directories, ...madeHere])) {
     const own = layer.dirs.get(rel);
     if (own) meta.set(rel, own);
     else implied.push(rel);
-    for (const entry of fs.readdirSync(abs(rel), { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(rel === '' ? entry.name : `${rel}/${entry.name}`);
-    }
-  };
-  walk('');
+  }
   const owners = layer.owners ? new Map(layer.owners) : undefined;
   for (const rel of implied) {
     const below = lookupLower(lowers, rel);
@@ -556,13 +554,18 @@ function makeParents(
   parent: readonly string[],
   name: string,
   unsafe: (reason: 'symlink-traversal' | 'not-a-directory', name: string, detail: string) => Error,
+  made: Set<string>,
 ): void {
   let at = root;
+  let rel = '';
   for (const component of parent) {
     at = `${at}/${component}`;
+    rel = rel === '' ? component : `${rel}/${component}`;
     const stat = lstatOrUndefined(at);
-    if (!stat) fs.mkdirSync(at, { mode: 0o755 });
-    else if (stat.isSymbolicLink())
+    if (!stat) {
+      fs.mkdirSync(at, { mode: 0o755 });
+      made.add(rel);
+    } else if (stat.isSymbolicLink())
       throw unsafe('symlink-traversal', name, `'${component}' is a symbolic link`);
     else if (!stat.isDirectory()) throw unsafe('not-a-directory', name, `'${component}' is not a directory`);
   }
