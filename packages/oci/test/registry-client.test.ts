@@ -135,21 +135,22 @@ describe('a token service that never answers', () => {
   });
 });
 
-describe('a refused connection', () => {
-  /** The default transport, counting the requests it sends. */
-  function countingTransport(): { transport: HttpTransport & { close(): void }; sent: string[] } {
-    const inner = nodeHttpTransport();
-    const sent: string[] = [];
-    const transport = Object.assign(
-      (req: Parameters<HttpTransport>[0]) => {
-        sent.push(`${req.method} ${req.url}`);
-        return inner(req);
-      },
-      { close: () => inner.close() },
-    );
-    return { transport, sent };
-  }
+/** The default transport, counting the requests it sends. */
+/** The default transport, counting the requests it sends. */
+function countingTransport(): { transport: HttpTransport & { close(): void }; sent: string[] } {
+  const inner = nodeHttpTransport();
+  const sent: string[] = [];
+  const transport = Object.assign(
+    (req: Parameters<HttpTransport>[0]) => {
+      sent.push(`${req.method} ${req.url}`);
+      return inner(req);
+    },
+    { close: () => inner.close() },
+  );
+  return { transport, sent };
+}
 
+describe('a refused connection', () => {
   it('fails at once, without retrying, when nothing listens on a loopback port', async () => {
     const port = await freePort();
     const { transport, sent } = countingTransport();
@@ -246,15 +247,7 @@ describe('transport security', () => {
       const local = http.createServer((_req, res) => res.writeHead(200).end('{}'));
       await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
       const port = (local.address() as AddressInfo).port;
-      const inner = nodeHttpTransport();
-      const sent: string[] = [];
-      const transport = Object.assign(
-        (req: Parameters<HttpTransport>[0]) => {
-          sent.push(`${req.method} ${req.url}`);
-          return inner(req);
-        },
-        { close: () => inner.close() },
-      );
+      const { transport, sent } = countingTransport();
       const loopback = new RegistryClient({ ...options, env: {}, transport });
       expect((await loopback.ping(`127.0.0.1:${port}`)).url).toBe(`http://127.0.0.1:${port}/v2/`);
       expect(sent).toEqual([`GET http://127.0.0.1:${port}/v2/`]);
