@@ -136,7 +136,6 @@ describe('a token service that never answers', () => {
 });
 
 /** The default transport, counting the requests it sends. */
-/** The default transport, counting the requests it sends. */
 function countingTransport(): { transport: HttpTransport & { close(): void }; sent: string[] } {
   const inner = nodeHttpTransport();
   const sent: string[] = [];
