@@ -38,6 +38,27 @@ describe('known projects', () => {
     expect(known.find((k) => k.name === 'shop')?.key).toBe(shop.key);
   });
 
+  it('writes a record again only when the project changed or its last use is over an hour old', async () => {
+    const shop = projectPaths({ home, configPath: join(base, 'shop', 'config.yaml'), env: {} });
+    const at = (iso: string) => () => new Date(iso);
+    const lastUsed = async () =>
+      (JSON.parse(await readFile(join(shop.dir, 'project.json'), 'utf8')) as { lastUsed: string }).lastUsed;
+    await rememberProject(shop, at('2026-01-01T10:00:00.000Z'));
+    expect(await lastUsed()).toBe('2026-01-01T10:00:00.000Z');
+    await rememberProject(shop, at('2026-01-01T10:59:00.000Z'));
+    expect(await lastUsed()).toBe('2026-01-01T10:00:00.000Z');
+    await rememberProject(shop, at('2026-01-01T11:00:00.000Z'));
+    expect(await lastUsed()).toBe('2026-01-01T11:00:00.000Z');
+    // A clock set back is a change too.
+    await rememberProject(shop, at('2026-01-01T09:00:00.000Z'));
+    expect(await lastUsed()).toBe('2026-01-01T09:00:00.000Z');
+    // Another name wins at once.
+    await rememberProject({ ...shop, name: 'store' }, at('2026-01-01T09:01:00.000Z'));
+    expect((await knownProjects(home)).find((k) => k.key === shop.key)?.name).toBe('store');
+    await rememberProject(shop, at('2026-01-01T09:02:00.000Z'));
+    expect((await knownProjects(home)).find((k) => k.key === shop.key)?.name).toBe('shop');
+  });
+
   it('forgets a project whose config.yaml is gone', async () => {
     await rm(join(base, 'blog', 'config.yaml'));
     expect((await knownProjects(home)).map((k) => k.name)).toEqual(['shop']);

@@ -42,22 +42,41 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** How stale `lastUsed` may get before a command writes it again: it only tells people when. */
+const LAST_USED_PRECISION_MS = 60 * 60 * 1000;
+
 /**
  * Remembers that the project uses this `$III_HOME` (when its config.yaml exists). Cheap enough to
- * call on every use; the name it was last used under wins.
+ * call on every use: the record is written only when the project's name or paths changed (the name
+ * it was last used under wins) or it was last written over an hour ago, so most commands write (and
+ * fsync) nothing.
  */
 export async function rememberProject(
   project: ProjectPaths,
   now: () => Date = () => new Date(),
 ): Promise<void> {
   if (!(await exists(project.configPath))) return;
-  await mkdir(project.dir, { recursive: true, mode: 0o700 });
   const record = {
     name: project.name,
     configPath: project.configPath,
     lockPath: lockPathFor(project.configPath),
     lastUsed: now().toISOString(),
   };
+  const previous = await readFile(recordPath(project.dir), 'utf8').then(
+    (text) => JSON.parse(text) as Partial<typeof record>,
+    () => undefined,
+  );
+  const age = Date.parse(record.lastUsed) - Date.parse(previous?.lastUsed ?? '');
+  if (
+    previous?.name === record.name &&
+    previous.configPath === record.configPath &&
+    previous.lockPath === record.lockPath &&
+    age >= 0 &&
+    age < LAST_USED_PRECISION_MS
+  ) {
+    return;
+  }
+  await mkdir(project.dir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(recordPath(project.dir), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 

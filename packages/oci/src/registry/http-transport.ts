@@ -1,7 +1,7 @@
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import tls from 'node:tls';
 
 export interface HttpRequest {
   method: string;
@@ -58,16 +58,30 @@ export function nodeHttpTransport(
 } {
   // A connection silent this long is dead: fail it so the client retries or resumes.
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  const ca = options.ca?.length ? [...tls.rootCertificates, ...options.ca] : undefined;
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
-  const insecureAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+  // node:https and node:tls are loaded with the first HTTPS request: a registry on loopback speaks
+  // plain HTTP, and loading them cost each of its commands ~2 ms.
+  let tlsSide: { https: typeof https; verified: https.Agent; insecure: https.Agent } | undefined;
+  const httpsSide = () => {
+    if (tlsSide) return tlsSide;
+    const require = createRequire(import.meta.url);
+    const https = require('node:https') as typeof import('node:https');
+    const tls = require('node:tls') as typeof import('node:tls');
+    const ca = options.ca?.length ? [...tls.rootCertificates, ...options.ca] : undefined;
+    tlsSide = {
+      https,
+      verified: new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) }),
+      insecure: new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false }),
+    };
+    return tlsSide;
+  };
 
   const transport = (req: HttpRequest): Promise<HttpResponse> =>
     new Promise((resolve, reject) => {
       const isHttps = req.url.protocol === 'https:';
-      const mod = isHttps ? https : http;
-      const agent = isHttps ? (req.insecureTls ? insecureAgent : httpsAgent) : httpAgent;
+      const side = isHttps ? httpsSide() : undefined;
+      const mod = side ? side.https : http;
+      const agent = side ? (req.insecureTls ? side.insecure : side.verified) : httpAgent;
       const headers: Record<string, string> = { ...req.headers };
       if (Buffer.isBuffer(req.body)) headers['content-length'] = String(req.body.length);
       const r = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal }, (res) => {
@@ -87,8 +101,8 @@ export function nodeHttpTransport(
   return Object.assign(transport, {
     close() {
       httpAgent.destroy();
-      httpsAgent.destroy();
-      insecureAgent.destroy();
+      tlsSide?.verified.destroy();
+      tlsSide?.insecure.destroy();
     },
   });
 }

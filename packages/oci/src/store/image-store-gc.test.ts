@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { putSmallImage } from '@iii/tools/fixtures';
@@ -32,6 +32,20 @@ beforeEach(async () => {
   store = new ImageStore(join(dir, 'store'));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('ImageStore.updateIndex', () => {
+  it('leaves index.json as it is when the entries come out unchanged, and rewrites it otherwise', async () => {
+    await image('kept', ['a layer']);
+    const indexFile = join(dir, 'store', 'index.json');
+    const before = await stat(indexFile);
+    await store.updateIndex((manifests) => manifests.map((m) => ({ ...m })));
+    const after = await stat(indexFile);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    await image('other', ['another layer']);
+    expect((await stat(indexFile)).ino).not.toBe(before.ino);
+    expect((await store.list()).map((e) => e.name)).toEqual(['kept', 'other']);
+  });
+});
 
 describe('ImageStore garbage collection', () => {
   it('reaches the manifest, config and layers of each root, and only the root of anything else', async () => {

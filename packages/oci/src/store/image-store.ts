@@ -326,16 +326,17 @@ export class ImageStore {
     return parseImageConfig(await readFile(this.blobPath(d.digest)));
   }
 
-  /** Applies `change` to index.json's entries under the store lock, writing atomically. */
+  /**
+   * Applies `change` to index.json's entries under the store lock, writing atomically, and not at all
+   * when the entries come out as they were (a pull of an image the store has, tagged as it was).
+   */
   async updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
     await this.init();
     await withFileLock(join(this.root, 'index.json.lock'), async () => {
       const index = await readLayoutIndex(this.root);
-      const next: ImageIndex = {
-        schemaVersion: 2,
-        mediaType: MediaTypes.ociIndex,
-        manifests: change(index.manifests),
-      };
+      const manifests = change(index.manifests);
+      if (JSON.stringify(manifests) === JSON.stringify(index.manifests)) return;
+      const next: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
       await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next));
     });
   }
