@@ -30,6 +30,10 @@ const dependencyEdits: Array<{ file: RegExp; find: RegExp; replace: string }> = 
     find: /\(0, minimatch_1\.minimatch\)\(p, w\)/g,
     replace: '(/[*?[\\]{}()]|^!/.test(w) ? (0, minimatch_1.minimatch)(p, w) : p === w)',
   },
+  // The one character outside ASCII left in the bundle (esbuild escapes them everywhere but in
+  // regular expressions): ansis's CSI (U+009B), written as the escape it stands for, so that the
+  // loader can read the bundle as a one-byte string, half the memory and decoding time.
+  { file: /[\\/]ansis[\\/]/, find: /\u009b/g, replace: '\\x9b' },
 ];
 
 const editDependencies: NonNullable<Options['esbuildPlugins']>[number] = {

@@ -18,6 +18,7 @@
  *
  * Built on its own into `dist/cli/code-cache.cjs`; it may use nothing but Node's own modules.
  */
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -98,7 +99,7 @@ export function requireWithCodeCache(
   const cachedData = cacheDir === undefined ? undefined : readPrivateFile(cacheDir, entry);
   // Module.wrap's parameters, and `__iiiImport` for the bundle's import()s (see tsup.config.ts).
   const script = new Script(
-    `(function (exports, require, module, __filename, __dirname, __iiiImport) { ${source.toString('utf8')}\n})`,
+    `(function (exports, require, module, __filename, __dirname, __iiiImport) { ${decode(source)}\n})`,
     { filename, cachedData },
   );
   const cacheUsed = cachedData !== undefined && !script.cachedDataRejected;
@@ -131,6 +132,14 @@ export function requireWithCodeCache(
     });
   }
   return { exports: mod.exports, cacheUsed, save };
+}
+
+/**
+ * The source text of the bundle. The build keeps it ASCII (a test checks), so it is decoded as
+ * latin1, into a one-byte string; bytes outside ASCII, from a build that is not, are decoded as UTF-8.
+ */
+function decode(source: Buffer): string {
+  return isAscii(source) ? source.toString('latin1') : source.toString('utf8');
 }
 
 /** The bytes of `dir/name` if both are the user's own and writable by no one else. */

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -78,6 +79,11 @@ describe('the iii binary', () => {
     // `import(` with an argument that is not a literal path (esbuild bundles those).
     expect(bundle.match(/(?<![\w.$])import\(\s*(?![\s'"`)])/g) ?? []).toEqual([]);
     expect(bundle).toContain('__iiiImport(');
+  });
+
+  it('is ASCII, which the loader reads into a one-byte string', async () => {
+    const bundle = await readFile(new URL('../dist/cli/iii.cjs', import.meta.url));
+    expect(isAscii(bundle)).toBe(true);
   });
 
   it('keeps the code V8 compiled for each command in a private cache, written only after success', async () => {
