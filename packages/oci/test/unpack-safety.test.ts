@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LayerFormatError, type UnpackLayer, UnsafeEntryError, unpack } from '../src/unpack/index.js';
+import { ustarHeader } from './tar-blocks.js';
 import { type TarEntry, tarLayer } from './unpack-fixtures/tar-layer.js';
 
 // Every hostile layer is unpacked into <base>/cache/rootfs while <base>/outside holds a sentinel file.
@@ -273,24 +274,6 @@ describe('unpack replaces links instead of following them', () => {
     expect(passwdState()).toEqual(passwdBefore);
   });
 });
-
-/** A bare ustar header block, for headers tar-stream's packer will not write. */
-function ustarHeader(name: string, typeflag: string, size: number): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(name, 0);
-  block.write('0000644\0', 100);
-  block.write('0000000\0', 108);
-  block.write('0000000\0', 116);
-  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  block.write('00000000000\0', 136);
-  block.write('        ', 148);
-  block.write(typeflag, 156);
-  block.write('ustar\0', 257);
-  block.write('00', 263);
-  const sum = block.reduce((total, byte) => total + byte, 0);
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return block;
-}
 
 describe('unpack bounds what the tar parser holds in memory', () => {
   it('refuses a PAX header body larger than any valid one without buffering it', async () => {

@@ -7,25 +7,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ustarHeader } from '../../test/tar-blocks.js';
 import { maxTarMetadataBytes, type TarEntryHeader, TarParser } from './tar-parser.js';
-
-/** A ustar header block (typeflag and size as given), with a valid checksum. */
-function header(name: string, typeflag: string, size: number): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(name, 0);
-  block.write('0000644\0', 100);
-  block.write('0000000\0', 108);
-  block.write('0000000\0', 116);
-  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  block.write('00000000000\0', 136);
-  block.write('        ', 148);
-  block.write(typeflag, 156);
-  block.write('ustar\0', 257);
-  block.write('00', 263);
-  const sum = block.reduce((total, byte) => total + byte, 0);
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return block;
-}
 
 function padded(body: Buffer): Buffer {
   return Buffer.concat([body, Buffer.alloc((512 - (body.length % 512)) % 512)]);
@@ -39,7 +22,7 @@ function paxRecord(key: string, value: string): string {
 }
 
 /** A hostile PAX header declaring 2 MiB of body (none of it follows). */
-const hostile = header('PaxHeader/huge', 'x', 2 * 1024 * 1024);
+const hostile = ustarHeader('PaxHeader/huge', 'x', 2 * 1024 * 1024);
 
 /** `bytes` in uneven chunks, so headers and bodies are split across them. */
 function unevenChunks(bytes: Buffer): Buffer[] {
@@ -169,12 +152,12 @@ describe('TarParser', () => {
       ['L', 'gnu-long-path'],
       ['K', 'gnu-long-link-path'],
     ]) {
-      await expect(parse(header('meta', flag as string, maxTarMetadataBytes + 1))).rejects.toThrow(
+      await expect(parse(ustarHeader('meta', flag as string, maxTarMetadataBytes + 1))).rejects.toThrow(
         `too large: ${type} ${maxTarMetadataBytes + 1}`,
       );
     }
     const body = Buffer.alloc(maxTarMetadataBytes, 0x61);
-    const archive = Buffer.concat([header('././@LongLink', 'L', body.length), body, hostile]);
+    const archive = Buffer.concat([ustarHeader('././@LongLink', 'L', body.length), body, hostile]);
     await expect(parse(archive)).rejects.toThrow('too large: pax-header');
   });
 
@@ -183,9 +166,9 @@ describe('TarParser', () => {
     const pax = Buffer.from(paxRecord('size', String(content.length)) + paxRecord('path', 'from/pax'));
     // The ustar size field says 0: only the PAX record tells where the next header is.
     const archive = Buffer.concat([
-      header('PaxHeader/file', 'x', pax.length),
+      ustarHeader('PaxHeader/file', 'x', pax.length),
       padded(pax),
-      header('file', '0', 0),
+      ustarHeader('file', '0', 0),
       padded(content),
       Buffer.alloc(1024),
     ]);
@@ -221,7 +204,7 @@ describe('TarParser', () => {
       },
     });
     const body = padded(Buffer.from('x'));
-    const archive = Buffer.concat(['a', 'b', 'c'].flatMap((name) => [header(name, '0', 1), body]));
+    const archive = Buffer.concat(['a', 'b', 'c'].flatMap((name) => [ustarHeader(name, '0', 1), body]));
     await expect(pipeline(Readable.from([archive]), parser)).rejects.toThrow('cannot write b');
     expect(order).toEqual(['start a', 'end a', 'start b']);
   });
