@@ -276,16 +276,22 @@ function teeLayer(
   };
 }
 
+/**
+ * Compressed bytes the unpack's copy of a teed download may hold ahead of the decompressor (the
+ * store's copy holds a socket read, 64 KiB). With 64 KiB here too the download waited on every chunk
+ * zlib inflated, and zlib then waited for the next one to arrive; 1 MiB keeps zlib fed (a 40 MiB
+ * layer: the whole `iii worker add` ~70 ms faster). It counts against the pull's peak memory.
+ */
+const unpackReadAhead = 1024 * 1024;
+
 /** Two copies of `source` at the pace of the slower reader; the second ends once `committed`. */
 function splitStream(
   source: Readable,
   committed: Promise<void>,
   handOver: (stream: Readable) => void,
 ): Readable {
-  // 64 KiB (a socket read) each: what waits here is compressed, read ahead of the slower side, and
-  // counts against the pull's peak memory.
   const store = new PassThrough({ highWaterMark: 64 * 1024 });
-  const unpack = new PassThrough({ highWaterMark: 64 * 1024 });
+  const unpack = new PassThrough({ highWaterMark: unpackReadAhead });
   handOver(unpack);
   let blocked = 0;
   const waitFor = (side: PassThrough) => {
