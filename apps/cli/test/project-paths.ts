@@ -10,3 +10,8 @@ export function recordOf(home: string, configPath: string): string {
 export function sandboxOf(home: string, configPath: string): string {
   return projectPaths({ home, configPath, env: {} }).sandbox;
 }
+
+/** The project's own directory under $III_HOME/projects (engine.json, locks, sandbox state). */
+export function projectDirOf(home: string, configPath: string): string {
+  return projectPaths({ home, configPath, env: {} }).dir;
+}

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { loadConfig } from '@iii/config';
 import type { EngineRecord, WorkerInfo } from '@iii/engine/client';
 import type { OrphanedWorker } from '@iii/engine/orphans';
@@ -8,6 +7,7 @@ import { formatColumns } from '../../lib/columns.js';
 import { compileFormat, type Formatter, fieldsOf } from '../../lib/format-template.js';
 import { formatUptime } from '../../lib/format-uptime.js';
 import { currentProject } from '../../lib/project.js';
+import { engineRecordMayExist, unreadableEngineRecord } from '../../lib/running-engine.js';
 import { configFlag, engineUrlFlag } from '../../lib/worker-flags.js';
 
 interface ListResult {
@@ -140,8 +140,10 @@ export default class WorkerList extends BaseCommand {
     const project = currentProject({ config: flags.config });
     // The engine client (the SDK and ws) is loaded only when an engine.json says an `iii` may run:
     // without one, the list comes from config.yaml and the sandboxes' state alone.
-    const engineClient = existsSync(project.engineRecord) ? await import('@iii/engine/client') : undefined;
-    const record: EngineRecord | undefined = await engineClient?.readEngineRecord(project);
+    const engineClient = engineRecordMayExist(project) ? await import('@iii/engine/client') : undefined;
+    const record: EngineRecord | undefined = await engineClient
+      ?.readEngineRecord(project)
+      .catch(unreadableEngineRecord(project));
     let result: ListResult | undefined;
     if (engineClient && record) {
       const { connectEngine } = engineClient;
