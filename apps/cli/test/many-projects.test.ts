@@ -302,4 +302,16 @@ describe('many projects share one $III_HOME and never cross over (runc, real reg
     const bad = await iii(docs, 'worker', 'add', image, '--name', 'web4', '--pull', 'sometimes');
     expect(bad.code).toBe(2);
   });
+
+  it('remove counts as unused only what prune would free: not an image another project pins', async () => {
+    const docs = join(root, 'docs');
+    // docs' workers use the image blog pins (and runs): nothing becomes free when they go.
+    const removed = await iii(docs, 'worker', 'remove', 'web', 'web2', '-y', '--json');
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout)).toMatchObject({ removed: ['web', 'web2'], reclaimable: 0 });
+    expect(removed.stderr).not.toMatch(/no longer used/);
+    const dry = await iii(docs, 'worker', 'prune', '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ freed: 0 });
+  });
 });

@@ -1,4 +1,4 @@
-import { acquireConfigLock, configLockPath, type ProjectPins } from '@iii/config';
+import { acquireConfigLock, configLockPath, type ProjectPins, pinsOfKnownProjects } from '@iii/config';
 import type { ProjectInUse } from '@iii/engine';
 
 /** A project as prune names it. */
@@ -68,4 +68,20 @@ export async function withConfigLocks<T>(configPaths: readonly string[], fn: () 
   } finally {
     for (const release of releases.reverse()) await release();
   }
+}
+
+/**
+ * What a prune without --all keeps beyond the current project's iii.lock, for the commands that say
+ * what it would free (`system df`, `worker remove`): every known project's pins and the images
+ * running `iii`s use; and the image roots running workers run on, when every running `iii` answered.
+ */
+export async function keptByPrune(home: string): Promise<{ keep: Set<string>; rootfsInUse?: Set<string> }> {
+  const keep = new Set<string>();
+  for (const p of await pinsOfKnownProjects(home)) for (const d of pinnedDigests(p)) keep.add(d);
+  const { imagesInUse } = await import('@iii/engine');
+  const inUse = await imagesInUse(home);
+  for (const u of inUse) for (const d of u.digests) keep.add(d);
+  return inUse.every((u) => u.answered)
+    ? { keep, rootfsInUse: new Set(inUse.flatMap((u) => u.rootfs)) }
+    : { keep };
 }

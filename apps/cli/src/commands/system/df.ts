@@ -1,11 +1,12 @@
 import { lstat } from 'node:fs/promises';
-import { formatBytes, iiiPaths, loadConfig, pinsOfKnownProjects, resolveConfigPath } from '@iii/config';
+import { formatBytes, iiiPaths, loadConfig, resolveConfigPath } from '@iii/config';
 import { ImageStore } from '@iii/oci';
 import { diskUsage, TreeMeter } from '@iii/workers';
 import { BaseCommand } from '../../base-command.js';
 import { formatColumns } from '../../lib/columns.js';
 import { type DfResult, dfSchema } from '../../lib/json-shapes.js';
 import { currentProject } from '../../lib/project.js';
+import { keptByPrune } from '../../lib/prune-keep.js';
 import { configFlag } from '../../lib/worker-flags.js';
 
 export default class SystemDf extends BaseCommand {
@@ -22,16 +23,7 @@ export default class SystemDf extends BaseCommand {
     const configPath = resolveConfigPath({ flag: flags.config });
     const state = await loadConfig(configPath).catch(() => undefined);
     // What prune keeps: every known project's pins and what running workers use (see `worker prune`).
-    const keep = new Set<string>();
-    for (const p of await pinsOfKnownProjects(paths.home)) {
-      for (const pin of Object.values(p.workers)) {
-        keep.add(pin.digest);
-        if (pin.index) keep.add(pin.index);
-      }
-    }
-    const { imagesInUse } = await import('@iii/engine');
-    const inUse = await imagesInUse(paths.home);
-    for (const u of inUse) for (const d of u.digests) keep.add(d);
+    const { keep, rootfsInUse } = await keptByPrune(paths.home);
     // The shared store and rootfs cache, and the sandboxes of this project (one per config.yaml).
     const usage = await diskUsage({
       paths: { ...paths, sandbox: currentProject({ config: flags.config }).sandbox },
@@ -39,7 +31,7 @@ export default class SystemDf extends BaseCommand {
       workers: state?.doc.workers ?? [],
       lock: state?.lock,
       keep,
-      ...(inUse.every((u) => u.answered) ? { rootfsInUse: new Set(inUse.flatMap((u) => u.rootfs)) } : {}),
+      ...(rootfsInUse ? { rootfsInUse } : {}),
     });
     const dev = (await lstat(paths.home).catch(() => undefined))?.dev;
     const total = await new TreeMeter(dev).size(paths.home);

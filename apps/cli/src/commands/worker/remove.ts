@@ -8,7 +8,7 @@ import {
   WorkerNotFoundError,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
-import { lockedDigests, unreferencedCache } from '@iii/workers';
+import { lockedDigests, prunePlan } from '@iii/workers';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { runIiiHook } from '../../iii-hooks.js';
@@ -16,6 +16,7 @@ import { confirm } from '../../lib/confirm.js';
 import { graceMs } from '../../lib/engine-call.js';
 import { note } from '../../lib/note.js';
 import { currentProject, rememberUse } from '../../lib/project.js';
+import { keptByPrune } from '../../lib/prune-keep.js';
 import { runningEngine } from '../../lib/running-engine.js';
 import { configFlag, graceTimeoutFlag, yesFlag } from '../../lib/worker-flags.js';
 
@@ -108,18 +109,22 @@ export default class WorkerRemove extends BaseCommand {
       note(`Removed worker "${name}"${flags['keep-logs'] ? ' (its logs are kept)' : ''}.`);
     }
     for (const name of names) await runIiiHook(this, 'iii:worker-removed', { name, configPath });
+    // Counted as prune counts it: what other projects pin or running workers use is not freed.
     const paths = iiiPaths();
-    const usage = await unreferencedCache(
-      new ImageStore(paths.store),
-      paths.rootfs,
-      lockedDigests(lock),
-      paths.snapshots,
-    );
-    if (usage.bytes > 0) {
+    const { keep, rootfsInUse } = await keptByPrune(paths.home);
+    const plan = await prunePlan({
+      paths: { ...paths, sandbox: project.sandbox },
+      store: new ImageStore(paths.store),
+      keep: [...lockedDigests(lock), ...keep],
+      configured: new Set(Object.keys(lock.workers)),
+      ...(rootfsInUse ? { rootfsInUse } : {}),
+    });
+    const bytes = plan.cache.bytes;
+    if (bytes > 0) {
       note(
-        `${formatBytes(usage.bytes)} of cached images are no longer used by any worker; \`iii worker prune\` frees it.`,
+        `${formatBytes(bytes)} of cached images are no longer used by any worker; \`iii worker prune\` frees it.`,
       );
     }
-    return { removed: names, reclaimable: usage.bytes };
+    return { removed: names, reclaimable: bytes };
   }
 }
