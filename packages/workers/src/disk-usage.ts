@@ -1,34 +1,9 @@
-import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { type ImageStore, parseManifest } from '@iii/oci';
 import { listBlobs } from './store-usage.js';
+import { TreeMeter } from './tree-meter.js';
 
-/**
- * Bytes of a tree as `du --apparent-size --one-file-system` counts them: every file, directory and
- * symlink once (hard links once per walk), without entering another file system (a mounted overlay).
- */
-export class TreeMeter {
-  private readonly seen = new Set<string>();
-  private readonly dev: number | undefined;
-
-  constructor(dev?: number) {
-    this.dev = dev;
-  }
-
-  async size(path: string): Promise<number> {
-    const st = await lstat(path).catch(() => undefined);
-    if (!st) return 0;
-    const key = `${st.dev}:${st.ino}`;
-    if (this.seen.has(key)) return 0;
-    this.seen.add(key);
-    let total = st.size;
-    if (!st.isDirectory() || (this.dev !== undefined && st.dev !== this.dev)) return total;
-    for (const name of await readdir(path).catch(() => [] as string[])) {
-      total += await this.size(join(path, name));
-    }
-    return total;
-  }
-}
+export { TreeMeter };
 
 /** One image in the store: a manifest, with its blobs and unpacked root file system. */
 export interface ImageUsage {

@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   chainIds,
@@ -12,6 +12,7 @@ import {
   type StoredBlob,
 } from '@iii/oci';
 import { removeMappedTree } from '@iii/sandbox';
+import { TreeMeter } from './tree-meter.js';
 
 /** A blob of the store and its size (`ImageStore.blobs()`). */
 export type { StoredBlob };
@@ -47,17 +48,6 @@ export function blobsOf(store: ImageStore, digests: Iterable<string>): Promise<S
   return store.reachable(digests);
 }
 
-/** Disk use of a directory tree, without following symlinks. */
-export async function treeSize(path: string): Promise<number> {
-  const st = await lstat(path).catch(() => undefined);
-  if (!st) return 0;
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const name of await readdir(path).catch(() => [] as string[]))
-    total += await treeSize(join(path, name));
-  return total;
-}
-
 /**
  * What is cached but not needed by the images in `keep` (manifest and index digests): the blobs
  * outside their closure, and root filesystems of other manifests.
@@ -79,14 +69,14 @@ export async function unreferencedCache(
     const digest = `sha256:${name}`;
     const path = join(rootfsDir, name);
     if (!kept.has(digest)) {
-      rootfs.push({ digest, path, size: await treeSize(path) });
+      rootfs.push({ digest, path, size: await new TreeMeter().size(path) });
       continue;
     }
     // A merged tree from before layers were kept apart: once every layer is a snapshot, workers
     // stack those; the tree goes when no running worker still runs on it (unknown: it stays).
     if (!snapshotsDir || !rootfsInUse || rootfsInUse.has(path)) continue;
     if (await snapshotsComplete(store, digest, snapshotsDir)) {
-      rootfs.push({ digest, path, size: await treeSize(path), superseded: true });
+      rootfs.push({ digest, path, size: await new TreeMeter().size(path), superseded: true });
     }
   }
   const snapshots: CacheUsage['snapshots'] = [];
@@ -101,7 +91,7 @@ export async function unreferencedCache(
         if (goneChains.has(s.chainId)) sharedKept.push(s.chainId);
         continue;
       }
-      snapshots.push({ chainId: s.chainId, path: s.dir, size: await treeSize(s.dir) });
+      snapshots.push({ chainId: s.chainId, path: s.dir, size: await new TreeMeter().size(s.dir) });
     }
   }
   const bytes =
