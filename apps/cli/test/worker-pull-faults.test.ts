@@ -90,6 +90,33 @@ describe('iii worker add through a faulty network', () => {
     expect(JSON.parse(index).manifests).toEqual([]);
   });
 
+  it('prune frees what a stopped pull left, which a later add would have resumed', async () => {
+    proxy.stallAt(
+      new RegExp(`GET .*/blobs/${bigLayer}`),
+      Math.floor(bigLayerSize / 3),
+      Number.POSITIVE_INFINITY,
+    );
+    const failed = await iii(sb, ['worker', 'add', `${proxy.host}/busybox:1`], {
+      III_REGISTRY_STALL_TIMEOUT: '1',
+    });
+    expect(failed.code).toBe(1);
+    const partial = join(sb.home, 'store', 'ingest', bigLayer.slice(7));
+    const kept = (await stat(partial)).size;
+    expect(kept).toBeGreaterThan(0);
+
+    const dry = await iii(sb, ['worker', 'prune', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ downloads: 1, dryRun: true });
+    expect(JSON.parse(dry.stdout).freed).toBeGreaterThanOrEqual(kept);
+    expect((await stat(partial)).size).toBe(kept);
+
+    const pruned = await iii(sb, ['worker', 'prune', '-y']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stderr).toMatch(/^Freed .*1 unfinished download\)\.$/m);
+    await expect(stat(partial)).rejects.toThrow();
+    expect((await iii(sb, ['worker', 'prune', '-y'])).stderr).toContain('Nothing to prune.');
+  });
+
   it('fails with a clear error when the registry never answers', async () => {
     proxy.hang(/GET .*\/manifests\//, Number.POSITIVE_INFINITY);
     const r = await iii(sb, ['worker', 'add', `${proxy.host}/busybox:1`], {

@@ -152,6 +152,14 @@ async function isStale(lockPath: string): Promise<{ stale: boolean; token?: stri
 }
 
 /**
+ * Whether someone holds `lockPath` now: the file is there and not abandoned (its holder lives, or
+ * it was touched within {@link LOCK_STALE_MS}). For a caller that must leave alone what a lock guards.
+ */
+export async function isFileLockHeld(lockPath: string): Promise<boolean> {
+  return (await stat(lockPath).catch(() => undefined)) !== undefined && !(await isStale(lockPath)).stale;
+}
+
+/**
  * Removes an abandoned lock. A second exclusive file guards the check-then-delete, so two waiters
  * cannot both decide the lock is stale and one of them delete the lock the other just took.
  */

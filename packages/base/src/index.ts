@@ -14,6 +14,8 @@ export {
   acquireFileLock,
   /** Options of {@link acquireFileLock}: timeout, the hint shown on timeout, abort signal. */
   type FileLockOptions,
+  /** Whether a live (or recently active) holder has a lock file now. */
+  isFileLockHeld,
   /** How old an unrefreshed lock file must be before it is abandoned. */
   LOCK_STALE_MS,
   /** Thrown when a live holder keeps a lock longer than the caller wanted to wait. */

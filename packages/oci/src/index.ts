@@ -86,6 +86,7 @@ export { openRegistryImage, registryBlobSource } from './sources/registry-source
 export { type PushOptions, type PushProgress, pushImage, pushIndex } from './push/push-image.js';
 export {
   ImageStore,
+  type PartialDownload,
   type PullOptions,
   type PullProgress,
   type StoredBlob,
@@ -96,6 +97,7 @@ export {
 
 export {
   type ApplyOwners,
+  abandonedUnpacks,
   chainIds,
   DiffIdMismatchError,
   defaultUnpackLimits,

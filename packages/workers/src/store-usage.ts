@@ -1,10 +1,12 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  abandonedUnpacks,
   chainIds,
   type ImageStore,
   isSnapshotCommitted,
   listSnapshots,
+  type PartialDownload,
   parseDigest,
   parseImageConfig,
   parseManifest,
@@ -31,6 +33,10 @@ export interface CacheUsage {
   snapshots: { chainId: string; path: string; size: number }[];
   /** Chain IDs of snapshots of the images a prune deletes that stay, as a kept image has them too. */
   sharedKept: string[];
+  /** Downloads that stopped pulls left (a later pull would resume them). */
+  downloads: PartialDownload[];
+  /** Directories of unpacks (and snapshot removals) whose process died before it finished. */
+  abandoned: { path: string; size: number }[];
   bytes: number;
 }
 
@@ -94,11 +100,20 @@ export async function unreferencedCache(
       snapshots.push({ chainId: s.chainId, path: s.dir, size: await new TreeMeter().size(s.dir) });
     }
   }
+  const downloads = await store.partialDownloads();
+  const abandoned: CacheUsage['abandoned'] = [];
+  for (const dir of [rootfsDir, ...(snapshotsDir ? [snapshotsDir] : [])]) {
+    for (const path of await abandonedUnpacks(dir)) {
+      abandoned.push({ path, size: await new TreeMeter().size(path) });
+    }
+  }
   const bytes =
     blobs.reduce((n, b) => n + b.size, 0) +
     rootfs.reduce((n, r) => n + r.size, 0) +
-    snapshots.reduce((n, r) => n + r.size, 0);
-  return { blobs, rootfs, snapshots, sharedKept, bytes };
+    snapshots.reduce((n, r) => n + r.size, 0) +
+    downloads.reduce((n, d) => n + d.size, 0) +
+    abandoned.reduce((n, a) => n + a.size, 0);
+  return { blobs, rootfs, snapshots, sharedKept, downloads, abandoned, bytes };
 }
 
 /** Whether every layer of the image `digest` (a manifest) is unpacked as a committed snapshot. */
@@ -160,6 +175,8 @@ export async function deleteCache(store: ImageStore, usage: CacheUsage): Promise
     await removeOwnedTree(r.path);
   }
   for (const s of usage.snapshots) await removeSnapshot(dirname(s.path), s.chainId, removeOwnedTree);
+  await store.deletePartialDownloads(usage.downloads);
+  for (const a of usage.abandoned) await removeOwnedTree(a.path);
 }
 
 async function removeOwnedTree(path: string): Promise<void> {

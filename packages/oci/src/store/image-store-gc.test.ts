@@ -1,5 +1,5 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { putSmallImage } from '@iii/tools/fixtures';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,5 +94,55 @@ describe('ImageStore garbage collection', () => {
     await expect(store.deleteBlobs(['../index.json'])).rejects.toThrow();
     expect(await blobFiles()).toHaveLength(3);
     expect(await store.list()).toHaveLength(1);
+  });
+});
+
+describe('ImageStore partial downloads', () => {
+  const hex = (c: string) => c.repeat(64);
+  const ingest = () => join(dir, 'store', 'ingest');
+  /** A lock file as a pull holds it: its owner's pid and host. */
+  const lockOf = (pid: number) => JSON.stringify({ pid, host: hostname(), token: `${pid}-t` });
+  /** A pid that no process has (the kernel's pid_max is at most 2^22). */
+  const gone = 4_194_304 + 7;
+
+  it('lists what stopped pulls left, not a download under way, and deletes only those', async () => {
+    await mkdir(ingest(), { recursive: true });
+    // Stopped: no lock, or the lock of a process that is gone.
+    await writeFile(join(ingest(), hex('a')), 'partial a');
+    await writeFile(join(ingest(), hex('b')), 'partial b');
+    await writeFile(join(ingest(), `${hex('b')}.lock`), lockOf(gone));
+    // Under way: the lock of a live process (this one).
+    await writeFile(join(ingest(), hex('c')), 'partial c');
+    await writeFile(join(ingest(), `${hex('c')}.lock`), lockOf(process.pid));
+    // A small blob whose writer died before renaming it, and one whose writer lives.
+    await writeFile(join(ingest(), `${hex('d')}.${gone}.x1`), 'dead put');
+    await writeFile(join(ingest(), `${hex('e')}.${process.pid}.x2`), 'live put');
+
+    const partials = await store.partialDownloads();
+    expect(partials.map((p) => [p.digest, p.size]).sort()).toEqual([
+      [`sha256:${hex('a')}`, 'partial a'.length],
+      [`sha256:${hex('b')}`, 'partial b'.length],
+      [`sha256:${hex('d')}`, 'dead put'.length],
+    ]);
+    await store.deletePartialDownloads(partials);
+    expect((await readdir(ingest())).sort()).toEqual(
+      [hex('c'), `${hex('c')}.lock`, `${hex('e')}.${process.pid}.x2`].sort(),
+    );
+  });
+
+  it('keeps a partial download that a pull took up again after it was listed', async () => {
+    await mkdir(ingest(), { recursive: true });
+    await writeFile(join(ingest(), hex('a')), 'partial a');
+    const partials = await store.partialDownloads();
+    expect(partials).toHaveLength(1);
+    await writeFile(join(ingest(), `${hex('a')}.lock`), lockOf(process.pid));
+    await store.deletePartialDownloads(partials);
+    expect((await readdir(ingest())).sort()).toEqual([hex('a'), `${hex('a')}.lock`]);
+  });
+
+  it('refuses to delete a path outside its ingest directory', async () => {
+    await expect(
+      store.deletePartialDownloads([{ digest: `sha256:${hex('a')}`, path: join(dir, 'elsewhere'), size: 1 }]),
+    ).rejects.toThrow(/not in/);
   });
 });

@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { withFileLock, writeFileAtomic } from '@iii/base';
+import {
+  acquireFileLock,
+  isFileLockHeld,
+  isProcessAlive,
+  LockTimeoutError,
+  withFileLock,
+  writeFileAtomic,
+} from '@iii/base';
 import { BlobTooShortError, DigestMismatchError, ImageNotFoundError, SizeMismatchError } from '../errors.js';
 import { parseDigest, sha256Digest } from '../image/digest.js';
 import { type ResolveOptions, resolveImage } from '../image/manifest-image.js';
@@ -65,6 +72,19 @@ export interface StoredBlob {
 }
 
 const BLOB_HEX = /^[a-f0-9]{64}$/;
+/** `ingest/<hex>.<pid>.<random>`: a small blob being written by `putBytes`, renamed when complete. */
+const PUT_TEMP = /^[a-f0-9]{64}\.(\d+)\.[a-z0-9]+$/;
+
+/**
+ * What a pull left in `ingest/` when it stopped (interrupted, killed, or failed on the network): a
+ * partial download, which a later pull of the same blob resumes, or a small blob whose writer died
+ * before renaming it.
+ */
+export interface PartialDownload {
+  digest: string;
+  path: string;
+  size: number;
+}
 
 const PROGRESS_STEP = 256 << 10;
 
@@ -400,6 +420,51 @@ export class ImageStore {
       if (st?.isFile()) out.push({ digest: `sha256:${name}`, size: st.size });
     }
     return out;
+  }
+
+  /**
+   * What stopped pulls left in `ingest/` ({@link PartialDownload}). A download under way (its lock
+   * held) is not listed, nor a small blob whose writer still lives.
+   */
+  async partialDownloads(): Promise<PartialDownload[]> {
+    const out: PartialDownload[] = [];
+    for (const name of await readdir(this.ingestDir).catch(() => [] as string[])) {
+      const put = PUT_TEMP.exec(name);
+      const path = join(this.ingestDir, name);
+      if (
+        put ? isProcessAlive(Number(put[1])) : !BLOB_HEX.test(name) || (await isFileLockHeld(`${path}.lock`))
+      )
+        continue;
+      const st = await lstat(path).catch(() => undefined);
+      if (st?.isFile()) out.push({ digest: `sha256:${name.slice(0, 64)}`, path, size: st.size });
+    }
+    return out;
+  }
+
+  /**
+   * Deletes what {@link partialDownloads} listed. Each partial download goes under its lock, so one
+   * that a pull took up again meanwhile stays (and so does its lock).
+   */
+  async deletePartialDownloads(partials: Iterable<PartialDownload>): Promise<void> {
+    for (const p of partials) {
+      if (dirname(p.path) !== this.ingestDir) throw new Error(`${p.path} is not in ${this.ingestDir}`);
+      if (!BLOB_HEX.test(basename(p.path))) {
+        await rm(p.path, { force: true });
+        continue;
+      }
+      let release: (() => Promise<void>) | undefined;
+      try {
+        release = await acquireFileLock(`${p.path}.lock`, { timeoutMs: 0 });
+      } catch (err) {
+        if (err instanceof LockTimeoutError) continue;
+        throw err;
+      }
+      try {
+        await rm(p.path, { force: true });
+      } finally {
+        await release();
+      }
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+export { abandonedUnpacks } from './abandoned.js';
 export { detectCompression } from './compression.js';
 export {
   DiffIdMismatchError,

@@ -4,11 +4,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isProcessAlive, writeFileAtomic } from '@iii/base';
+import { writeFileAtomic } from '@iii/base';
 import pLimit from 'p-limit';
 import { parseDigest } from '../image/digest.js';
 import type { Image } from '../image/types.js';
 import { defaultPullConcurrency } from '../store/image-store.js';
+import { abandonedUnpacks } from './abandoned.js';
 import { applyLayer } from './apply-layer.js';
 import { entryPathComponents } from './entry-path.js';
 import { LayerFormatError, UnpackError, UnsafeEntryError } from './errors.js';
@@ -611,8 +612,5 @@ async function commit(temp: string, target: string): Promise<boolean> {
 
 /** Removes staging and removal directories left behind by processes that no longer exist. */
 async function sweepAbandoned(root: string): Promise<void> {
-  for (const name of await fsp.readdir(root).catch(() => [] as string[])) {
-    const match = /^\.[a-f0-9]{64}\.(?:unpack|remove)-(\d+)-/.exec(name);
-    if (match && !isProcessAlive(Number(match[1]))) await removeTree(path.join(root, name)).catch(() => {});
-  }
+  for (const dir of await abandonedUnpacks(root)) await removeTree(dir).catch(() => {});
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isProcessAlive } from '@iii/base';
 import { parseDigest } from '../image/digest.js';
+import { abandonedUnpacks } from './abandoned.js';
 import { TargetExistsError } from './errors.js';
 import type { UnpackImage } from './layer-source.js';
 import { removeTree } from './remove-tree.js';
@@ -63,12 +63,7 @@ async function isDirectory(target: string): Promise<boolean> {
 
 /** Removes temporary directories of this image left behind by processes that no longer exist. */
 async function sweepAbandoned(target: string): Promise<void> {
-  const dir = path.dirname(target);
-  const prefix = unpackTempPrefix(target);
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await removeTree(path.join(dir, name));
+  for (const dir of await abandonedUnpacks(path.dirname(target), unpackTempPrefix(target))) {
+    await removeTree(dir);
   }
 }

@@ -8,7 +8,7 @@ import {
   resolveConfigPath,
 } from '@iii/config';
 import { ImageStore } from '@iii/oci';
-import { deleteCache, lockedDigests, prunePlan } from '@iii/workers';
+import { type CacheUsage, deleteCache, lockedDigests, prunePlan } from '@iii/workers';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { confirm } from '../../lib/confirm.js';
@@ -37,6 +37,10 @@ interface PruneResult {
   sharedKept: number;
   /** Sandbox directories (with their logs) of workers no longer in config.yaml. */
   sandboxes: string[];
+  /** Downloads that stopped pulls left, which a later pull would have resumed. */
+  downloads: number;
+  /** Directories of unpacks whose process died before it finished. */
+  abandoned: number;
   /** Bytes freed, or with --dry-run, that would be. */
   freed: number;
   dryRun: boolean;
@@ -46,6 +50,18 @@ interface PruneResult {
   dropped: (NamedProject & { workers: string[] })[];
 }
 
+/** `, 2 unfinished downloads, 1 unfinished unpack` (what stopped pulls left), or nothing. */
+function leftovers(usage: CacheUsage): string {
+  const parts = [
+    [usage.downloads.length, 'unfinished download'],
+    [usage.abandoned.length, 'unfinished unpack'],
+  ] as const;
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `, ${n} ${what}${n === 1 ? '' : 's'}`)
+    .join('');
+}
+
 function projectList(projects: readonly NamedProject[]): string {
   return projects.map((p) => `${p.name} (${p.configPath})`).join(', ');
 }
@@ -53,7 +69,7 @@ function projectList(projects: readonly NamedProject[]): string {
 export default class WorkerPrune extends BaseCommand {
   static override summary = 'Delete cached images that no worker uses.';
   static override description =
-    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), the merged copy of a pinned image unpacked before its layers were kept apart, once every layer is a snapshot and no running worker runs on that copy, and the sandbox directories and logs of workers that are no longer in config.yaml and do not run. Layer snapshots go only when no kept image has them, so those shared with a kept image stay. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. --dry-run only lists what would go.";
+    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), the merged copy of a pinned image unpacked before its layers were kept apart, once every layer is a snapshot and no running worker runs on that copy, the sandbox directories and logs of workers that are no longer in config.yaml and do not run, and what stopped pulls left (unfinished downloads a later pull would resume, directories of unpacks whose process died). Layer snapshots go only when no kept image has them, so those shared with a kept image stay. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. --dry-run only lists what would go.";
   static override examples = [
     '<%= config.bin %> worker prune',
     '<%= config.bin %> worker prune --dry-run',
@@ -146,6 +162,8 @@ export default class WorkerPrune extends BaseCommand {
         snapshots: 0,
         sharedKept: usage.sharedKept.length,
         sandboxes: [],
+        downloads: 0,
+        abandoned: 0,
         freed: 0,
         dryRun,
         keptFor,
@@ -155,13 +173,15 @@ export default class WorkerPrune extends BaseCommand {
         usage.blobs.length === 0 &&
         usage.rootfs.length === 0 &&
         usage.snapshots.length === 0 &&
+        usage.downloads.length === 0 &&
+        usage.abandoned.length === 0 &&
         plan.sandboxes.length === 0
       ) {
         note('Nothing to prune.');
         return nothing(flags['dry-run']);
       }
       const merged = usage.rootfs.filter((r) => r.superseded);
-      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length - merged.length} unpacked images, ${merged.length > 0 ? `${merged.length} merged ${merged.length === 1 ? 'copy' : 'copies'} of images that now run on their layer snapshots (${formatBytes(merged.reduce((n, r) => n + r.size, 0))}), ` : ''}${usage.snapshots.length} layer snapshots, ${plan.sandboxes.length} sandbox directories of removed workers)`;
+      const summary = `${formatBytes(bytes)} (${usage.blobs.length} blobs, ${usage.rootfs.length - merged.length} unpacked images, ${merged.length > 0 ? `${merged.length} merged ${merged.length === 1 ? 'copy' : 'copies'} of images that now run on their layer snapshots (${formatBytes(merged.reduce((n, r) => n + r.size, 0))}), ` : ''}${usage.snapshots.length} layer snapshots, ${plan.sandboxes.length} sandbox directories of removed workers${leftovers(usage)})`;
       const result: PruneResult = {
         blobs: usage.blobs.length,
         rootfs: usage.rootfs.length,
@@ -169,6 +189,8 @@ export default class WorkerPrune extends BaseCommand {
         snapshots: usage.snapshots.length,
         sharedKept: usage.sharedKept.length,
         sandboxes: plan.sandboxes.map((s) => s.name),
+        downloads: usage.downloads.length,
+        abandoned: usage.abandoned.length,
         freed: bytes,
         dryRun: flags['dry-run'],
         keptFor,
@@ -196,6 +218,10 @@ export default class WorkerPrune extends BaseCommand {
           }
           for (const r of usage.snapshots) this.log(`snapshot  ${r.path}  ${formatBytes(r.size)}`);
           for (const s of plan.sandboxes) this.log(`sandbox   ${s.path}  ${formatBytes(s.bytes)}`);
+          for (const d of usage.downloads)
+            this.log(`download  ${d.path}  ${formatBytes(d.size)}  (unfinished)`);
+          for (const a of usage.abandoned)
+            this.log(`unpack    ${a.path}  ${formatBytes(a.size)}  (unfinished)`);
         }
         note(`Would free ${summary}. Nothing was deleted (--dry-run).`);
         return result;
