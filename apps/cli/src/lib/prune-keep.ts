@@ -71,17 +71,23 @@ export async function withConfigLocks<T>(configPaths: readonly string[], fn: () 
 }
 
 /**
- * What a prune without --all keeps beyond the current project's iii.lock, for the commands that say
- * what it would free (`system df`, `worker remove`): every known project's pins and the images
- * running `iii`s use; and the image roots running workers run on, when every running `iii` answered.
+ * The image roots running workers run on, which a prune keeps; undefined when a running `iii` did not
+ * answer, so what runs is not known (merged trees then all stay).
+ */
+export function rootfsInUseOf(inUse: readonly ProjectInUse[]): Set<string> | undefined {
+  return inUse.every((u) => u.answered) ? new Set(inUse.flatMap((u) => u.rootfs)) : undefined;
+}
+
+/**
+ * What a prune without --all keeps beyond the current project's iii.lock ({@link keepForPrune}), for
+ * the commands that say what it would free (`system df`, `worker remove`), and {@link rootfsInUseOf}.
  */
 export async function keptByPrune(home: string): Promise<{ keep: Set<string>; rootfsInUse?: Set<string> }> {
-  const keep = new Set<string>();
-  for (const p of await pinsOfKnownProjects(home)) for (const d of pinnedDigests(p)) keep.add(d);
+  const projects = await pinsOfKnownProjects(home);
   const { imagesInUse } = await import('@iii/engine');
   const inUse = await imagesInUse(home);
-  for (const u of inUse) for (const d of u.digests) keep.add(d);
-  return inUse.every((u) => u.answered)
-    ? { keep, rootfsInUse: new Set(inUse.flatMap((u) => u.rootfs)) }
-    : { keep };
+  // Without --all every project's pins stay, whichever project asks.
+  const keep = keepForPrune({ configPath: '', all: false, projects, inUse });
+  const rootfsInUse = rootfsInUseOf(inUse);
+  return rootfsInUse ? { keep, rootfsInUse } : { keep };
 }

@@ -200,14 +200,8 @@ export class SmallFiles {
     return undefined;
   }
 
-  private queue(
-    name: string,
-    path: string,
-    flags: number,
-    mode: number,
-    finish: SmallFileFinish,
-    content: Buffer,
-  ): void {
+  /** Puts the file of {@link add} in the current batch, which has room for it. */
+  private queue(...[name, path, flags, mode, finish, content]: Parameters<SmallFiles['add']>): void {
     const { data, fields } = this.current();
     data.set(content, this.used);
     const field = this.paths.length * fieldCount;

@@ -19,6 +19,7 @@ import {
   type NamedProject,
   named,
   pinnedDigests,
+  rootfsInUseOf,
   UnknownPinsError,
   withConfigLocks,
 } from '../../lib/prune-keep.js';
@@ -122,6 +123,7 @@ export default class WorkerPrune extends BaseCommand {
       }
       for (const d of keepForPrune({ configPath: project.configPath, all: flags.all, projects, inUse }))
         keep.add(d);
+      const rootfsInUse = rootfsInUseOf(inUse);
       // Sandboxes are the project's own: another project's workers are never judged removed here.
       const plan = await prunePlan({
         paths: { ...paths, sandbox: project.sandbox },
@@ -129,7 +131,7 @@ export default class WorkerPrune extends BaseCommand {
         keep,
         configured,
         // Merged trees only when every running iii said what its workers run on.
-        ...(inUse.every((u) => u.answered) ? { rootfsInUse: new Set(inUse.flatMap((u) => u.rootfs)) } : {}),
+        ...(rootfsInUse ? { rootfsInUse } : {}),
       });
       // Without a config.yaml no worker is known: sandboxes are left alone rather than all deleted.
       if (!haveConfig) plan.sandboxes = [];
