@@ -244,10 +244,17 @@ describe('worker manager with runc and the busybox fixture', () => {
 
   it('appends lines logged through the engine to the worker log', async () => {
     manager.logSink('bb', 'warn', 'from the sdk logger', { n: 1 });
+    // The line is handed to the log writer at once and reaches the file when its write is done,
+    // as the worker's own output does: a reader sees it shortly after, not necessarily at once.
+    const wanted = 'stderr [warn] from the sdk logger {"n":1}';
     const lines: string[] = [];
-    for await (const l of await workerLogs(manager.project, 'bb', { tail: 50 }))
-      lines.push(`${l.stream} ${l.line}`);
-    expect(lines).toContain('stderr [warn] from the sdk logger {"n":1}');
+    await until('the logged line in the worker log', async () => {
+      lines.length = 0;
+      for await (const l of await workerLogs(manager.project, 'bb', { tail: 50 }))
+        lines.push(`${l.stream} ${l.line}`);
+      return lines.includes(wanted) ? true : undefined;
+    });
+    expect(lines).toContain(wanted);
   });
 
   it('drops OTel log records naming a worker from a connection its processes do not hold', async () => {
