@@ -69,7 +69,9 @@ describe('requireWithCodeCache', () => {
     first.save();
 
     const entries = await readdir(cache);
-    expect(entries).toEqual([expect.stringMatching(/^worker-list\.[0-9a-f]{16}\.v8$/)]);
+    expect(entries).toEqual([
+      expect.stringMatching(/^worker-list\.v\d+\.\d+\.\d+-[a-z0-9]+\.[0-9a-z-]+\.v8$/),
+    ]);
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
     expect((await stat(join(cache, entries[0]!))).mode & 0o777).toBe(0o600);
 

@@ -9,9 +9,11 @@
  * roughly two thirds of the time (docs/performance.md).
  *
  * The cache is a private directory of the user's (`$XDG_CACHE_HOME/iii/code-cache`, by default
- * `~/.cache/iii/code-cache`): one file per command, named by a hash of the bundle's bytes and the Node
- * version, so an upgraded `iii` or Node never reads code compiled from other source (V8 itself checks
- * only the source's length). A command writes its file once, after it succeeded, with what it
+ * `~/.cache/iii/code-cache`): one file per command, named by the bundle file's identity (inode, size,
+ * modification and change times) and the Node version, so an upgraded `iii` or Node never reads code
+ * compiled from other source (V8 itself checks only the source's length). The identity, not a hash
+ * of the bytes: hashing needs `node:crypto`, whose loading and first digest were ~4 ms of every
+ * `iii --version`; any write to the file changes its change time, which no tool can set back. A command writes its file once, after it succeeded, with what it
  * compiled. The cache only ever speeds things up: a directory that is not the user's own and private
  * is not used, and any failure to read or write it is ignored. `NODE_DISABLE_COMPILE_CACHE=1` (the
  * variable Node itself honours) turns it off.
@@ -19,7 +21,6 @@
  * Built on its own into `dist/cli/code-cache.cjs`; it may use nothing but Node's own modules.
  */
 import { isAscii } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -89,13 +90,18 @@ export function requireWithCodeCache(
   cacheDir: string | undefined = codeCacheDir(),
   { saveOnExit = true }: { saveOnExit?: boolean } = {},
 ): CodeCacheResult {
-  const source = readFileSync(filename);
-  const hash = createHash('sha256')
-    .update(source)
-    .update(`\0${process.version}\0${process.arch}`)
-    .digest('hex')
-    .slice(0, 16);
-  const entry = `${key}.${hash}.v8`;
+  const fd = openSync(filename, 'r');
+  let source: Buffer;
+  let entry: string;
+  try {
+    // The identity of the file read, taken from the open file so the two cannot differ.
+    const { ino, size, mtimeNs, ctimeNs } = fstatSync(fd, { bigint: true });
+    const identity = [ino, size, mtimeNs, ctimeNs].map((n) => n.toString(36)).join('-');
+    entry = `${key}.${process.version}-${process.arch}.${identity}.v8`;
+    source = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   const cachedData = cacheDir === undefined ? undefined : readPrivateFile(cacheDir, entry);
   // Module.wrap's parameters, and `__iiiImport` for the bundle's import()s (see tsup.config.ts).
   const script = new Script(
