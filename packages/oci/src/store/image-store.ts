@@ -4,6 +4,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } fr
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isDeepStrictEqual } from 'node:util';
 import {
   acquireFileLock,
   isFileLockHeld,
@@ -355,7 +356,7 @@ export class ImageStore {
     await withFileLock(join(this.root, 'index.json.lock'), async () => {
       const index = await readLayoutIndex(this.root);
       const manifests = change(index.manifests);
-      if (JSON.stringify(manifests) === JSON.stringify(index.manifests)) return;
+      if (sameEntries(manifests, index.manifests)) return;
       const next: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
       await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(next));
     });
@@ -536,4 +537,14 @@ export class ImageStore {
     );
     return removed;
   }
+}
+
+/**
+ * Whether two lists of index.json entries say the same. Not by comparing their JSON text: entries
+ * read back come in the schema's key order, and a new entry in the order it was built, so the same
+ * entry would read as changed and index.json be rewritten on every pull of a stored image.
+ */
+function sameEntries(a: Descriptor[], b: Descriptor[]): boolean {
+  // Through JSON first, as written: a key set to undefined is no key.
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
