@@ -216,11 +216,11 @@ async function fixedCost(
   for (const k of cases.keys()) ctx.log(`  ${k}: ${median(samples[k]!)} ms (${median(cpu[k]!)} ms)`);
   // Each target twice: on wall time (what the issue states) and on CPU time (user + sys), which a
   // busy machine disturbs far less, so a met/missed that flips with the load shows as such.
-  return variants.flatMap(({ suffix: env }) =>
+  return variants.flatMap(({ suffix: variant }) =>
     (['wall', 'CPU'] as const).flatMap((clock): Measurement[] => {
-      const of = (name: string) => (clock === 'wall' ? samples : cpu)[`${name}${env}`]!;
+      const of = (name: string) => (clock === 'wall' ? samples : cpu)[`${name}${variant}`]!;
       const unit = clock === 'wall' ? 'ms' : 'ms CPU';
-      const suffix = `${clock === 'wall' ? '(whole process)' : '(whole process, CPU time)'}${env}`;
+      const suffix = `${clock === 'wall' ? '(whole process)' : '(whole process, CPU time)'}${variant}`;
       return [
         {
           name: `iii --version ${suffix}`,
