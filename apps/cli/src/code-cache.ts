@@ -13,8 +13,8 @@
  * modification and change times) and the Node version, so an upgraded `iii` or Node never reads code
  * compiled from other source (V8 itself checks only the source's length). The identity, not a hash
  * of the bytes: hashing needs `node:crypto`, whose loading and first digest were ~4 ms of every
- * `iii --version`; any write to the file changes its change time, which no tool can set back. A command writes its file once, after it succeeded, with what it
- * compiled. The cache only ever speeds things up: a directory that is not the user's own and private
+ * `iii --version`; any write to the file changes its change time, which no tool can set back. A
+ * command writes its file once, after it succeeded, with what it compiled. The cache only ever speeds things up: a directory that is not the user's own and private
  * is not used, and any failure to read or write it is ignored. `NODE_DISABLE_COMPILE_CACHE=1` (the
  * variable Node itself honours) turns it off.
  *
@@ -94,7 +94,7 @@ export function requireWithCodeCache(
   let source: Buffer;
   let entry: string;
   try {
-    // The identity of the file read, taken from the open file so the two cannot differ.
+    // The identity of the file read, from the open file: one renamed over it meanwhile is not mixed in.
     const { ino, size, mtimeNs, ctimeNs } = fstatSync(fd, { bigint: true });
     const identity = [ino, size, mtimeNs, ctimeNs].map((n) => n.toString(36)).join('-');
     entry = `${key}.${process.version}-${process.arch}.${identity}.v8`;
