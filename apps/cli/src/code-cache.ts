@@ -14,9 +14,10 @@
  * compiled from other source (V8 itself checks only the source's length). The identity, not a hash
  * of the bytes: hashing needs `node:crypto`, whose loading and first digest were ~4 ms of every
  * `iii --version`; any write to the file changes its change time, which no tool can set back. A
- * command writes its file once, after it succeeded, with what it compiled. The cache only ever speeds things up: a directory that is not the user's own and private
- * is not used, and any failure to read or write it is ignored. `NODE_DISABLE_COMPILE_CACHE=1` (the
- * variable Node itself honours) turns it off.
+ * command writes its file once, after it succeeded, with what it compiled. The cache only ever
+ * speeds things up: a directory that is not the user's own and private is not used, and any failure
+ * to read or write it is ignored. `NODE_DISABLE_COMPILE_CACHE=1` (the variable Node itself honours)
+ * turns it off.
  *
  * Built on its own into `dist/cli/code-cache.cjs`; it may use nothing but Node's own modules.
  */
