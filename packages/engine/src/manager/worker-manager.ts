@@ -93,7 +93,15 @@ interface LogOwner {
   owner: Promise<string | undefined>;
   name?: string;
   checkedAt?: number;
+  /** Lines waiting for `owner`: a check may wait for a starting worker, and these are bounded. */
+  waiting: number;
 }
+
+/** Lines of one connection held while the kernel is asked whose it is; more are dropped. */
+const MAX_LINES_WAITING_FOR_OWNER = 1000;
+/** How often, and how many times, a line's check asks again while the worker it names is starting. */
+const STARTING_RECHECK_MS = 25;
+const STARTING_RECHECKS = 200;
 
 /**
  * Runs the workers of config.yaml in sandboxes, for as long as `iii` runs: each from its locked
@@ -629,7 +637,7 @@ export class WorkerManager implements WorkerController {
       !entry ||
       (entry.checkedAt !== undefined && entry.name === undefined && t - entry.checkedAt >= 1000)
     ) {
-      const next: LogOwner = { owner: Promise.resolve(undefined) };
+      const next: LogOwner = { owner: Promise.resolve(undefined), waiting: 0 };
       next.owner = (entry?.owner ?? Promise.resolve(undefined))
         .then(() => this.connectionOwner(origin, claimed))
         .then((name) => {
@@ -640,8 +648,16 @@ export class WorkerManager implements WorkerController {
       entry = next;
       this.logOwners.set(origin, entry);
     }
-    // Lines of one connection wait on the same chain, so they keep their order.
-    void entry.owner.then((name) => {
+    // Lines of one connection wait on the same chain, so they keep their order; a client that
+    // sends faster than it can be checked loses lines rather than the engine its memory.
+    if (entry.waiting >= MAX_LINES_WAITING_FOR_OWNER) {
+      this.reportDroppedLog(origin);
+      return;
+    }
+    const waitingOn = entry;
+    waitingOn.waiting++;
+    void waitingOn.owner.then((name) => {
+      waitingOn.waiting--;
       if (name !== undefined) this.writeSdkLine(name, level, message, data);
       else this.reportDroppedLog(origin);
     });
@@ -653,8 +669,31 @@ export class WorkerManager implements WorkerController {
   private droppedLogsSince = 0;
   private readonly droppedLogConnections = new WeakSet<LogOrigin>();
 
-  /** The running worker whose processes hold `origin`, trying the name it claims first. */
+  /**
+   * The running worker whose processes hold `origin`, trying the name it claims first. A worker logs
+   * as soon as it runs, which can be before its sandbox's pid is known here: while the worker it
+   * claims to be is still starting, the kernel is asked again (every 25 ms, 5 s at most) rather than
+   * its first lines dropped.
+   */
   private async connectionOwner(origin: LogOrigin, claimed: string): Promise<string | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.holderOf(origin, claimed);
+      if (found !== undefined || attempt >= STARTING_RECHECKS || !this.startingWithoutPid(claimed)) {
+        return found;
+      }
+      await new Promise((resolve) => setTimeout(resolve, STARTING_RECHECK_MS));
+    }
+  }
+
+  /** Whether the worker `name` of this project is being started and has no process yet. */
+  private startingWithoutPid(name: string): boolean {
+    const slot = this.slots.get(name);
+    if (!slot) return false;
+    return slot.worker ? slot.worker.state().status === 'starting' : slot.status === 'starting';
+  }
+
+  /** One look at the processes of the running workers, for {@link connectionOwner}. */
+  private async holderOf(origin: LogOrigin, claimed: string): Promise<string | undefined> {
     const names = [...this.slots.keys()].sort((a, b) => Number(b === claimed) - Number(a === claimed));
     for (const name of names) {
       const pid = this.slots.get(name)?.worker?.state().pid;
