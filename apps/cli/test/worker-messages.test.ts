@@ -1,7 +1,8 @@
 // What the CLI says where it used to say nothing or something raw: logs of a worker that never ran,
 // exec of a missing command or worker, progress on a terminal without a width.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { busybox } from '@iii/tools/fixtures';
+import { join } from 'node:path';
+import { busybox, crashingImage } from '@iii/tools/fixtures';
 import { freePort, requireTools } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iiiOnTerminal } from './terminal.js';
@@ -140,6 +141,22 @@ describe('logs and exec say what is wrong', () => {
     ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toBe('time=1 exec failed\n');
+  });
+
+  it('says nothing of a worker that runs and has printed nothing yet: it has started', async () => {
+    const quiet = await crashingImage((await busybox()).ref, join(sb.cwd, 'quiet-layout'), 'exec sleep 600');
+    const added = await iii(sb, ['worker', 'add', quiet, '--name', 'quiet', '--no-wait']);
+    expect(added.code, added.stderr).toBe(0);
+    // iii runs (the exec tests started it) and starts the worker added meanwhile.
+    await until('quiet running', async () => {
+      const r = await iii(sb, ['worker', 'list', '--json']);
+      const rows = JSON.parse(r.stdout) as { workers: { name: string; status: string }[] };
+      return rows.workers.find((w) => w.name === 'quiet')?.status === 'running';
+    });
+    const r = await iii(sb, ['worker', 'logs', 'quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).not.toMatch(/has not started/);
   });
 
   it('exec of a configured worker that iii does not run says to start that worker', async () => {

@@ -546,6 +546,9 @@ export class Sandbox {
     try {
       signal?.throwIfAborted();
       await writeFile(paths.config, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+      // Made now, not with the first line of output: a worker that runs and has printed nothing yet
+      // has started all the same (`iii worker logs` tells the two apart by this directory).
+      await mkdir(paths.logs, { recursive: true, mode: 0o700 });
       const logWriter = new LogWriter(paths.logs, this.options.logs);
       const supervisor = new Supervisor({
         driver: this.driver,
