@@ -2,7 +2,7 @@
 // store, one `iii` per project, both with a worker called `api`. Real runc, a real registry behind a
 // request-counting proxy, commands run in each project's directory as a developer would.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -313,5 +313,32 @@ describe('many projects share one $III_HOME and never cross over (runc, real reg
     const dry = await iii(docs, 'worker', 'prune', '--dry-run', '--json');
     expect(dry.code, dry.stderr).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ freed: 0 });
+  });
+
+  it("prunes the shared cache from a directory that is no project, keeping every project's pins", async () => {
+    const elsewhere = join(root, 'elsewhere');
+    await mkdir(elsewhere);
+    // Something only a prune frees: an unpack whose process died.
+    const abandoned = join(root, 'home', 'snapshots', `.${'a'.repeat(64)}.unpack-999999999-x`);
+    await mkdir(join(abandoned, 'fs'), { recursive: true });
+    const dry = await iii(elsewhere, 'worker', 'prune', '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/No config\.yaml at .*elsewhere.*keeping what every known project pins/);
+    const planned = JSON.parse(dry.stdout);
+    expect(planned).toMatchObject({ abandoned: 1, blobs: 0, sandboxes: [] });
+    expect(planned.keptFor.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['shop', 'blog']),
+    );
+    const pruned = await iii(elsewhere, 'worker', 'prune', '-y');
+    expect(pruned.code, pruned.stderr).toBe(0);
+    await expect(readdir(abandoned)).rejects.toThrow();
+    // It wrote nothing there (no lock file), and blog still has its images (shop lost one to the
+    // prune --all above).
+    expect(await readdir(elsewhere)).toEqual([]);
+    expect((await iii(blog.dir, 'worker', 'verify')).code).toBe(0);
+    // A config.yaml named but missing is an error, not a prune of the shared cache.
+    const named = await iii(elsewhere, 'worker', 'prune', '--dry-run', '--config', 'typo.yaml');
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(/^Error: no config found at .*typo\.yaml/m);
   });
 });

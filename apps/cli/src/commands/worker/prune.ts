@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import {
   ConfigNotFoundError,
   formatBytes,
@@ -70,7 +71,7 @@ function projectList(projects: readonly NamedProject[]): string {
 export default class WorkerPrune extends BaseCommand {
   static override summary = 'Delete cached images that no worker uses.';
   static override description =
-    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), the merged copy of a pinned image unpacked before its layers were kept apart, once every layer is a snapshot and no running worker runs on that copy, the sandbox directories and logs of workers that are no longer in config.yaml and do not run, and what stopped pulls left (unfinished downloads a later pull would resume, directories of unpacks whose process died). Layer snapshots go only when no kept image has them, so those shared with a kept image stay. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. --dry-run only lists what would go.";
+    "The image store is shared by every project (config.yaml) of this $III_HOME: keeps every image any known project pins (a project is known once an iii command read or wrote its config.yaml, forgotten when that file is gone) or any running worker of any project uses, and says whose images it kept. Deletes stored blobs and unpacked root filesystems not needed by an image pinned in iii.lock (a pin and the previous pin `iii worker rollback` goes back to), the merged copy of a pinned image unpacked before its layers were kept apart, once every layer is a snapshot and no running worker runs on that copy, the sandbox directories and logs of workers that are no longer in config.yaml and do not run, and what stopped pulls left (unfinished downloads a later pull would resume, directories of unpacks whose process died). Layer snapshots go only when no kept image has them, so those shared with a kept image stay. With --all, deletes every cached image no running worker uses, other projects' pinned images too (named first, and asked; their `iii worker sync` fetches them again); while this project's `iii` runs its pinned images stay. Run where there is no config.yaml (and none is named with --config or $III_CONFIG_PATH), it prunes the shared cache alone: what every known project pins stays, and no sandbox is removed. --dry-run only lists what would go.";
   static override examples = [
     '<%= config.bin %> worker prune',
     '<%= config.bin %> worker prune --dry-run',
@@ -90,6 +91,14 @@ export default class WorkerPrune extends BaseCommand {
   async run(): Promise<PruneResult> {
     const { flags } = await this.parse(WorkerPrune);
     const configPath = resolveConfigPath({ flag: flags.config });
+    // The store is shared, so a prune needs no project: run where there is no config.yaml (and none is
+    // named), it keeps what every known project pins and removes no sandbox. A config.yaml named with
+    // --config or $III_CONFIG_PATH must exist, unless --all: a typo must not prune as if none was given.
+    const present = await access(configPath).then(
+      () => true,
+      () => false,
+    );
+    if (!present && !flags.all && (flags.config || process.env.III_CONFIG_PATH)) await loadConfig(configPath);
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
     const project = currentProject({ config: flags.config });
@@ -99,18 +108,27 @@ export default class WorkerPrune extends BaseCommand {
     if (flags.all && engine) note('iii is running: the images pinned in iii.lock are kept.');
 
     // The store is shared: no `add` in any known project may pin an image while its blobs are judged unused.
+    // A config.yaml that is not there is not locked: no lock file is left in a directory that is no project.
     const known = (await knownProjects(paths.home)).map((k) => k.configPath);
-    return withConfigLocks([configPath, ...known], async () => {
+    return withConfigLocks(present ? [configPath, ...known] : known, async () => {
       let keep = new Set<string>();
       let configured = new Set<string>();
       let haveConfig = false;
       try {
-        const state = await loadConfig(configPath);
-        configured = new Set(state.doc.workers.map((w) => w.name));
-        haveConfig = true;
-        if (keepPinned) keep = lockedDigests(state.lock);
+        if (present) {
+          const state = await loadConfig(configPath);
+          configured = new Set(state.doc.workers.map((w) => w.name));
+          haveConfig = true;
+          if (keepPinned) keep = lockedDigests(state.lock);
+        }
       } catch (err) {
-        if (!(err instanceof ConfigNotFoundError) || !flags.all) throw err;
+        // Deleted since it was looked for: as if it had not been there.
+        if (!(err instanceof ConfigNotFoundError)) throw err;
+      }
+      if (!haveConfig && !flags.all) {
+        note(
+          `No config.yaml at ${configPath}: pruning the shared cache, keeping what every known project pins.`,
+        );
       }
       // What every other project pins, and what any project's running workers use, stays too.
       const projects = await pinsOfKnownProjects(paths.home);
