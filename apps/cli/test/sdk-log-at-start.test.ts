@@ -3,16 +3,13 @@
 // pid file appears 3 s after the container started, so the worker runs, connects and logs while
 // `iii` cannot yet tell which processes are its. Real runc, the official iii-sdk.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pushFixture } from '@iii/tools/fixtures';
 import { freePort, requireTools, startRegistry, type TestRegistry } from '@iii/tools/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './until.ts';
-
-const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+import { bin, iii, makeSandbox, type Sandbox } from './worker-harness.js';
 
 /** runc, except that the pid file of `runc run` is written `delay` seconds late. */
 function lateRunc(realRunc: string, delay: number): string {
@@ -34,50 +31,29 @@ exec ${realRunc} "\${args[@]}"
 `;
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('lines a worker logs before iii knows its pid (runc, official iii-sdk)', () => {
   let registry: TestRegistry;
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
+  let sb: Sandbox;
   let engine: ChildProcess | undefined;
   let exited: Promise<number | null> | undefined;
   let output = '';
-
-  const iii = (...args: string[]): Promise<Result> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [bin, ...args], { env, cwd: dir }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      });
-    });
 
   beforeAll(async () => {
     requireTools(['runc', 'skopeo', 'umoci', 'buildah', 'docker-registry']);
     registry = await startRegistry({ flavor: 'plain' });
     await pushFixture('node-worker', registry, 'iii/node-worker:1');
-    dir = await mkdtemp(join(tmpdir(), 'iii-log-at-start-'));
     const realRunc = await new Promise<string>((resolve, reject) =>
       execFile('sh', ['-c', 'command -v runc'], (err, stdout) =>
         err ? reject(err) : resolve(stdout.trim()),
       ),
     );
+    sb = await makeSandbox({ OTEL_ENABLED: 'false' });
     // Named runc, so that iii drives it as runc.
-    await mkdir(join(dir, 'slow'));
-    const runc = join(dir, 'slow', 'runc');
+    const runc = join(sb.root, 'runc');
     await writeFile(runc, lateRunc(realRunc, 3));
     await chmod(runc, 0o755);
-    env = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('III_'))),
-      III_HOME: join(dir, 'home'),
-      III_RUNTIME: runc,
-      CI: 'true',
-      OTEL_ENABLED: 'false',
-    };
-    const added = await iii('worker', 'add', `${registry.host}/iii/node-worker:1`, '--name', 'nw');
+    sb.env.III_RUNTIME = runc;
+    const added = await iii(sb, ['worker', 'add', `${registry.host}/iii/node-worker:1`, '--name', 'nw']);
     expect(added.code, added.stderr).toBe(0);
   }, 300_000);
 
@@ -87,12 +63,15 @@ describe('lines a worker logs before iii knows its pid (runc, official iii-sdk)'
       await exited;
     }
     await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await sb?.remove();
   });
 
   it('keeps a line logged while the worker is still starting, and says the worker runs', async () => {
     const port = await freePort();
-    const started = spawn(process.execPath, [bin, 'start', '--port', String(port)], { env, cwd: dir });
+    const started = spawn(process.execPath, [bin, 'start', '--port', String(port)], {
+      env: sb.env,
+      cwd: sb.cwd,
+    });
     engine = started;
     started.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     started.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -100,27 +79,31 @@ describe('lines a worker logs before iii knows its pid (runc, official iii-sdk)'
 
     // The worker's function answers before iii has the pid of its sandbox.
     const logged = await until('node-worker::log to answer', async () => {
-      const r = await iii('trigger', 'node-worker::log', 'message=logged-while-starting', '--timeout', '5s');
+      const r = await iii(sb, [
+        'trigger',
+        'node-worker::log',
+        'message=logged-while-starting',
+        '--timeout',
+        '5s',
+      ]);
       return r.code === 0 ? r : undefined;
     });
     expect(logged.stdout).toContain('"logged": true');
-    const listed = await iii('worker', 'list', '--json');
+    const listed = await iii(sb, ['worker', 'list', '--json']);
     const row = (JSON.parse(listed.stdout) as { workers: { name: string; pid?: number | null }[] })
       .workers[0];
+    expect(row).toMatchObject({ name: 'nw' });
     expect(
-      row,
+      row?.pid ?? null,
       'the slow runc must keep the pid unknown this long: the test is void otherwise',
-    ).toMatchObject({
-      name: 'nw',
-    });
-    expect(row?.pid ?? null).toBeNull();
+    ).toBeNull();
 
     // Before iii knew the pid, nothing could tell whose the line was, and it was dropped.
     const logs = await until(
       'the line in the worker log',
       async () => {
         // A warning is a line of its stderr, which `worker logs` prints on stderr.
-        const r = await iii('worker', 'logs', 'nw');
+        const r = await iii(sb, ['worker', 'logs', 'nw']);
         return r.stderr.includes('logged-while-starting') ? r : undefined;
       },
       30_000,

@@ -98,7 +98,9 @@ export default class WorkerPrune extends BaseCommand {
       () => true,
       () => false,
     );
-    if (!present && !flags.all && (flags.config || process.env.III_CONFIG_PATH)) await loadConfig(configPath);
+    if (!present && !flags.all && (flags.config || process.env.III_CONFIG_PATH)) {
+      throw new ConfigNotFoundError(configPath);
+    }
     const paths = iiiPaths();
     const store = new ImageStore(paths.store);
     const project = currentProject({ config: flags.config });
